@@ -1,0 +1,149 @@
+"""Admin for the core app, and the base class every sales admin builds on.
+
+Reps and managers are staff without Django model permissions: access is decided
+by the same visibility rule as the API (``visible_to`` and ``can_change``), not
+by per-model permission rows that could drift from it.
+"""
+
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import ValidationError
+
+from crm import services
+from crm.errors import Conflict
+from crm.models import Company, Contact, Subscription, Team, User
+from crm.visibility import assignable_owners_scope
+
+
+class SalesModelAdmin(admin.ModelAdmin):
+    """Scope the changelist and every permission to the model's visibility rule."""
+
+    owner_field = "owner"
+
+    def _is_sales_staff(self, request) -> bool:
+        user = request.user
+        return user.is_active and user.is_staff and user.is_sales_user
+
+    def has_module_permission(self, request) -> bool:
+        return self._is_sales_staff(request)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return self._is_sales_staff(request)
+
+    def has_add_permission(self, request) -> bool:
+        return self._is_sales_staff(request)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        if not self._is_sales_staff(request):
+            return False
+        if obj is None or not hasattr(obj, "can_change"):
+            return True
+        return obj.can_change(request.user)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return self.has_change_permission(request, obj)
+
+    def get_queryset(self, request):
+        qs = self.model._default_manager.visible_to(request.user)
+        ordering = self.get_ordering(request)
+        return qs.order_by(*ordering) if ordering else qs
+
+    def get_changeform_initial_data(self, request):
+        initial = super().get_changeform_initial_data(request)
+        if self.owner_field:
+            initial.setdefault(self.owner_field, request.user.pk)
+        return initial
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == self.owner_field:
+            kwargs["queryset"] = User.objects.filter(
+                assignable_owners_scope(request.user)
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    list_display = ["username", "first_name", "last_name", "role", "team", "is_active"]
+    list_filter = ["role", "team", "is_active", "is_staff"]
+    list_select_related = ["team"]
+    autocomplete_fields = ["team"]
+    fieldsets = (
+        *DjangoUserAdmin.fieldsets,
+        ("Sales", {"fields": ("role", "team")}),
+    )
+    add_fieldsets = (
+        *DjangoUserAdmin.add_fieldsets,
+        ("Sales", {"fields": ("role", "team")}),
+    )
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ["name", "manager", "handles_inbound"]
+    list_select_related = ["manager"]
+    search_fields = ["name"]
+    autocomplete_fields = ["manager"]
+
+    def has_module_permission(self, request) -> bool:
+        return request.user.is_active and request.user.is_staff
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return request.user.is_active and request.user.is_staff
+
+
+@admin.register(Company)
+class CompanyAdmin(SalesModelAdmin):
+    list_display = ["name", "domain", "industry", "employees", "country", "owner"]
+    list_filter = ["industry", "country"]
+    list_select_related = ["owner"]
+    search_fields = ["name", "domain"]
+    autocomplete_fields = ["owner"]
+    ordering = ["name"]
+
+
+@admin.register(Contact)
+class ContactAdmin(SalesModelAdmin):
+    list_display = ["__str__", "email", "job_title", "company", "owner"]
+    list_select_related = ["company", "owner"]
+    search_fields = ["first_name", "last_name", "email"]
+    autocomplete_fields = ["company", "owner"]
+    ordering = ["last_name", "first_name"]
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(SalesModelAdmin):
+    owner_field = None
+    list_display = ["company", "plan", "mrr", "currency", "started_on", "ended_on"]
+    list_filter = ["currency", "started_on", "ended_on"]
+    list_select_related = ["company"]
+    search_fields = ["plan", "company__name"]
+    autocomplete_fields = ["company"]
+    date_hierarchy = "started_on"
+    readonly_fields = ["ended_by", "ended_recorded_at"]
+    actions = ["end_today"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None:  # ending is the explicit action below
+            return [*self.readonly_fields, "ended_on", "churn_reason"]
+        return self.readonly_fields
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "company":
+            kwargs["queryset"] = Company.objects.changeable_by(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    @admin.action(description="End selected subscriptions today")
+    def end_today(self, request, queryset):
+        ended = 0
+        for subscription in queryset.select_related("company"):
+            try:
+                services.subscription_end(subscription=subscription, by=request.user)
+                ended += 1
+            except (Conflict, ValidationError) as exc:
+                self.message_user(request, f"{subscription}: {exc}", messages.WARNING)
+        self.message_user(request, f"Ended {ended} subscription(s).")
+
+
+admin.site.site_header = "Sales CRM"
+admin.site.site_title = "Sales CRM"

@@ -1,0 +1,79 @@
+"""One JSON error format for every API error, built on drf-standardized-errors.
+
+Domain exceptions from services are converted here once, so that views never
+translate them by hand; anything unexpected still becomes a JSON 500.
+"""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError
+from django.http import JsonResponse
+from drf_standardized_errors.handler import ExceptionHandler
+from rest_framework import exceptions, status
+from rest_framework.settings import api_settings
+
+from crm.errors import Conflict, StaleVersion
+
+
+class ConflictError(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The record's current state does not allow this change."
+    default_code = "conflict"
+
+
+class PreconditionFailed(exceptions.APIException):
+    status_code = status.HTTP_412_PRECONDITION_FAILED
+    default_detail = "The record changed since you read it."
+    default_code = "stale_version"
+
+
+class CrmExceptionHandler(ExceptionHandler):
+    def convert_known_exceptions(self, exc: Exception) -> Exception:
+        if isinstance(exc, DjangoValidationError):
+            if hasattr(exc, "error_dict"):
+                detail = {
+                    (
+                        api_settings.NON_FIELD_ERRORS_KEY if key == "__all__" else key
+                    ): value
+                    for key, value in exc.message_dict.items()
+                }
+            else:
+                detail = exc.messages
+            return exceptions.ValidationError(detail)
+        if isinstance(exc, StaleVersion):
+            return PreconditionFailed(exc.message, code=exc.code)
+        if isinstance(exc, Conflict):
+            return ConflictError(exc.message, code=exc.code)
+        if isinstance(exc, IntegrityError):
+            # A unique or check constraint caught what validation could not see
+            # (typically two concurrent writes): the client may retry.
+            return ConflictError("This change conflicts with existing data; retry.")
+        return super().convert_known_exceptions(exc)
+
+
+def _json_error(code: str, detail: str, status_code: int) -> JsonResponse:
+    error_type = "server_error" if status_code >= 500 else "client_error"
+    return JsonResponse(
+        {
+            "type": error_type,
+            "errors": [{"code": code, "detail": detail, "attr": None}],
+        },
+        status=status_code,
+    )
+
+
+def api_aware_404(request, exception=None):
+    """Answer unknown ``/api/`` URLs with the API's JSON error, others with HTML."""
+    if request.path.startswith("/api/"):
+        return _json_error("not_found", "Not found.", 404)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)
+
+
+def api_aware_500(request):
+    """Answer server errors under ``/api/`` in JSON, never an HTML page."""
+    if request.path.startswith("/api/"):
+        return _json_error("error", "A server error occurred.", 500)
+    from django.views.defaults import server_error
+
+    return server_error(request)

@@ -1,0 +1,237 @@
+"""People, teams, the shared address book and customers with their subscriptions."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Lower
+
+from crm.visibility import owner_scope
+
+
+def default_currency() -> str:
+    return settings.CRM_DEFAULT_CURRENCY
+
+
+class TimeStamped(models.Model):
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class Role(models.TextChoices):
+    REP = "rep", "Sales rep"
+    MANAGER = "manager", "Sales manager"
+    INTEGRATION = "integration", "Integration"
+
+
+class User(AbstractUser):
+    """A person or machine using the CRM; superusers are the admins."""
+
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.REP)
+    team = models.ForeignKey(
+        "Team",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="members",
+        help_text="A rep belongs to at most one team.",
+    )
+
+    objects = UserManager()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(role__in=Role.values), name="user_role_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.get_full_name() or self.username
+
+    @property
+    def sees_everything(self) -> bool:
+        """Return True for admins and integrations, whose scope is the whole CRM."""
+        return self.is_superuser or self.role == Role.INTEGRATION
+
+    @property
+    def is_sales_user(self) -> bool:
+        return self.is_active and (
+            self.is_superuser or self.role in (Role.REP, Role.MANAGER, Role.INTEGRATION)
+        )
+
+
+class Team(TimeStamped):
+    name = models.CharField(max_length=100, unique=True)
+    manager = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="managed_teams"
+    )
+    handles_inbound = models.BooleanField(
+        default=False,
+        help_text="Inbound leads (content captures) are assigned round robin "
+        "among this team's active reps.",
+    )
+    # Position of the round-robin for inbound leads; advanced under a row lock.
+    inbound_cursor = models.PositiveIntegerField(default=0, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            # One team receives the inbound leads.
+            models.UniqueConstraint(
+                fields=["handles_inbound"],
+                condition=Q(handles_inbound=True),
+                name="team_single_inbound_team",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CompanyQuerySet(models.QuerySet["Company"]):
+    def visible_to(self, user: User) -> CompanyQuerySet:
+        """Return the companies a user may read: the address book is shared."""
+        return self if user.is_sales_user else self.none()
+
+    def changeable_by(self, user: User) -> CompanyQuerySet:
+        """Return the companies a user may change: own, own team's, or all."""
+        return self.filter(owner_scope(user, "owner"))
+
+
+class Company(TimeStamped):
+    name = models.CharField(max_length=200, db_index=True)
+    domain = models.CharField(
+        max_length=253, blank=True, help_text="Website domain, e.g. example.com"
+    )
+    industry = models.CharField(max_length=100, blank=True)
+    employees = models.PositiveIntegerField(null=True, blank=True)
+    country = models.CharField(max_length=2, blank=True, help_text="ISO 3166 code")
+    owner = models.ForeignKey(User, on_delete=models.PROTECT, related_name="companies")
+
+    objects = CompanyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name_plural = "companies"
+        constraints = [
+            models.UniqueConstraint(
+                Lower("domain"),
+                condition=~Q(domain=""),
+                name="company_domain_unique_ci",
+                violation_error_message="A company with this domain already exists.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def can_change(self, user: User) -> bool:
+        return Company.objects.changeable_by(user).filter(pk=self.pk).exists()
+
+
+class ContactQuerySet(models.QuerySet["Contact"]):
+    def visible_to(self, user: User) -> ContactQuerySet:
+        """Return the contacts a user may read: the address book is shared."""
+        return self if user.is_sales_user else self.none()
+
+    def changeable_by(self, user: User) -> ContactQuerySet:
+        """Return the contacts a user may change: own, own team's, or all."""
+        return self.filter(owner_scope(user, "owner"))
+
+
+class Contact(TimeStamped):
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100)
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    job_title = models.CharField(max_length=120, blank=True)
+    company = models.ForeignKey(
+        Company,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="contacts",
+    )
+    owner = models.ForeignKey(User, on_delete=models.PROTECT, related_name="contacts")
+
+    objects = ContactQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["last_name", "first_name"])]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("email"),
+                condition=~Q(email=""),
+                name="contact_email_unique_ci",
+                violation_error_message="A contact with this e-mail already exists.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    def can_change(self, user: User) -> bool:
+        return Contact.objects.changeable_by(user).filter(pk=self.pk).exists()
+
+
+class SubscriptionQuerySet(models.QuerySet["Subscription"]):
+    def visible_to(self, user: User) -> SubscriptionQuerySet:
+        """Return the subscriptions in a user's scope, through the company owner."""
+        return self.filter(owner_scope(user, "company__owner"))
+
+    def active_on(self, day) -> SubscriptionQuerySet:
+        """Return subscriptions running on a day (started, and not ended on it)."""
+        return self.filter(started_on__lte=day).filter(
+            Q(ended_on__isnull=True) | Q(ended_on__gt=day)
+        )
+
+
+class Subscription(TimeStamped):
+    """A company's paid plan: a company is a customer while one is running."""
+
+    company = models.ForeignKey(
+        Company, on_delete=models.PROTECT, related_name="subscriptions"
+    )
+    plan = models.CharField(max_length=100)
+    mrr = models.DecimalField(
+        "monthly recurring revenue", max_digits=12, decimal_places=2
+    )
+    currency = models.CharField(max_length=3, default=default_currency)
+    started_on = models.DateField(db_index=True)
+    ended_on = models.DateField(null=True, blank=True, db_index=True)
+    churn_reason = models.CharField(max_length=255, blank=True)
+    ended_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    ended_recorded_at = models.DateTimeField(null=True, blank=True)
+
+    objects = SubscriptionQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ended_on__isnull=True) | Q(ended_on__gte=F("started_on")),
+                name="subscription_ends_after_start",
+                violation_error_message="A subscription cannot end before it starts.",
+            ),
+            models.CheckConstraint(
+                condition=Q(mrr__gte=0),
+                name="subscription_mrr_not_negative",
+                violation_error_message="MRR cannot be negative.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.company} - {self.plan}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.ended_on is None
+
+    def can_change(self, user: User) -> bool:
+        return Subscription.objects.visible_to(user).filter(pk=self.pk).exists()

@@ -1,0 +1,153 @@
+from __future__ import annotations
+
+from django.db.models.functions import Lower
+from rest_framework import serializers
+
+from crm.models import Company, Contact, Subscription, Team, User
+from crm.visibility import assignable_owners_scope
+
+
+class OwnedSerializer(serializers.ModelSerializer):
+    """A record with an ``owner``: it defaults to the caller, who may only pick
+    someone in their own scope (a rep: themselves; a manager: their team)."""
+
+    owner = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.all(), required=False
+    )
+
+    def validate_owner(self, owner: User) -> User:
+        user = self.context["request"].user
+        if not User.objects.filter(assignable_owners_scope(user), pk=owner.pk).exists():
+            raise serializers.ValidationError(
+                "You cannot assign a record to this user."
+            )
+        return owner
+
+    def create(self, validated_data):
+        validated_data.setdefault("owner", self.context["request"].user)
+        return super().create(validated_data)
+
+
+class UserSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = User
+        fields = ["id", "username", "first_name", "last_name", "email", "role", "team"]
+        read_only_fields = fields
+
+
+class TeamSerializer(serializers.ModelSerializer):
+    members = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+
+    class Meta:
+        model = Team
+        fields = ["id", "name", "manager", "members", "handles_inbound"]
+        read_only_fields = fields
+
+
+def _unique_ci(model, field: str, value: str, instance, message: str) -> str:
+    """Refuse ``value`` when another row has it in another case."""
+    if not value:
+        return value
+    others = model.objects.annotate(_v=Lower(field)).filter(_v=value.lower())
+    if instance is not None:
+        others = others.exclude(pk=instance.pk)
+    if others.exists():
+        raise serializers.ValidationError(message)
+    return value
+
+
+class CompanySerializer(OwnedSerializer):
+    class Meta:
+        model = Company
+        fields = ["id", "name", "domain", "industry", "employees", "country", "owner"]
+
+    def validate_domain(self, value: str) -> str:
+        value = value.strip().lower().removeprefix("www.")
+        return _unique_ci(
+            Company,
+            "domain",
+            value,
+            self.instance,
+            "A company with this domain already exists.",
+        )
+
+    def validate_country(self, value: str) -> str:
+        if value and (len(value) != 2 or not value.isalpha()):
+            raise serializers.ValidationError("Use a two-letter ISO 3166 code.")
+        return value.upper()
+
+
+class ContactSerializer(OwnedSerializer):
+    class Meta:
+        model = Contact
+        fields = [
+            "id",
+            "first_name",
+            "last_name",
+            "email",
+            "phone",
+            "job_title",
+            "company",
+            "owner",
+        ]
+
+    def validate_email(self, value: str) -> str:
+        return _unique_ci(
+            Contact,
+            "email",
+            value,
+            self.instance,
+            "A contact with this e-mail already exists.",
+        )
+
+
+class SubscriptionSerializer(serializers.ModelSerializer):
+    mrr = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0)
+
+    class Meta:
+        model = Subscription
+        fields = [
+            "id",
+            "company",
+            "plan",
+            "mrr",
+            "currency",
+            "started_on",
+            "ended_on",
+            "churn_reason",
+        ]
+
+    def get_fields(self):
+        fields = super().get_fields()
+        if self.instance is not None:
+            # Ending is an explicit action (``end/``) that records who and when.
+            fields["ended_on"].read_only = True
+            fields["churn_reason"].read_only = True
+        return fields
+
+    def validate_company(self, company: Company) -> Company:
+        user = self.context["request"].user
+        if not Company.objects.changeable_by(user).filter(pk=company.pk).exists():
+            raise serializers.ValidationError(
+                "You can only add subscriptions to companies in your scope."
+            )
+        return company
+
+    def validate_currency(self, value: str) -> str:
+        if len(value) != 3 or not value.isalpha():
+            raise serializers.ValidationError("Use a three-letter ISO 4217 code.")
+        return value.upper()
+
+    def validate(self, attrs):
+        started = attrs.get("started_on", getattr(self.instance, "started_on", None))
+        ended = attrs.get("ended_on")
+        if ended and started and ended < started:
+            raise serializers.ValidationError(
+                {"ended_on": "A subscription cannot end before it starts."}
+            )
+        return attrs
+
+
+class SubscriptionEndSerializer(serializers.Serializer):
+    ended_on = serializers.DateField(required=False)
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=255)

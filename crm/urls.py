@@ -1,0 +1,27 @@
+"""The project's URLs: each app mounts its own routes.
+
+Apps are included by dotted path, so this module imports none of them and the
+one-way dependency between apps holds.
+"""
+
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+handler404 = "crm.api_errors.api_aware_404"
+handler500 = "crm.api_errors.api_aware_500"
+
+urlpatterns = [
+    path("", RedirectView.as_view(url="/pipeline/", permanent=False)),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include("crm.api_urls")),
+    path("api/v1/", include("leads.urls")),
+    path("api/v1/", include("pipeline.api_urls")),
+    path("api/v1/", include("metrics.urls")),
+    path("pipeline/", include("pipeline.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path(
+        "api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"
+    ),
+]

@@ -1,0 +1,156 @@
+from django.contrib.auth import authenticate
+from drf_spectacular.utils import extend_schema
+from knox.views import LoginView as KnoxLoginView
+from knox.views import LogoutView as KnoxLogoutView
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from crm import services
+from crm.filters import CompanyFilter, ContactFilter, SubscriptionFilter
+from crm.models import Company, Contact, Subscription, Team
+from crm.permissions import CanChangeOrReadOnly, IsSalesUser
+from crm.serializers import (
+    CompanySerializer,
+    ContactSerializer,
+    SubscriptionEndSerializer,
+    SubscriptionSerializer,
+    TeamSerializer,
+    UserSerializer,
+)
+
+
+class TokenLoginSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    password = serializers.CharField(
+        style={"input_type": "password"}, trim_whitespace=False
+    )
+
+    def validate(self, attrs):
+        user = authenticate(
+            request=self.context.get("request"),
+            username=attrs["username"],
+            password=attrs["password"],
+        )
+        if user is None:
+            raise serializers.ValidationError(
+                "Unable to log in with these credentials.", code="authorization"
+            )
+        attrs["user"] = user
+        return attrs
+
+
+class TokenResponseSerializer(serializers.Serializer):
+    token = serializers.CharField()
+    expiry = serializers.DateTimeField(allow_null=True)
+
+
+class TokenLoginView(KnoxLoginView):
+    """Exchange a username and password for an API token (stored hashed)."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(request=TokenLoginSerializer, responses=TokenResponseSerializer)
+    def post(self, request, format=None):
+        serializer = TokenLoginSerializer(
+            data=request.data, context={"request": request}
+        )
+        serializer.is_valid(raise_exception=True)
+        request.user = serializer.validated_data["user"]
+        return super().post(request, format=format)
+
+
+class TokenLogoutView(KnoxLogoutView):
+    """Revoke the token used for this request."""
+
+    @extend_schema(request=None, responses={204: None})
+    def post(self, request, format=None):
+        return super().post(request, format=format)
+
+
+class MeView(APIView):
+    permission_classes = [IsSalesUser]
+
+    @extend_schema(responses=UserSerializer)
+    def get(self, request):
+        return Response(UserSerializer(request.user).data)
+
+
+class TeamViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = TeamSerializer
+    permission_classes = [IsSalesUser]
+    search_fields = ["name"]
+    ordering_fields = ["name"]
+    filterset_fields = ["manager", "handles_inbound"]
+
+    def get_queryset(self):
+        return Team.objects.prefetch_related("members").order_by("name")
+
+
+class CompanyViewSet(viewsets.ModelViewSet):
+    queryset = Company.objects.none()  # the schema's model; rows come from get_queryset
+    serializer_class = CompanySerializer
+    permission_classes = [CanChangeOrReadOnly]
+    filterset_class = CompanyFilter
+    search_fields = ["name", "domain"]
+    ordering_fields = ["name", "created_at", "employees"]
+    ordering = ["name"]
+
+    def get_queryset(self):
+        return Company.objects.visible_to(self.request.user)
+
+
+class ContactViewSet(viewsets.ModelViewSet):
+    queryset = Contact.objects.none()  # the schema's model; rows come from get_queryset
+    serializer_class = ContactSerializer
+    permission_classes = [CanChangeOrReadOnly]
+    filterset_class = ContactFilter
+    search_fields = ["first_name", "last_name", "email"]
+    ordering_fields = ["last_name", "created_at"]
+    ordering = ["last_name", "first_name"]
+
+    def get_queryset(self):
+        return Contact.objects.visible_to(self.request.user)
+
+
+class SubscriptionViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Subscriptions are never deleted: churn history is what KPIs are made of."""
+
+    queryset = (
+        Subscription.objects.none()
+    )  # the schema's model; rows come from get_queryset
+    serializer_class = SubscriptionSerializer
+    permission_classes = [IsSalesUser]
+    filterset_class = SubscriptionFilter
+    search_fields = ["plan", "company__name"]
+    ordering_fields = ["started_on", "ended_on", "mrr"]
+    ordering = ["-started_on"]
+
+    def get_queryset(self):
+        return Subscription.objects.visible_to(self.request.user)
+
+    @extend_schema(request=SubscriptionEndSerializer, responses=SubscriptionSerializer)
+    @action(detail=True, methods=["post"])
+    def end(self, request, pk=None):
+        """End the subscription (the customer churns unless another one runs)."""
+        subscription = self.get_object()
+        params = SubscriptionEndSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        subscription = services.subscription_end(
+            subscription=subscription,
+            by=request.user,
+            ended_on=params.validated_data.get("ended_on"),
+            reason=params.validated_data.get("reason", ""),
+        )
+        return Response(
+            SubscriptionSerializer(subscription).data, status=status.HTTP_200_OK
+        )

@@ -1,0 +1,263 @@
+"""Prospects and leads: one record per person, from first interest to conversion.
+
+Glossary terms 1 (prospect), 2 (lead), 3 (qualified lead), 5 (inbound) and
+6 (outbound). Activities (calls, e-mails, cold calls) live in ``pipeline``
+because they may also be logged against a deal; the counters below are kept
+up to date by ``pipeline.services.activity_log`` so that this app never needs
+to import ``pipeline``.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+
+from crm.models import TimeStamped, User
+from crm.visibility import owner_scope
+
+
+class Channel(models.TextChoices):
+    INBOUND = "inbound", "Inbound"
+    OUTBOUND = "outbound", "Outbound"
+
+
+class Source(models.TextChoices):
+    CONTENT_DOWNLOAD = "content_download", "Content download"
+    WEBSITE_FORM = "website_form", "Website form"
+    REFERRAL = "referral", "Referral"
+    EVENT = "event", "Event"
+    COLD_CALL = "cold_call", "Cold call"
+    COLD_EMAIL = "cold_email", "Cold e-mail"
+    PROSPECT_LIST = "prospect_list", "Prospect list"
+    OTHER = "other", "Other"
+
+
+class LeadStatus(models.TextChoices):
+    PROSPECT = "prospect", "Prospect"
+    LEAD = "lead", "Lead"
+    QUALIFIED = "qualified", "Qualified"
+    DISQUALIFIED = "disqualified", "Disqualified"
+    CONVERTED = "converted", "Converted"
+
+
+class OfferKind(models.TextChoices):
+    EBOOK = "ebook", "E-book"
+    INFOGRAPHIC = "infographic", "Infographic"
+    WEBINAR = "webinar", "Webinar"
+    CHECKLIST = "checklist", "Checklist"
+    TEMPLATE = "template", "Template"
+    OTHER = "other", "Other"
+
+
+class DisqualificationReason(models.TextChoices):
+    NO_BUDGET = "no_budget", "No budget"
+    NO_AUTHORITY = "no_authority", "No decision power"
+    NO_NEED = "no_need", "No need"
+    BAD_TIMING = "bad_timing", "Not now"
+    CONTENT_ONLY = "content_only", "Only interested in the content"
+    COMPETITOR = "competitor", "Competitor or student"
+    UNREACHABLE = "unreachable", "Unreachable"
+    OTHER = "other", "Other"
+
+
+class Decision(models.TextChoices):
+    QUALIFIED = "qualified", "Qualified"
+    DISQUALIFIED = "disqualified", "Disqualified"
+
+
+class ContentOffer(TimeStamped):
+    """Educational content given in exchange for contact data (inbound)."""
+
+    title = models.CharField(max_length=200)
+    kind = models.CharField(max_length=16, choices=OfferKind.choices)
+    slug = models.SlugField(max_length=80, unique=True)
+    description = models.TextField(blank=True)
+    active = models.BooleanField(default=True)
+    file = models.FileField(upload_to="offers/", blank=True)
+    external_url = models.URLField(blank=True)
+
+    class Meta:
+        ordering = ["title"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=OfferKind.values), name="offer_kind_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class LeadQuerySet(models.QuerySet["Lead"]):
+    def visible_to(self, user: User) -> LeadQuerySet:
+        """Return the leads and prospects in the user's scope."""
+        return self.filter(owner_scope(user, "owner"))
+
+    def prospects(self) -> LeadQuerySet:
+        """Return people not yet leads."""
+        return self.filter(status=LeadStatus.PROSPECT)
+
+    def open(self) -> LeadQuerySet:
+        """Return records not yet converted."""
+        return self.exclude(status=LeadStatus.CONVERTED)
+
+
+class Lead(TimeStamped):
+    """A person, from prospect to converted lead (one record per e-mail)."""
+
+    status = models.CharField(
+        max_length=16, choices=LeadStatus.choices, default=LeadStatus.LEAD
+    )
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    job_title = models.CharField(max_length=120, blank=True)
+    company_name = models.CharField(max_length=200, blank=True)
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    source = models.CharField(max_length=16, choices=Source.choices)
+    offer = models.ForeignKey(
+        ContentOffer,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="leads",
+        help_text="The content offer of the first capture.",
+    )
+    owner = models.ForeignKey(User, on_delete=models.PROTECT, related_name="leads")
+    score = models.PositiveSmallIntegerField(null=True, blank=True)
+    consent = models.BooleanField(default=False)
+    # One timestamp per status reached, for the KPIs (time to qualify, etc.).
+    became_lead_at = models.DateTimeField(null=True, blank=True)
+    qualified_at = models.DateTimeField(null=True, blank=True)
+    disqualified_at = models.DateTimeField(null=True, blank=True)
+    converted_at = models.DateTimeField(null=True, blank=True)
+    # Engagement, maintained by the services that record touches and activities.
+    touch_count = models.PositiveIntegerField(default=0)
+    activity_count = models.PositiveIntegerField(default=0)
+    first_activity_at = models.DateTimeField(null=True, blank=True)
+    last_activity_at = models.DateTimeField(null=True, blank=True)
+
+    objects = LeadQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            # The rep's lead list: filtered by owner and status, newest first.
+            models.Index(
+                fields=["owner", "status", "-created_at"], name="lead_owner_status_new"
+            ),
+            models.Index(fields=["status", "-created_at"], name="lead_status_new"),
+            # Lead KPIs: new leads in a period, by channel.
+            models.Index(fields=["became_lead_at", "channel"], name="lead_became_lead"),
+            models.Index(fields=["qualified_at"], name="lead_qualified_at"),
+        ]
+        constraints = [
+            # A person is one lead.
+            models.UniqueConstraint(
+                Lower("email"),
+                condition=~Q(email=""),
+                name="lead_email_unique_ci",
+                violation_error_message="A lead with this e-mail already exists.",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=LeadStatus.values), name="lead_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(channel__in=Channel.values), name="lead_channel_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(source__in=Source.values), name="lead_source_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(score__isnull=True) | Q(score__lte=100),
+                name="lead_score_0_100",
+            ),
+            # Anything past "prospect" has entered "lead" at some moment.
+            models.CheckConstraint(
+                condition=Q(status=LeadStatus.PROSPECT)
+                | Q(became_lead_at__isnull=False),
+                name="lead_became_lead_at_set",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        name = f"{self.first_name} {self.last_name}".strip()
+        return name or self.email or f"Lead {self.pk}"
+
+    def can_change(self, user: User) -> bool:
+        return Lead.objects.visible_to(user).filter(pk=self.pk).exists()
+
+
+class Prospect(Lead):
+    """Admin section for prospects: the same rows, status ``prospect``."""
+
+    class Meta:
+        proxy = True
+
+
+class Touch(models.Model):
+    """One interaction of a person with our marketing (a content download, a form)."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="touches")
+    offer = models.ForeignKey(
+        ContentOffer,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="touches",
+    )
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    source = models.CharField(max_length=16, choices=Source.choices)
+    occurred_at = models.DateTimeField(db_index=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    page_url = models.URLField(max_length=500, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["lead", "occurred_at"]),
+            # "New leads by content offer" counts touches per offer in a period.
+            models.Index(fields=["offer", "occurred_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.lead} - {self.get_source_display()} ({self.occurred_at:%Y-%m-%d})"
+        )
+
+
+class Qualification(models.Model):
+    """One qualification decision (BANT criteria and score); history is kept."""
+
+    lead = models.ForeignKey(
+        Lead, on_delete=models.CASCADE, related_name="qualifications"
+    )
+    decision = models.CharField(max_length=16, choices=Decision.choices)
+    budget = models.BooleanField(default=False)
+    authority = models.BooleanField(default=False)
+    need = models.BooleanField(default=False)
+    timeline = models.BooleanField(default=False)
+    score = models.PositiveSmallIntegerField()
+    reason = models.CharField(
+        max_length=16, choices=DisqualificationReason.choices, blank=True
+    )
+    notes = models.TextField(blank=True)
+    decided_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-decided_at"]
+        indexes = [models.Index(fields=["lead", "-decided_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(score__lte=100), name="qualification_score_0_100"
+            ),
+            models.CheckConstraint(
+                condition=Q(decision=Decision.QUALIFIED) | ~Q(reason=""),
+                name="disqualification_has_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lead}: {self.get_decision_display()} ({self.score})"

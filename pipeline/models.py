@@ -1,0 +1,323 @@
+"""Deals moving through the five stages of the funnel, and activities.
+
+Glossary terms 4 (sales funnel), 8 (cold call) and 9 (deal). ``StageChange`` rows
+are the history every funnel KPI is computed from: append-only.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from crm.models import Company, Contact, TimeStamped, User, default_currency
+from crm.visibility import owner_scope
+from leads.models import Channel, Lead
+
+
+class Stage(models.TextChoices):
+    PROSPECTION = "prospection", "Prospection"
+    QUALIFICATION = "qualification", "Lead qualification"
+    PRESENTATION = "presentation", "Product presentation"
+    CONSIDERATION = "consideration", "Consideration"
+    CLOSING = "closing", "Closing"
+
+
+# The funnel's order; a stage's index is its depth.
+STAGE_ORDER: tuple[Stage, ...] = tuple(Stage)
+STAGE_INDEX: dict[str, int] = {stage.value: i for i, stage in enumerate(STAGE_ORDER)}
+
+# Defaults for ``StageSetting`` rows (editable in the admin without a deploy).
+DEFAULT_PROBABILITY: dict[Stage, int] = {
+    Stage.PROSPECTION: 10,
+    Stage.QUALIFICATION: 20,
+    Stage.PRESENTATION: 40,
+    Stage.CONSIDERATION: 60,
+    Stage.CLOSING: 80,
+}
+DEFAULT_STALE_AFTER_DAYS: dict[Stage, int] = {
+    Stage.PROSPECTION: 14,
+    Stage.QUALIFICATION: 14,
+    Stage.PRESENTATION: 21,
+    Stage.CONSIDERATION: 30,
+    Stage.CLOSING: 14,
+}
+
+
+class DealStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    WON = "won", "Won"
+    LOST = "lost", "Lost"
+
+
+class LostReason(models.TextChoices):
+    PRICE = "price", "Price"
+    COMPETITOR = "competitor", "Chose a competitor"
+    NO_BUDGET = "no_budget", "No budget"
+    NO_DECISION = "no_decision", "No decision"
+    TIMING = "timing", "Bad timing"
+    PRODUCT_FIT = "product_fit", "Product does not fit"
+    OTHER = "other", "Other"
+
+
+class StageSetting(models.Model):
+    """Per-stage win probability and staleness limit, editable by admins."""
+
+    stage = models.CharField(max_length=16, choices=Stage.choices, unique=True)
+    probability = models.PositiveSmallIntegerField(
+        help_text="Win probability, percent."
+    )
+    stale_after_days = models.PositiveSmallIntegerField(
+        help_text="A deal with no move and no activity for longer is stale."
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(probability__lte=100), name="stage_probability_0_100"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.get_stage_display()
+
+
+class DealQuerySet(models.QuerySet["Deal"]):
+    def visible_to(self, user: User) -> DealQuerySet:
+        """Return the deals in the user's scope."""
+        return self.filter(owner_scope(user, "owner"))
+
+    def open(self) -> DealQuerySet:
+        """Return deals still in the pipeline."""
+        return self.filter(status=DealStatus.OPEN)
+
+    def for_team(self, team) -> DealQuerySet:
+        """Return deals owned by members of a team."""
+        return self.filter(owner__team=team)
+
+
+class Deal(TimeStamped):
+    """A business in a seller's pipeline: it always has an owner and a stage."""
+
+    title = models.CharField(max_length=200)
+    owner = models.ForeignKey(User, on_delete=models.PROTECT, related_name="deals")
+    company = models.ForeignKey(
+        Company, null=True, blank=True, on_delete=models.PROTECT, related_name="deals"
+    )
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="deals"
+    )
+    lead = models.OneToOneField(
+        Lead, null=True, blank=True, on_delete=models.SET_NULL, related_name="deal"
+    )
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    currency = models.CharField(max_length=3, default=default_currency)
+    probability = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Overrides the stage's probability when set."
+    )
+    expected_close_on = models.DateField(null=True, blank=True)
+    stage = models.CharField(
+        max_length=16, choices=Stage.choices, default=Stage.PROSPECTION
+    )
+    status = models.CharField(
+        max_length=8, choices=DealStatus.choices, default=DealStatus.OPEN
+    )
+    lost_reason = models.CharField(
+        max_length=16, choices=LostReason.choices, blank=True
+    )
+    lost_notes = models.TextField(blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    stage_entered_at = models.DateTimeField(default=timezone.now)
+    last_activity_at = models.DateTimeField(null=True, blank=True)
+    # Optimistic locking: bumped by every change, returned to clients as the ETag.
+    version = models.PositiveIntegerField(default=1)
+
+    objects = DealQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            # The board and the rep's deal list.
+            models.Index(
+                fields=["owner", "status", "stage"], name="deal_owner_status_stage"
+            ),
+            models.Index(fields=["status", "stage"], name="deal_status_stage"),
+            # Win rate, revenue won, cycle length: deals closed in a period.
+            models.Index(fields=["status", "closed_at"], name="deal_status_closed"),
+            models.Index(fields=["-created_at"], name="deal_created_desc"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gte=0), name="deal_amount_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(probability__isnull=True) | Q(probability__lte=100),
+                name="deal_probability_0_100",
+            ),
+            models.CheckConstraint(
+                condition=Q(stage__in=Stage.values), name="deal_stage_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=DealStatus.values), name="deal_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(channel__in=Channel.values), name="deal_channel_valid"
+            ),
+            # Closed deals, and only they, carry a closing time.
+            models.CheckConstraint(
+                condition=(Q(status=DealStatus.OPEN) & Q(closed_at__isnull=True))
+                | (~Q(status=DealStatus.OPEN) & Q(closed_at__isnull=False)),
+                name="deal_closed_at_iff_closed",
+            ),
+            models.CheckConstraint(
+                condition=Q(status=DealStatus.WON, stage=Stage.CLOSING)
+                | ~Q(status=DealStatus.WON),
+                name="deal_won_from_closing",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def can_change(self, user: User) -> bool:
+        return Deal.objects.visible_to(user).filter(pk=self.pk).exists()
+
+
+class StageChange(models.Model):
+    """One move, win, loss or reopening of a deal. Never updated, never deleted."""
+
+    deal = models.ForeignKey(
+        Deal, on_delete=models.PROTECT, related_name="stage_changes"
+    )
+    from_stage = models.CharField(max_length=16, choices=Stage.choices, blank=True)
+    to_stage = models.CharField(max_length=16, choices=Stage.choices)
+    from_status = models.CharField(max_length=8, choices=DealStatus.choices, blank=True)
+    to_status = models.CharField(max_length=8, choices=DealStatus.choices)
+    changed_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-changed_at", "-pk"]
+        indexes = [
+            models.Index(fields=["deal", "-changed_at"], name="stagechange_deal_at"),
+            # Funnel KPI: which deals ever reached a stage.
+            models.Index(fields=["to_stage", "deal"], name="stagechange_stage_deal"),
+        ]
+
+    def __str__(self) -> str:
+        origin = self.from_stage or "new"
+        return f"{self.deal_id}: {origin} -> {self.to_stage} ({self.to_status})"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("Stage history is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("Stage history is append-only.")
+
+
+class ActivityKind(models.TextChoices):
+    CALL = "call", "Call"
+    EMAIL = "email", "E-mail"
+    MEETING = "meeting", "Meeting"
+    NOTE = "note", "Note"
+
+
+class Direction(models.TextChoices):
+    INBOUND = "inbound", "Inbound"
+    OUTBOUND = "outbound", "Outbound"
+
+
+class Outcome(models.TextChoices):
+    CONNECTED = "connected", "Connected"
+    NO_ANSWER = "no_answer", "No answer"
+    VOICEMAIL = "voicemail", "Voicemail"
+    WRONG_NUMBER = "wrong_number", "Wrong number"
+    MEETING_BOOKED = "meeting_booked", "Meeting booked"
+    NOT_INTERESTED = "not_interested", "Not interested"
+
+
+CONNECTED_OUTCOMES = frozenset({Outcome.CONNECTED, Outcome.MEETING_BOOKED})
+
+
+class ActivityQuerySet(models.QuerySet["Activity"]):
+    def visible_to(self, user: User) -> ActivityQuerySet:
+        """Return the activities in the user's scope (by the activity's owner)."""
+        return self.filter(owner_scope(user, "owner"))
+
+    def cold_calls(self) -> ActivityQuerySet:
+        """Return outbound calls to people who never asked to be contacted."""
+        return self.filter(is_cold_call=True)
+
+
+class Activity(models.Model):
+    """A call, e-mail, meeting or note logged against a lead, contact or deal.
+
+    It lives in ``pipeline`` because it may point at a deal, and apps depend one
+    way (``crm`` <- ``leads`` <- ``pipeline``); see docs/architecture.md.
+    """
+
+    kind = models.CharField(max_length=8, choices=ActivityKind.choices)
+    direction = models.CharField(
+        max_length=8, choices=Direction.choices, default=Direction.OUTBOUND
+    )
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True)
+    is_cold_call = models.BooleanField(default=False)
+    occurred_at = models.DateTimeField(default=timezone.now)
+    duration_seconds = models.PositiveIntegerField(null=True, blank=True)
+    lead = models.ForeignKey(
+        Lead, null=True, blank=True, on_delete=models.CASCADE, related_name="activities"
+    )
+    contact = models.ForeignKey(
+        Contact,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="activities",
+    )
+    deal = models.ForeignKey(
+        Deal, null=True, blank=True, on_delete=models.CASCADE, related_name="activities"
+    )
+    owner = models.ForeignKey(User, on_delete=models.PROTECT, related_name="activities")
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ActivityQuerySet.as_manager()
+
+    class Meta:
+        verbose_name_plural = "activities"
+        indexes = [
+            models.Index(fields=["owner", "-occurred_at"], name="activity_owner_at"),
+            models.Index(fields=["lead", "occurred_at"], name="activity_lead_at"),
+            models.Index(fields=["deal", "occurred_at"], name="activity_deal_at"),
+            # Cold-call KPIs: cold calls in a period.
+            models.Index(
+                fields=["occurred_at"],
+                condition=Q(is_cold_call=True),
+                name="activity_cold_call_at",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(lead__isnull=False)
+                | Q(contact__isnull=False)
+                | Q(deal__isnull=False),
+                name="activity_has_subject",
+                violation_error_message="Log it against a lead, contact or deal.",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=ActivityKind.values), name="activity_kind_valid"
+            ),
+            # A cold call is, by definition, an outbound call.
+            models.CheckConstraint(
+                condition=Q(is_cold_call=False)
+                | Q(kind=ActivityKind.CALL, direction=Direction.OUTBOUND),
+                name="cold_call_is_outbound_call",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.occurred_at:%Y-%m-%d %H:%M}"

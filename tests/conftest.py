@@ -1,0 +1,74 @@
+"""The cast every test can use: two reps and their manager in one team, a rep of
+another team with their own manager, an integration user and an admin."""
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from crm.models import Role
+from tests.factories import TeamFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    # Throttle counters live in the cache; one test must not throttle the next.
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def manager(db):
+    return UserFactory(username="manager", role=Role.MANAGER)
+
+
+@pytest.fixture
+def team(manager):
+    return TeamFactory(name="North", manager=manager)
+
+
+@pytest.fixture
+def rep(team):
+    return UserFactory(username="rep", team=team)
+
+
+@pytest.fixture
+def other_rep(team):
+    """A second rep of the same team."""
+    return UserFactory(username="other_rep", team=team)
+
+
+@pytest.fixture
+def foreign_rep(db):
+    """A rep of another team, with another manager."""
+    other_team = TeamFactory(
+        name="South", manager=UserFactory(username="south_manager", role=Role.MANAGER)
+    )
+    return UserFactory(username="foreign_rep", team=other_team)
+
+
+@pytest.fixture
+def integration(db):
+    return UserFactory(username="integration", role=Role.INTEGRATION, is_staff=False)
+
+
+@pytest.fixture
+def admin_user(db):
+    return UserFactory(username="admin", is_superuser=True, role=Role.MANAGER)
+
+
+def _client_for(user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+@pytest.fixture
+def api_as():
+    """Return an API client authenticated as the given user: ``api_as(rep)``."""
+    return _client_for
+
+
+@pytest.fixture
+def anon_api():
+    return APIClient()
