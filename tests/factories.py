@@ -65,3 +65,73 @@ class SubscriptionFactory(factory.django.DjangoModelFactory):
     started_on = factory.LazyFunction(
         lambda: timezone.localdate() - datetime.timedelta(days=90)
     )
+
+
+class ContentOfferFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "leads.ContentOffer"
+
+    title = factory.Sequence(lambda n: f"Sales playbook {n}")
+    kind = "ebook"
+    slug = factory.Sequence(lambda n: f"offer-{n}")
+    active = True
+
+
+class LeadFactory(factory.django.DjangoModelFactory):
+    """A lead (status ``lead``); pass ``status="prospect"`` for a prospect."""
+
+    class Meta:
+        model = "leads.Lead"
+
+    status = "lead"
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    email = factory.Sequence(lambda n: f"lead{n}@example.org")
+    company_name = "Acme"
+    channel = "inbound"
+    source = "content_download"
+    owner = factory.SubFactory(UserFactory)
+    became_lead_at = factory.LazyAttribute(
+        lambda lead: None if lead.status == "prospect" else timezone.now()
+    )
+
+
+class DealFactory(factory.django.DjangoModelFactory):
+    """An open deal in prospection. Its history row is not created here: use
+    the pipeline services when a test needs history."""
+
+    class Meta:
+        model = "pipeline.Deal"
+
+    title = factory.Sequence(lambda n: f"Deal {n}")
+    owner = factory.SubFactory(UserFactory)
+    channel = "outbound"
+    amount = Decimal("1000.00")
+    currency = "EUR"
+    stage = "prospection"
+    status = "open"
+
+
+class StageChangeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "pipeline.StageChange"
+
+    deal = factory.SubFactory(DealFactory)
+    from_stage = ""
+    to_stage = "prospection"
+    from_status = ""
+    to_status = "open"
+    changed_by = factory.SelfAttribute("deal.owner")
+    changed_at = factory.LazyFunction(timezone.now)
+
+
+class ActivityFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "pipeline.Activity"
+
+    kind = "call"
+    direction = "outbound"
+    outcome = "connected"
+    lead = factory.SubFactory(LeadFactory)
+    owner = factory.SelfAttribute("lead.owner")
+    occurred_at = factory.LazyFunction(timezone.now)
