@@ -6,8 +6,13 @@ are the history every funnel KPI is computed from: append-only.
 
 from __future__ import annotations
 
+import datetime
+from dataclasses import dataclass
+from decimal import Decimal
+
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, DecimalField, ExpressionWrapper, F, Q, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from crm.models import Company, Contact, TimeStamped, User, default_currency
@@ -44,6 +49,17 @@ DEFAULT_STALE_AFTER_DAYS: dict[Stage, int] = {
 }
 
 
+# Allowed moves between open stages: forward one or more stages, or back. Winning
+# needs ``WIN_FROM``; losing is allowed from any open stage; a closed deal must be
+# reopened (into any stage) before it moves again. Enforced in
+# ``pipeline.services``.
+ALLOWED_MOVES: dict[Stage, frozenset[Stage]] = {
+    stage: frozenset(STAGE_ORDER) - {stage} for stage in STAGE_ORDER
+}
+WIN_FROM: frozenset[Stage] = frozenset({Stage.CLOSING})
+LOSE_FROM: frozenset[Stage] = frozenset(STAGE_ORDER)
+
+
 class DealStatus(models.TextChoices):
     OPEN = "open", "Open"
     WON = "won", "Won"
@@ -72,14 +88,71 @@ class StageSetting(models.Model):
     )
 
     class Meta:
+        ordering = ["pk"]
         constraints = [
             models.CheckConstraint(
                 condition=Q(probability__lte=100), name="stage_probability_0_100"
+            ),
+            models.CheckConstraint(
+                condition=Q(stage__in=Stage.values), name="stage_setting_stage_valid"
             ),
         ]
 
     def __str__(self) -> str:
         return self.get_stage_display()
+
+
+@dataclass(frozen=True)
+class StageRules:
+    """The probability and staleness limit of every stage, read in one query."""
+
+    probability: dict[str, int]
+    stale_after_days: dict[str, int]
+
+    @classmethod
+    def load(cls) -> StageRules:
+        """Read the ``StageSetting`` rows; a missing row falls back to the default."""
+        probability = {s.value: p for s, p in DEFAULT_PROBABILITY.items()}
+        stale = {s.value: d for s, d in DEFAULT_STALE_AFTER_DAYS.items()}
+        for row in StageSetting.objects.values_list(
+            "stage", "probability", "stale_after_days"
+        ):
+            probability[row[0]], stale[row[0]] = row[1], row[2]
+        return cls(probability=probability, stale_after_days=stale)
+
+    def stale_condition(self, now: datetime.datetime) -> Q:
+        """Return the filter on open deals untouched longer than their stage allows.
+
+        "Untouched since T" means neither entered the stage nor had an activity
+        after T, which avoids GREATEST() and its NULL semantics differing between
+        SQLite and PostgreSQL.
+        """
+        per_stage = Q(pk__in=[])
+        for stage, days in self.stale_after_days.items():
+            limit = now - datetime.timedelta(days=days)
+            per_stage |= Q(stage=stage, stage_entered_at__lt=limit) & (
+                Q(last_activity_at__isnull=True) | Q(last_activity_at__lt=limit)
+            )
+        return Q(status=DealStatus.OPEN) & per_stage
+
+    def probability_expression(self) -> Coalesce:
+        """Return the SQL for a deal's probability: its own, else its stage's."""
+        by_stage = Case(
+            *(
+                When(stage=stage, then=Value(p))
+                for stage, p in self.probability.items()
+            ),
+            default=Value(0),
+            output_field=models.PositiveSmallIntegerField(),
+        )
+        return Coalesce(F("probability"), by_stage)
+
+    def weighted_amount_expression(self) -> ExpressionWrapper:
+        """Return the SQL for amount x probability / 100."""
+        return ExpressionWrapper(
+            F("amount") * self.probability_expression() / Value(Decimal(100)),
+            output_field=DecimalField(max_digits=16, decimal_places=2),
+        )
 
 
 class DealQuerySet(models.QuerySet["Deal"]):
@@ -94,6 +167,27 @@ class DealQuerySet(models.QuerySet["Deal"]):
     def for_team(self, team) -> DealQuerySet:
         """Return deals owned by members of a team."""
         return self.filter(owner__team=team)
+
+    def with_staleness(
+        self, rules: StageRules | None = None, now: datetime.datetime | None = None
+    ) -> DealQuerySet:
+        """Annotate ``is_stale`` (computed in SQL, one CASE per stage)."""
+        rules = rules or StageRules.load()
+        condition = rules.stale_condition(now or timezone.now())
+        return self.annotate(
+            is_stale=Case(
+                When(condition, then=Value(True)),
+                default=Value(False),
+                output_field=models.BooleanField(),
+            )
+        )
+
+    def stale(
+        self, rules: StageRules | None = None, now: datetime.datetime | None = None
+    ) -> DealQuerySet:
+        """Return open deals with no move and no activity for longer than allowed."""
+        rules = rules or StageRules.load()
+        return self.filter(rules.stale_condition(now or timezone.now()))
 
 
 class Deal(TimeStamped):
@@ -173,6 +267,12 @@ class Deal(TimeStamped):
                 condition=Q(status=DealStatus.WON, stage=Stage.CLOSING)
                 | ~Q(status=DealStatus.WON),
                 name="deal_won_from_closing",
+            ),
+            # Services require a reason to lose; the column only holds known ones
+            # (history rows and test data may still have lost deals without one).
+            models.CheckConstraint(
+                condition=Q(lost_reason="") | Q(lost_reason__in=LostReason.values),
+                name="deal_lost_reason_valid",
             ),
         ]
 
@@ -310,6 +410,14 @@ class Activity(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(kind__in=ActivityKind.values), name="activity_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(direction__in=Direction.values),
+                name="activity_direction_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(outcome="") | Q(outcome__in=Outcome.values),
+                name="activity_outcome_valid",
             ),
             # A cold call is, by definition, an outbound call.
             models.CheckConstraint(
