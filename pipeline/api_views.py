@@ -1,0 +1,275 @@
+"""REST endpoints of the pipeline: deals and their actions, activities, conversion.
+
+Views translate HTTP to service calls and back: the ``ETag`` is the deal's
+version, ``If-Match`` becomes the services' ``expected_version``.
+"""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions, mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from crm.errors import StaleVersion
+from crm.permissions import IsSalesUser
+from leads.models import Lead
+from pipeline import services
+from pipeline.filters import ActivityFilter, DealFilter
+from pipeline.models import Activity, Deal
+from pipeline.serializers import (
+    ActivitySerializer,
+    DealCreateSerializer,
+    DealLoseSerializer,
+    DealMoveSerializer,
+    DealReopenSerializer,
+    DealSerializer,
+    LeadConvertSerializer,
+    StageChangeSerializer,
+)
+
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description='The deal\'s version as returned in its ETag ("3" or 3).',
+)
+
+
+def expected_version(request) -> int | None:
+    """Return the version named by ``If-Match``, or None when there is none."""
+    raw = request.headers.get("If-Match", "").strip()
+    if not raw or raw == "*":
+        return None
+    tag = raw.removeprefix("W/").strip().strip('"')
+    if not tag.isdigit():
+        raise exceptions.ValidationError(
+            {"If-Match": 'Send the deal\'s version from its ETag, e.g. "3".'}
+        )
+    return int(tag)
+
+
+def etag(deal: Deal) -> str:
+    return f'"{deal.version}"'
+
+
+class DealViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Deals in the caller's scope. Never deleted: lose a deal instead (its
+    stage history is what the funnel KPIs are computed from)."""
+
+    queryset = Deal.objects.none()  # the schema's model; rows come from get_queryset
+    serializer_class = DealSerializer
+    permission_classes = [IsSalesUser]
+    filterset_class = DealFilter
+    search_fields = ["title", "company__name"]
+    ordering_fields = [
+        "created_at",
+        "updated_at",
+        "amount",
+        "expected_close_on",
+        "stage_entered_at",
+        "closed_at",
+        "title",
+    ]
+    ordering = ["-created_at", "-pk"]
+
+    def get_queryset(self):
+        # The serializer reads only columns of the deal (related objects as ids)
+        # and the ``is_stale`` annotation: one query per page, whatever its size.
+        return Deal.objects.visible_to(self.request.user).with_staleness()
+
+    def get_serializer_class(self):
+        if self.action == "create":
+            return DealCreateSerializer
+        return super().get_serializer_class()
+
+    def _respond(self, deal: Deal, status_code: int = status.HTTP_200_OK) -> Response:
+        # Re-read through the scoped queryset for the ``is_stale`` annotation.
+        deal = self.get_queryset().get(pk=deal.pk)
+        return Response(
+            DealSerializer(deal, context=self.get_serializer_context()).data,
+            status=status_code,
+            headers={"ETag": etag(deal)},
+        )
+
+    def handle_exception(self, exc):
+        if isinstance(exc, StaleVersion) and exc.current is not None:
+            # 412 in the API's error format, plus the current deal so that the
+            # client can show it and retry from its version.
+            current = self.get_queryset().get(pk=exc.current.pk)
+            return Response(
+                {
+                    "type": "client_error",
+                    "errors": [{"code": exc.code, "detail": exc.message, "attr": None}],
+                    "current": DealSerializer(
+                        current, context=self.get_serializer_context()
+                    ).data,
+                },
+                status=status.HTTP_412_PRECONDITION_FAILED,
+                headers={"ETag": etag(current)},
+            )
+        return super().handle_exception(exc)
+
+    def retrieve(self, request, *args, **kwargs):
+        deal = self.get_object()
+        return Response(self.get_serializer(deal).data, headers={"ETag": etag(deal)})
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        deal = services.deal_create(by=request.user, **serializer.validated_data)
+        return self._respond(deal, status.HTTP_201_CREATED)
+
+    @extend_schema(parameters=[IF_MATCH])
+    def update(self, request, *args, **kwargs):
+        deal = self.get_object()
+        serializer = self.get_serializer(
+            deal, data=request.data, partial=kwargs.get("partial", False)
+        )
+        serializer.is_valid(raise_exception=True)
+        deal = services.deal_update(
+            deal=deal,
+            by=request.user,
+            expected_version=expected_version(request),
+            **serializer.validated_data,
+        )
+        return self._respond(deal)
+
+    @extend_schema(parameters=[IF_MATCH])
+    def partial_update(self, request, *args, **kwargs):
+        return self.update(request, *args, partial=True, **kwargs)
+
+    @extend_schema(
+        request=DealMoveSerializer, responses=DealSerializer, parameters=[IF_MATCH]
+    )
+    @action(detail=True, methods=["post"])
+    def move(self, request, pk=None):
+        """Move the deal to another open stage, forward or back."""
+        deal = self.get_object()
+        params = DealMoveSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        deal = services.deal_move(
+            deal=deal,
+            to_stage=params.validated_data["stage"],
+            by=request.user,
+            expected_version=expected_version(request),
+        )
+        return self._respond(deal)
+
+    @extend_schema(request=None, responses=DealSerializer, parameters=[IF_MATCH])
+    @action(detail=True, methods=["post"])
+    def win(self, request, pk=None):
+        """Close the deal as won (only from the closing stage)."""
+        deal = services.deal_win(
+            deal=self.get_object(),
+            by=request.user,
+            expected_version=expected_version(request),
+        )
+        return self._respond(deal)
+
+    @extend_schema(
+        request=DealLoseSerializer, responses=DealSerializer, parameters=[IF_MATCH]
+    )
+    @action(detail=True, methods=["post"])
+    def lose(self, request, pk=None):
+        """Close the deal as lost, with a reason."""
+        deal = self.get_object()
+        params = DealLoseSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        deal = services.deal_lose(
+            deal=deal,
+            by=request.user,
+            reason=params.validated_data["reason"],
+            notes=params.validated_data["notes"],
+            expected_version=expected_version(request),
+        )
+        return self._respond(deal)
+
+    @extend_schema(
+        request=DealReopenSerializer, responses=DealSerializer, parameters=[IF_MATCH]
+    )
+    @action(detail=True, methods=["post"])
+    def reopen(self, request, pk=None):
+        """Put a won or lost deal back into a stage."""
+        deal = self.get_object()
+        params = DealReopenSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        deal = services.deal_reopen(
+            deal=deal,
+            by=request.user,
+            stage=params.validated_data.get("stage"),
+            expected_version=expected_version(request),
+        )
+        return self._respond(deal)
+
+    @extend_schema(responses=StageChangeSerializer(many=True), filters=False)
+    @action(detail=True, methods=["get"], filter_backends=[])
+    def history(self, request, pk=None):
+        """List the deal's stage changes, newest first."""
+        deal = self.get_object()
+        changes = deal.stage_changes.order_by("-changed_at", "-pk")
+        page = self.paginate_queryset(changes)
+        if page is not None:
+            return self.get_paginated_response(
+                StageChangeSerializer(page, many=True).data
+            )
+        return Response(StageChangeSerializer(changes, many=True).data)
+
+
+class ActivityViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Activities in the caller's scope: a log, so created and read, not edited."""
+
+    queryset = Activity.objects.none()  # the schema's model; see get_queryset
+    serializer_class = ActivitySerializer
+    permission_classes = [IsSalesUser]
+    filterset_class = ActivityFilter
+    search_fields = ["notes"]
+    ordering_fields = ["occurred_at", "duration_seconds"]
+    ordering = ["-occurred_at", "-pk"]
+
+    def get_queryset(self):
+        # The serializer reads related objects as ids only: no join needed.
+        return Activity.objects.visible_to(self.request.user)
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        activity = services.activity_log(by=request.user, **serializer.validated_data)
+        return Response(
+            self.get_serializer(activity).data, status=status.HTTP_201_CREATED
+        )
+
+
+class LeadConvertView(APIView):
+    """``POST leads/{id}/convert/``: turn a qualified lead into a deal."""
+
+    permission_classes = [IsSalesUser]
+
+    @extend_schema(request=LeadConvertSerializer, responses={201: DealSerializer})
+    def post(self, request, pk: int):
+        lead = get_object_or_404(Lead.objects.visible_to(request.user), pk=pk)
+        params = LeadConvertSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        deal = services.lead_convert(
+            lead=lead, by=request.user, **params.validated_data
+        )
+        deal = Deal.objects.with_staleness().get(pk=deal.pk)
+        return Response(
+            DealSerializer(deal, context={"request": request}).data,
+            status=status.HTTP_201_CREATED,
+            headers={"ETag": etag(deal)},
+        )

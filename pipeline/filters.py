@@ -1,0 +1,37 @@
+import django_filters
+
+from pipeline.models import Activity, Deal
+
+
+class DealFilter(django_filters.FilterSet):
+    team = django_filters.NumberFilter(field_name="owner__team")
+    amount_min = django_filters.NumberFilter(field_name="amount", lookup_expr="gte")
+    amount_max = django_filters.NumberFilter(field_name="amount", lookup_expr="lte")
+    # ``expected_close_after`` / ``expected_close_before``
+    expected_close = django_filters.DateFromToRangeFilter(
+        field_name="expected_close_on"
+    )
+    # Filters the ``is_stale`` annotation of ``DealQuerySet.with_staleness``.
+    stale = django_filters.BooleanFilter(field_name="is_stale")
+
+    class Meta:
+        model = Deal
+        fields = ["stage", "status", "owner", "team", "channel", "company", "currency"]
+
+
+class ActivityFilter(django_filters.FilterSet):
+    # ``occurred_after`` / ``occurred_before``
+    occurred = django_filters.IsoDateTimeFromToRangeFilter(field_name="occurred_at")
+
+    class Meta:
+        model = Activity
+        fields = [
+            "kind",
+            "direction",
+            "outcome",
+            "is_cold_call",
+            "owner",
+            "lead",
+            "contact",
+            "deal",
+        ]

@@ -1,0 +1,177 @@
+"""API shapes of deals, their history, activities and the action inputs.
+
+Stage, status and everything a transition sets are read-only here: they change
+only through the actions, which call ``pipeline.services``.
+"""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from crm.models import Company, Contact, User
+from crm.serializers import OwnedSerializer
+from leads.models import Lead
+from pipeline.models import (
+    Activity,
+    ActivityKind,
+    Deal,
+    Direction,
+    LostReason,
+    Outcome,
+    Stage,
+    StageChange,
+)
+
+
+class DealSerializer(OwnedSerializer):
+    company = serializers.PrimaryKeyRelatedField(
+        queryset=Company.objects.all(), required=False, allow_null=True
+    )
+    contact = serializers.PrimaryKeyRelatedField(
+        queryset=Contact.objects.all(), required=False, allow_null=True
+    )
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0)
+    probability = serializers.IntegerField(
+        min_value=0, max_value=100, required=False, allow_null=True
+    )
+    # Annotated by ``DealQuerySet.with_staleness``; views always read deals
+    # through it.
+    is_stale = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Deal
+        fields = [
+            "id",
+            "title",
+            "owner",
+            "company",
+            "contact",
+            "lead",
+            "channel",
+            "amount",
+            "currency",
+            "probability",
+            "expected_close_on",
+            "stage",
+            "status",
+            "lost_reason",
+            "closed_at",
+            "stage_entered_at",
+            "is_stale",
+            "version",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = [
+            "lead",
+            "stage",
+            "status",
+            "lost_reason",
+            "closed_at",
+            "stage_entered_at",
+            "version",
+            "created_at",
+            "updated_at",
+        ]
+
+    def validate_currency(self, value: str) -> str:
+        if len(value) != 3 or not value.isalpha():
+            raise serializers.ValidationError("Use a three-letter ISO 4217 code.")
+        return value.upper()
+
+
+class DealCreateSerializer(DealSerializer):
+    """Creation may also choose the first stage (default ``prospection``)."""
+
+    stage = serializers.ChoiceField(
+        choices=Stage.choices, default=Stage.PROSPECTION, required=False
+    )
+
+    class Meta(DealSerializer.Meta):
+        read_only_fields = [
+            f for f in DealSerializer.Meta.read_only_fields if f != "stage"
+        ]
+
+
+class DealMoveSerializer(serializers.Serializer):
+    stage = serializers.ChoiceField(choices=Stage.choices)
+
+
+class DealLoseSerializer(serializers.Serializer):
+    reason = serializers.ChoiceField(choices=LostReason.choices)
+    notes = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class DealReopenSerializer(serializers.Serializer):
+    stage = serializers.ChoiceField(
+        choices=Stage.choices,
+        required=False,
+        help_text="Default: the stage the deal closed in.",
+    )
+
+
+class StageChangeSerializer(serializers.ModelSerializer):
+    by = serializers.PrimaryKeyRelatedField(source="changed_by", read_only=True)
+    at = serializers.DateTimeField(source="changed_at", read_only=True)
+
+    class Meta:
+        model = StageChange
+        fields = ["from_stage", "to_stage", "from_status", "to_status", "by", "at"]
+        read_only_fields = fields
+
+
+class LeadConvertSerializer(serializers.Serializer):
+    title = serializers.CharField(required=False, max_length=200)
+    amount = serializers.DecimalField(
+        max_digits=14, decimal_places=2, min_value=0, required=False
+    )
+    currency = serializers.CharField(required=False, min_length=3, max_length=3)
+    expected_close_on = serializers.DateField(required=False)
+    stage = serializers.ChoiceField(
+        choices=Stage.choices, default=Stage.PRESENTATION, required=False
+    )
+
+
+class ActivitySerializer(serializers.ModelSerializer):
+    kind = serializers.ChoiceField(choices=ActivityKind.choices)
+    direction = serializers.ChoiceField(
+        choices=Direction.choices, default=Direction.OUTBOUND
+    )
+    outcome = serializers.ChoiceField(
+        choices=Outcome.choices, allow_blank=True, default=""
+    )
+    duration_seconds = serializers.IntegerField(
+        min_value=0, required=False, allow_null=True
+    )
+    # The scope of each subject is checked by ``activity_log`` (a field message).
+    lead = serializers.PrimaryKeyRelatedField(
+        queryset=Lead.objects.all(), required=False, allow_null=True
+    )
+    contact = serializers.PrimaryKeyRelatedField(
+        queryset=Contact.objects.all(), required=False, allow_null=True
+    )
+    deal = serializers.PrimaryKeyRelatedField(
+        queryset=Deal.objects.all(), required=False, allow_null=True
+    )
+    owner = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.all(), required=False
+    )
+
+    class Meta:
+        model = Activity
+        fields = [
+            "id",
+            "kind",
+            "direction",
+            "outcome",
+            "is_cold_call",
+            "occurred_at",
+            "duration_seconds",
+            "lead",
+            "contact",
+            "deal",
+            "owner",
+            "notes",
+        ]
+        read_only_fields = ["is_cold_call"]
+        extra_kwargs = {"occurred_at": {"required": False}}
