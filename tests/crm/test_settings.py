@@ -1,0 +1,45 @@
+"""The settings refuse an unsafe production start and pass Django's deploy checks."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _run(args: list[str], **env: str) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY"}}
+    return subprocess.run(  # noqa: S603 - fixed arguments, our own interpreter
+        [sys.executable, *args],
+        cwd=ROOT,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "crm.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_refuses_to_start_without_secret_key_when_debug_is_off():
+    result = _run(["-c", "import django; django.setup()"], DEBUG="false")
+
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_starts_without_secret_key_in_debug():
+    result = _run(["-c", "import django; django.setup()"], DEBUG="true")
+
+    assert result.returncode == 0, result.stderr
+
+
+def test_deploy_checks_pass_with_production_like_variables():
+    result = _run(
+        ["manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        DEBUG="false",
+        SECRET_KEY="a-long-random-production-key-" + "x7Kq9!vB2@pL4#zR8$wT6%nY3^" * 2,
+        ALLOWED_HOSTS="crm.example.com",
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
