@@ -12,6 +12,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
+from django.db.models.lookups import Exact, In
 
 from crm.models import TimeStamped, User
 from crm.visibility import owner_scope
@@ -101,6 +102,14 @@ class LeadQuerySet(models.QuerySet["Lead"]):
     def open(self) -> LeadQuerySet:
         """Return records not yet converted."""
         return self.exclude(status=LeadStatus.CONVERTED)
+
+    def with_email(self, email: str) -> LeadQuerySet:
+        """Return the lead with this e-mail in any case (uses lead_email_unique_ci)."""
+        return self.filter(Exact(Lower("email"), email.lower()))
+
+    def with_emails(self, emails: list[str]) -> LeadQuerySet:
+        """Return the leads whose e-mail is one of ``emails`` (lower-cased)."""
+        return self.filter(In(Lower("email"), emails))
 
 
 class Lead(TimeStamped):

@@ -1,0 +1,20 @@
+"""API permissions of the leads app."""
+
+from rest_framework import permissions
+
+from crm.models import Role
+from crm.permissions import IsSalesUser
+
+
+class OfferEditorOrReadOnly(IsSalesUser):
+    """Every sales user reads offers; managers, integrations and admins edit them."""
+
+    message = "Only managers, integrations and admins can change content offers."
+
+    def has_permission(self, request, view) -> bool:
+        if not super().has_permission(request, view):
+            return False
+        if request.method in permissions.SAFE_METHODS:
+            return True
+        user = request.user
+        return user.sees_everything or user.role == Role.MANAGER

@@ -1,0 +1,169 @@
+"""API shapes of leads, offers, qualifications and the public capture form."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from crm.serializers import OwnedSerializer
+from leads import services
+from leads.models import (
+    ContentOffer,
+    DisqualificationReason,
+    Lead,
+    LeadStatus,
+    Qualification,
+)
+
+
+class LeadSerializer(OwnedSerializer):
+    """A prospect or lead. ``status`` is set once at creation (``prospect`` or
+    ``lead``) and then only by the actions; ``score`` only by decisions."""
+
+    status = serializers.ChoiceField(
+        choices=[LeadStatus.PROSPECT, LeadStatus.LEAD],
+        default=LeadStatus.LEAD,
+        error_messages={
+            "invalid_choice": "Create a 'prospect' or a 'lead'; other statuses "
+            "are reached through the qualify, disqualify and convert actions."
+        },
+    )
+    deal = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Lead
+        fields = [
+            "id",
+            "status",
+            "first_name",
+            "last_name",
+            "email",
+            "phone",
+            "job_title",
+            "company_name",
+            "channel",
+            "source",
+            "offer",
+            "owner",
+            "score",
+            "deal",
+            "consent",
+            "became_lead_at",
+            "qualified_at",
+            "disqualified_at",
+            "converted_at",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = [
+            "score",
+            "became_lead_at",
+            "qualified_at",
+            "disqualified_at",
+            "converted_at",
+            "created_at",
+            "updated_at",
+        ]
+        # The unique index on Lower(email) is checked in validate_email and by
+        # the service; DRF cannot build a validator for an expression index.
+        validators = []
+
+    def get_fields(self):
+        fields = super().get_fields()
+        if self.instance is not None:
+            # After creation the status changes only through its actions.
+            fields["status"] = serializers.CharField(read_only=True)
+        return fields
+
+    def validate_email(self, value: str) -> str:
+        value = value.strip()
+        others = Lead.objects.with_email(value) if value else Lead.objects.none()
+        if isinstance(self.instance, Lead):
+            others = others.exclude(pk=self.instance.pk)
+        if others.exists():
+            raise serializers.ValidationError("A lead with this e-mail already exists.")
+        return value
+
+    def create(self, validated_data):
+        return services.lead_create(by=self.context["request"].user, **validated_data)
+
+    def update(self, instance, validated_data):
+        owner = validated_data.pop("owner", None)
+        if owner is not None and owner.pk != instance.owner_id:
+            instance = services.lead_reassign(
+                lead=instance, to=owner, by=self.context["request"].user
+            )
+        return super().update(instance, validated_data)
+
+
+class ContentOfferSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ContentOffer
+        fields = ["id", "title", "kind", "slug", "description", "active"]
+
+
+class QualificationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Qualification
+        fields = [
+            "id",
+            "decision",
+            "budget",
+            "authority",
+            "need",
+            "timeline",
+            "score",
+            "reason",
+            "notes",
+            "decided_by",
+            "decided_at",
+        ]
+        read_only_fields = fields
+
+
+class QualifySerializer(serializers.Serializer):
+    """Body of ``qualify/``: the four BANT criteria, each stated explicitly."""
+
+    budget = serializers.BooleanField()
+    authority = serializers.BooleanField()
+    need = serializers.BooleanField()
+    timeline = serializers.BooleanField()
+    notes = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class DisqualifySerializer(serializers.Serializer):
+    reason = serializers.ChoiceField(choices=DisqualificationReason.choices)
+    notes = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class CaptureSerializer(serializers.Serializer):
+    """The public capture form; ``website`` is a honeypot humans never see."""
+
+    offer = serializers.SlugRelatedField(
+        slug_field="slug",
+        queryset=ContentOffer.objects.filter(active=True),
+        error_messages={
+            "does_not_exist": "No active content offer has this slug.",
+            "invalid": "Give the content offer's slug.",
+        },
+    )
+    first_name = serializers.CharField(max_length=100)
+    last_name = serializers.CharField(max_length=100, required=False, default="")
+    email = serializers.EmailField(max_length=254)
+    company = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, default=""
+    )
+    job_title = serializers.CharField(
+        max_length=120, required=False, allow_blank=True, default=""
+    )
+    phone = serializers.CharField(
+        max_length=40, required=False, allow_blank=True, default=""
+    )
+    consent = serializers.BooleanField(required=False, default=False)
+    website = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=500
+    )
+
+
+class CaptureResponseSerializer(serializers.Serializer):
+    offer = serializers.CharField()
+    content_url = serializers.CharField(allow_null=True)

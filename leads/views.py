@@ -1,0 +1,173 @@
+"""API of prospects, leads, content offers and the public capture endpoint."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from crm.permissions import IsSalesUser
+from leads import services
+from leads.filters import ContentOfferFilter, LeadFilter
+from leads.models import ContentOffer, Lead
+from leads.permissions import OfferEditorOrReadOnly
+from leads.serializers import (
+    CaptureResponseSerializer,
+    CaptureSerializer,
+    ContentOfferSerializer,
+    DisqualifySerializer,
+    LeadSerializer,
+    QualificationSerializer,
+    QualifySerializer,
+)
+
+
+class LeadViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Prospects and leads in the caller's scope (others answer 404).
+
+    No DELETE: a lead's history (touches, decisions, activities) is what the
+    KPIs are made of; a mistaken record is disqualified or deleted by an admin.
+    """
+
+    queryset = Lead.objects.none()  # the schema's model; rows come from get_queryset
+    serializer_class = LeadSerializer
+    permission_classes = [IsSalesUser]
+    filterset_class = LeadFilter
+    search_fields = ["first_name", "last_name", "email", "company_name"]
+    ordering_fields = [
+        "created_at",
+        "updated_at",
+        "became_lead_at",
+        "qualified_at",
+        "score",
+        "last_name",
+        "company_name",
+    ]
+    ordering = ["-created_at", "-id"]
+
+    def get_queryset(self):
+        # "deal" is the reverse one-to-one of pipeline.Deal.lead: joined so that
+        # the list costs one query for the rows whatever the page size.
+        return Lead.objects.visible_to(self.request.user).select_related("deal")
+
+    @extend_schema(request=QualifySerializer, responses=LeadSerializer)
+    @action(detail=True, methods=["post"])
+    def qualify(self, request, pk=None):
+        """Qualify the lead on its BANT criteria (409 unless lead or decided)."""
+        lead = self.get_object()
+        params = QualifySerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        lead = services.lead_qualify(
+            lead=lead, by=request.user, **params.validated_data
+        )
+        return Response(self._fresh(lead))
+
+    @extend_schema(request=DisqualifySerializer, responses=LeadSerializer)
+    @action(detail=True, methods=["post"])
+    def disqualify(self, request, pk=None):
+        """Disqualify the lead with a reason from the fixed list."""
+        lead = self.get_object()
+        params = DisqualifySerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        lead = services.lead_disqualify(
+            lead=lead, by=request.user, **params.validated_data
+        )
+        return Response(self._fresh(lead))
+
+    @extend_schema(responses=QualificationSerializer(many=True))
+    @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)
+    def qualifications(self, request, pk=None):
+        """Return the lead's qualification decisions, newest first."""
+        lead = self.get_object()
+        rows = lead.qualifications.order_by("-decided_at", "-pk")
+        return Response(QualificationSerializer(rows, many=True).data)
+
+    def _fresh(self, lead: Lead) -> dict:
+        lead = self.get_queryset().get(pk=lead.pk)
+        return LeadSerializer(lead, context=self.get_serializer_context()).data
+
+
+class ContentOfferViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Content offers. No DELETE: set ``active`` to false to retire one, so that
+    touches and leads keep their attribution."""
+
+    queryset = ContentOffer.objects.order_by("title", "pk")
+    serializer_class = ContentOfferSerializer
+    permission_classes = [OfferEditorOrReadOnly]
+    filterset_class = ContentOfferFilter
+    search_fields = ["title", "slug"]
+    ordering_fields = ["title", "created_at"]
+
+
+class CaptureThrottle(ScopedRateThrottle):
+    """Per client address (anonymous callers), rate ``capture`` in settings."""
+
+
+def _client_ip(request) -> str | None:
+    raw = request.META.get("REMOTE_ADDR", "")
+    try:
+        return str(ipaddress.ip_address(raw))
+    except ValueError:
+        return None
+
+
+class CaptureView(APIView):
+    """Public endpoint of the website's content forms: no credentials, no session
+    (so no CSRF), throttled per client address.
+
+    A filled honeypot (``website``) gets the same 201 as a person, but nothing is
+    saved: a bot learns nothing it could adapt to.
+    """
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = [CaptureThrottle]
+    throttle_scope = "capture"
+
+    @extend_schema(
+        request=CaptureSerializer, responses={201: CaptureResponseSerializer}
+    )
+    def post(self, request):
+        form = CaptureSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        data = form.validated_data
+        offer = data["offer"]
+        if not data["website"]:
+            services.lead_capture(
+                offer=offer,
+                first_name=data["first_name"],
+                last_name=data["last_name"],
+                email=data["email"],
+                company=data["company"],
+                job_title=data["job_title"],
+                phone=data["phone"],
+                consent=data["consent"],
+                ip_address=_client_ip(request),
+                page_url=request.META.get("HTTP_REFERER", ""),
+                user_agent=request.META.get("HTTP_USER_AGENT", ""),
+            )
+        content_url = offer.external_url or (
+            request.build_absolute_uri(offer.file.url) if offer.file else None
+        )
+        return Response(
+            {"offer": offer.slug, "content_url": content_url},
+            status=status.HTTP_201_CREATED,
+        )
