@@ -1,1 +1,10 @@
-urlpatterns: list = []
+from django.urls import path
+
+from pipeline import views
+
+app_name = "pipeline"
+
+urlpatterns = [
+    path("", views.board, name="board"),
+    path("deals/<int:pk>/move/", views.board_move, name="board-move"),
+]
