@@ -1,0 +1,95 @@
+"""What a KPI is computed over: a period of whole days and a segment of the CRM.
+
+A period is two dates, both included, in the CRM's time zone (``TIME_ZONE``); a
+moment is in it when ``start 00:00 <= moment < (end + 1 day) 00:00`` there.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+from django.db.models import Q
+from django.utils import timezone
+
+from crm.models import Team, User
+from crm.visibility import owner_scope
+
+
+@dataclass(frozen=True)
+class Period:
+    """Two dates, both included, in the CRM's time zone."""
+
+    start: datetime.date
+    end: datetime.date
+
+    def bounds(self) -> tuple[datetime.datetime, datetime.datetime]:
+        """Return the aware moments [start 00:00, end + 1 day 00:00)."""
+        tz = timezone.get_default_timezone()
+        return (
+            timezone.make_aware(
+                datetime.datetime.combine(self.start, datetime.time.min), tz
+            ),
+            timezone.make_aware(
+                datetime.datetime.combine(
+                    self.end + datetime.timedelta(days=1), datetime.time.min
+                ),
+                tz,
+            ),
+        )
+
+    @classmethod
+    def quarter_of(cls, day: datetime.date) -> Period:
+        """Return the calendar quarter containing ``day``."""
+        first_month = 3 * ((day.month - 1) // 3) + 1
+        start = datetime.date(day.year, first_month, 1)
+        return cls(start, add_months(start, 3) - datetime.timedelta(days=1))
+
+    @classmethod
+    def current_quarter(cls) -> Period:
+        return cls.quarter_of(timezone.localdate(timezone.now()))
+
+    def months(self) -> list[Period]:
+        """Return the calendar months overlapping the period, clipped to it."""
+        months = []
+        first = self.start.replace(day=1)
+        while first <= self.end:
+            last = add_months(first, 1) - datetime.timedelta(days=1)
+            months.append(Period(max(first, self.start), min(last, self.end)))
+            first = add_months(first, 1)
+        return months
+
+
+def add_months(day: datetime.date, months: int) -> datetime.date:
+    """Return the first day of the month ``months`` after ``day``'s month."""
+    index = day.year * 12 + day.month - 1 + months
+    return datetime.date(index // 12, index % 12 + 1, 1)
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Which records a KPI counts: a team, a rep, a channel, seen by a viewer.
+
+    ``viewer`` applies the CRM's visibility rule (``crm.visibility``): a KPI
+    never counts a record its viewer could not open. ``None`` means no narrowing.
+    """
+
+    team: Team | None = None
+    owner: User | None = None
+    channel: str | None = None
+    viewer: User | None = None
+
+    def owned(self, owner_field: str) -> Q:
+        """Return the filter on records whose ``owner_field`` is in the segment."""
+        q = Q()
+        if self.viewer is not None:
+            q &= owner_scope(self.viewer, owner_field)
+        if self.team is not None:
+            q &= Q(**{f"{owner_field}__team": self.team})
+        if self.owner is not None:
+            q &= Q(**{owner_field: self.owner})
+        return q
+
+    def on_channel(self, channel_field: str) -> Q:
+        """Return the filter on the segment's channel (none: every channel)."""
+        return Q(**{channel_field: self.channel}) if self.channel else Q()
