@@ -65,14 +65,14 @@ def board(request: HttpRequest) -> HttpResponse:
         .values("stage", "currency")
         .annotate(
             n=Count("pk"),
-            amount=Sum("amount"),
-            weighted=Sum(rules.weighted_amount_expression()),
+            total=Sum("amount"),
+            weighted_total=Sum(rules.weighted_amount_expression()),
         )
     )
     for row in totals:
         column = columns[row["stage"]]
         column.count += row["n"]
-        column.totals[row["currency"]] = (row["amount"], row["weighted"])
+        column.totals[row["currency"]] = (row["total"], row["weighted_total"])
     # One query for the cards.
     cards = (
         deals.with_staleness(rules)
