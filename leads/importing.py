@@ -1,0 +1,337 @@
+"""Import prospects and leads from a CSV file (prospect lists), in bulk.
+
+The file is read and every row validated first, without touching the database
+(owners are loaded once). Then the valid rows are written in batches: one query
+finds which e-mails of the batch already exist, new rows are inserted with
+``bulk_create`` and matches are merged with ``bulk_update``. Never a query per
+row: 100,000 rows import in seconds (see docs/leads.md).
+"""
+
+from __future__ import annotations
+
+import csv
+import enum
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TextIO
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.utils import timezone
+from tqdm import tqdm
+
+from crm.models import User
+from crm.visibility import assignable_owners_scope
+from leads.models import Channel, Lead, LeadStatus, Source
+from leads.services import CREATABLE, MERGEABLE_FIELDS
+
+COLUMNS = (
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "job_title",
+    "company_name",
+    "channel",
+    "source",
+    "status",
+    "owner",
+)
+# A CSV upload is, by default, an outbound prospect list.
+DEFAULTS = {
+    "channel": Channel.OUTBOUND,
+    "source": Source.PROSPECT_LIST,
+    "status": LeadStatus.PROSPECT,
+}
+MAX_LENGTHS = {
+    name: Lead._meta.get_field(name).max_length
+    for name in (
+        "first_name",
+        "last_name",
+        "email",
+        "phone",
+        "job_title",
+        "company_name",
+    )
+}
+BATCH_SIZE = 2000
+
+
+class ImportMode(enum.StrEnum):
+    ALL_OR_NOTHING = "all-or-nothing"
+    KEEP_VALID = "keep-valid"
+
+
+@dataclass(frozen=True)
+class RejectedRow:
+    line: int
+    reason: str
+
+
+@dataclass
+class ImportReport:
+    """What an import did: ``saved`` is False when all-or-nothing refused the file."""
+
+    mode: ImportMode
+    rows: int = 0
+    created: int = 0
+    merged: int = 0
+    rejected: list[RejectedRow] = field(default_factory=list)
+    saved: bool = False
+
+    def summary(self) -> str:
+        verb = "Imported" if self.saved else "Nothing imported"
+        return (
+            f"{verb} ({self.mode}): {self.rows} rows, {self.created} created, "
+            f"{self.merged} merged into existing leads, "
+            f"{len(self.rejected)} rejected."
+        )
+
+
+@dataclass
+class _Row:
+    line: int
+    values: dict[str, str]
+    owner: User | None
+
+
+class _Rollback(Exception):
+    """Raised inside the write transaction to undo an all-or-nothing import."""
+
+
+def leads_import(
+    *,
+    file: TextIO,
+    by: User | None,
+    mode: ImportMode = ImportMode.ALL_OR_NOTHING,
+    default_owner: User | None = None,
+    batch_size: int = BATCH_SIZE,
+    progress: bool = False,
+) -> ImportReport:
+    """Import a CSV of prospects and leads; merge duplicates by e-mail.
+
+    ``by`` is the user importing (owners must be in their scope, and only their
+    leads can be merged into) or None for a trusted operator (any active user).
+    A row without ``owner`` goes to ``default_owner`` (else ``by``). With
+    ``ALL_OR_NOTHING`` any rejected row cancels the whole import; with
+    ``KEEP_VALID`` the valid rows are saved. Raise ``ValidationError`` for a
+    file that cannot be read at all (no header, unknown columns).
+    """
+    report = ImportReport(mode=ImportMode(mode))
+    reader = csv.DictReader(file)
+    _check_header(reader)
+    owners = _owners(by)
+    default_owner = default_owner or by
+    rows = _validated_rows(reader, owners, default_owner, report, progress)
+    report.rows = len(rows) + len(report.rejected) + report.merged
+    if report.rejected and report.mode == ImportMode.ALL_OR_NOTHING:
+        report.merged = 0
+        return report
+    try:
+        with transaction.atomic():
+            _write(rows, by, report, batch_size, progress)
+            if report.rejected and report.mode == ImportMode.ALL_OR_NOTHING:
+                raise _Rollback
+    except _Rollback:
+        report.created = report.merged = 0
+        return report
+    report.rejected.sort(key=lambda r: r.line)
+    report.saved = True
+    return report
+
+
+def _check_header(reader: csv.DictReader) -> None:
+    if not reader.fieldnames:
+        raise ValidationError("The file is empty: the first line must name columns.")
+    names = [(name or "").strip().lower() for name in reader.fieldnames]
+    unknown = [name for name in names if name not in COLUMNS]
+    if unknown:
+        raise ValidationError(
+            f"Unknown column(s): {', '.join(unknown)}. "
+            f"Known columns: {', '.join(COLUMNS)}."
+        )
+    if len(set(names)) != len(names):
+        raise ValidationError("A column is named twice in the header.")
+    if not {"email", "first_name", "last_name"} & set(names):
+        raise ValidationError("The header needs an email or a name column.")
+    reader.fieldnames = names
+
+
+def _owners(by: User | None) -> dict[str, User]:
+    users = User.objects.filter(is_active=True)
+    if by is not None:
+        users = users.filter(assignable_owners_scope(by))
+    return {user.username.lower(): user for user in users}
+
+
+def _validated_rows(
+    reader: csv.DictReader,
+    owners: dict[str, User],
+    default_owner: User | None,
+    report: ImportReport,
+    progress: bool,
+) -> list[_Row]:
+    """Return the valid rows, duplicates within the file merged into the first."""
+    rows: list[_Row] = []
+    by_email: dict[str, _Row] = {}
+    for raw in tqdm(reader, desc="checking rows", unit="row", disable=not progress):
+        line = reader.line_num
+        try:
+            row = _validated(raw, line, owners, default_owner)
+        except ValueError as exc:
+            report.rejected.append(RejectedRow(line, str(exc)))
+            continue
+        key = row.values["email"].lower()
+        first = by_email.get(key) if key else None
+        if first is None:
+            rows.append(row)
+            if key:
+                by_email[key] = row
+        else:
+            _merge_values(first.values, row.values)
+            report.merged += 1
+    return rows
+
+
+def _validated(
+    raw: dict, line: int, owners: dict[str, User], default_owner: User | None
+) -> _Row:
+    if None in raw:
+        raise ValueError("more values than columns in the header")
+    values = {name: (value or "").strip() for name, value in raw.items()}
+    for name, default in DEFAULTS.items():
+        values[name] = values.get(name) or default
+    for name in (*MERGEABLE_FIELDS, "email"):
+        values.setdefault(name, "")
+    for name, limit in MAX_LENGTHS.items():
+        if len(values[name]) > limit:
+            raise ValueError(f"{name}: longer than {limit} characters")
+    if values["email"]:
+        try:
+            validate_email(values["email"])
+        except ValidationError:
+            raise ValueError(f"email: '{values['email']}' is not an e-mail") from None
+    elif not (values["first_name"] or values["last_name"]):
+        raise ValueError("a row needs an e-mail or a name")
+    if values["channel"] not in Channel.values:
+        raise ValueError(
+            f"channel: '{values['channel']}' is not one of {Channel.values}"
+        )
+    if values["source"] not in Source.values:
+        raise ValueError(f"source: '{values['source']}' is not one of {Source.values}")
+    if values["status"] not in CREATABLE:
+        raise ValueError(
+            f"status: '{values['status']}' cannot be imported (prospect or lead)"
+        )
+    username = values.pop("owner", "")
+    if username:
+        owner = owners.get(username.lower())
+        if owner is None:
+            raise ValueError(f"owner: no active user '{username}' you can assign to")
+    elif default_owner is None:
+        raise ValueError("owner: missing, and no default owner was given")
+    else:
+        owner = default_owner
+    return _Row(line, values, owner)
+
+
+def _merge_values(first: dict[str, str], later: dict[str, str]) -> None:
+    """Fill the first occurrence's blanks; 'lead' wins over 'prospect'."""
+    for name in MERGEABLE_FIELDS:
+        if later[name] and not first[name]:
+            first[name] = later[name]
+    if later["status"] == LeadStatus.LEAD:
+        first["status"] = LeadStatus.LEAD
+
+
+def _batches(rows: list[_Row], size: int) -> Iterator[list[_Row]]:
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
+
+
+def _write(
+    rows: list[_Row],
+    by: User | None,
+    report: ImportReport,
+    batch_size: int,
+    progress: bool,
+) -> None:
+    now = timezone.now()
+    with tqdm(total=len(rows), desc="saving", unit="row", disable=not progress) as bar:
+        for batch in _batches(rows, batch_size):
+            emails = [
+                row.values["email"].lower() for row in batch if row.values["email"]
+            ]
+            existing = _existing(emails, by)
+            new, merged, fields = [], [], set()
+            for row in batch:
+                match = existing.get(row.values["email"].lower())
+                if match is None:
+                    new.append(_new_lead(row, now))
+                elif match is _OUT_OF_SCOPE:
+                    report.rejected.append(
+                        RejectedRow(
+                            row.line, "email: belongs to a lead outside your scope"
+                        )
+                    )
+                else:
+                    fields.update(_merge_lead(match, row.values, now))
+                    merged.append(match)
+            Lead.objects.bulk_create(new, batch_size=batch_size)
+            if merged:
+                Lead.objects.bulk_update(
+                    merged, [*fields, "updated_at"], batch_size=500
+                )
+            report.created += len(new)
+            report.merged += len(merged)
+            bar.update(len(batch))
+
+
+_OUT_OF_SCOPE = object()
+
+
+def _existing(emails: list[str], by: User | None) -> dict[str, object]:
+    """Map the batch's e-mails already in the database to their lead.
+
+    One query finds the matches; when some exist and the importer's scope is
+    limited, a second one tells which of them the importer may change.
+    """
+    if not emails:
+        return {}
+    leads = list(Lead.objects.with_emails(emails))
+    in_scope = {lead.pk for lead in leads}
+    if leads and by is not None and not by.sees_everything:
+        in_scope = set(
+            Lead.objects.visible_to(by)
+            .filter(pk__in=in_scope)
+            .values_list("pk", flat=True)
+        )
+    return {
+        lead.email.lower(): lead if lead.pk in in_scope else _OUT_OF_SCOPE
+        for lead in leads
+    }
+
+
+def _new_lead(row: _Row, now) -> Lead:
+    values = row.values
+    return Lead(
+        **values,
+        owner=row.owner,
+        became_lead_at=None if values["status"] == LeadStatus.PROSPECT else now,
+    )
+
+
+def _merge_lead(lead: Lead, values: dict[str, str], now) -> list[str]:
+    """Fill the lead's blanks and raise a prospect to a lead; never downgrade."""
+    changed = []
+    for name in MERGEABLE_FIELDS:
+        if values[name] and not getattr(lead, name):
+            setattr(lead, name, values[name])
+            changed.append(name)
+    if lead.status == LeadStatus.PROSPECT and values["status"] == LeadStatus.LEAD:
+        lead.status = LeadStatus.LEAD
+        lead.became_lead_at = now
+        changed += ["status", "became_lead_at"]
+    lead.updated_at = now
+    return changed
