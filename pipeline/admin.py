@@ -1,0 +1,394 @@
+"""Admin for deals (with their stage history), stage settings and activities.
+
+Every write goes through ``pipeline.services``, like the API and the board: the
+admin only translates a form or an action into a service call and its errors
+into messages.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
+from django.core.exceptions import ValidationError
+
+from crm.admin import SalesModelAdmin
+from crm.errors import Conflict
+from leads.models import Lead
+from pipeline import services
+from pipeline.models import (
+    STAGE_INDEX,
+    STAGE_ORDER,
+    Activity,
+    Deal,
+    LostReason,
+    StageChange,
+    StageSetting,
+)
+
+
+def _error_text(exc: Exception) -> str:
+    if isinstance(exc, Conflict):
+        return exc.message
+    return "; ".join(exc.messages)  # ValidationError
+
+
+def _run_on_each(modeladmin, request, queryset, verb: str, call) -> None:
+    """Call ``call(obj)`` per selected row; report successes and each refusal."""
+    done = 0
+    for obj in queryset:
+        try:
+            call(obj)
+            done += 1
+        except (Conflict, ValidationError) as exc:
+            modeladmin.message_user(
+                request, f"{obj}: {_error_text(exc)}", messages.WARNING
+            )
+    if done:
+        modeladmin.message_user(request, f"{verb} {done} record(s).", messages.SUCCESS)
+
+
+class StaleListFilter(admin.SimpleListFilter):
+    title = "staleness"
+    parameter_name = "stale"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Stale"), ("no", "Not stale")]
+
+    def queryset(self, request, queryset):
+        # ``is_stale`` is annotated by DealAdmin.get_queryset.
+        if self.value() == "yes":
+            return queryset.filter(is_stale=True)
+        if self.value() == "no":
+            return queryset.filter(is_stale=False)
+        return queryset
+
+
+class StageChangeInline(admin.TabularInline):
+    """The deal's history, read-only: rows are appended by the services only."""
+
+    model = StageChange
+    fields = ["changed_at", "from_stage", "to_stage", "from_status", "to_status"]
+    readonly_fields = [*fields, "changed_by"]
+    ordering = ["-changed_at", "-pk"]
+    extra = 0
+    can_delete = False
+
+    def get_fields(self, request, obj=None):
+        return [*self.fields, "changed_by"]
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return request.user.is_active and request.user.is_staff
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("changed_by")
+
+
+class DealActionForm(ActionForm):
+    lost_reason = forms.ChoiceField(
+        choices=[("", "---------"), *LostReason.choices],
+        required=False,
+        label="Lost reason (for “lose”)",
+    )
+
+
+@admin.register(Deal)
+class DealAdmin(SalesModelAdmin):
+    list_display = [
+        "title",
+        "owner",
+        "stage",
+        "status",
+        "amount",
+        "currency",
+        "stale",
+        "expected_close_on",
+        "stage_entered_at",
+    ]
+    list_filter = ["stage", "status", "owner", StaleListFilter, "channel"]
+    list_select_related = ["owner", "company"]
+    search_fields = ["title", "company__name"]
+    raw_id_fields = ["company", "contact"]
+    ordering = ["-created_at"]
+    date_hierarchy = "created_at"
+    inlines = [StageChangeInline]
+    action_form = DealActionForm
+    actions = ["move_to_next_stage", "win", "lose", "reopen"]
+    fields = [
+        "title",
+        "owner",
+        "company",
+        "contact",
+        "channel",
+        "amount",
+        "currency",
+        "probability",
+        "expected_close_on",
+        "stage",
+        "status",
+        "lost_reason",
+        "lost_notes",
+        "closed_at",
+        "stage_entered_at",
+        "last_activity_at",
+        "lead",
+        "version",
+    ]
+    # Set only by the services (the actions below, the API, the board).
+    transition_fields = [
+        "stage",
+        "status",
+        "lost_reason",
+        "lost_notes",
+        "closed_at",
+        "stage_entered_at",
+        "last_activity_at",
+        "lead",
+        "version",
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).with_staleness()
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:  # the first stage is chosen when adding
+            return [f for f in self.transition_fields if f != "stage"]
+        return self.transition_fields
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return [
+                f for f in self.fields if f not in self.get_readonly_fields(request)
+            ]
+        return self.fields
+
+    @admin.display(boolean=True, ordering="is_stale", description="stale")
+    def stale(self, obj) -> bool:
+        return getattr(obj, "is_stale", False)
+
+    def save_model(self, request, obj, form, change):
+        data = {
+            name: form.cleaned_data[name]
+            for name in form.changed_data
+            if name in services.UPDATABLE_FIELDS
+        }
+        try:
+            if change:
+                services.deal_update(deal=obj, by=request.user, **data)
+            else:
+                deal = services.deal_create(
+                    by=request.user,
+                    stage=form.cleaned_data["stage"],
+                    **{
+                        name: form.cleaned_data[name]
+                        for name in services.UPDATABLE_FIELDS
+                        if name in form.cleaned_data
+                    },
+                )
+                obj.pk = deal.pk
+        except (Conflict, ValidationError) as exc:
+            self.message_user(request, _error_text(exc), messages.ERROR)
+            return
+        obj.refresh_from_db()
+
+    @admin.action(description="Move selected deals to the next stage")
+    def move_to_next_stage(self, request, queryset):
+        def move(deal):
+            index = STAGE_INDEX[deal.stage]
+            if index + 1 >= len(STAGE_ORDER):
+                raise Conflict("already in the last stage (Closing).")
+            services.deal_move(
+                deal=deal, to_stage=STAGE_ORDER[index + 1], by=request.user
+            )
+
+        _run_on_each(self, request, queryset, "Moved", move)
+
+    @admin.action(description="Mark selected deals as won")
+    def win(self, request, queryset):
+        _run_on_each(
+            self,
+            request,
+            queryset,
+            "Won",
+            lambda deal: services.deal_win(deal=deal, by=request.user),
+        )
+
+    @admin.action(description="Mark selected deals as lost (choose a reason)")
+    def lose(self, request, queryset):
+        reason = request.POST.get("lost_reason", "")
+        if not reason:
+            self.message_user(
+                request, "Choose a lost reason next to the action.", messages.ERROR
+            )
+            return
+        _run_on_each(
+            self,
+            request,
+            queryset,
+            "Lost",
+            lambda deal: services.deal_lose(
+                deal=deal,
+                by=request.user,
+                reason=reason,
+                notes="Closed from the admin" if reason == LostReason.OTHER else "",
+            ),
+        )
+
+    @admin.action(description="Reopen selected closed deals")
+    def reopen(self, request, queryset):
+        _run_on_each(
+            self,
+            request,
+            queryset,
+            "Reopened",
+            lambda deal: services.deal_reopen(deal=deal, by=request.user),
+        )
+
+
+@admin.register(StageSetting)
+class StageSettingAdmin(admin.ModelAdmin):
+    """The five stages' probability and staleness limit; superusers edit them."""
+
+    list_display = ["stage", "probability", "stale_after_days"]
+    # Django shows these as inputs only to users with the change permission.
+    list_editable = ["probability", "stale_after_days"]
+    readonly_fields = ["stage"]
+    ordering = ["pk"]
+
+    def has_module_permission(self, request) -> bool:
+        return request.user.is_active and request.user.is_staff
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return request.user.is_active and request.user.is_staff
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return request.user.is_active and request.user.is_superuser
+
+    def has_add_permission(self, request) -> bool:
+        return False  # the five rows come from a data migration
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Activity)
+class ActivityAdmin(SalesModelAdmin):
+    list_display = [
+        "occurred_at",
+        "kind",
+        "direction",
+        "outcome",
+        "is_cold_call",
+        "owner",
+        "lead",
+        "contact",
+        "deal",
+    ]
+    list_filter = ["kind", "direction", "outcome", "is_cold_call", "owner"]
+    list_select_related = ["owner", "lead", "contact", "deal"]
+    search_fields = ["notes", "lead__email", "deal__title"]
+    raw_id_fields = ["lead", "contact", "deal"]
+    date_hierarchy = "occurred_at"
+    ordering = ["-occurred_at"]
+    fields = [
+        "kind",
+        "direction",
+        "outcome",
+        "occurred_at",
+        "duration_seconds",
+        "lead",
+        "contact",
+        "deal",
+        "owner",
+        "notes",
+        "is_cold_call",
+    ]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ["is_cold_call"]
+        # A log: only the notes can be completed afterwards.
+        return [f for f in self.fields if f != "notes"]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            obj.save(update_fields=["notes"])
+            return
+        data = form.cleaned_data
+        try:
+            activity = services.activity_log(
+                by=request.user,
+                **{
+                    name: data.get(name)
+                    for name in [
+                        "kind",
+                        "direction",
+                        "lead",
+                        "contact",
+                        "deal",
+                        "occurred_at",
+                        "duration_seconds",
+                        "owner",
+                    ]
+                },
+                outcome=data.get("outcome") or "",
+                notes=data.get("notes") or "",
+            )
+        except ValidationError as exc:
+            self.message_user(request, _error_text(exc), messages.ERROR)
+            return
+        obj.pk = activity.pk
+        obj.refresh_from_db()
+
+
+# --- "Convert to deal" on the leads app's Lead admin -----------------------------
+
+
+class LeadConvertActionMixin:
+    """Adds the "Convert to deal" action; conversion lives in pipeline.services."""
+
+    @admin.action(description="Convert selected qualified leads to deals")
+    def convert_to_deal(self, request, queryset):
+        _run_on_each(
+            self,
+            request,
+            queryset,
+            "Converted",
+            lambda lead: services.lead_convert(lead=lead, by=request.user),
+        )
+
+
+def extend_lead_admin(site: admin.AdminSite = admin.site) -> None:
+    """Re-register the leads app's Lead admin with the conversion action.
+
+    ``leads`` is autodiscovered before ``pipeline`` (INSTALLED_APPS order), so its
+    admin is registered by now; ``leads`` cannot import ``pipeline`` itself.
+    """
+    if not site.is_registered(Lead):
+        return
+    base = type(site.get_model_admin(Lead))
+    if issubclass(base, LeadConvertActionMixin):
+        return
+    base_actions = list(base.actions or [])
+    converting = type(
+        base.__name__,
+        (LeadConvertActionMixin, base),
+        {
+            "__module__": __name__,
+            "actions": [*base_actions, "convert_to_deal"],
+        },
+    )
+    site.unregister(Lead)
+    site.register(Lead, converting)
+
+
+extend_lead_admin()
