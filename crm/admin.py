@@ -11,7 +11,18 @@ from django.core.exceptions import ValidationError
 
 from crm import services
 from crm.errors import Conflict
-from crm.models import Company, Contact, Subscription, Team, User
+from crm.export import csv_response
+from crm.models import (
+    Company,
+    Contact,
+    DeliveryAttempt,
+    OutboxEvent,
+    Subscription,
+    Team,
+    User,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from crm.visibility import assignable_owners_scope
 
 
@@ -19,6 +30,7 @@ class SalesModelAdmin(admin.ModelAdmin):
     """Scope the changelist and every permission to the model's visibility rule."""
 
     owner_field = "owner"
+    actions = ["export_csv"]
 
     def _is_sales_staff(self, request) -> bool:
         user = request.user
@@ -42,6 +54,18 @@ class SalesModelAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return self.has_change_permission(request, obj)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if not hasattr(self.model, "CSV_COLUMNS"):
+            actions.pop("export_csv", None)
+        return actions
+
+    @admin.action(description="Export selected %(verbose_name_plural)s as CSV")
+    def export_csv(self, request, queryset):
+        return csv_response(
+            queryset.order_by("pk"), self.model.CSV_COLUMNS, self.model._meta.model_name
+        )
 
     def get_queryset(self, request):
         qs = self.model._default_manager.visible_to(request.user)
@@ -121,7 +145,7 @@ class SubscriptionAdmin(SalesModelAdmin):
     autocomplete_fields = ["company"]
     date_hierarchy = "started_on"
     readonly_fields = ["ended_by", "ended_recorded_at"]
-    actions = ["end_today"]
+    actions = ["export_csv", "end_today"]
 
     def get_readonly_fields(self, request, obj=None):
         if obj is not None:  # ending is the explicit action below
@@ -147,3 +171,50 @@ class SubscriptionAdmin(SalesModelAdmin):
 
 admin.site.site_header = "Sales CRM"
 admin.site.site_title = "Sales CRM"
+
+
+class DeliveryAttemptInline(admin.TabularInline):
+    model = DeliveryAttempt
+    extra = 0
+    can_delete = False
+    readonly_fields = ["attempted_at", "status_code", "duration_ms", "error"]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(admin.ModelAdmin):
+    list_display = ["url", "active", "is_failing", "consecutive_failures", "created_at"]
+    list_filter = ["active"]
+    search_fields = ["url"]
+    readonly_fields = ["consecutive_failures", "failing_since", "created_by"]
+
+    @admin.display(boolean=True)
+    def is_failing(self, obj) -> bool:
+        return obj.is_failing
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    list_display = ["event", "endpoint", "status", "attempts", "next_attempt_at"]
+    list_filter = ["status"]
+    list_select_related = ["event", "endpoint"]
+    readonly_fields = [f.name for f in WebhookDelivery._meta.fields]
+    inlines = [DeliveryAttemptInline]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(OutboxEvent)
+class OutboxEventAdmin(admin.ModelAdmin):
+    list_display = ["event_type", "created_at"]
+    list_filter = ["event_type"]
+    readonly_fields = ["event_type", "payload", "created_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -8,6 +8,7 @@ router.register("teams", views.TeamViewSet, basename="team")
 router.register("companies", views.CompanyViewSet, basename="company")
 router.register("contacts", views.ContactViewSet, basename="contact")
 router.register("subscriptions", views.SubscriptionViewSet, basename="subscription")
+router.register("webhooks", views.WebhookEndpointViewSet, basename="webhook")
 
 urlpatterns = [
     path("auth/token/", views.TokenLoginView.as_view(), name="token-login"),

@@ -22,3 +22,13 @@ class CanChangeOrReadOnly(IsSalesUser):
         if request.method in permissions.SAFE_METHODS:
             return True
         return obj.can_change(request.user)
+
+
+class IsAdminOrIntegration(permissions.BasePermission):
+    """Admins and integration users (webhook management)."""
+
+    message = "Only admins and integration users manage webhooks."
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        return bool(user and user.is_authenticated and user.sees_everything)

@@ -1,9 +1,20 @@
 from __future__ import annotations
 
+import secrets
+
 from django.db.models.functions import Lower
 from rest_framework import serializers
 
-from crm.models import Company, Contact, Subscription, Team, User
+from crm.models import (
+    Company,
+    Contact,
+    DeliveryAttempt,
+    Subscription,
+    Team,
+    User,
+    WebhookEndpoint,
+    WebhookEventType,
+)
 from crm.visibility import assignable_owners_scope
 
 
@@ -151,3 +162,71 @@ class SubscriptionSerializer(serializers.ModelSerializer):
 class SubscriptionEndSerializer(serializers.Serializer):
     ended_on = serializers.DateField(required=False)
     reason = serializers.CharField(required=False, allow_blank=True, max_length=255)
+
+
+class WebhookEndpointSerializer(serializers.ModelSerializer):
+    events = serializers.MultipleChoiceField(choices=WebhookEventType.choices)
+    secret = serializers.CharField(
+        write_only=True,
+        required=False,
+        min_length=16,
+        max_length=128,
+        help_text="Signing key; generated when omitted and returned once on creation.",
+    )
+    is_failing = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = [
+            "id",
+            "url",
+            "events",
+            "secret",
+            "active",
+            "is_failing",
+            "consecutive_failures",
+            "created_at",
+        ]
+        read_only_fields = ["consecutive_failures", "created_at"]
+
+    def validate_url(self, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise serializers.ValidationError("Use an http(s) URL.")
+        return value
+
+    def validate_events(self, value) -> list[str]:
+        if not value:
+            raise serializers.ValidationError("Subscribe to at least one event.")
+        return sorted(value)
+
+    def create(self, validated_data):
+        validated_data.setdefault("secret", secrets.token_hex(32))
+        validated_data["created_by"] = self.context["request"].user
+        return super().create(validated_data)
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["events"] = sorted(data["events"])
+        return data
+
+
+class WebhookEndpointCreatedSerializer(WebhookEndpointSerializer):
+    """The creation response: the only time the secret is shown."""
+
+    secret = serializers.CharField(read_only=True)
+
+
+class DeliveryAttemptSerializer(serializers.ModelSerializer):
+    event_type = serializers.CharField(source="delivery.event.event_type")
+    event_id = serializers.IntegerField(source="delivery.event_id")
+
+    class Meta:
+        model = DeliveryAttempt
+        fields = [
+            "event_id",
+            "event_type",
+            "attempted_at",
+            "status_code",
+            "duration_ms",
+            "error",
+        ]

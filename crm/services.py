@@ -8,8 +8,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from crm import webhooks
 from crm.errors import Conflict
-from crm.models import Subscription, User
+from crm.models import Subscription, User, WebhookEventType
 
 
 def subscription_end(
@@ -48,5 +49,18 @@ def subscription_end(
                 "ended_recorded_at",
                 "updated_at",
             ]
+        )
+        webhooks.emit(
+            WebhookEventType.SUBSCRIPTION_ENDED,
+            {
+                "subscription": sub.pk,
+                "company": sub.company_id,
+                "plan": sub.plan,
+                "mrr": sub.mrr,
+                "currency": sub.currency,
+                "started_on": sub.started_on,
+                "ended_on": sub.ended_on,
+                "churn_reason": sub.churn_reason,
+            },
         )
     return sub

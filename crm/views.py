@@ -9,16 +9,27 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from crm import services
+from crm.export import CsvExportMixin
 from crm.filters import CompanyFilter, ContactFilter, SubscriptionFilter
-from crm.models import Company, Contact, Subscription, Team
-from crm.permissions import CanChangeOrReadOnly, IsSalesUser
+from crm.models import (
+    Company,
+    Contact,
+    DeliveryAttempt,
+    Subscription,
+    Team,
+    WebhookEndpoint,
+)
+from crm.permissions import CanChangeOrReadOnly, IsAdminOrIntegration, IsSalesUser
 from crm.serializers import (
     CompanySerializer,
     ContactSerializer,
+    DeliveryAttemptSerializer,
     SubscriptionEndSerializer,
     SubscriptionSerializer,
     TeamSerializer,
     UserSerializer,
+    WebhookEndpointCreatedSerializer,
+    WebhookEndpointSerializer,
 )
 
 
@@ -90,7 +101,7 @@ class TeamViewSet(viewsets.ReadOnlyModelViewSet):
         return Team.objects.prefetch_related("members").order_by("name")
 
 
-class CompanyViewSet(viewsets.ModelViewSet):
+class CompanyViewSet(CsvExportMixin, viewsets.ModelViewSet):
     queryset = Company.objects.none()  # the schema's model; rows come from get_queryset
     serializer_class = CompanySerializer
     permission_classes = [CanChangeOrReadOnly]
@@ -103,7 +114,7 @@ class CompanyViewSet(viewsets.ModelViewSet):
         return Company.objects.visible_to(self.request.user)
 
 
-class ContactViewSet(viewsets.ModelViewSet):
+class ContactViewSet(CsvExportMixin, viewsets.ModelViewSet):
     queryset = Contact.objects.none()  # the schema's model; rows come from get_queryset
     serializer_class = ContactSerializer
     permission_classes = [CanChangeOrReadOnly]
@@ -117,6 +128,7 @@ class ContactViewSet(viewsets.ModelViewSet):
 
 
 class SubscriptionViewSet(
+    CsvExportMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -154,3 +166,35 @@ class SubscriptionViewSet(
         return Response(
             SubscriptionSerializer(subscription).data, status=status.HTTP_200_OK
         )
+
+
+class WebhookEndpointViewSet(viewsets.ModelViewSet):
+    """Webhook subscriptions of integrations (admins and integration users)."""
+
+    queryset = WebhookEndpoint.objects.order_by("pk")
+    serializer_class = WebhookEndpointSerializer
+    permission_classes = [IsAdminOrIntegration]
+    filterset_fields = ["active"]
+    ordering_fields = ["created_at"]
+
+    @extend_schema(responses={201: WebhookEndpointCreatedSerializer})
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        endpoint = serializer.save()
+        return Response(
+            WebhookEndpointCreatedSerializer(endpoint).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+    @extend_schema(responses=DeliveryAttemptSerializer(many=True))
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def attempts(self, request, pk=None):
+        """The 100 latest delivery attempts to this endpoint, newest first."""
+        endpoint = self.get_object()
+        attempts = (
+            DeliveryAttempt.objects.filter(delivery__endpoint=endpoint)
+            .select_related("delivery__event")
+            .order_by("-attempted_at")[:100]
+        )
+        return Response(DeliveryAttemptSerializer(attempts, many=True).data)

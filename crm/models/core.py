@@ -116,6 +116,18 @@ class Company(TimeStamped):
 
     objects = CompanyQuerySet.as_manager()
 
+    # Columns of the CSV export (API ``export/`` and admin action): header, field.
+    CSV_COLUMNS = (
+        ("id", "pk"),
+        ("name", "name"),
+        ("domain", "domain"),
+        ("industry", "industry"),
+        ("employees", "employees"),
+        ("country", "country"),
+        ("owner", "owner__username"),
+        ("created_at", "created_at"),
+    )
+
     class Meta:
         verbose_name_plural = "companies"
         constraints = [
@@ -160,6 +172,18 @@ class Contact(TimeStamped):
     owner = models.ForeignKey(User, on_delete=models.PROTECT, related_name="contacts")
 
     objects = ContactQuerySet.as_manager()
+
+    CSV_COLUMNS = (
+        ("id", "pk"),
+        ("first_name", "first_name"),
+        ("last_name", "last_name"),
+        ("email", "email"),
+        ("phone", "phone"),
+        ("job_title", "job_title"),
+        ("company", "company__name"),
+        ("owner", "owner__username"),
+        ("created_at", "created_at"),
+    )
 
     class Meta:
         indexes = [models.Index(fields=["last_name", "first_name"])]
@@ -211,6 +235,18 @@ class Subscription(TimeStamped):
     ended_recorded_at = models.DateTimeField(null=True, blank=True)
 
     objects = SubscriptionQuerySet.as_manager()
+
+    CSV_COLUMNS = (
+        ("id", "pk"),
+        ("company_id", "company_id"),
+        ("company", "company__name"),
+        ("plan", "plan"),
+        ("mrr", "mrr"),
+        ("currency", "currency"),
+        ("started_on", "started_on"),
+        ("ended_on", "ended_on"),
+        ("churn_reason", "churn_reason"),
+    )
 
     class Meta:
         constraints = [

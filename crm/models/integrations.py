@@ -1,0 +1,138 @@
+"""What integrations rely on: idempotent retries and webhooks through an outbox."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from crm.models.core import TimeStamped, User
+
+
+class IdempotencyKey(models.Model):
+    """The stored outcome of one POST made with an ``Idempotency-Key`` header."""
+
+    key = models.CharField(max_length=255)
+    # "user:<id>" for authenticated callers, "anon:<address>" for the public form.
+    caller = models.CharField(max_length=80)
+    fingerprint = models.CharField(
+        max_length=64, help_text="SHA-256 of method, path, body"
+    )
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.BinaryField(blank=True, default=b"")
+    content_type = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["caller", "key"], name="idempotency_key_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.caller} {self.key}"
+
+
+class WebhookEventType(models.TextChoices):
+    LEAD_CREATED = "lead.created"
+    LEAD_QUALIFIED = "lead.qualified"
+    LEAD_CONVERTED = "lead.converted"
+    DEAL_CREATED = "deal.created"
+    DEAL_STAGE_CHANGED = "deal.stage_changed"
+    DEAL_WON = "deal.won"
+    DEAL_LOST = "deal.lost"
+    SUBSCRIPTION_ENDED = "subscription.ended"
+
+
+class WebhookEndpoint(TimeStamped):
+    """An integration's subscription to events, delivered to its URL and signed."""
+
+    url = models.URLField(max_length=500)
+    secret = models.CharField(
+        max_length=128, help_text="Key of the HMAC-SHA256 signature"
+    )
+    events = models.JSONField(default=list, help_text="Event types to receive")
+    active = models.BooleanField(default=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    failing_since = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return self.url
+
+    @property
+    def is_failing(self) -> bool:
+        return self.failing_since is not None
+
+
+class OutboxEvent(models.Model):
+    """An event written in the same transaction as the change that caused it."""
+
+    event_type = models.CharField(max_length=32, choices=WebhookEventType.choices)
+    payload = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.event_type} #{self.pk}"
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    DELIVERED = "delivered", "Delivered"
+    FAILED = "failed", "Failed (gave up)"
+
+
+class WebhookDelivery(models.Model):
+    """One event to send to one endpoint, retried with backoff until it succeeds."""
+
+    event = models.ForeignKey(
+        OutboxEvent, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    status = models.CharField(
+        max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    # A worker's claim: rows claimed by a live worker are skipped by the others.
+    claimed_by = models.UUIDField(null=True, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "webhook deliveries"
+        indexes = [
+            # The worker's poll: pending deliveries due now.
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(status="pending"),
+                name="delivery_pending_due",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} -> {self.endpoint}"
+
+
+class DeliveryAttempt(models.Model):
+    """One HTTP attempt of a delivery, kept for the integrator to debug."""
+
+    delivery = models.ForeignKey(
+        WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log"
+    )
+    attempted_at = models.DateTimeField(default=timezone.now)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField()
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-attempted_at"]
+
+    def __str__(self) -> str:
+        return f"{self.delivery_id}: {self.status_code or self.error[:40]}"
