@@ -227,7 +227,9 @@ def deal_create(
             stage_entered_at=now,
             **fields,
         )
-        _record(deal, from_stage="", from_status="", by=by, at=now)
+        # The first row is dated with the deal's creation, which cycle-length
+        # KPIs measure from.
+        _record(deal, from_stage="", from_status="", by=by, at=deal.created_at)
     return deal
 
 

@@ -1,0 +1,307 @@
+"""Demo data of the pipeline: deals with 12 months of history, activities, cold calls.
+
+Rows are built in memory and bulk-inserted; their history is generated so that it
+is consistent (every ``StageChange`` lies between the deal's creation and its
+close, in order), and cold calls are marked with the rule of
+``services.is_cold_call``, applied in bulk. A few qualified leads of the leads
+demo are converted through the real service.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from decimal import Decimal
+
+from django.db.models import Count, Max, Min
+from tqdm import tqdm
+
+from crm.demo_context import DemoContext
+from crm.models import Company, Contact, Role, User
+from leads.models import Channel, Lead, LeadStatus, Touch
+from pipeline import services
+from pipeline.models import (
+    STAGE_ORDER,
+    Activity,
+    ActivityKind,
+    Deal,
+    DealStatus,
+    Direction,
+    LostReason,
+    Outcome,
+    StageChange,
+)
+
+AMOUNTS = [Decimal(a) for a in ("1200", "2500", "4800", "9900", "18000", "45000")]
+TITLES = ["Pilot", "Rollout", "Renewal", "Upgrade", "Expansion", "Licences"]
+CALL_OUTCOMES = [
+    # weights of a realistic cold-calling day: mostly nobody picks up
+    (Outcome.NO_ANSWER, 40),
+    (Outcome.VOICEMAIL, 25),
+    (Outcome.CONNECTED, 15),
+    (Outcome.NOT_INTERESTED, 10),
+    (Outcome.MEETING_BOOKED, 6),
+    (Outcome.WRONG_NUMBER, 4),
+]
+Event = tuple[int, str]  # (stage index, status) after the change
+
+
+def seed(ctx: DemoContext) -> str:
+    """Create deals, their history and activities once; later runs change nothing."""
+    if Deal.objects.exists():
+        return "already seeded"
+    reps = list(User.objects.filter(role=Role.REP, is_active=True).order_by("pk"))
+    if not reps:
+        return "no reps to own deals: skipped"
+    deals, changes, activities = _deals(ctx, reps)
+    cold_calls = _cold_calls(ctx)
+    _refresh_lead_engagement()
+    converted = _convert_qualified_leads(ctx)
+    return (
+        f"{deals} deals, {changes} stage changes, {activities} deal activities, "
+        f"{cold_calls} prospect calls, {converted} leads converted"
+    )
+
+
+def _path(ctx: DemoContext, outcome: str) -> list[Event]:
+    """Return the (stage, status) sequence of one deal: mostly forward moves."""
+    rng = ctx.rng
+    start = 0 if rng.random() < 0.8 else 1
+    if outcome == DealStatus.WON:
+        target = len(STAGE_ORDER) - 1
+    elif outcome == DealStatus.LOST:
+        target = rng.randint(start, len(STAGE_ORDER) - 1)
+    else:
+        target = max(start, rng.choices(range(5), weights=[30, 25, 20, 15, 10])[0])
+    events: list[Event] = [(start, DealStatus.OPEN)]
+    current = start
+    while current < target:
+        if current > start and rng.random() < 0.1:
+            current -= 1  # back one stage: the buyer's situation changed
+        else:
+            current = min(target, current + (2 if rng.random() < 0.15 else 1))
+        events.append((current, DealStatus.OPEN))
+    if outcome == DealStatus.WON:
+        events.append((current, DealStatus.WON))
+    elif outcome == DealStatus.LOST:
+        events.append((current, DealStatus.LOST))
+        if rng.random() < 0.05:  # lost, reopened, finally won
+            events.append((current, DealStatus.OPEN))
+            events.extend((i, DealStatus.OPEN) for i in range(current + 1, 5))
+            events.append((4, DealStatus.WON))
+    return events
+
+
+def _deals(ctx: DemoContext, reps: list[User]) -> tuple[int, int, int]:
+    rng, now = ctx.rng, ctx.now
+    managers = {rep.pk: rep.team.manager_id if rep.team_id else None for rep in reps}
+    companies = list(Company.objects.values_list("pk", "name"))
+    contacts_of: dict[int, list[int]] = defaultdict(list)
+    for contact_pk, company_pk in Contact.objects.values_list("pk", "company_id"):
+        contacts_of[company_pk].append(contact_pk)
+
+    count = 150 * ctx.size
+    deals: list[Deal] = []
+    histories: list[list[tuple[Event, datetime.datetime, int]]] = []
+    deal_activities: list[list[Activity]] = []
+    for _ in tqdm(range(count), desc="deals", disable=ctx.quiet or count < 1000):
+        owner = rng.choice(reps)
+        created = now - datetime.timedelta(
+            days=rng.uniform(0, 365), seconds=rng.uniform(0, 3600)
+        )
+        age_days = (now - created).days
+        closed = rng.random() < min(0.85, age_days / 200)
+        outcome = (
+            (DealStatus.WON if rng.random() < 0.4 else DealStatus.LOST)
+            if closed
+            else DealStatus.OPEN
+        )
+        events = _path(ctx, outcome)
+        end = (
+            min(now, created + datetime.timedelta(days=rng.uniform(10, 150)))
+            if closed
+            else now - datetime.timedelta(days=rng.uniform(0, min(age_days, 40)))
+        )
+        times = [created, *sorted(ctx.moment_between(created, end) for _ in events[1:])]
+        final_stage, final_status = events[-1]
+        company_pk, company_name = rng.choice(companies) if companies else (None, "")
+        by = [
+            owner.pk
+            if rng.random() < 0.9 or not managers[owner.pk]
+            else managers[owner.pk]
+            for _ in events
+        ]
+        deal = Deal(
+            title=f"{company_name or 'Prospect'} {rng.choice(TITLES)}",
+            owner=owner,
+            company_id=company_pk,
+            contact_id=rng.choice(contacts_of[company_pk])
+            if contacts_of.get(company_pk)
+            else None,
+            channel=rng.choice(Channel.values),
+            amount=rng.choice(AMOUNTS),
+            currency="USD" if rng.random() < 0.1 else "EUR",
+            probability=rng.choice([None] * 8 + [30, 70]),
+            expected_close_on=(
+                times[-1] + datetime.timedelta(days=rng.randint(10, 90))
+            ).date(),
+            stage=STAGE_ORDER[final_stage],
+            status=final_status,
+            lost_reason=rng.choice(LostReason.values)
+            if final_status == DealStatus.LOST
+            else "",
+            closed_at=times[-1] if final_status != DealStatus.OPEN else None,
+            stage_entered_at=times[-1],
+            version=len(events),
+        )
+        if deal.lost_reason == LostReason.OTHER:
+            deal.lost_notes = "Project cancelled after a reorganisation."
+        activities = _deal_activities(ctx, deal, created, times[-1] if closed else now)
+        if activities:
+            deal.last_activity_at = max(a.occurred_at for a in activities)
+        deals.append(deal)
+        histories.append(list(zip(events, times, by, strict=True)))
+        deal_activities.append(activities)
+
+    Deal.objects.bulk_create(deals, batch_size=1000)
+    # ``created_at`` is auto_now_add: bulk_create stamps "now", so set it after.
+    for deal, history in zip(deals, histories, strict=True):
+        deal.created_at = history[0][1]
+        deal.updated_at = history[-1][1]
+    Deal.objects.bulk_update(deals, ["created_at", "updated_at"], batch_size=1000)
+
+    changes = []
+    for deal, history in zip(deals, histories, strict=True):
+        previous: Event | None = None
+        for (stage, status), at, by in history:
+            changes.append(
+                StageChange(
+                    deal=deal,
+                    from_stage=STAGE_ORDER[previous[0]] if previous else "",
+                    to_stage=STAGE_ORDER[stage],
+                    from_status=previous[1] if previous else "",
+                    to_status=status,
+                    changed_by_id=by,
+                    changed_at=at,
+                )
+            )
+            previous = (stage, status)
+    StageChange.objects.bulk_create(changes, batch_size=2000)
+
+    rows = []
+    for deal, activities in zip(deals, deal_activities, strict=True):
+        for activity in activities:
+            activity.deal = deal
+            rows.append(activity)
+    Activity.objects.bulk_create(rows, batch_size=2000)
+    return len(deals), len(changes), len(rows)
+
+
+def _deal_activities(
+    ctx: DemoContext, deal: Deal, start: datetime.datetime, end: datetime.datetime
+) -> list[Activity]:
+    rng = ctx.rng
+    activities = []
+    for _ in range(rng.randint(0, 4)):
+        kind = rng.choice(
+            [
+                ActivityKind.CALL,
+                ActivityKind.EMAIL,
+                ActivityKind.MEETING,
+                ActivityKind.NOTE,
+            ]
+        )
+        is_call = kind == ActivityKind.CALL
+        activities.append(
+            Activity(
+                kind=kind,
+                direction=Direction.INBOUND
+                if rng.random() < 0.2
+                else Direction.OUTBOUND,
+                outcome=_outcome(ctx) if is_call else "",
+                occurred_at=ctx.moment_between(start, end),
+                duration_seconds=rng.randint(60, 1800) if is_call else None,
+                contact_id=deal.contact_id,
+                owner=deal.owner,
+            )
+        )
+    return activities
+
+
+def _outcome(ctx: DemoContext) -> str:
+    outcomes, weights = zip(*CALL_OUTCOMES, strict=True)
+    return ctx.rng.choices(outcomes, weights=weights)[0]
+
+
+def _cold_calls(ctx: DemoContext) -> int:
+    """Calls to the leads demo's prospects and leads; cold ones marked in bulk."""
+    rng = ctx.rng
+    targets = list(
+        Lead.objects.filter(status__in=[LeadStatus.PROSPECT, LeadStatus.LEAD])
+        .only("pk", "status", "owner_id", "created_at")
+        .order_by("pk")
+    )
+    # The cold-call rule of services.is_cold_call, for every lead at once.
+    inbound = set(
+        Touch.objects.filter(channel=Channel.INBOUND).values_list("lead_id", flat=True)
+    )
+    rows = []
+    for lead in tqdm(targets, desc="calls", disable=ctx.quiet or len(targets) < 1000):
+        start = max(lead.created_at, ctx.now - datetime.timedelta(days=365))
+        cold = lead.status == LeadStatus.PROSPECT and lead.pk not in inbound
+        for _ in range(rng.randint(1, 3) if cold else rng.randint(0, 1)):
+            outcome = _outcome(ctx)
+            rows.append(
+                Activity(
+                    kind=ActivityKind.CALL,
+                    direction=Direction.OUTBOUND,
+                    outcome=outcome,
+                    is_cold_call=cold,
+                    occurred_at=ctx.moment_between(start, ctx.now),
+                    duration_seconds=rng.randint(20, 900)
+                    if outcome in (Outcome.CONNECTED, Outcome.MEETING_BOOKED)
+                    else rng.randint(5, 40),
+                    lead_id=lead.pk,
+                    owner_id=lead.owner_id,
+                )
+            )
+    Activity.objects.bulk_create(rows, batch_size=2000)
+    return len(rows)
+
+
+def _refresh_lead_engagement() -> None:
+    """Set each called lead's activity counters from its activity rows."""
+    stats = (
+        Activity.objects.filter(lead__isnull=False)
+        .values("lead_id")
+        .annotate(n=Count("pk"), first=Min("occurred_at"), last=Max("occurred_at"))
+        .order_by()
+    )
+    leads = [
+        Lead(
+            pk=row["lead_id"],
+            activity_count=row["n"],
+            first_activity_at=row["first"],
+            last_activity_at=row["last"],
+        )
+        for row in stats
+    ]
+    Lead.objects.bulk_update(
+        leads,
+        ["activity_count", "first_activity_at", "last_activity_at"],
+        batch_size=1000,
+    )
+
+
+def _convert_qualified_leads(ctx: DemoContext) -> int:
+    """Convert a few qualified leads through the real service (if there are any)."""
+    qualified = (
+        Lead.objects.filter(status=LeadStatus.QUALIFIED, deal__isnull=True)
+        .select_related("owner")
+        .order_by("pk")[: 5 * ctx.size]
+    )
+    converted = 0
+    for lead in qualified:
+        services.lead_convert(lead=lead, by=lead.owner, amount=ctx.rng.choice(AMOUNTS))
+        converted += 1
+    return converted
