@@ -111,6 +111,23 @@ def target_scope_q(user: User) -> Q:
     return NOTHING
 
 
+def may_set_target(user: User, *, team: Team | None, owner: User | None) -> bool:
+    """Return True when ``user`` may set a target for this scope.
+
+    Admins set any target, managers those of the teams they manage and of
+    those teams' reps; nobody else sets targets. ``owner.team`` is read.
+    """
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    if user.role != "manager":
+        return False
+    if owner is not None:
+        return owner.team is not None and owner.team.manager_id == user.pk
+    return team is not None and team.manager_id == user.pk
+
+
 class KpiTarget(models.Model):
     """The value a KPI should reach over one month or quarter, for one scope."""
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.utils import timezone
 
@@ -93,3 +94,39 @@ class Segment:
     def on_channel(self, channel_field: str) -> Q:
         """Return the filter on the segment's channel (none: every channel)."""
         return Q(**{channel_field: self.channel}) if self.channel else Q()
+
+
+def segment_for(
+    *,
+    viewer: User,
+    team: Team | None = None,
+    owner: User | None = None,
+    channel: str | None = None,
+) -> Segment:
+    """Return the segment ``viewer`` asked for, or raise PermissionDenied.
+
+    The visibility rule of ``crm.visibility``, applied to KPI filters: a rep may
+    narrow to themselves only (never to a team), a manager to the teams they
+    manage and those teams' reps (or themselves), admins and integrations to
+    anyone. ``owner`` should come with its ``team`` loaded (no extra query).
+    """
+    if not viewer.is_authenticated or not viewer.is_active:
+        raise PermissionDenied("Log in to read the KPIs.")
+    if not viewer.sees_everything:
+        if viewer.role == "rep":
+            if team is not None:
+                raise PermissionDenied("A rep can read their own KPIs only.")
+            if owner is not None and owner.pk != viewer.pk:
+                raise PermissionDenied("A rep can read their own KPIs only.")
+        elif viewer.role == "manager":
+            if team is not None and team.manager_id != viewer.pk:
+                raise PermissionDenied("You can read the KPIs of your teams only.")
+            if owner is not None and owner.pk != viewer.pk:
+                owner_team = owner.team
+                if owner_team is None or owner_team.manager_id != viewer.pk:
+                    raise PermissionDenied(
+                        "You can read the KPIs of your teams' reps only."
+                    )
+        else:
+            raise PermissionDenied("You cannot read the KPIs.")
+    return Segment(team=team, owner=owner, channel=channel or None, viewer=viewer)

@@ -1,0 +1,335 @@
+"""Input validation and output shape of the metrics API.
+
+Exact numbers are decimal strings: money to the cent, rates (fractions between
+0 and 1) and attainments to 4 decimal places, durations to 2; counts are
+integers; a ratio with a zero denominator is ``null``.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from crm.models import Team, User
+from leads.models import Channel
+from metrics import kpis
+from metrics.models import KpiTarget, may_set_target
+from metrics.report import KpiReport
+from metrics.segments import Period, Segment
+
+MAX_SERIES_MONTHS = 36
+PLACES = {
+    "rate": Decimal("0.0001"),
+    "money": Decimal("0.01"),
+    "hours": Decimal("0.01"),
+    "minutes": Decimal("0.01"),
+    "days": Decimal("0.01"),
+}
+
+
+def decimal_string(value: Decimal | int | None, unit: str) -> str | int | None:
+    """Format one figure: None stays null, counts stay integers."""
+    if value is None:
+        return None
+    if unit == "count":
+        return int(value)
+    return str(Decimal(value).quantize(PLACES[unit], rounding=ROUND_HALF_UP))
+
+
+def money_list(values, unit: str = "money") -> list[dict]:
+    return [
+        {"currency": currency, "value": decimal_string(value, unit)}
+        for currency, value in values
+    ]
+
+
+# --- input ---------------------------------------------------------------------
+
+
+class KpiQuerySerializer(serializers.Serializer):
+    """The period (default: the current quarter) and the filters of a KPI query."""
+
+    start = serializers.DateField(required=False, help_text="First day, included.")
+    end = serializers.DateField(required=False, help_text="Last day, included.")
+    team = serializers.PrimaryKeyRelatedField(
+        queryset=Team.objects.all(), required=False, allow_null=True
+    )
+    owner = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.select_related("team"),
+        required=False,
+        allow_null=True,
+        help_text="A rep's id.",
+    )
+    channel = serializers.ChoiceField(
+        choices=Channel.choices, required=False, allow_blank=True
+    )
+
+    def validate(self, attrs):
+        quarter = Period.current_quarter()
+        start = attrs.get("start") or quarter.start
+        end = attrs.get("end") or quarter.end
+        if start > end:
+            raise serializers.ValidationError({"end": "The end is before the start."})
+        attrs["period"] = Period(start, end)
+        return attrs
+
+
+class ChurnQuerySerializer(KpiQuerySerializer):
+    interval = serializers.ChoiceField(choices=["month"], default="month")
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        if len(attrs["period"].months()) > MAX_SERIES_MONTHS:
+            raise serializers.ValidationError(
+                {"end": f"A series covers at most {MAX_SERIES_MONTHS} months."}
+            )
+        return attrs
+
+
+# --- output (declared for the schema; built by the functions below) -------------
+
+
+class PeriodSerializer(serializers.Serializer):
+    start = serializers.DateField()
+    end = serializers.DateField()
+
+
+class FiltersSerializer(serializers.Serializer):
+    team = serializers.IntegerField(allow_null=True)
+    owner = serializers.IntegerField(allow_null=True)
+    channel = serializers.CharField(allow_null=True)
+
+
+class CurrencyValueSerializer(serializers.Serializer):
+    currency = serializers.CharField()
+    value = serializers.CharField(allow_null=True, help_text="Decimal string.")
+
+
+@extend_schema_field(
+    {
+        "oneOf": [{"type": "integer"}, {"type": "string"}],
+        "nullable": True,
+        "description": "An integer for counts, else a decimal string.",
+    }
+)
+class FigureField(serializers.Field):
+    pass
+
+
+class KpiItemSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    label = serializers.CharField()
+    unit = serializers.ChoiceField(
+        choices=["rate", "count", "money", "hours", "minutes", "days"]
+    )
+    value = FigureField(required=False, help_text="Absent for money KPIs.")
+    values = CurrencyValueSerializer(
+        many=True,
+        required=False,
+        help_text="Money KPIs: one figure per currency (and the gross MRR churn "
+        "rate in each currency).",
+    )
+    target = serializers.CharField(allow_null=True)
+    target_currency = serializers.CharField(required=False, allow_null=True)
+    attainment = serializers.CharField(allow_null=True, help_text="actual / target")
+
+
+class KpiReportSerializer(serializers.Serializer):
+    period = PeriodSerializer()
+    filters = FiltersSerializer()
+    kpis = KpiItemSerializer(many=True)
+
+
+class FunnelStageSerializer(serializers.Serializer):
+    stage = serializers.CharField()
+    label = serializers.CharField()
+    reached = serializers.IntegerField()
+    conversion_from_previous = serializers.CharField(allow_null=True)
+
+
+class OpenStageSerializer(serializers.Serializer):
+    stage = serializers.CharField()
+    currency = serializers.CharField()
+    deals = serializers.IntegerField()
+    amount = serializers.CharField()
+    weighted_amount = serializers.CharField()
+
+
+class FunnelSerializer(serializers.Serializer):
+    period = PeriodSerializer()
+    filters = FiltersSerializer()
+    created = serializers.IntegerField()
+    won = serializers.IntegerField()
+    stages = FunnelStageSerializer(many=True)
+    open_on_end = OpenStageSerializer(many=True)
+
+
+class ChurnPointSerializer(serializers.Serializer):
+    start = serializers.DateField()
+    end = serializers.DateField()
+    customers_start = serializers.IntegerField()
+    customers_end = serializers.IntegerField()
+    churned_customers = serializers.IntegerField()
+    customer_churn_rate = serializers.CharField(allow_null=True)
+    retention_rate = serializers.CharField(allow_null=True)
+    mrr_start = CurrencyValueSerializer(many=True)
+    mrr_end = CurrencyValueSerializer(many=True)
+    new_mrr = CurrencyValueSerializer(many=True)
+    churned_mrr = CurrencyValueSerializer(many=True)
+    gross_mrr_churn_rate = CurrencyValueSerializer(many=True)
+
+
+class ChurnSeriesSerializer(serializers.Serializer):
+    period = PeriodSerializer()
+    filters = FiltersSerializer()
+    interval = serializers.CharField()
+    points = ChurnPointSerializer(many=True)
+
+
+def _head(period: Period, segment: Segment) -> dict:
+    return {
+        "period": {"start": period.start, "end": period.end},
+        "filters": {
+            "team": segment.team.pk if segment.team else None,
+            "owner": segment.owner.pk if segment.owner else None,
+            "channel": segment.channel,
+        },
+    }
+
+
+def report_data(report: KpiReport) -> dict:
+    items = []
+    for item in report.items:
+        row: dict = {"key": item.key, "label": item.label, "unit": item.unit}
+        if item.unit == "money":
+            row["values"] = money_list(item.values or ())
+            row["target"] = decimal_string(item.target, "money")
+            row["target_currency"] = item.target_currency or None
+        else:
+            row["value"] = decimal_string(item.value, item.unit)
+            if item.values is not None:
+                row["values"] = money_list(item.values, item.unit)
+            row["target"] = decimal_string(item.target, item.unit)
+        row["attainment"] = decimal_string(item.attainment, "rate")
+        items.append(row)
+    return {**_head(report.period, report.segment), "kpis": items}
+
+
+def funnel_data(funnel: kpis.Funnel, period: Period, segment: Segment) -> dict:
+    return {
+        **_head(period, segment),
+        "created": funnel.created,
+        "won": funnel.won,
+        "stages": [
+            {
+                "stage": stage.stage,
+                "label": stage.label,
+                "reached": stage.reached,
+                "conversion_from_previous": decimal_string(
+                    stage.conversion_from_previous, "rate"
+                ),
+            }
+            for stage in funnel.stages
+        ],
+        "open_on_end": [
+            {
+                "stage": row.stage,
+                "currency": row.currency,
+                "deals": row.deals,
+                "amount": decimal_string(row.amount, "money"),
+                "weighted_amount": decimal_string(row.weighted_amount, "money"),
+            }
+            for row in funnel.open_on_end
+        ],
+    }
+
+
+def churn_data(
+    points: tuple[kpis.ChurnKpis, ...], period: Period, segment: Segment
+) -> dict:
+    return {
+        **_head(period, segment),
+        "interval": "month",
+        "points": [
+            {
+                "start": point.period.start,
+                "end": point.period.end,
+                "customers_start": point.customers_start,
+                "customers_end": point.customers_end,
+                "churned_customers": point.churned_customers,
+                "customer_churn_rate": decimal_string(
+                    point.customer_churn_rate, "rate"
+                ),
+                "retention_rate": decimal_string(point.retention_rate, "rate"),
+                "mrr_start": money_list(point.mrr_start),
+                "mrr_end": money_list(point.mrr_end),
+                "new_mrr": money_list(point.new_mrr),
+                "churned_mrr": money_list(point.churned_mrr),
+                "gross_mrr_churn_rate": money_list(point.gross_mrr_churn_rate, "rate"),
+            }
+            for point in points
+        ],
+    }
+
+
+# --- targets -------------------------------------------------------------------
+
+
+class KpiTargetSerializer(serializers.ModelSerializer):
+    period_end = serializers.DateField(read_only=True)
+
+    class Meta:
+        model = KpiTarget
+        fields = [
+            "id",
+            "kpi",
+            "period_kind",
+            "period_start",
+            "period_end",
+            "team",
+            "owner",
+            "value",
+            "currency",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "period_end", "created_at", "updated_at"]
+        # The model's conditional unique constraints are checked in validate().
+        validators: list = []
+
+    def validate(self, attrs):
+        user = self.context["request"].user
+        target = KpiTarget(
+            **{
+                **(
+                    {
+                        field: getattr(self.instance, field)
+                        for field in self.Meta.fields
+                        if field not in self.Meta.read_only_fields
+                    }
+                    if self.instance
+                    else {}
+                ),
+                **attrs,
+            }
+        )
+        if self.instance is not None:
+            target.pk = self.instance.pk
+        try:
+            target.clean()
+            target.validate_constraints()
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(
+                serializers.as_serializer_error(exc)
+            ) from exc
+        if not may_set_target(user, team=target.team, owner=target.owner):
+            raise serializers.ValidationError(
+                {
+                    "team": "You can set targets for the teams you manage "
+                    "and their reps only."
+                }
+            )
+        return attrs

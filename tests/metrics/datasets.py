@@ -1,0 +1,347 @@
+"""Small hand-checkable datasets for the KPI tests, all around Q1 2026.
+
+Each builder documents what it creates; the tests carry the arithmetic next
+to the expected figures. Rows are created directly (StageChange rows too) and
+``created_at`` is set with ``update()`` because it is ``auto_now_add``.
+"""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+from django.utils import timezone
+
+from metrics.segments import Period
+from pipeline.models import Activity, Deal, StageChange
+from tests.factories import (
+    ActivityFactory,
+    CompanyFactory,
+    ContentOfferFactory,
+    DealFactory,
+    LeadFactory,
+    SubscriptionFactory,
+)
+
+Q1 = Period(datetime.date(2026, 1, 1), datetime.date(2026, 3, 31))
+EMPTY = Period(datetime.date(2024, 1, 1), datetime.date(2024, 3, 31))
+
+
+def at(year: int, month: int, day: int, hour: int = 0, minute: int = 0):
+    """Return an aware moment in the CRM's time zone."""
+    return timezone.make_aware(
+        datetime.datetime(year, month, day, hour, minute),  # noqa: DTZ001
+        timezone.get_default_timezone(),
+    )
+
+
+def set_created(obj, moment) -> None:
+    type(obj).objects.filter(pk=obj.pk).update(created_at=moment)
+    obj.created_at = moment
+
+
+# --- churn -----------------------------------------------------------------------
+
+
+def build_customers(rep, foreign_rep) -> None:
+    """Companies of ``rep`` (A-F, all EUR) and of ``foreign_rep`` (G, USD).
+
+    A  100 EUR  2025-06-01 ->              customer all along
+    B  200 EUR  2025-01-01 -> 2026-02-15   churns in the period
+    C   50 EUR  2025-03-01 ->              two subscriptions, one ends:
+    C   70 EUR  2025-03-01 -> 2026-03-10   still a customer
+    D  100 EUR  2026-01-10 -> 2026-03-01   starts and churns inside the period
+    E  300 EUR  2026-02-01 ->              new customer
+    F   80 EUR  2025-05-01 -> 2026-01-01   ended on `start`: not a customer then
+    G 1000 USD  2025-01-01 ->              another team, another currency
+    """
+    d = datetime.date
+    rows = [
+        ("A", "100", d(2025, 6, 1), None, rep, "EUR"),
+        ("B", "200", d(2025, 1, 1), d(2026, 2, 15), rep, "EUR"),
+        ("C", "50", d(2025, 3, 1), None, rep, "EUR"),
+        ("C", "70", d(2025, 3, 1), d(2026, 3, 10), rep, "EUR"),
+        ("D", "100", d(2026, 1, 10), d(2026, 3, 1), rep, "EUR"),
+        ("E", "300", d(2026, 2, 1), None, rep, "EUR"),
+        ("F", "80", d(2025, 5, 1), d(2026, 1, 1), rep, "EUR"),
+        ("G", "1000", d(2025, 1, 1), None, foreign_rep, "USD"),
+    ]
+    companies: dict = {}
+    for name, mrr, started, ended, owner, currency in rows:
+        company = companies.get(name) or CompanyFactory(
+            name=name, domain=f"{name.lower()}.example", owner=owner
+        )
+        companies[name] = company
+        SubscriptionFactory(
+            company=company,
+            mrr=Decimal(mrr),
+            currency=currency,
+            started_on=started,
+            ended_on=ended,
+        )
+
+
+# --- leads -----------------------------------------------------------------------
+
+
+def build_leads(rep, foreign_rep):
+    """Leads of ``rep`` around Q1 (times in the CRM's time zone).
+
+    L1 inbound  content_download offer O1  lead 01-05 10:00  qualified 01-05 20:00
+       first activity 01-05 10:30 (30 min), another 01-06
+    L2 inbound  website_form               lead 02-01 00:00  qualified 02-03 00:00
+       first activity 02-01 02:00 (120 min)
+    L3 outbound cold_call   created 02-15 as a prospect, lead 03-01 09:00,
+       qualified 04-02 (after `end`)
+    L4 outbound prospect_list              lead 03-10 (created as a lead)
+    L5 inbound                             lead 2025-12-31 23:00 (before `start`)
+    L6 outbound prospect created 01-20, still a prospect
+    L7 inbound  content_download           lead 03-20 12:00, no activity yet
+    F1 foreign_rep's inbound lead 01-15 (another team)
+    """
+    offer = ContentOfferFactory(title="Playbook")
+
+    def lead(name, owner, channel, source, created, became, qualified=None, **kw):
+        record = LeadFactory(
+            first_name=name,
+            owner=owner,
+            channel=channel,
+            source=source,
+            status=kw.pop("status", "qualified" if qualified else "lead"),
+            became_lead_at=became,
+            qualified_at=qualified,
+            **kw,
+        )
+        set_created(record, created)
+        return record
+
+    l1 = lead(
+        "L1", rep, "inbound", "content_download", at(2026, 1, 5, 10),
+        at(2026, 1, 5, 10), at(2026, 1, 5, 20), offer=offer,
+    )  # fmt: skip
+    l2 = lead(
+        "L2", rep, "inbound", "website_form", at(2026, 2, 1),
+        at(2026, 2, 1), at(2026, 2, 3),
+    )  # fmt: skip
+    lead(
+        "L3", rep, "outbound", "cold_call", at(2026, 2, 15),
+        at(2026, 3, 1, 9), at(2026, 4, 2),
+    )  # fmt: skip
+    lead("L4", rep, "outbound", "prospect_list", at(2026, 3, 10), at(2026, 3, 10))
+    lead(
+        "L5", rep, "inbound", "content_download", at(2025, 12, 31, 23),
+        at(2025, 12, 31, 23), at(2026, 1, 2),
+    )  # fmt: skip
+    lead(
+        "L6", rep, "outbound", "prospect_list", at(2026, 1, 20), None,
+        status="prospect",
+    )  # fmt: skip
+    lead(
+        "L7", rep, "inbound", "content_download", at(2026, 3, 20, 12),
+        at(2026, 3, 20, 12),
+    )  # fmt: skip
+    lead(
+        "F1", foreign_rep, "inbound", "website_form", at(2026, 1, 15),
+        at(2026, 1, 15),
+    )  # fmt: skip
+    for subject, moment in [
+        (l1, at(2026, 1, 5, 10, 30)),
+        (l1, at(2026, 1, 6)),
+        (l2, at(2026, 2, 1, 2)),
+    ]:
+        ActivityFactory(lead=subject, kind="email", outcome="", occurred_at=moment)
+    return offer
+
+
+def build_cold_calls(rep, foreign_rep) -> None:
+    """Cold calls around Q1.
+
+    C1 01-10 connected       on P1 (lead 01-25: within 30 days)
+    C2 01-12 no_answer       on P1 again
+    C3 02-01 meeting_booked  on P2 (lead 03-15: 42 days later)
+    C4 03-30 voicemail       on P3 (never a lead)
+    C5 2025-12-20 connected  on P4 (lead 01-05) -- outside the period
+    a plain (not cold) call in the period, and foreign_rep's cold call 02-02
+    """
+
+    def prospect(name, owner, became=None):
+        return LeadFactory(
+            first_name=name,
+            owner=owner,
+            channel="outbound",
+            source="cold_call",
+            status="lead" if became else "prospect",
+            became_lead_at=became,
+        )
+
+    p1 = prospect("P1", rep, at(2026, 1, 25))
+    p2 = prospect("P2", rep, at(2026, 3, 15))
+    p3 = prospect("P3", rep)
+    p4 = prospect("P4", rep, at(2026, 1, 5))
+    f1 = prospect("PF", foreign_rep)
+    for subject, moment, outcome, cold in [
+        (p1, at(2026, 1, 10), "connected", True),
+        (p1, at(2026, 1, 12), "no_answer", True),
+        (p2, at(2026, 2, 1), "meeting_booked", True),
+        (p3, at(2026, 3, 30), "voicemail", True),
+        (p4, at(2025, 12, 20), "connected", True),
+        (p3, at(2026, 2, 2), "connected", False),
+        (f1, at(2026, 2, 2), "connected", True),
+    ]:
+        ActivityFactory(
+            lead=subject, occurred_at=moment, outcome=outcome, is_cold_call=cold
+        )
+    assert Activity.objects.count() == 7
+
+
+# --- deals -----------------------------------------------------------------------
+
+
+def make_deal(owner, created, history, *, amount="1000", currency="EUR", **fields):
+    """Create a deal whose current state is its last history entry.
+
+    ``history`` lists (stage, status, moment); the first entry is the creation.
+    """
+    stage, status, last_at = history[-1]
+    closed_at = None
+    if status != "open":
+        closed_at = last_at
+    deal = DealFactory(
+        owner=owner,
+        amount=Decimal(amount),
+        currency=currency,
+        stage=stage,
+        status=status,
+        closed_at=closed_at,
+        **fields,
+    )
+    set_created(deal, created)
+    previous_stage, previous_status = "", ""
+    for to_stage, to_status, moment in history:
+        StageChange.objects.create(
+            deal=deal,
+            from_stage=previous_stage,
+            to_stage=to_stage,
+            from_status=previous_status,
+            to_status=to_status,
+            changed_at=moment,
+        )
+        previous_stage, previous_status = to_stage, to_status
+    return deal
+
+
+def build_deals(rep, foreign_rep) -> dict[str, Deal]:
+    """Deals of ``rep`` (EUR unless said) and one of ``foreign_rep``.
+
+    D1 1000  created 01-01, every stage, won 01-11           (cycle 10 days)
+    D2 3000  created 2025-12-01, won 02-01                   (cycle 62 days)
+    D3  500  created 01-05, qualification, lost 02-10
+    D4 2000  created 03-01, skips to closing 03-20, won 04-02 (after `end`)
+    D5  800  created 01-02, up to consideration, lost 01-15, reopened 01-20
+             in consideration: open on `end`, no own probability
+    D6 2000 USD created 02-01, won 02-21 (cycle 20 days), no history rows
+    D7 1000  created 02-10, to consideration then back to presentation 03-05,
+             own probability 25%, inbound
+    D8  400  created 03-05, prospection
+    D9  700  created 04-05 (after `end`)
+    DF 9999  foreign_rep's, created 01-10, won 02-05
+    """
+    s = "prospection", "qualification", "presentation", "consideration", "closing"
+    deals = {
+        "D1": make_deal(
+            rep,
+            at(2026, 1, 1),
+            [
+                (s[0], "open", at(2026, 1, 1)),
+                (s[1], "open", at(2026, 1, 2)),
+                (s[2], "open", at(2026, 1, 3)),
+                (s[3], "open", at(2026, 1, 4)),
+                (s[4], "open", at(2026, 1, 5)),
+                (s[4], "won", at(2026, 1, 11)),
+            ],
+        ),
+        "D2": make_deal(
+            rep,
+            at(2025, 12, 1),
+            [
+                (s[0], "open", at(2025, 12, 1)),
+                (s[4], "open", at(2026, 1, 20)),
+                (s[4], "won", at(2026, 2, 1)),
+            ],
+            amount="3000",
+        ),
+        "D3": make_deal(
+            rep,
+            at(2026, 1, 5),
+            [
+                (s[0], "open", at(2026, 1, 5)),
+                (s[1], "open", at(2026, 1, 8)),
+                (s[1], "lost", at(2026, 2, 10)),
+            ],
+            amount="500",
+            lost_reason="price",
+        ),
+        "D4": make_deal(
+            rep,
+            at(2026, 3, 1),
+            [
+                (s[0], "open", at(2026, 3, 1)),
+                (s[4], "open", at(2026, 3, 20)),
+                (s[4], "won", at(2026, 4, 2)),
+            ],
+            amount="2000",
+        ),
+        "D5": make_deal(
+            rep,
+            at(2026, 1, 2),
+            [
+                (s[0], "open", at(2026, 1, 2)),
+                (s[1], "open", at(2026, 1, 3)),
+                (s[2], "open", at(2026, 1, 4)),
+                (s[3], "open", at(2026, 1, 6)),
+                (s[3], "lost", at(2026, 1, 15)),
+                (s[3], "open", at(2026, 1, 20)),
+            ],
+            amount="800",
+        ),
+        "D7": make_deal(
+            rep,
+            at(2026, 2, 10),
+            [
+                (s[0], "open", at(2026, 2, 10)),
+                (s[2], "open", at(2026, 2, 12)),
+                (s[3], "open", at(2026, 2, 20)),
+                (s[2], "open", at(2026, 3, 5)),
+            ],
+            probability=25,
+            channel="inbound",
+        ),
+        "D8": make_deal(
+            rep, at(2026, 3, 5), [(s[0], "open", at(2026, 3, 5))], amount="400"
+        ),
+        "D9": make_deal(
+            rep, at(2026, 4, 5), [(s[0], "open", at(2026, 4, 5))], amount="700"
+        ),
+        "DF": make_deal(
+            foreign_rep,
+            at(2026, 1, 10),
+            [
+                (s[0], "open", at(2026, 1, 10)),
+                (s[4], "open", at(2026, 1, 20)),
+                (s[4], "won", at(2026, 2, 5)),
+            ],
+            amount="9999",
+        ),
+    }
+    # D6: no history rows at all (e.g. imported): counts in its current stage.
+    d6 = DealFactory(
+        owner=rep,
+        amount=Decimal(2000),
+        currency="USD",
+        stage="closing",
+        status="won",
+        closed_at=at(2026, 2, 21),
+    )
+    set_created(d6, at(2026, 2, 1))
+    deals["D6"] = d6
+    return deals
