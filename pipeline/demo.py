@@ -120,7 +120,7 @@ def _deals(ctx: DemoContext, reps: list[User]) -> tuple[int, int, int]:
         end = (
             min(now, created + datetime.timedelta(days=rng.uniform(10, 150)))
             if closed
-            else now - datetime.timedelta(days=rng.uniform(0, min(age_days, 40)))
+            else now - datetime.timedelta(days=rng.uniform(0, min(age_days, 20)))
         )
         times = [created, *sorted(ctx.moment_between(created, end) for _ in events[1:])]
         final_stage, final_status = events[-1]
@@ -142,8 +142,10 @@ def _deals(ctx: DemoContext, reps: list[User]) -> tuple[int, int, int]:
             amount=rng.choice(AMOUNTS),
             currency="USD" if rng.random() < 0.1 else "EUR",
             probability=rng.choice([None] * 8 + [30, 70]),
+            # Closed deals: planned around their close; open ones: still ahead.
             expected_close_on=(
-                times[-1] + datetime.timedelta(days=rng.randint(10, 90))
+                (times[-1] if closed else now)
+                + datetime.timedelta(days=rng.randint(-10 if closed else 5, 90))
             ).date(),
             stage=STAGE_ORDER[final_stage],
             status=final_status,
