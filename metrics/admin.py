@@ -1,0 +1,131 @@
+"""Admin: KPI targets, and the KPI dashboard page (through the ``Dashboard`` proxy).
+
+Access follows the same visibility rule as the API: ``KpiTarget.objects.visible_to``
+for reading, ``may_set_target`` for writing, ``segment_for`` for the dashboard.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.template.response import TemplateResponse
+
+from crm.models import Team, User
+from metrics.dashboard import dashboard_context
+from metrics.models import Dashboard, KpiTarget, may_set_target
+
+
+def _is_sales_staff(request) -> bool:
+    user = request.user
+    return user.is_active and user.is_staff and user.is_sales_user
+
+
+class KpiTargetForm(forms.ModelForm):
+    class Meta:
+        model = KpiTarget
+        fields = [
+            "kpi",
+            "period_kind",
+            "period_start",
+            "team",
+            "owner",
+            "value",
+            "currency",
+        ]
+
+    def clean(self):
+        data = super().clean()
+        if not may_set_target(
+            self.request.user, team=data.get("team"), owner=data.get("owner")
+        ):
+            raise forms.ValidationError(
+                "You can set targets for the teams you manage and their reps only."
+            )
+        return data
+
+
+@admin.register(KpiTarget)
+class KpiTargetAdmin(admin.ModelAdmin):
+    form = KpiTargetForm
+    list_display = [
+        "kpi",
+        "period_kind",
+        "period_start",
+        "scope_label",
+        "value",
+        "currency",
+    ]
+    list_filter = ["kpi", "period_kind", "period_start", "team"]
+    list_select_related = ["team", "owner"]
+    date_hierarchy = "period_start"
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        form.request = request
+        return form
+
+    def get_queryset(self, request):
+        return KpiTarget.objects.visible_to(request.user).select_related(
+            "team", "owner__team"
+        )
+
+    def has_module_permission(self, request) -> bool:
+        return _is_sales_staff(request)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return _is_sales_staff(request)
+
+    def has_add_permission(self, request) -> bool:
+        return _is_sales_staff(request) and (
+            request.user.is_superuser or request.user.role == "manager"
+        )
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        if not self.has_add_permission(request):
+            return False
+        return obj is None or may_set_target(
+            request.user, team=obj.team, owner=obj.owner
+        )
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return self.has_change_permission(request, obj)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        user = request.user
+        if not user.is_superuser and db_field.name == "team":
+            kwargs["queryset"] = Team.objects.filter(manager=user)
+        if not user.is_superuser and db_field.name == "owner":
+            kwargs["queryset"] = User.objects.filter(team__manager=user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(Dashboard)
+class DashboardAdmin(admin.ModelAdmin):
+    """The admin index links here; the changelist is the KPI dashboard page."""
+
+    def has_module_permission(self, request) -> bool:
+        return _is_sales_staff(request)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return _is_sales_staff(request)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "KPI dashboard",
+            "opts": self.model._meta,
+            **dashboard_context(request),
+        }
+        return TemplateResponse(request, "admin/metrics/dashboard.html", context)

@@ -1,0 +1,115 @@
+"""Server-rendered SVG charts of the KPI dashboard, drawn by pygal.
+
+pygal renders SVG in Python (no JavaScript build, nothing fetched from a CDN:
+``js=[]`` drops its optional tooltip script from kozea.github.io). Each function
+takes KPI dataclasses already computed, so charts add no query.
+"""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+import pygal
+from pygal.style import DefaultStyle
+
+from metrics import kpis
+from pipeline.models import STAGE_ORDER, Stage
+
+CONFIG = {
+    "js": [],  # no CDN script; the SVG is complete on its own
+    "disable_xml_declaration": True,
+    "style": DefaultStyle,
+    "height": 320,
+    "legend_at_bottom": True,
+    "print_values": False,
+    "x_label_rotation": 0,
+}
+
+
+def _svg(chart) -> str:
+    return chart.render(is_unicode=True)
+
+
+def _month_label(day: datetime.date) -> str:
+    return day.strftime("%b %Y")
+
+
+def funnel_chart(funnel: kpis.Funnel) -> str:
+    """Deals of the period's cohort per stage reached (widest first)."""
+    chart = pygal.HorizontalBar(title="Funnel: deals reaching each stage", **CONFIG)
+    stages = list(reversed(funnel.stages))  # HorizontalBar draws bottom-up
+    chart.x_labels = [stage.label for stage in stages]
+    chart.add("Deals", [stage.reached for stage in stages])
+    return _svg(chart)
+
+
+def churn_chart(points: tuple[kpis.ChurnKpis, ...], currency: str) -> str:
+    """Monthly customer churn rate (%) and MRR on each month's last day."""
+    chart = pygal.Line(
+        title=f"Customer churn (%) and MRR ({currency}) per month", **CONFIG
+    )
+    chart.x_labels = [_month_label(p.period.start) for p in points]
+    chart.add(
+        "Customer churn %",
+        [
+            None
+            if p.customer_churn_rate is None
+            else float(p.customer_churn_rate * 100)
+            for p in points
+        ],
+    )
+    chart.add(
+        f"MRR {currency}",
+        [float(dict(p.mrr_end).get(currency, Decimal(0))) for p in points],
+        secondary=True,
+    )
+    return _svg(chart)
+
+
+def pipeline_chart(rows: tuple[kpis.StageRow, ...]) -> str:
+    """Open pipeline on ``end`` per stage: value and weighted value per currency."""
+    chart = pygal.Bar(title="Pipeline by stage (open on end)", **CONFIG)
+    chart.x_labels = [Stage(stage).label for stage in STAGE_ORDER]
+    for currency in sorted({row.currency for row in rows}):
+        cells = {row.stage: row for row in rows if row.currency == currency}
+        for name, field in (("value", "amount"), ("weighted", "weighted_amount")):
+            chart.add(
+                f"{currency} {name}",
+                [
+                    float(getattr(cells[s], field)) if s in cells else 0
+                    for s in STAGE_ORDER
+                ],
+            )
+    return _svg(chart)
+
+
+def reps_chart(reps: tuple[kpis.RepPerformance, ...]) -> str:
+    """Revenue won per rep (bars, per currency) and win rate % (secondary axis)."""
+    chart = pygal.Bar(title="Revenue won and win rate per rep", **CONFIG)
+    chart.x_labels = [rep.name for rep in reps]
+    currencies = sorted({c for rep in reps for c, _ in rep.revenue_won})
+    for currency in currencies:
+        chart.add(
+            f"Revenue {currency}",
+            [float(dict(rep.revenue_won).get(currency, 0)) for rep in reps],
+        )
+    rates = [None if r.win_rate is None else float(r.win_rate * 100) for r in reps]
+    # pygal cannot scale a secondary axis without a single value.
+    if any(rate is not None for rate in rates):
+        chart.add("Win rate %", rates, secondary=True)
+    return _svg(chart)
+
+
+def leads_chart(
+    rows: tuple[tuple[datetime.date, str, int], ...], months: list[datetime.date]
+) -> str:
+    """New leads per month, stacked by channel."""
+    chart = pygal.StackedBar(title="New leads per month by channel", **CONFIG)
+    chart.x_labels = [_month_label(month) for month in months]
+    counts = {(month, channel): n for month, channel, n in rows}
+    for channel in ("inbound", "outbound"):
+        chart.add(
+            channel.capitalize(), [counts.get((month, channel), 0) for month in months]
+        )
+    return _svg(chart)

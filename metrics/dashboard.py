@@ -1,0 +1,141 @@
+"""The KPI dashboard page of the admin: pickers, KPI cards and charts.
+
+It renders ``metrics.report.kpi_report`` (the same numbers as the API) plus the
+series of ``metrics.kpis``; every series is one grouped query.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import forms
+from django.conf import settings
+from django.db.models import Q
+
+from crm.models import Team, User
+from crm.visibility import assignable_owners_scope
+from leads.models import Channel
+from metrics import charts, kpis
+from metrics.report import kpi_report
+from metrics.segments import Period, add_months, segment_for
+from metrics.serializers import decimal_string
+
+
+class DashboardForm(forms.Form):
+    """Period and filters; the choices offered follow the viewer's scope."""
+
+    start = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    end = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    team = forms.ModelChoiceField(queryset=Team.objects.none(), required=False)
+    owner = forms.ModelChoiceField(
+        queryset=User.objects.none(), required=False, label="Rep"
+    )
+    channel = forms.ChoiceField(
+        choices=[("", "All channels"), *Channel.choices], required=False
+    )
+
+    def __init__(self, *args, viewer: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        if viewer.sees_everything:
+            teams = Team.objects.all()
+        elif viewer.role == "manager":
+            teams = Team.objects.filter(manager=viewer)
+        else:
+            teams = Team.objects.none()
+        self.fields["team"].queryset = teams.order_by("name")
+        self.fields["owner"].queryset = (
+            User.objects.filter(assignable_owners_scope(viewer))
+            .filter(Q(role="rep") | Q(pk=viewer.pk))
+            .select_related("team")
+            .order_by("username")
+        )
+
+    def clean(self):
+        data = super().clean()
+        quarter = Period.current_quarter()
+        start = data.get("start") or quarter.start
+        end = data.get("end") or quarter.end
+        if start > end:
+            self.add_error("end", "The end is before the start.")
+        data["period"] = Period(start, end)
+        return data
+
+
+def dashboard_context(request) -> dict:
+    """Return the template context of the dashboard (raises PermissionDenied)."""
+    form = DashboardForm(request.GET or None, viewer=request.user)
+    if request.GET and not form.is_valid():
+        return {"form": form, "report": None}
+    data = form.cleaned_data if request.GET else {}
+    period = data.get("period") or Period.current_quarter()
+    segment = segment_for(
+        viewer=request.user,
+        team=data.get("team"),
+        owner=data.get("owner"),
+        channel=data.get("channel"),
+    )
+    report = kpi_report(period=period, segment=segment)
+    funnel = kpis.funnel(period=period, segment=segment)
+    # The charts over time cover the 12 months ending with the period's month.
+    year = Period(add_months(period.end, -11), period.end)
+    months = [month.start for month in year.months()]
+    churn_points = kpis.churn_series(period=year, segment=segment)
+    reps = kpis.rep_performance(period=period, segment=segment)
+    leads = kpis.new_leads_by_month(period=year, segment=segment)
+    currency = settings.CRM_DEFAULT_CURRENCY
+    return {
+        "form": form,
+        "report": report,
+        "cards": [_card(item) for item in report.items],
+        "funnel": funnel,
+        "charts": {
+            "funnel": charts.funnel_chart(funnel),
+            "churn": charts.churn_chart(churn_points, currency),
+            "pipeline": charts.pipeline_chart(funnel.open_on_end),
+            "reps": charts.reps_chart(reps),
+            "leads": charts.leads_chart(leads, months),
+        },
+    }
+
+
+UNIT_SUFFIX = {"hours": "h", "minutes": "min", "days": "days"}
+
+
+def _card(item) -> dict:
+    """Format one KPI for its card, as the API formats it."""
+    if item.unit == "money":
+        shown = [
+            f"{value if value is not None else '—'} {currency}"
+            for currency, value in (
+                (c, decimal_string(v, "money")) for c, v in item.values or ()
+            )
+        ] or ["—"]
+    else:
+        value = decimal_string(item.value, item.unit)
+        if value is not None and item.unit == "rate":
+            value = f"{percent(str(value))} %"
+        shown = ["—" if value is None else f"{value} {UNIT_SUFFIX.get(item.unit, '')}"]
+    target = decimal_string(item.target, "money" if item.unit == "money" else item.unit)
+    return {
+        "key": item.key,
+        "label": item.label,
+        "unit": item.unit,
+        "values": shown,
+        "target": f"{target} {item.target_currency}".strip()
+        if target is not None
+        else "",
+        "attainment": (
+            f"{percent(str(decimal_string(item.attainment, 'rate')))} %"
+            if item.attainment is not None
+            else ""
+        ),
+    }
+
+
+def percent(value: str) -> str:
+    """Return a rate's decimal string as a percentage with one decimal."""
+    return str((Decimal(value) * 100).quantize(Decimal("0.1")))
