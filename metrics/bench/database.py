@@ -1,0 +1,56 @@
+"""A database of its own for the benchmark, created and dropped around the run.
+
+Django's test-database machinery does exactly this: on PostgreSQL it creates
+``crm_bench`` on the server of ``DATABASE_URL`` (never touching the database
+named there) and migrates it; on SQLite it uses a temporary file.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.db import connection
+
+BENCH_DATABASE = "crm_bench"
+
+
+@contextmanager
+def bench_database(*, keep: bool, in_place: bool) -> Iterator[str]:
+    """Yield the name of the database the run writes to; drop it afterwards.
+
+    ``in_place`` uses the current database as it is (the test suite's test
+    database); ``keep`` leaves the bench database behind for investigation.
+    """
+    if in_place:
+        yield str(connection.settings_dict["NAME"])
+        return
+    old_name = connection.settings_dict["NAME"]
+    test_settings = connection.settings_dict.setdefault("TEST", {})
+    old_test_name = test_settings.get("NAME")
+    temp_dir = None
+    if connection.vendor == "sqlite":
+        temp_dir = tempfile.mkdtemp(prefix="crm-bench-")
+        test_settings["NAME"] = os.path.join(temp_dir, "bench.sqlite3")
+    else:
+        test_settings["NAME"] = BENCH_DATABASE
+    try:
+        name = connection.creation.create_test_db(
+            verbosity=0, autoclobber=True, serialize=False
+        )
+        try:
+            yield name
+        finally:
+            if not keep:
+                connection.creation.destroy_test_db(old_name, verbosity=0)
+            else:
+                connection.close()
+                connection.settings_dict["NAME"] = old_name
+    finally:
+        test_settings["NAME"] = old_test_name
+        if temp_dir is not None and not keep:
+            for entry in os.listdir(temp_dir):
+                os.remove(os.path.join(temp_dir, entry))
+            os.rmdir(temp_dir)

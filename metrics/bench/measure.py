@@ -1,0 +1,507 @@
+"""Time each operation through the real stack and count its SQL queries.
+
+HTTP operations go through ``django.test.Client`` (middleware, authentication,
+DRF, serializers, templates) with DEBUG off, over https (so that a production
+``SECURE_SSL_REDIRECT`` does not answer 301) and with an allowed host. Each one
+has warm-up runs, then ``repeat`` timed runs; the median, the 95th percentile
+(nearest rank) and the query count of the timed runs are reported.
+
+Queries are counted with an ``execute_wrapper`` rather than
+``CaptureQueriesContext``: the count is the same (one per ``execute`` or
+``executemany``), but the SQL text is not formatted, which matters for the CSV
+import's megabyte-long bulk inserts and keeps the measuring overhead out of the
+figures.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+import math
+import statistics
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from unittest import mock
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+from django.test import Client, override_settings
+from django.urls import Resolver404, resolve
+
+from crm.models import User
+from leads.models import Lead
+from metrics.bench.generate import Dataset, last_full_quarter
+from pipeline.models import STAGE_ORDER, Deal, DealStatus
+
+NOT_AVAILABLE = "not available"
+
+
+@dataclass(frozen=True)
+class Target:
+    """A goal: a median below ``ms``, a rate of at least ``rows_per_second``, or
+    the same query count as the operation ``same_queries_as``."""
+
+    median_ms: float | None = None
+    rows_per_second: float | None = None
+    same_queries_as: str | None = None
+
+    def describe(self) -> str:
+        if self.median_ms is not None:
+            return f"median < {self.median_ms:g} ms"
+        if self.rows_per_second is not None:
+            return f">= {self.rows_per_second:,.0f} rows/s"
+        return f"queries = {self.same_queries_as}"
+
+
+@dataclass
+class Result:
+    key: str
+    label: str
+    status: str = "ok"
+    note: str = ""
+    runs: int = 0
+    median_ms: float | None = None
+    p95_ms: float | None = None
+    queries: int | None = None
+    queries_min: int | None = None
+    rows: int | None = None
+    rows_per_second: float | None = None
+    target: str = ""
+    met: bool | None = None
+    samples_ms: list[float] = field(default_factory=list, repr=False)
+
+
+@dataclass(frozen=True)
+class HttpOperation:
+    key: str
+    label: str
+    client: Client
+    # i -> (method, path, JSON body or None)
+    request: Callable[[int], tuple[str, str, dict | None]]
+    expected_status: int = 200
+    target: Target | None = None
+
+
+class QueryCounter:
+    """Count the statements sent to the database while installed."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, execute, sql, params, many, context):
+        self.count += 1
+        return execute(sql, params, many, context)
+
+
+@contextmanager
+def counting_queries() -> Iterator[QueryCounter]:
+    counter = QueryCounter()
+    with connection.execute_wrapper(counter):
+        yield counter
+
+
+def percentile(samples: list[float], fraction: float) -> float:
+    """Return the nearest-rank percentile of ``samples``."""
+    ordered = sorted(samples)
+    rank = max(1, math.ceil(fraction * len(ordered)))
+    return ordered[rank - 1]
+
+
+def _allowed_host() -> str:
+    for host in settings.ALLOWED_HOSTS:
+        if host == "*":
+            return "localhost"
+        if host.startswith("."):
+            return f"bench{host}"
+        return host
+    return "localhost"
+
+
+@contextmanager
+def bench_settings() -> Iterator[None]:
+    """DEBUG off, and throttles raised so that repeated runs are never refused.
+
+    DRF throttles read their rates from the class attribute ``THROTTLE_RATES``
+    (copied from settings at import), so that attribute is replaced for the run;
+    the cache holding the throttle history is cleared before and after.
+    """
+    from rest_framework.settings import api_settings
+    from rest_framework.throttling import SimpleRateThrottle
+
+    unlimited = dict.fromkeys(
+        {*api_settings.DEFAULT_THROTTLE_RATES, "anon", "user", "capture"},
+        "1000000/s",
+    )
+    cache.clear()
+    with ExitStack() as stack:
+        stack.enter_context(override_settings(DEBUG=False))
+        stack.enter_context(
+            mock.patch.object(SimpleRateThrottle, "THROTTLE_RATES", unlimited)
+        )
+        yield
+    cache.clear()
+
+
+def _client(user: User | None) -> Client:
+    client = Client(HTTP_HOST=_allowed_host())
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+def _available(path: str) -> bool:
+    try:
+        resolve(path.split("?", 1)[0])
+    except Resolver404:
+        return False
+    return True
+
+
+def run_http(operation: HttpOperation, *, warmup: int, repeat: int) -> Result:
+    """Warm up, then time ``repeat`` requests of one operation."""
+    result = Result(key=operation.key, label=operation.label)
+    if operation.target is not None:
+        result.target = operation.target.describe()
+    method, path, _ = operation.request(0)
+    if not _available(path):
+        result.status = NOT_AVAILABLE
+        result.note = f"{method} {path.split('?', 1)[0]} does not resolve"
+        return result
+    counts = []
+    for i in range(warmup + repeat):
+        method, path, body = operation.request(i)
+        with counting_queries() as counter:
+            started = time.perf_counter()
+            try:
+                if method == "GET":
+                    response = operation.client.get(path, secure=True)
+                else:
+                    response = operation.client.post(
+                        path, body, content_type="application/json", secure=True
+                    )
+            except Exception as exc:
+                result.status = "error"
+                result.note = f"{type(exc).__name__}: {exc}"[:300]
+                return result
+            elapsed = (time.perf_counter() - started) * 1000
+        if response.status_code != operation.expected_status:
+            result.status = "error"
+            result.note = (
+                f"HTTP {response.status_code} for {method} {path}: "
+                f"{response.content[:200]!r}"
+            )
+            return result
+        if i >= warmup:
+            result.samples_ms.append(elapsed)
+            counts.append(counter.count)
+    result.runs = len(result.samples_ms)
+    result.median_ms = statistics.median(result.samples_ms)
+    result.p95_ms = percentile(result.samples_ms, 0.95)
+    result.queries = max(counts)
+    result.queries_min = min(counts)
+    if operation.target is not None and operation.target.median_ms is not None:
+        result.met = result.median_ms < operation.target.median_ms
+    return result
+
+
+# --- the operations -------------------------------------------------------------
+
+
+def _month_start(day, months_back: int):
+    index = day.year * 12 + day.month - 1 - months_back
+    return day.replace(year=index // 12, month=index % 12 + 1, day=1)
+
+
+def http_operations(dataset: Dataset) -> list[HttpOperation]:
+    """Return the HTTP operations, reads first, then writes."""
+    users = User.objects.in_bulk(
+        [dataset.integration_id, dataset.manager_ids[0], dataset.rep_ids[0]]
+    )
+    integration = _client(users[dataset.integration_id])
+    manager = _client(users[dataset.manager_ids[0]])
+    rep_user = users[dataset.rep_ids[0]]
+    rep = _client(rep_user)
+    anonymous = _client(None)
+    team = dataset.team_ids[0]
+
+    start, end = last_full_quarter(dataset.anchor.date())
+    quarter = f"start={start}&end={end}"
+    this_month = dataset.anchor.date().replace(day=1)
+    churn_start = _month_start(this_month, 12)
+    churn_end = this_month - datetime.timedelta(days=1)
+
+    def get(path: str):
+        return lambda i: ("GET", path, None)
+
+    leads = f"/api/v1/leads/?owner={rep_user.pk}&status=lead&ordering=-created_at"
+    rep_leads = Lead.objects.filter(owner=rep_user).count()
+    deep_page = max(1, min(200, math.ceil(rep_leads / 50)))
+    deals = "/api/v1/deals/?stage=presentation"
+
+    open_deals = list(
+        Deal.objects.filter(owner=rep_user, status=DealStatus.OPEN)
+        .order_by("pk")
+        .values_list("pk", "stage")[:200]
+    )
+    current = dict(open_deals)
+    stages = [s.value for s in STAGE_ORDER]
+
+    def move(i: int):
+        if not open_deals:
+            return ("POST", "/api/v1/deals/0/move/", {"stage": stages[0]})
+        pk = open_deals[i % len(open_deals)][0]
+        to_stage = stages[(stages.index(current[pk]) + 1 + i % 2) % len(stages)]
+        current[pk] = to_stage
+        return ("POST", f"/api/v1/deals/{pk}/move/", {"stage": to_stage})
+
+    def capture(i: int):
+        return (
+            "POST",
+            "/api/v1/capture/",
+            {
+                "offer": dataset.offer_slugs[i % len(dataset.offer_slugs)],
+                "first_name": "Capture",
+                "last_name": f"Bench {i}",
+                "email": f"capture.{i}@{dataset.email_prefix}.capture.example",
+                "company": "Bench Ltd",
+                "job_title": "Buyer",
+                "phone": "",
+                "consent": True,
+            },
+        )
+
+    list_target = Target(median_ms=25)
+    return [
+        HttpOperation(
+            "kpis_org",
+            "KPIs, one quarter, organisation (integration)",
+            integration,
+            get(f"/api/v1/metrics/kpis/?{quarter}"),
+            target=Target(median_ms=200),
+        ),
+        HttpOperation(
+            "kpis_team",
+            "KPIs, one quarter, one team (its manager)",
+            manager,
+            get(f"/api/v1/metrics/kpis/?{quarter}&team={team}"),
+        ),
+        HttpOperation(
+            "kpis_rep",
+            "KPIs, one quarter, one rep (the rep)",
+            rep,
+            get(f"/api/v1/metrics/kpis/?{quarter}&owner={rep_user.pk}"),
+            target=Target(median_ms=50),
+        ),
+        HttpOperation(
+            "funnel",
+            "Funnel, one quarter, organisation",
+            integration,
+            get(f"/api/v1/metrics/funnel/?{quarter}"),
+        ),
+        HttpOperation(
+            "churn_12m",
+            "Churn series, 12 months, organisation",
+            integration,
+            get(
+                f"/api/v1/metrics/churn/?start={churn_start}&end={churn_end}"
+                "&interval=month"
+            ),
+        ),
+        HttpOperation(
+            "leads_p1",
+            "Lead list p1, owner+status, newest (50 rows)",
+            rep,
+            get(leads),
+            target=list_target,
+        ),
+        HttpOperation(
+            "leads_p1_10",
+            "  same, 10 rows per page",
+            rep,
+            get(f"{leads}&page_size=10"),
+            target=Target(same_queries_as="leads_p1"),
+        ),
+        HttpOperation(
+            "leads_p1_500",
+            "  same, 500 rows per page",
+            rep,
+            get(f"{leads}&page_size=500"),
+            target=Target(same_queries_as="leads_p1"),
+        ),
+        HttpOperation(
+            "leads_deep",
+            f"Lead list, rep's all, page {deep_page} (50 rows)",
+            rep,
+            get(
+                f"/api/v1/leads/?owner={rep_user.pk}&ordering=-created_at"
+                f"&page={deep_page}"
+            ),
+        ),
+        HttpOperation(
+            "deals_stage",
+            "Deal list by stage, team (manager, 50 rows)",
+            manager,
+            get(deals),
+            target=list_target,
+        ),
+        HttpOperation(
+            "deals_stage_10",
+            "  same, 10 rows per page",
+            manager,
+            get(f"{deals}&page_size=10"),
+            target=Target(same_queries_as="deals_stage"),
+        ),
+        HttpOperation(
+            "deals_stage_500",
+            "  same, 500 rows per page",
+            manager,
+            get(f"{deals}&page_size=500"),
+            target=Target(same_queries_as="deals_stage"),
+        ),
+        HttpOperation(
+            "board",
+            "Board page /pipeline/ (rep)",
+            rep,
+            get("/pipeline/"),
+        ),
+        HttpOperation(
+            "deal_move",
+            "Stage move POST deals/{id}/move/ (rep)",
+            rep,
+            move,
+            target=Target(median_ms=15),
+        ),
+        HttpOperation(
+            "capture",
+            "Lead capture POST capture/ (anonymous, new e-mail)",
+            anonymous,
+            capture,
+            expected_status=201,
+            target=Target(median_ms=15),
+        ),
+    ]
+
+
+def import_csv_text(dataset: Dataset, rows: int) -> str:
+    """Return a prospect list: 95% new people, 5% already known (merged)."""
+    usernames = list(
+        User.objects.filter(pk__in=dataset.rep_ids)
+        .order_by("pk")
+        .values_list("username", flat=True)
+    )
+    known = list(
+        Lead.objects.filter(owner_id__in=dataset.rep_ids)
+        .order_by("pk")
+        .values_list("email", flat=True)[: max(1, rows // 20)]
+    )
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        [
+            "first_name",
+            "last_name",
+            "email",
+            "phone",
+            "job_title",
+            "company_name",
+            "channel",
+            "source",
+            "status",
+            "owner",
+        ]
+    )
+    for i in range(rows):
+        email = (
+            known[i // 20 % len(known)]
+            if known and i % 20 == 19
+            else f"import.{i}@{dataset.email_prefix}.import.example"
+        )
+        writer.writerow(
+            [
+                "Imported",
+                f"Person {i}",
+                email,
+                f"+49 30 {i:07d}",
+                "Buyer",
+                f"Import Co {i % 1000}",
+                "outbound",
+                "prospect_list",
+                "prospect",
+                usernames[i % len(usernames)],
+            ]
+        )
+    return out.getvalue()
+
+
+def run_import(dataset: Dataset) -> Result:
+    """Time the leads app's CSV import of ``import_rows`` rows, once."""
+    rows = dataset.sizes["import_rows"]
+    target = Target(rows_per_second=20_000)
+    result = Result(
+        key="csv_import",
+        label=f"CSV import, {rows:,} rows (leads_import)",
+        target=target.describe(),
+    )
+    try:
+        from leads.importing import ImportMode, leads_import
+    except ImportError as exc:
+        result.status = NOT_AVAILABLE
+        result.note = str(exc)
+        return result
+    text = import_csv_text(dataset, rows)
+    with counting_queries() as counter:
+        started = time.perf_counter()
+        try:
+            report = leads_import(
+                file=io.StringIO(text, newline=""),
+                by=None,
+                mode=ImportMode.KEEP_VALID,
+                progress=False,
+            )
+        except Exception as exc:
+            result.status = "error"
+            result.note = f"{type(exc).__name__}: {exc}"[:300]
+            return result
+        seconds = time.perf_counter() - started
+    result.runs = 1
+    result.median_ms = result.p95_ms = seconds * 1000
+    result.queries = result.queries_min = counter.count
+    result.rows = rows
+    result.rows_per_second = rows / seconds
+    result.met = result.rows_per_second >= 20_000
+    result.note = (
+        f"{report.created} created, {report.merged} merged, "
+        f"{len(report.rejected)} rejected"
+    )
+    return result
+
+
+def measure(
+    dataset: Dataset, *, warmup: int, repeat: int, progress: Callable[[str], None]
+) -> list[Result]:
+    """Run every operation; return one result each, in the report's order."""
+    results = []
+    with bench_settings():
+        for operation in http_operations(dataset):
+            progress(f"measuring {operation.key}")
+            results.append(run_http(operation, warmup=warmup, repeat=repeat))
+        progress("measuring csv_import")
+        results.append(run_import(dataset))
+    by_key = {r.key: r for r in results}
+    for result in results:
+        if result.target.startswith("queries = "):
+            reference = by_key.get(result.target.removeprefix("queries = "))
+            if (
+                result.queries is not None
+                and reference is not None
+                and reference.queries is not None
+            ):
+                result.met = (result.queries, result.queries_min) == (
+                    reference.queries,
+                    reference.queries_min,
+                )
+    return results

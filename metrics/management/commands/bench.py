@@ -1,0 +1,93 @@
+"""``python manage.py bench``: the performance benchmark (see docs/benchmarks.md).
+
+Creates a database of its own next to the one in DATABASE_URL, fills it with a
+synthetic CRM (``--scale 1``: a million leads), measures the API, the board and
+the CSV import on it, prints the table, writes docs/benchmarks.json and the
+results section of docs/benchmarks.md, and drops the database.
+"""
+
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from metrics.bench.database import bench_database
+from metrics.bench.generate import SEED, generate
+from metrics.bench.measure import measure
+from metrics.bench.report import (
+    markdown_section,
+    run_record,
+    summary,
+    text_table,
+    write_json,
+    write_markdown,
+)
+
+
+class Command(BaseCommand):
+    help = (
+        "Benchmark the CRM on a generated dataset in a separate database "
+        "(never your data) and write docs/benchmarks.md and .json."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--scale",
+            type=float,
+            default=1.0,
+            help="1.0 = 1,000,000 leads, 200,000 deals, 2,000,000 activities.",
+        )
+        parser.add_argument("--repeat", type=int, default=20, help="Timed runs.")
+        parser.add_argument("--warmup", type=int, default=3, help="Untimed runs.")
+        parser.add_argument("--seed", type=int, default=SEED)
+        parser.add_argument(
+            "--keep",
+            action="store_true",
+            help="Keep the bench database afterwards (for EXPLAIN ANALYZE).",
+        )
+        parser.add_argument(
+            "--in-place",
+            action="store_true",
+            help="Write the synthetic data into the current database instead of a "
+            "new one (for the test suite's test database only).",
+        )
+        docs = Path(settings.BASE_DIR) / "docs"
+        parser.add_argument("--json", type=Path, default=docs / "benchmarks.json")
+        parser.add_argument("--markdown", type=Path, default=docs / "benchmarks.md")
+        parser.add_argument(
+            "--no-write", action="store_true", help="Print the table only."
+        )
+
+    def handle(self, *args, **options):
+        if options["scale"] <= 0 or options["repeat"] < 1 or options["warmup"] < 0:
+            raise CommandError("--scale must be > 0, --repeat >= 1, --warmup >= 0.")
+        verbose = options["verbosity"] > 0
+        with bench_database(keep=options["keep"], in_place=options["in_place"]) as db:
+            self._say(verbose, f"Benchmark database: {db}")
+            dataset = generate(
+                scale=options["scale"], seed=options["seed"], progress=verbose
+            )
+            self._say(
+                verbose, f"Generated in {dataset.total_seconds:,.1f} s: {dataset.rows}"
+            )
+            results = measure(
+                dataset,
+                warmup=options["warmup"],
+                repeat=options["repeat"],
+                progress=lambda text: self._say(options["verbosity"] > 1, text),
+            )
+            record = run_record(
+                dataset, results, warmup=options["warmup"], repeat=options["repeat"]
+            )
+        self.stdout.write(summary(dataset, record))
+        self.stdout.write(text_table(results))
+        if not options["no_write"]:
+            write_json(options["json"], record)
+            write_markdown(
+                options["markdown"], markdown_section(dataset, results, record)
+            )
+            self._say(verbose, f"Wrote {options['json']} and {options['markdown']}")
+
+    def _say(self, verbose: bool, text: str) -> None:
+        if verbose:
+            self.stderr.write(text)
