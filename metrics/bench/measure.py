@@ -38,6 +38,7 @@ from metrics.bench.generate import Dataset, last_full_quarter
 from pipeline.models import STAGE_ORDER, Deal, DealStatus
 
 NOT_AVAILABLE = "not available"
+MIN_RUNS = 5
 
 
 @dataclass(frozen=True)
@@ -161,8 +162,11 @@ def _available(path: str) -> bool:
     return True
 
 
-def run_http(operation: HttpOperation, *, warmup: int, repeat: int) -> Result:
-    """Warm up, then time ``repeat`` requests of one operation."""
+def run_http(
+    operation: HttpOperation, *, warmup: int, repeat: int, budget_seconds: float
+) -> Result:
+    """Warm up, then time ``repeat`` requests of one operation (fewer when they
+    take more than ``budget_seconds`` in all: a slow KPI must not hold the run)."""
     result = Result(key=operation.key, label=operation.label)
     if operation.target is not None:
         result.target = operation.target.describe()
@@ -172,6 +176,7 @@ def run_http(operation: HttpOperation, *, warmup: int, repeat: int) -> Result:
         result.note = f"{method} {path.split('?', 1)[0]} does not resolve"
         return result
     counts = []
+    spent = 0.0
     for i in range(warmup + repeat):
         method, path, body = operation.request(i)
         with counting_queries() as counter:
@@ -198,6 +203,10 @@ def run_http(operation: HttpOperation, *, warmup: int, repeat: int) -> Result:
         if i >= warmup:
             result.samples_ms.append(elapsed)
             counts.append(counter.count)
+            spent += elapsed / 1000
+            if spent > budget_seconds and len(result.samples_ms) >= MIN_RUNS:
+                result.note = f"stopped after {budget_seconds:g} s of timed runs"
+                break
     result.runs = len(result.samples_ms)
     result.median_ms = statistics.median(result.samples_ms)
     result.p95_ms = percentile(result.samples_ms, 0.95)
@@ -481,14 +490,26 @@ def run_import(dataset: Dataset) -> Result:
 
 
 def measure(
-    dataset: Dataset, *, warmup: int, repeat: int, progress: Callable[[str], None]
+    dataset: Dataset,
+    *,
+    warmup: int,
+    repeat: int,
+    progress: Callable[[str], None],
+    budget_seconds: float = 60.0,
 ) -> list[Result]:
     """Run every operation; return one result each, in the report's order."""
     results = []
     with bench_settings():
         for operation in http_operations(dataset):
             progress(f"measuring {operation.key}")
-            results.append(run_http(operation, warmup=warmup, repeat=repeat))
+            results.append(
+                run_http(
+                    operation,
+                    warmup=warmup,
+                    repeat=repeat,
+                    budget_seconds=budget_seconds,
+                )
+            )
         progress("measuring csv_import")
         results.append(run_import(dataset))
     by_key = {r.key: r for r in results}

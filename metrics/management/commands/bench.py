@@ -39,6 +39,13 @@ class Command(BaseCommand):
         )
         parser.add_argument("--repeat", type=int, default=20, help="Timed runs.")
         parser.add_argument("--warmup", type=int, default=3, help="Untimed runs.")
+        parser.add_argument(
+            "--budget",
+            type=float,
+            default=60.0,
+            help="Seconds of timed runs per operation before it stops early "
+            "(after at least 5 runs).",
+        )
         parser.add_argument("--seed", type=int, default=SEED)
         parser.add_argument(
             "--keep",
@@ -74,6 +81,7 @@ class Command(BaseCommand):
                 dataset,
                 warmup=options["warmup"],
                 repeat=options["repeat"],
+                budget_seconds=options["budget"],
                 progress=lambda text: self._say(options["verbosity"] > 1, text),
             )
             record = run_record(
