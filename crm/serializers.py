@@ -165,7 +165,9 @@ class SubscriptionEndSerializer(serializers.Serializer):
 
 
 class WebhookEndpointSerializer(serializers.ModelSerializer):
-    events = serializers.MultipleChoiceField(choices=WebhookEventType.choices)
+    events = serializers.MultipleChoiceField(
+        choices=WebhookEventType.choices, allow_empty=False
+    )
     secret = serializers.CharField(
         write_only=True,
         required=False,
@@ -195,8 +197,6 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
         return value
 
     def validate_events(self, value) -> list[str]:
-        if not value:
-            raise serializers.ValidationError("Subscribe to at least one event.")
         return sorted(value)
 
     def create(self, validated_data):

@@ -189,20 +189,30 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
-        name: f"drf_standardized_errors.openapi_serializers.{name}.choices"
-        for name in (
-            "ValidationErrorEnum",
-            "ClientErrorEnum",
-            "ServerErrorEnum",
-            "ErrorCode401Enum",
-            "ErrorCode403Enum",
-            "ErrorCode404Enum",
-            "ErrorCode405Enum",
-            "ErrorCode406Enum",
-            "ErrorCode415Enum",
-            "ErrorCode429Enum",
-            "ErrorCode500Enum",
-        )
+        **{
+            name: f"drf_standardized_errors.openapi_serializers.{name}.choices"
+            for name in (
+                "ValidationErrorEnum",
+                "ClientErrorEnum",
+                "ServerErrorEnum",
+                "ErrorCode401Enum",
+                "ErrorCode403Enum",
+                "ErrorCode404Enum",
+                "ErrorCode405Enum",
+                "ErrorCode406Enum",
+                "ErrorCode415Enum",
+                "ErrorCode429Enum",
+                "ErrorCode500Enum",
+            )
+        },
+        # One name per choice set shared by several fields and apps.
+        "ChannelEnum": "leads.models.Channel",
+        "LeadStatusEnum": "leads.models.LeadStatus",
+        "SourceEnum": "leads.models.Source",
+        "DisqualificationReasonEnum": "leads.models.DisqualificationReason",
+        "StageEnum": "pipeline.models.Stage",
+        "DealStatusEnum": "pipeline.models.DealStatus",
+        "LostReasonEnum": "pipeline.models.LostReason",
     },
     # Replaces drf-spectacular's own enum hook (it would clash on error "code"s).
     "POSTPROCESSING_HOOKS": [

@@ -47,7 +47,7 @@ class TokenLoginSerializer(serializers.Serializer):
         )
         if user is None:
             raise serializers.ValidationError(
-                "Unable to log in with these credentials.", code="authorization"
+                "Unable to log in with these credentials."
             )
         attrs["user"] = user
         return attrs
