@@ -1,0 +1,72 @@
+"""The benchmark command runs end to end at a tiny scale on the current engine."""
+
+import json
+
+import pytest
+from django.core.management import call_command
+
+from metrics.bench.report import END, START, write_markdown
+
+pytestmark = pytest.mark.django_db
+
+OPERATIONS = [
+    "kpis_org",
+    "kpis_team",
+    "kpis_rep",
+    "funnel",
+    "churn_12m",
+    "leads_p1",
+    "leads_p1_10",
+    "leads_p1_500",
+    "leads_deep",
+    "deals_stage",
+    "deals_stage_10",
+    "deals_stage_500",
+    "board",
+    "deal_move",
+    "capture",
+    "csv_import",
+]
+
+
+def test_bench_reports_every_operation_with_a_query_count(tmp_path):
+    # given: the test database (--in-place), where the bench writes its own data
+    json_path, markdown_path = tmp_path / "bench.json", tmp_path / "bench.md"
+
+    # when
+    call_command(
+        "bench",
+        "--in-place",
+        "--scale=0.0005",
+        "--repeat=2",
+        "--warmup=1",
+        f"--json={json_path}",
+        f"--markdown={markdown_path}",
+        verbosity=0,
+    )
+
+    # then
+    record = json.loads(json_path.read_text())
+    results = {r["key"]: r for r in record["results"]}
+    assert list(results) == OPERATIONS
+    for key, result in results.items():
+        assert result["status"] == "ok", (key, result["note"])
+        assert isinstance(result["queries"], int), key
+        assert result["median_ms"] > 0, key
+    assert results["csv_import"]["rows_per_second"] > 0
+    assert record["dataset"]["rows"]["leads_lead"] == 500
+    assert record["machine"]["cores"]
+    markdown = markdown_path.read_text()
+    assert START in markdown
+    assert "KPIs, one quarter, organisation" in markdown
+
+
+def test_markdown_keeps_the_analysis_around_the_results(tmp_path):
+    path = tmp_path / "benchmarks.md"
+    path.write_text(f"# Title\n\nBefore.\n\n{START}\nold figures\n{END}\n\nAfter.\n")
+
+    write_markdown(path, "new figures")
+
+    assert path.read_text() == (
+        f"# Title\n\nBefore.\n\n{START}\nnew figures\n{END}\n\nAfter.\n"
+    )
