@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import exceptions, viewsets
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
@@ -50,6 +51,20 @@ QUERY_PARAMETERS = [
 ]
 
 
+def documents_query_errors(view):
+    """Declare the 400 errors of the query parameters in the schema."""
+    for field, codes in {
+        "start": ["invalid"],
+        "end": ["invalid"],
+        "team": ["does_not_exist", "incorrect_type"],
+        "owner": ["does_not_exist", "incorrect_type"],
+        "channel": ["invalid_choice"],
+        "interval": ["invalid_choice"],
+    }.items():
+        view = extend_validation_errors(codes, field_name=field, methods=["get"])(view)
+    return view
+
+
 class KpiQueryView(APIView):
     permission_classes = [IsSalesUser]
     query_serializer_class = KpiQuerySerializer
@@ -70,6 +85,7 @@ class KpiQueryView(APIView):
         return params, segment
 
 
+@documents_query_errors
 class KpiReportView(KpiQueryView):
     """Every KPI of the period, with its unit, target and attainment."""
 
@@ -80,6 +96,7 @@ class KpiReportView(KpiQueryView):
         return Response(report_data(report))
 
 
+@documents_query_errors
 class FunnelView(KpiQueryView):
     """Deals created in the period per stage reached, and the open pipeline."""
 
@@ -91,6 +108,7 @@ class FunnelView(KpiQueryView):
         return Response(funnel_data(funnel, period, segment))
 
 
+@documents_query_errors
 class ChurnSeriesView(KpiQueryView):
     """Customer churn and MRR, one point per calendar month of the period."""
 
