@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -21,6 +22,7 @@ from pipeline.filters import ActivityFilter, DealFilter
 from pipeline.models import Activity, Deal
 from pipeline.serializers import (
     ActivitySerializer,
+    ConflictResponseSerializer,
     DealCreateSerializer,
     DealLoseSerializer,
     DealMoveSerializer,
@@ -28,6 +30,7 @@ from pipeline.serializers import (
     DealSerializer,
     LeadConvertSerializer,
     StageChangeSerializer,
+    StaleDealResponseSerializer,
 )
 
 IF_MATCH = OpenApiParameter(
@@ -37,6 +40,41 @@ IF_MATCH = OpenApiParameter(
     required=False,
     description='The deal\'s version as returned in its ETag ("3" or 3).',
 )
+
+
+# Statuses of a deal write besides its 200: the state forbids it, or If-Match is old.
+WRITE_RESPONSES = {
+    200: DealSerializer,
+    409: ConflictResponseSerializer,
+    412: StaleDealResponseSerializer,
+}
+
+
+def _service_errors(fields_by_action: dict[str, list[str]]):
+    """Document the "invalid" code that services' field messages carry."""
+
+    def decorate(view):
+        for action_name, fields in fields_by_action.items():
+            for name in fields:
+                view = extend_validation_errors(
+                    ["invalid"], field_name=name, actions=[action_name]
+                )(view)
+        return view
+
+    return decorate
+
+
+# Deal fields on which ``services`` raise their own field messages.
+DEAL_FIELDS_CHECKED = [
+    "title",
+    "owner",
+    "amount",
+    "currency",
+    "probability",
+    "channel",
+    "contact",
+    "stage",
+]
 
 
 def expected_version(request) -> int | None:
@@ -56,6 +94,17 @@ def etag(deal: Deal) -> str:
     return f'"{deal.version}"'
 
 
+@_service_errors(
+    {
+        "create": DEAL_FIELDS_CHECKED,
+        "update": [*DEAL_FIELDS_CHECKED, "If-Match"],
+        "partial_update": [*DEAL_FIELDS_CHECKED, "If-Match"],
+        "move": ["stage", "If-Match"],
+        "win": ["If-Match"],
+        "lose": ["reason", "notes", "If-Match"],
+        "reopen": ["stage", "If-Match"],
+    }
+)
 class DealViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -129,7 +178,7 @@ class DealViewSet(
         deal = services.deal_create(by=request.user, **serializer.validated_data)
         return self._respond(deal, status.HTTP_201_CREATED)
 
-    @extend_schema(parameters=[IF_MATCH])
+    @extend_schema(parameters=[IF_MATCH], responses=WRITE_RESPONSES)
     def update(self, request, *args, **kwargs):
         deal = self.get_object()
         serializer = self.get_serializer(
@@ -144,12 +193,12 @@ class DealViewSet(
         )
         return self._respond(deal)
 
-    @extend_schema(parameters=[IF_MATCH])
+    @extend_schema(parameters=[IF_MATCH], responses=WRITE_RESPONSES)
     def partial_update(self, request, *args, **kwargs):
         return self.update(request, *args, partial=True, **kwargs)
 
     @extend_schema(
-        request=DealMoveSerializer, responses=DealSerializer, parameters=[IF_MATCH]
+        request=DealMoveSerializer, responses=WRITE_RESPONSES, parameters=[IF_MATCH]
     )
     @action(detail=True, methods=["post"])
     def move(self, request, pk=None):
@@ -165,7 +214,7 @@ class DealViewSet(
         )
         return self._respond(deal)
 
-    @extend_schema(request=None, responses=DealSerializer, parameters=[IF_MATCH])
+    @extend_schema(request=None, responses=WRITE_RESPONSES, parameters=[IF_MATCH])
     @action(detail=True, methods=["post"])
     def win(self, request, pk=None):
         """Close the deal as won (only from the closing stage)."""
@@ -177,7 +226,7 @@ class DealViewSet(
         return self._respond(deal)
 
     @extend_schema(
-        request=DealLoseSerializer, responses=DealSerializer, parameters=[IF_MATCH]
+        request=DealLoseSerializer, responses=WRITE_RESPONSES, parameters=[IF_MATCH]
     )
     @action(detail=True, methods=["post"])
     def lose(self, request, pk=None):
@@ -195,7 +244,7 @@ class DealViewSet(
         return self._respond(deal)
 
     @extend_schema(
-        request=DealReopenSerializer, responses=DealSerializer, parameters=[IF_MATCH]
+        request=DealReopenSerializer, responses=WRITE_RESPONSES, parameters=[IF_MATCH]
     )
     @action(detail=True, methods=["post"])
     def reopen(self, request, pk=None):
@@ -225,6 +274,21 @@ class DealViewSet(
         return Response(StageChangeSerializer(changes, many=True).data)
 
 
+@_service_errors(
+    {
+        "create": [
+            "kind",
+            "direction",
+            "outcome",
+            "lead",
+            "contact",
+            "deal",
+            "owner",
+            "occurred_at",
+            "duration_seconds",
+        ]
+    }
+)
 class ActivityViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -254,12 +318,19 @@ class ActivityViewSet(
         )
 
 
+@extend_validation_errors(["invalid"], field_name="amount", methods=["post"])
+@extend_validation_errors(["invalid"], field_name="currency", methods=["post"])
+@extend_validation_errors(["invalid"], field_name="title", methods=["post"])
+@extend_validation_errors(["invalid"], field_name="stage", methods=["post"])
 class LeadConvertView(APIView):
     """``POST leads/{id}/convert/``: turn a qualified lead into a deal."""
 
     permission_classes = [IsSalesUser]
 
-    @extend_schema(request=LeadConvertSerializer, responses={201: DealSerializer})
+    @extend_schema(
+        request=LeadConvertSerializer,
+        responses={201: DealSerializer, 409: ConflictResponseSerializer},
+    )
     def post(self, request, pk: int):
         lead = get_object_or_404(Lead.objects.visible_to(request.user), pk=pk)
         params = LeadConvertSerializer(data=request.data)

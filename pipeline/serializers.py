@@ -34,6 +34,10 @@ class DealSerializer(OwnedSerializer):
     probability = serializers.IntegerField(
         min_value=0, max_value=100, required=False, allow_null=True
     )
+    # Declared so that the schema documents "" (an open or won deal has none).
+    lost_reason = serializers.ChoiceField(
+        choices=LostReason.choices, allow_blank=True, read_only=True
+    )
     # Annotated by ``DealQuerySet.with_staleness``; views always read deals
     # through it.
     is_stale = serializers.BooleanField(read_only=True)
@@ -175,3 +179,21 @@ class ActivitySerializer(serializers.ModelSerializer):
         ]
         read_only_fields = ["is_cold_call"]
         extra_kwargs = {"occurred_at": {"required": False}}
+
+
+# --- documented error bodies (the format of crm.api_errors) ---------------------
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    detail = serializers.CharField()
+    attr = serializers.CharField(allow_null=True)
+
+
+class ConflictResponseSerializer(serializers.Serializer):
+    type = serializers.CharField()
+    errors = ErrorDetailSerializer(many=True)
+
+
+class StaleDealResponseSerializer(ConflictResponseSerializer):
+    current = DealSerializer(help_text="The deal as it is now: retry from its version.")
