@@ -153,3 +153,37 @@ def test_lead_admin_gets_the_convert_action(rep):
     lead.refresh_from_db()
     assert lead.status == "converted"
     assert Deal.objects.get(lead=lead).owner == rep
+
+
+def test_extend_lead_admin_adds_convert_to_whatever_lead_admin_is_registered(rep):
+    # given a site where the leads app registered its own Lead admin
+    from django.contrib.admin import AdminSite
+    from django.test import RequestFactory
+
+    from crm.admin import SalesModelAdmin
+    from pipeline.admin import extend_lead_admin
+
+    class LeadsOwnAdmin(SalesModelAdmin):
+        actions = ["mark_something"]
+
+        @admin.action(description="Something of the leads app")
+        def mark_something(self, request, queryset):
+            pass
+
+    site = AdminSite(name="scratch")
+    site.register(Lead, LeadsOwnAdmin)
+    # when pipeline extends it (twice: idempotent)
+    extend_lead_admin(site)
+    extend_lead_admin(site)
+    # then both actions are offered and the action converts
+    model_admin = site.get_model_admin(Lead)
+    assert isinstance(model_admin, LeadsOwnAdmin)
+    request = RequestFactory().post("/")
+    request.user = rep
+    assert {"mark_something", "convert_to_deal"} <= set(
+        model_admin.get_actions(request)
+    )
+    lead = LeadFactory(status="qualified", owner=rep)
+    model_admin.message_user = lambda *args, **kwargs: None
+    model_admin.convert_to_deal(request, Lead.objects.filter(pk=lead.pk))
+    assert Deal.objects.get(lead=lead).stage == "presentation"
