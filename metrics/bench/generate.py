@@ -648,10 +648,14 @@ class Generator:
         prefix = self.email_prefix
         rnd, choice, choices = rng.random, rng.choice, rng.choices
 
+        # Rows are appended as time goes by: ids and the table's physical order
+        # follow created_at, as in production (period scans read few pages).
+        created_times = sorted(start_t + rnd() * span for _ in range(n))
+
         def rows():
             for i in range(n):
                 pk = first_id + i
-                created = start_t + rnd() * span
+                created = created_times[i]
                 owner = choice(reps)
                 inbound = rnd() < 0.45
                 first_name = FIRST_NAMES[i % len(FIRST_NAMES)]
@@ -815,9 +819,9 @@ class Generator:
         )
 
         def rows():
-            for i in range(len(leads)):
+            for n, i in enumerate(_time_order(times)):
                 yield (
-                    first + i,
+                    first + n,
                     leads[i],
                     offers[i] or None,
                     Channel.INBOUND,
@@ -851,11 +855,11 @@ class Generator:
         reasons = DisqualificationReason.values
 
         def rows():
-            for i in range(len(self.q_lead)):
+            for n, i in enumerate(_time_order(self.q_t)):
                 qualified = bool(self.q_qualified[i])
                 bant = [rng.random() < (0.8 if qualified else 0.3) for _ in range(4)]
                 yield (
-                    first + i,
+                    first + n,
                     self.q_lead[i],
                     Decision.QUALIFIED if qualified else Decision.DISQUALIFIED,
                     *bant,
@@ -934,15 +938,27 @@ class Generator:
         lost_reasons = [r for r in LostReason.values if r != LostReason.OTHER]
         converted = self.converted
 
+        # Converted leads' deals first (created on conversion), then the others;
+        # written in creation order like the leads.
+        origins = [
+            (created, lead, owner, channel)
+            for lead, owner, channel, created in converted
+        ]
+        origins.extend(
+            (
+                start_t + rng.random() * span,
+                None,
+                rng.choice(self.rep_ids),
+                rng.choice((Channel.INBOUND, Channel.OUTBOUND)),
+            )
+            for _ in range(n - len(origins))
+        )
+        origins.sort(key=lambda origin: origin[0])
+
         def rows():
             for i in range(n):
                 pk = first_id + i
-                if i < len(converted):
-                    lead, owner, channel, created = converted[i]
-                else:
-                    lead, owner = None, rng.choice(self.rep_ids)
-                    channel = rng.choice((Channel.INBOUND, Channel.OUTBOUND))
-                    created = start_t + rng.random() * span
+                created, lead, owner, channel = origins[i]
                 events, stage, status, closed = self._deal_history(created)
                 for from_i, to_i, from_s, to_s, t in events:
                     self.sc_deal.append(pk)
@@ -1026,10 +1042,10 @@ class Generator:
         stages = [s.value for s in STAGE_ORDER]
 
         def rows():
-            for i in range(len(self.sc_deal)):
+            for n, i in enumerate(_time_order(self.sc_t)):
                 from_i = self.sc_from[i]
                 yield (
-                    first + i,
+                    first + n,
                     self.sc_deal[i],
                     stages[from_i] if from_i >= 0 else "",
                     stages[self.sc_to[i]],
@@ -1095,28 +1111,30 @@ class Generator:
                 at,
             )
 
+        # Contacts' activities join the others, then all are written in time order.
+        deal_of = array("q", bytes(8 * deal_from)) + self.act_deal
+        contact_of = array("q", bytes(8 * kept))
+        for _ in range(extra):
+            company = rng.randrange(n_companies)
+            self.act_t.append(
+                max(start_t + rnd() * span, self.company_created[company])
+            )
+            self.act_lead.append(0)
+            self.act_cold.append(False)
+            self.act_owner.append(self.company_owner[company])
+            deal_of.append(0)
+            contact_of.append(first_contact + company)
+
         def rows():
-            for i in range(kept):
-                deal = self.act_deal[i - deal_from] if i >= deal_from else None
+            for n, i in enumerate(_time_order(self.act_t)):
                 yield activity(
-                    first + i,
+                    first + n,
                     self.act_t[i],
                     bool(self.act_cold[i]),
                     self.act_lead[i] or None,
-                    None,
-                    deal,
+                    contact_of[i] or None,
+                    deal_of[i] or None,
                     self.act_owner[i],
-                )
-            for j in range(extra):
-                company = rng.randrange(n_companies)
-                yield activity(
-                    first + kept + j,
-                    max(start_t + rnd() * span, self.company_created[company]),
-                    False,
-                    None,
-                    first_contact + company,
-                    None,
-                    self.company_owner[company],
                 )
 
         self._write(
@@ -1189,6 +1207,11 @@ class Generator:
             len(scopes) * len(kpis),
             rows(),
         )
+
+
+def _time_order(times) -> list[int]:
+    """Return the indexes of ``times`` in time order (rows are written so)."""
+    return sorted(range(len(times)), key=times.__getitem__)
 
 
 def _last_full_quarter(day: datetime.date) -> tuple[datetime.date, datetime.date]:
