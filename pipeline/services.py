@@ -19,8 +19,9 @@ from django.db.models import F, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
+from crm import webhooks
 from crm.errors import Conflict, StaleVersion
-from crm.models import Company, Contact, Role, User
+from crm.models import Company, Contact, Role, User, WebhookEventType
 from crm.visibility import assignable_owners_scope
 from leads.models import Channel, Lead, LeadStatus
 from leads.models import Touch as LeadTouch
@@ -148,7 +149,8 @@ def _lock(deal: Deal, expected_version: int | None) -> Deal:
 def _record(
     deal: Deal, *, from_stage: str, from_status: str, by: User | None, at
 ) -> StageChange:
-    return StageChange.objects.create(
+    """Append the history row of a transition and its webhook event."""
+    change = StageChange.objects.create(
         deal=deal,
         from_stage=from_stage,
         to_stage=deal.stage,
@@ -157,6 +159,51 @@ def _record(
         changed_by=by,
         changed_at=at,
     )
+    webhooks.emit(
+        _event_type(change),
+        {
+            **deal_payload(deal),
+            "change": {
+                "from_stage": change.from_stage,
+                "to_stage": change.to_stage,
+                "from_status": change.from_status,
+                "to_status": change.to_status,
+                "by": by.pk if by else None,
+                "at": change.changed_at,
+            },
+        },
+    )
+    return change
+
+
+def _event_type(change: StageChange) -> str:
+    if not change.from_stage:
+        return WebhookEventType.DEAL_CREATED
+    if change.to_status == DealStatus.WON:
+        return WebhookEventType.DEAL_WON
+    if change.to_status == DealStatus.LOST:
+        return WebhookEventType.DEAL_LOST
+    return WebhookEventType.DEAL_STAGE_CHANGED
+
+
+def deal_payload(deal: Deal) -> dict[str, Any]:
+    """Return the deal as webhook receivers get it (ids for related records)."""
+    return {
+        "deal": {
+            "id": deal.pk,
+            "title": deal.title,
+            "owner": deal.owner_id,
+            "company": deal.company_id,
+            "contact": deal.contact_id,
+            "lead": deal.lead_id,
+            "channel": deal.channel,
+            "amount": deal.amount,
+            "currency": deal.currency,
+            "stage": deal.stage,
+            "status": deal.status,
+            "version": deal.version,
+        }
+    }
 
 
 def _save_transition(
@@ -565,4 +612,8 @@ def lead_convert(
         lead.status = LeadStatus.CONVERTED
         lead.converted_at = timezone.now()
         lead.save(update_fields=["status", "converted_at", "updated_at"])
+        webhooks.emit(
+            WebhookEventType.LEAD_CONVERTED,
+            {"lead": {"id": lead.pk, "email": lead.email}, **deal_payload(deal)},
+        )
     return deal
