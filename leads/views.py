@@ -9,6 +9,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
@@ -120,9 +121,16 @@ class ContentOfferViewSet(
 class CaptureThrottle(ScopedRateThrottle):
     """Per client address (anonymous callers), rate ``capture`` in settings."""
 
+    def get_ident(self, request) -> str:
+        # DRF trusts X-Forwarded-For when NUM_PROXIES is unset, which would let
+        # a bot pick a new address per request; trust it only when configured.
+        if api_settings.NUM_PROXIES is None:
+            return request.META.get("REMOTE_ADDR", "")
+        return super().get_ident(request)
+
 
 def _client_ip(request) -> str | None:
-    raw = request.META.get("REMOTE_ADDR", "")
+    raw = CaptureThrottle().get_ident(request)
     try:
         return str(ipaddress.ip_address(raw))
     except ValueError:

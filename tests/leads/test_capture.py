@@ -145,7 +145,12 @@ def test_capture_is_throttled_per_client_address(
     response = anon_api.post(URL, body(email="t3@x.example"))
     assert response.status_code == 429
     assert int(response["Retry-After"]) > 0
-    # Another address still gets through.
+    # A forged X-Forwarded-For does not escape the limit...
+    forged = anon_api.post(
+        URL, body(email="t5@x.example"), HTTP_X_FORWARDED_FOR="1.2.3.4"
+    )
+    assert forged.status_code == 429
+    # ...but another address still gets through.
     other = anon_api.post(URL, body(email="t4@x.example"), REMOTE_ADDR="10.0.0.9")
     assert other.status_code == 201
 
@@ -241,3 +246,42 @@ def test_two_concurrent_captures_of_one_email_make_one_lead_and_two_touches(
     lead = Lead.objects.get()
     assert lead.touch_count == 2
     assert lead.touches.count() == 2
+
+
+def test_capture_that_loses_the_insert_race_updates_the_winner(
+    offer, inbound_team, monkeypatch
+):
+    # given a lead inserted by a concurrent capture after our lookup
+    from leads import services
+    from leads.models import LeadQuerySet
+
+    winner = LeadFactory(email="race@corp.example", owner=inbound_team.manager)
+    real_with_email = LeadQuerySet.with_email
+    calls = []
+
+    def stale_first_lookup(self, email):
+        calls.append(email)
+        qs = real_with_email(self, email)
+        return qs.none() if len(calls) == 1 else qs
+
+    monkeypatch.setattr(LeadQuerySet, "with_email", stale_first_lookup)
+    # when our insert hits the unique index
+    lead = services.lead_capture(
+        offer=offer,
+        first_name="Ana",
+        last_name="",
+        email="RACE@corp.example",
+        company="",
+        job_title="",
+        phone="",
+        consent=False,
+        ip_address=None,
+        page_url="",
+        user_agent="",
+    )
+    # then it becomes an update of the winner, and its round-robin turn is undone
+    assert lead.pk == winner.pk
+    assert Lead.objects.count() == 1
+    assert lead.touches.count() == 1
+    inbound_team.refresh_from_db()
+    assert inbound_team.inbound_cursor == 0
