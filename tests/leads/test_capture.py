@@ -285,3 +285,14 @@ def test_capture_that_loses_the_insert_race_updates_the_winner(
     assert lead.touches.count() == 1
     inbound_team.refresh_from_db()
     assert inbound_team.inbound_cursor == 0
+
+
+def test_capture_accepts_a_plain_html_form_post(anon_api, offer, inbound_team):
+    response = anon_api.post(URL, {**body(), "consent": "on"}, format="multipart")
+    assert response.status_code == 201
+    assert Lead.objects.get().consent is True
+
+
+def test_malformed_json_is_a_400_not_a_500(anon_api, offer):
+    response = anon_api.post(URL, "{not json", content_type="application/json")
+    assert response.status_code == 400
