@@ -16,8 +16,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from crm import webhooks
 from crm.errors import Conflict
-from crm.models import Role, Team, User
+from crm.models import Role, Team, User, WebhookEventType
 from crm.visibility import assignable_owners_scope
 from leads.models import (
     Channel,
@@ -53,6 +54,25 @@ def _check_assignable(*, owner: User, by: User | None) -> None:
         allowed = allowed.filter(scope)
     if not allowed.exists():
         raise ValidationError({"owner": "You cannot assign a record to this user."})
+
+
+def lead_payload(lead: Lead) -> dict:
+    """Return the lead as webhook receivers get it."""
+    return {
+        "lead": {
+            "id": lead.pk,
+            "status": lead.status,
+            "first_name": lead.first_name,
+            "last_name": lead.last_name,
+            "email": lead.email,
+            "company_name": lead.company_name,
+            "channel": lead.channel,
+            "source": lead.source,
+            "offer": lead.offer_id,
+            "owner": lead.owner_id,
+            "score": lead.score,
+        }
+    }
 
 
 def lead_create(
@@ -104,6 +124,7 @@ def lead_create(
     try:
         with transaction.atomic():
             lead.save(force_insert=True)
+            webhooks.emit(WebhookEventType.LEAD_CREATED, lead_payload(lead))
     except IntegrityError as exc:
         # Someone inserted the same e-mail between the check and the insert.
         raise duplicate from exc
@@ -205,6 +226,7 @@ def lead_capture(
                         **values,
                     )
                     lead.save(force_insert=True)
+                    webhooks.emit(WebhookEventType.LEAD_CREATED, lead_payload(lead))
             except IntegrityError:
                 # A concurrent capture inserted this e-mail first: update it.
                 logger.info("Concurrent capture of one e-mail: retried as update")
@@ -306,6 +328,7 @@ def lead_qualify(
                 "updated_at",
             ]
         )
+        webhooks.emit(WebhookEventType.LEAD_QUALIFIED, lead_payload(lead))
     return lead
 
 
