@@ -17,6 +17,11 @@ from django.db import connection
 BENCH_DATABASE = "crm_bench"
 
 
+def is_test_database(name: str) -> bool:
+    """Return True for a database the test runner made (never the user's)."""
+    return os.path.basename(name).startswith("test") or "mode=memory" in name
+
+
 @contextmanager
 def bench_database(*, keep: bool, in_place: bool) -> Iterator[str]:
     """Yield the name of the database the run writes to; drop it afterwards.
@@ -25,7 +30,13 @@ def bench_database(*, keep: bool, in_place: bool) -> Iterator[str]:
     database); ``keep`` leaves the bench database behind for investigation.
     """
     if in_place:
-        yield str(connection.settings_dict["NAME"])
+        name = str(connection.settings_dict["NAME"])
+        if not is_test_database(name):
+            raise ValueError(
+                f"--in-place writes synthetic rows into {name!r}: only a test "
+                "database (test_*, in-memory SQLite) is accepted."
+            )
+        yield name
         return
     old_name = connection.settings_dict["NAME"]
     test_settings = connection.settings_dict.setdefault("TEST", {})

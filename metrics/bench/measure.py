@@ -329,14 +329,14 @@ def http_operations(dataset: Dataset) -> list[HttpOperation]:
         ),
         HttpOperation(
             "leads_p1_10",
-            "  same, 10 rows per page",
+            "same list, 10 rows per page",
             rep,
             get(f"{leads}&page_size=10"),
             target=Target(same_queries_as="leads_p1"),
         ),
         HttpOperation(
             "leads_p1_500",
-            "  same, 500 rows per page",
+            "same list, 500 rows per page",
             rep,
             get(f"{leads}&page_size=500"),
             target=Target(same_queries_as="leads_p1"),
@@ -359,14 +359,14 @@ def http_operations(dataset: Dataset) -> list[HttpOperation]:
         ),
         HttpOperation(
             "deals_stage_10",
-            "  same, 10 rows per page",
+            "same list, 10 rows per page",
             manager,
             get(f"{deals}&page_size=10"),
             target=Target(same_queries_as="deals_stage"),
         ),
         HttpOperation(
             "deals_stage_500",
-            "  same, 500 rows per page",
+            "same list, 500 rows per page",
             manager,
             get(f"{deals}&page_size=500"),
             target=Target(same_queries_as="deals_stage"),

@@ -5,6 +5,7 @@ import json
 import pytest
 from django.core.management import call_command
 
+from metrics.bench.database import is_test_database
 from metrics.bench.report import END, START, write_markdown
 
 pytestmark = pytest.mark.django_db
@@ -70,3 +71,17 @@ def test_markdown_keeps_the_analysis_around_the_results(tmp_path):
     assert path.read_text() == (
         f"# Title\n\nBefore.\n\n{START}\nnew figures\n{END}\n\nAfter.\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "accepted"),
+    [
+        ("test_crm", True),
+        ("file:memorydb_default?mode=memory&cache=shared", True),
+        ("/work/test_db.sqlite3", True),
+        ("crm", False),
+        ("/srv/crm/db.sqlite3", False),
+    ],
+)
+def test_in_place_accepts_only_a_test_database(name, accepted):
+    assert is_test_database(name) is accepted

@@ -10,8 +10,9 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
 
-from metrics.bench.database import bench_database
+from metrics.bench.database import bench_database, is_test_database
 from metrics.bench.generate import SEED, generate
 from metrics.bench.measure import measure
 from metrics.bench.report import (
@@ -69,6 +70,13 @@ class Command(BaseCommand):
         if options["scale"] <= 0 or options["repeat"] < 1 or options["warmup"] < 0:
             raise CommandError("--scale must be > 0, --repeat >= 1, --warmup >= 0.")
         verbose = options["verbosity"] > 0
+        if options["in_place"] and not is_test_database(
+            str(connection.settings_dict["NAME"])
+        ):
+            raise CommandError(
+                "--in-place is for the test suite's database only; without it the "
+                "bench creates and drops a database of its own."
+            )
         with bench_database(keep=options["keep"], in_place=options["in_place"]) as db:
             self._say(verbose, f"Benchmark database: {db}")
             dataset = generate(
