@@ -20,6 +20,7 @@ urlpatterns = [
     path("api/v1/", include("pipeline.api_urls")),
     path("api/v1/", include("metrics.urls")),
     path("pipeline/", include("pipeline.urls")),
+    path("offers/", include("leads.page_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path(
         "api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"

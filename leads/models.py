@@ -89,6 +89,11 @@ class ContentOffer(TimeStamped):
     def __str__(self) -> str:
         return self.title
 
+    @property
+    def download_url(self) -> str | None:
+        """Return where the content is: its external URL, else the uploaded file."""
+        return self.external_url or (self.file.url if self.file else None)
+
 
 class LeadQuerySet(models.QuerySet["Lead"]):
     def visible_to(self, user: User) -> LeadQuerySet:

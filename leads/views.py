@@ -129,7 +129,7 @@ class CaptureThrottle(ScopedRateThrottle):
         return super().get_ident(request)
 
 
-def _client_ip(request) -> str | None:
+def client_ip(request) -> str | None:
     raw = CaptureThrottle().get_ident(request)
     try:
         return str(ipaddress.ip_address(raw))
@@ -168,13 +168,12 @@ class CaptureView(APIView):
                 job_title=data["job_title"],
                 phone=data["phone"],
                 consent=data["consent"],
-                ip_address=_client_ip(request),
+                ip_address=client_ip(request),
                 page_url=request.META.get("HTTP_REFERER", ""),
                 user_agent=request.META.get("HTTP_USER_AGENT", ""),
             )
-        content_url = offer.external_url or (
-            request.build_absolute_uri(offer.file.url) if offer.file else None
-        )
+        url = offer.download_url
+        content_url = request.build_absolute_uri(url) if url else None
         return Response(
             {"offer": offer.slug, "content_url": content_url},
             status=status.HTTP_201_CREATED,

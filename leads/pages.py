@@ -1,0 +1,52 @@
+"""Public landing pages of content offers: the inbound capture, without JavaScript."""
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.csrf import csrf_protect
+
+from leads import services
+from leads.forms import OfferCaptureForm
+from leads.models import ContentOffer
+from leads.views import CaptureThrottle, client_ip
+
+
+class _CaptureScope:
+    """The throttle scope the capture API uses: one budget per address for both."""
+
+    throttle_scope = "capture"
+
+
+@csrf_protect
+def offer_page(request: HttpRequest, slug: str) -> HttpResponse:
+    """Show an active offer and its form; on a valid post, capture and thank."""
+    offer = get_object_or_404(ContentOffer, slug=slug, active=True)
+    form = OfferCaptureForm(request.POST or None)
+    if request.method == "POST":
+        throttle = CaptureThrottle()
+        if not throttle.allow_request(request, _CaptureScope()):
+            response = render(
+                request, "leads/offer_throttled.html", {"offer": offer}, status=429
+            )
+            response["Retry-After"] = str(int(throttle.wait() or 60))
+            return response
+        if form.is_valid():
+            data = form.cleaned_data
+            if not data["website"]:  # a bot gets the same page, and nothing saved
+                services.lead_capture(
+                    offer=offer,
+                    first_name=data["first_name"],
+                    last_name=data["last_name"],
+                    email=data["email"],
+                    company=data["company"],
+                    job_title=data["job_title"],
+                    phone="",
+                    consent=data["consent"],
+                    ip_address=client_ip(request),
+                    page_url=request.build_absolute_uri(),
+                    user_agent=request.META.get("HTTP_USER_AGENT", ""),
+                )
+            return render(request, "leads/offer_thanks.html", {"offer": offer})
+    status = 400 if form.is_bound else 200
+    return render(
+        request, "leads/offer.html", {"offer": offer, "form": form}, status=status
+    )
