@@ -7,6 +7,7 @@ version, ``If-Match`` becomes the services' ``expected_version``.
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import exceptions, mixins, status, viewsets
@@ -19,7 +20,7 @@ from crm.permissions import IsSalesUser
 from leads.models import Lead
 from pipeline import services
 from pipeline.filters import ActivityFilter, DealFilter
-from pipeline.models import Activity, Deal
+from pipeline.models import Activity, Deal, StageRules
 from pipeline.serializers import (
     ActivitySerializer,
     ConflictResponseSerializer,
@@ -134,7 +135,12 @@ class DealViewSet(
     def get_queryset(self):
         # The serializer reads only columns of the deal (related objects as ids)
         # and the ``is_stale`` annotation: one query per page, whatever its size.
-        return Deal.objects.visible_to(self.request.user).with_staleness()
+        deals = Deal.objects.visible_to(self.request.user)
+        if self.action in ("list", "retrieve", "export"):
+            return deals.with_staleness()
+        # Writes answer with the deal they changed; ``_respond`` works out its
+        # staleness in memory rather than reading it again.
+        return deals
 
     def get_serializer_class(self):
         if self.action == "create":
@@ -142,8 +148,7 @@ class DealViewSet(
         return super().get_serializer_class()
 
     def _respond(self, deal: Deal, status_code: int = status.HTTP_200_OK) -> Response:
-        # Re-read through the scoped queryset for the ``is_stale`` annotation.
-        deal = self.get_queryset().get(pk=deal.pk)
+        deal.is_stale = StageRules.load().is_stale(deal, timezone.now())
         return Response(
             DealSerializer(deal, context=self.get_serializer_context()).data,
             status=status_code,
@@ -154,7 +159,8 @@ class DealViewSet(
         if isinstance(exc, StaleVersion) and exc.current is not None:
             # 412 in the API's error format, plus the current deal so that the
             # client can show it and retry from its version.
-            current = self.get_queryset().get(pk=exc.current.pk)
+            current = exc.current
+            current.is_stale = StageRules.load().is_stale(current, timezone.now())
             return Response(
                 {
                     "type": "client_error",

@@ -135,6 +135,15 @@ class StageRules:
             )
         return Q(status=DealStatus.OPEN) & per_stage
 
+    def is_stale(self, deal: Deal, now: datetime.datetime) -> bool:
+        """Return ``stale_condition`` for one deal in memory (same rule, no query)."""
+        if deal.status != DealStatus.OPEN:
+            return False
+        limit = now - datetime.timedelta(days=self.stale_after_days[deal.stage])
+        return deal.stage_entered_at < limit and (
+            deal.last_activity_at is None or deal.last_activity_at < limit
+        )
+
     def probability_expression(self) -> Coalesce:
         """Return the SQL for a deal's probability: its own, else its stage's."""
         by_stage = Case(

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Value
-from django.db.models.functions import Coalesce, Greatest
+from django.db.models.functions import Coalesce, Greatest, Least
 from django.utils import timezone
 
 from crm import webhooks
@@ -507,7 +507,12 @@ def activity_log(
         if lead is not None:
             Lead.objects.filter(pk=lead.pk).update(
                 activity_count=F("activity_count") + 1,
-                first_activity_at=Coalesce("first_activity_at", Value(occurred_at)),
+                # The earliest, even for a backdated activity: lead response
+                # time is measured to it.
+                first_activity_at=Least(
+                    Coalesce("first_activity_at", Value(occurred_at)),
+                    Value(occurred_at),
+                ),
                 last_activity_at=Greatest(
                     Coalesce("last_activity_at", Value(occurred_at)),
                     Value(occurred_at),

@@ -75,3 +75,16 @@ def test_weighted_amount_uses_the_deals_probability_else_the_stages(rep, make_de
     rules = StageRules.load()
     total = Deal.objects.aggregate(w=Sum(rules.weighted_amount_expression()))["w"]
     assert Decimal(total).quantize(Decimal("0.01")) == Decimal("1300.00")
+
+
+def test_in_memory_staleness_agrees_with_the_sql_rule(rep, make_deal):
+    fresh = make_deal(rep)
+    old = make_deal(rep, stage="closing")
+    long_ago = timezone.now() - datetime.timedelta(days=90)
+    Deal.objects.filter(pk=old.pk).update(stage_entered_at=long_ago)
+    rules, now = StageRules.load(), timezone.now()
+
+    for deal in Deal.objects.with_staleness(rules, now):
+        assert rules.is_stale(deal, now) is deal.is_stale
+    assert {d.pk for d in Deal.objects.stale(rules, now)} == {old.pk}
+    assert fresh.pk != old.pk
