@@ -1,10 +1,11 @@
 """Webhooks through a transactional outbox.
 
 ``emit`` is called by services inside the transaction of the change it reports:
-the event and its deliveries commit or roll back with that change, so nothing is
-sent for a rolled-back change and nothing is lost if the process dies after the
-commit. ``deliver_due`` (the ``deliver_webhooks`` worker) sends what is due, signed
-with HMAC-SHA256, and retries failures with exponential backoff for 24 hours.
+the event commits or rolls back with that change, so nothing is sent for a
+rolled-back change and nothing is lost if the process dies after the commit.
+``deliver_due`` (the ``deliver_webhooks`` worker) fans events out to the
+subscribed endpoints, sends what is due, signed with HMAC-SHA256, and retries
+failures with exponential backoff for 24 hours.
 """
 
 from __future__ import annotations
@@ -42,28 +43,44 @@ TIMEOUT_SECONDS = 10
 
 
 def emit(event_type: str, payload: dict) -> OutboxEvent:
-    """Record an event and one delivery per endpoint subscribed to it.
+    """Record an event; call it inside the transaction of the change it reports.
 
-    Call it inside the transaction of the change it reports.
+    One INSERT: the worker decides which endpoints receive it (``fan_out``), so
+    the writes that emit events do not pay for the webhook configuration.
     """
-    event = OutboxEvent.objects.create(
+    return OutboxEvent.objects.create(
         event_type=event_type,
         payload=json.loads(json.dumps(payload, cls=DjangoJSONEncoder)),
     )
-    # Endpoints are a handful of configuration rows; their event lists are JSON,
-    # which SQLite cannot search by containment, so they are filtered here.
-    endpoints = [
-        endpoint
-        for endpoint in WebhookEndpoint.objects.filter(active=True)
-        if event_type in endpoint.events
-    ]
-    WebhookDelivery.objects.bulk_create(
-        WebhookDelivery(
-            event=event, endpoint=endpoint, next_attempt_at=event.created_at
+
+
+def fan_out(*, batch: int = 200) -> int:
+    """Turn undispatched events into one delivery per subscribed endpoint."""
+    now = timezone.now()
+    with transaction.atomic():
+        pending = OutboxEvent.objects.filter(dispatched_at__isnull=True).order_by("pk")
+        if connection.features.has_select_for_update_skip_locked:
+            pending = pending.select_for_update(skip_locked=True)
+        events = list(pending[:batch])
+        if not events:
+            return 0
+        # Endpoints are a handful of configuration rows; their event lists are
+        # JSON, which SQLite cannot search by containment, so they are matched here.
+        endpoints = list(WebhookEndpoint.objects.filter(active=True))
+        WebhookDelivery.objects.bulk_create(
+            (
+                WebhookDelivery(event=event, endpoint=endpoint, next_attempt_at=now)
+                for event in events
+                for endpoint in endpoints
+                if event.event_type in endpoint.events
+            ),
+            # The unique (event, endpoint) pair makes a concurrent fan-out harmless.
+            ignore_conflicts=True,
         )
-        for endpoint in endpoints
-    )
-    return event
+        OutboxEvent.objects.filter(pk__in=[e.pk for e in events]).update(
+            dispatched_at=now
+        )
+    return len(events)
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -197,7 +214,8 @@ def _record(delivery, *, ok: bool, status_code, error: str, duration_ms: int) ->
 
 
 def deliver_due(*, batch: int = 20) -> int:
-    """Claim and send what is due now; return how many deliveries were attempted."""
+    """Fan out new events, then claim and send what is due; return the attempts."""
+    fan_out()
     deliveries = claim_due(batch=batch)
     for delivery in deliveries:
         deliver(delivery)

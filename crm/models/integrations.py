@@ -70,11 +70,26 @@ class WebhookEndpoint(TimeStamped):
 
 
 class OutboxEvent(models.Model):
-    """An event written in the same transaction as the change that caused it."""
+    """An event written in the same transaction as the change that caused it.
+
+    The write path only inserts this row; the worker fans it out into one
+    delivery per subscribed endpoint and sets ``dispatched_at``.
+    """
 
     event_type = models.CharField(max_length=32, choices=WebhookEventType.choices)
     payload = models.JSONField()
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # The worker's poll for events not yet fanned out.
+            models.Index(
+                fields=["id"],
+                condition=Q(dispatched_at__isnull=True),
+                name="outbox_undispatched",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.event_type} #{self.pk}"
@@ -107,6 +122,12 @@ class WebhookDelivery(models.Model):
 
     class Meta:
         verbose_name_plural = "webhook deliveries"
+        constraints = [
+            # An event goes to an endpoint once, whatever the workers do.
+            models.UniqueConstraint(
+                fields=["event", "endpoint"], name="delivery_once_per_endpoint"
+            ),
+        ]
         indexes = [
             # The worker's poll: pending deliveries due now.
             models.Index(

@@ -74,6 +74,17 @@ def _end_subscription(rep):
     return subscription
 
 
+def test_fan_out_twice_creates_each_delivery_once(rep, receiver):
+    _endpoint(receiver.url)
+    _end_subscription(rep)
+
+    webhooks.fan_out()
+    OutboxEvent.objects.update(dispatched_at=None)  # as if a worker died mid-way
+    webhooks.fan_out()
+
+    assert WebhookDelivery.objects.count() == 1
+
+
 def _make_due():
     WebhookDelivery.objects.update(next_attempt_at=timezone.now())
 
@@ -82,6 +93,7 @@ def test_event_is_written_with_the_change(rep, receiver):
     _endpoint(receiver.url)
 
     subscription = _end_subscription(rep)
+    webhooks.fan_out()
 
     event = OutboxEvent.objects.get()
     assert event.event_type == "subscription.ended"
@@ -110,6 +122,7 @@ def test_endpoints_receive_only_the_events_they_subscribed_to(rep, receiver):
     _endpoint(receiver.url, events=[WebhookEventType.DEAL_WON])
 
     _end_subscription(rep)
+    webhooks.fan_out()
 
     assert OutboxEvent.objects.count() == 1
     assert not WebhookDelivery.objects.exists()
@@ -190,6 +203,7 @@ def test_a_claimed_delivery_is_not_claimed_by_another_worker(rep, receiver):
     _endpoint(receiver.url)
     for _ in range(3):
         _end_subscription(rep)
+    webhooks.fan_out()
 
     first = webhooks.claim_due(batch=2)
     second = webhooks.claim_due(batch=10)

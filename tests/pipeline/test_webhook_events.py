@@ -2,6 +2,7 @@
 
 import pytest
 
+from crm import webhooks
 from crm.errors import StaleVersion
 from crm.models import OutboxEvent, WebhookDelivery, WebhookEndpoint
 from pipeline import services
@@ -57,4 +58,5 @@ def test_conversion_emits_deal_created_and_lead_converted(rep):
     assert converted.payload["lead"]["id"] == lead.pk
     assert converted.payload["deal"]["id"] == deal.pk
     # Only the subscribed event is queued for delivery.
+    webhooks.fan_out()
     assert WebhookDelivery.objects.get().event == converted
