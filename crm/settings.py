@@ -75,7 +75,9 @@ ROOT_URLCONF = "crm.urls"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        # Searched before the apps' folders, so that crm/templates/admin/ can
+        # override the admin's own templates (the CRM's navigation bar).
+        "DIRS": [BASE_DIR / "crm" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [

@@ -5,6 +5,7 @@ one-way dependency between apps holds.
 """
 
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -14,6 +15,8 @@ handler500 = "crm.api_errors.api_aware_500"
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/pipeline/", permanent=False)),
+    # Browsers ask for /favicon.ico whatever the page says.
+    path("favicon.ico", RedirectView.as_view(url=static("crm/favicon.svg"))),
     path("admin/", admin.site.urls),
     path("api/v1/", include("crm.api_urls")),
     path("api/v1/", include("leads.urls")),

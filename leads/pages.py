@@ -46,7 +46,4 @@ def offer_page(request: HttpRequest, slug: str) -> HttpResponse:
                     user_agent=request.META.get("HTTP_USER_AGENT", ""),
                 )
             return render(request, "leads/offer_thanks.html", {"offer": offer})
-    status = 400 if form.is_bound else 200
-    return render(
-        request, "leads/offer.html", {"offer": offer, "form": form}, status=status
-    )
+    return render(request, "leads/offer.html", {"offer": offer, "form": form})

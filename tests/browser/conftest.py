@@ -72,6 +72,14 @@ def page(browser, live_server, request):
         ),
     )
     page.on("pageerror", lambda error: page.console_errors.append(str(error)))
+    # Name the failing resource: the console only says "Failed to load resource".
+    page.on(
+        "response",
+        lambda response: (
+            response.status >= 400
+            and page.console_errors.append(f"{response.status} {response.url}")
+        ),
+    )
     yield page
     SCREENSHOTS.mkdir(exist_ok=True)
     page.screenshot(path=SCREENSHOTS / f"{request.node.name}.png", full_page=True)
