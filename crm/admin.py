@@ -30,7 +30,6 @@ class SalesModelAdmin(admin.ModelAdmin):
     """Scope the changelist and every permission to the model's visibility rule."""
 
     owner_field = "owner"
-    actions = ["export_csv"]
 
     def _is_sales_staff(self, request) -> bool:
         user = request.user
@@ -56,9 +55,11 @@ class SalesModelAdmin(admin.ModelAdmin):
         return self.has_change_permission(request, obj)
 
     def get_actions(self, request):
+        # Every exportable model gets the export action, whatever ``actions``
+        # its admin lists.
         actions = super().get_actions(request)
-        if not hasattr(self.model, "CSV_COLUMNS"):
-            actions.pop("export_csv", None)
+        if hasattr(self.model, "CSV_COLUMNS"):
+            actions.setdefault("export_csv", self.get_action("export_csv"))
         return actions
 
     @admin.action(description="Export selected %(verbose_name_plural)s as CSV")
@@ -145,7 +146,7 @@ class SubscriptionAdmin(SalesModelAdmin):
     autocomplete_fields = ["company"]
     date_hierarchy = "started_on"
     readonly_fields = ["ended_by", "ended_recorded_at"]
-    actions = ["export_csv", "end_today"]
+    actions = ["end_today"]
 
     def get_readonly_fields(self, request, obj=None):
         if obj is not None:  # ending is the explicit action below

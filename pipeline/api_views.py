@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from crm.errors import StaleVersion
+from crm.export import CsvExportMixin
 from crm.permissions import IsSalesUser
 from leads.models import Lead
 from pipeline import services
@@ -107,6 +108,7 @@ def etag(deal: Deal) -> str:
     }
 )
 class DealViewSet(
+    CsvExportMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -296,6 +298,7 @@ class DealViewSet(
     }
 )
 class ActivityViewSet(
+    CsvExportMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,

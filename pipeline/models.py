@@ -238,6 +238,28 @@ class Deal(TimeStamped):
 
     objects = DealQuerySet.as_manager()
 
+    # Columns of the CSV export (API ``export/`` and admin action): header, field.
+    CSV_COLUMNS = (
+        ("id", "pk"),
+        ("title", "title"),
+        ("owner", "owner__username"),
+        ("company_id", "company_id"),
+        ("company", "company__name"),
+        ("contact_id", "contact_id"),
+        ("lead_id", "lead_id"),
+        ("channel", "channel"),
+        ("amount", "amount"),
+        ("currency", "currency"),
+        ("probability", "probability"),
+        ("expected_close_on", "expected_close_on"),
+        ("stage", "stage"),
+        ("status", "status"),
+        ("lost_reason", "lost_reason"),
+        ("closed_at", "closed_at"),
+        ("stage_entered_at", "stage_entered_at"),
+        ("created_at", "created_at"),
+    )
+
     class Meta:
         indexes = [
             # The board and the rep's deal list.
@@ -395,6 +417,21 @@ class Activity(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = ActivityQuerySet.as_manager()
+
+    CSV_COLUMNS = (
+        ("id", "pk"),
+        ("kind", "kind"),
+        ("direction", "direction"),
+        ("outcome", "outcome"),
+        ("is_cold_call", "is_cold_call"),
+        ("occurred_at", "occurred_at"),
+        ("duration_seconds", "duration_seconds"),
+        ("lead_id", "lead_id"),
+        ("contact_id", "contact_id"),
+        ("deal_id", "deal_id"),
+        ("owner", "owner__username"),
+        ("notes", "notes"),
+    )
 
     class Meta:
         verbose_name_plural = "activities"
