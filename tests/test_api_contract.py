@@ -9,6 +9,8 @@ loosening checks.
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -41,6 +43,21 @@ CHECKS = [
     response_schema_conformance,
 ]
 ROLES = ["rep", "manager", "integration", "admin"]
+
+
+@pytest.fixture(autouse=True)
+def _keep_the_test_connection():
+    """Call the WSGI app the way Django's test client does.
+
+    Django closes database connections when a request ends; schemathesis calls
+    the app directly, so on PostgreSQL that would close the connection holding
+    the test's transaction.
+    """
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
 
 
 @pytest.fixture
