@@ -18,7 +18,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.db import connections
 from django.db.models import (
+    Aggregate,
     Case,
     Count,
     DecimalField,
@@ -27,7 +29,6 @@ from django.db.models import (
     F,
     IntegerField,
     Max,
-    Min,
     OuterRef,
     Q,
     QuerySet,
@@ -101,6 +102,19 @@ def _median(queryset: QuerySet, expression, count: int) -> datetime.timedelta | 
     return sum(middle, datetime.timedelta()) / len(middle)
 
 
+class MedianDuration(Aggregate):
+    """PostgreSQL's median of a duration, in the aggregate that counts the rows.
+
+    ``percentile_cont(0.5)`` is the middle value, or the two middle values'
+    mean for an even count (as ``_median``), to the microsecond.
+    """
+
+    function = "PERCENTILE_CONT"
+    name = "MedianDuration"
+    template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = DurationField()
+
+
 # --- churn ---------------------------------------------------------------------
 
 
@@ -146,34 +160,37 @@ def customers_on(*, day: datetime.date, segment: Segment) -> int:
 def _customer_counts(periods: list[Period], segment: Segment) -> list[dict[str, int]]:
     """Count customers on each start, on each end, and lost in between (1 query).
 
-    One EXISTS per distinct boundary day, then one conditional count per
-    figure: a series of N months is still a single query.
+    The subscriptions that overlap the whole span are grouped by company once,
+    with one conditional ``MAX`` per distinct boundary day (1 when one of the
+    company's subscriptions runs that day); the outer query then counts the
+    companies per figure. One pass over the span's subscriptions, however many
+    months: no correlated subquery per company and day.
     """
     days = sorted({p.start for p in periods} | {p.end for p in periods})
     column = {day: f"on_{i}" for i, day in enumerate(days)}
     running = {
-        column[day]: Exists(
-            Subscription.objects.filter(company=OuterRef("pk")).filter(_running_on(day))
+        column[day]: Max(
+            Case(When(_running_on(day), then=Value(1)), default=Value(0)),
+            output_field=IntegerField(),
         )
         for day in days
     }
-    touching = Exists(
-        Subscription.objects.filter(
-            company=OuterRef("pk"), started_on__lte=days[-1]
-        ).filter(Q(ended_on__isnull=True) | Q(ended_on__gt=days[0]))
-    )
     aggregates = {}
     for n, p in enumerate(periods):
         on_start, on_end = column[p.start], column[p.end]
-        aggregates[f"start_{n}"] = Count("pk", filter=Q(**{on_start: True}))
-        aggregates[f"end_{n}"] = Count("pk", filter=Q(**{on_end: True}))
+        aggregates[f"start_{n}"] = Count("company", filter=Q(**{on_start: 1}))
+        aggregates[f"end_{n}"] = Count("company", filter=Q(**{on_end: 1}))
         aggregates[f"churned_{n}"] = Count(
-            "pk", filter=Q(**{on_start: True, on_end: False})
+            "company", filter=Q(**{on_start: 1, on_end: 0})
         )
     row = (
-        Company.objects.filter(segment.owned("owner"))
-        .filter(touching)
+        Subscription.objects.filter(segment.owned("company__owner"))
+        # Running on at least one day of the span [first day, last day].
+        .filter(started_on__lte=days[-1])
+        .filter(Q(ended_on__isnull=True) | Q(ended_on__gt=days[0]))
+        .values("company")
         .annotate(**running)
+        .order_by()
         .aggregate(**aggregates)
     )
     return [
@@ -296,37 +313,51 @@ def lead_kpis(*, period: Period, segment: Segment) -> LeadKpis:
     """Return new leads, prospects added, qualification and response time.
 
     Four queries at most: new leads grouped by channel x source x offer (with
-    those qualified by ``end``), prospects added with inbound leads answered,
-    then one ordered OFFSET query per median (skipped when nothing to rank).
+    those qualified by ``end``), prospects added with inbound leads answered
+    (and, on PostgreSQL, their median response time), then one ordered OFFSET
+    query per remaining median (skipped when nothing to rank).
     """
     start_at, end_at = period.bounds()
     leads = Lead.objects.filter(segment.owned("owner"), segment.on_channel("channel"))
     new_leads = leads.filter(became_lead_at__gte=start_at, became_lead_at__lt=end_at)
-    qualified = Q(qualified_at__isnull=False, qualified_at__lt=end_at)
+    # Not "qualified_at IS NOT NULL AND qualified_at < end": the planner
+    # multiplies the two clauses' selectivities (both count the NULLs) and
+    # expects a tenth of the rows, then prefers the qualified_at index.
+    qualified = Q(qualified_at__lt=end_at)
+    # Counting columns of the lead_became_lead index (NULLs are not counted)
+    # rather than the primary key keeps this an index-only scan.
     rows = list(
         new_leads.values("channel", "source", "offer", "offer__title")
-        .annotate(n=Count("pk"), qualified=Count("pk", filter=qualified))
+        .annotate(
+            n=Count("became_lead_at"),
+            qualified=Count("qualified_at", filter=qualified),
+        )
         .order_by()
     )
     total = sum(row["n"] for row in rows)
     qualified_count = sum(row["qualified"] for row in rows)
 
-    first_activity = Subquery(
-        Activity.objects.filter(lead=OuterRef("pk"))
-        .order_by()
-        .values("lead")
-        .annotate(first=Min("occurred_at"))
-        .values("first")
-    )
+    # The lead's first activity time is kept on the lead by the activity
+    # service (pipeline.services.activity_log: the earliest occurred_at, even
+    # for a backdated activity), so no subquery into the activities per lead.
     created = leads.filter(created_at__gte=start_at, created_at__lt=end_at)
-    answered = Q(channel=Channel.INBOUND, first_activity_on__isnull=False)
-    counts = created.annotate(first_activity_on=first_activity).aggregate(
+    answered = Q(channel=Channel.INBOUND, first_activity_at__isnull=False)
+    response_time = F("first_activity_at") - F("created_at")
+    # On PostgreSQL the response median comes with the counts, in the same
+    # pass over the period's leads; elsewhere it is one OFFSET query more.
+    in_one_pass = connections[created.db].vendor == "postgresql"
+    counts = created.aggregate(
         prospects=Count(
-            "pk",
+            "created_at",
             filter=Q(became_lead_at__isnull=True)
             | Q(became_lead_at__gt=F("created_at") + CREATED_AS_LEAD_TOLERANCE),
         ),
-        answered=Count("pk", filter=answered),
+        answered=Count("created_at", filter=answered),
+        **(
+            {"response": MedianDuration(response_time, filter=answered)}
+            if in_one_pass
+            else {}
+        ),
     )
 
     to_qualify = _median(
@@ -334,11 +365,10 @@ def lead_kpis(*, period: Period, segment: Segment) -> LeadKpis:
         F("qualified_at") - F("became_lead_at"),
         qualified_count,
     )
-    response = _median(
-        created.annotate(first_activity_on=first_activity).filter(answered),
-        F("first_activity_on") - F("created_at"),
-        counts["answered"],
-    )
+    if in_one_pass:
+        response = counts["response"]
+    else:
+        response = _median(created.filter(answered), response_time, counts["answered"])
     hour, minute = datetime.timedelta(hours=1), datetime.timedelta(minutes=1)
     return LeadKpis(
         new_leads=total,
@@ -377,6 +407,16 @@ def cold_call_kpis(*, period: Period, segment: Segment) -> ColdCallKpis:
             cold_calls=0, connected=0, connect_rate=None, became_leads=0
         )
     start_at, end_at = period.bounds()
+    # An EXISTS on the called lead's primary key, evaluated for the period's cold
+    # calls only: a join to the nullable lead would be a LEFT JOIN, which the
+    # planner hashes over a sequential scan of every lead.
+    became_lead_in_window = Exists(
+        Lead.objects.filter(
+            pk=OuterRef("lead"),
+            became_lead_at__gte=OuterRef("occurred_at"),
+            became_lead_at__lte=OuterRef("occurred_at") + COLD_CALL_TO_LEAD_WINDOW,
+        )
+    )
     row = (
         Activity.objects.cold_calls()
         .filter(
@@ -385,15 +425,7 @@ def cold_call_kpis(*, period: Period, segment: Segment) -> ColdCallKpis:
         .aggregate(
             calls=Count("pk"),
             connected=Count("pk", filter=Q(outcome__in=CONNECTED_OUTCOMES)),
-            became_leads=Count(
-                "lead",
-                distinct=True,
-                filter=Q(lead__became_lead_at__gte=F("occurred_at"))
-                & Q(
-                    lead__became_lead_at__lte=F("occurred_at")
-                    + COLD_CALL_TO_LEAD_WINDOW
-                ),
-            ),
+            became_leads=Count("lead", distinct=True, filter=became_lead_in_window),
         )
     )
     return ColdCallKpis(
@@ -435,11 +467,18 @@ class DealKpis:
     open_by_stage: tuple[StageRow, ...]
 
 
+CLOSED = (DealStatus.WON, DealStatus.LOST)
+
+
 def _closed(period: Period, segment: Segment) -> QuerySet:
     start_at, end_at = period.bounds()
+    # Only won and lost deals have a closed_at (reopening clears it); naming
+    # the statuses lets the planner range-scan deal_status_closed (status,
+    # closed_at) rather than read every deal.
     return Deal.objects.filter(
         segment.owned("owner"),
         segment.on_channel("channel"),
+        status__in=CLOSED,
         closed_at__gte=start_at,
         closed_at__lt=end_at,
     )
@@ -461,7 +500,8 @@ def _open_on(moment: datetime.datetime, segment: Segment) -> tuple[StageRow, ...
         Deal.objects.filter(segment.owned("owner"), segment.on_channel("channel"))
         # Closed before the moment and never reopened since: closed at it.
         .filter(created_at__lt=moment)
-        .filter(Q(status=DealStatus.OPEN) | Q(closed_at__gte=moment))
+        # Statuses named for the deal_status_closed (status, closed_at) index.
+        .filter(Q(status=DealStatus.OPEN) | Q(status__in=CLOSED, closed_at__gte=moment))
         .annotate(
             stage_then=Coalesce(Subquery(last.values("to_stage")[:1]), F("stage")),
             status_then=Coalesce(

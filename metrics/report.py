@@ -133,7 +133,8 @@ def _attainment(
 def kpi_report(*, period: Period, segment: Segment) -> KpiReport:
     """Return every KPI of the period with its target and attainment.
 
-    Queries: churn 2, leads 4, cold calls 1, deals 3, targets 1 (11 at most).
+    Queries: churn 2, leads 4, cold calls 1, deals 3, targets 1 (11 at most),
+    plus 1 for the team's members when the segment names a team.
     """
     churn = kpis.churn(period=period, segment=segment)
     leads = kpis.lead_kpis(period=period, segment=segment)

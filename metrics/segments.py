@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
+from functools import cached_property
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
@@ -86,10 +87,29 @@ class Segment:
         if self.viewer is not None:
             q &= owner_scope(self.viewer, owner_field)
         if self.team is not None:
-            q &= Q(**{f"{owner_field}__team": self.team})
+            q &= Q(**{f"{owner_field}__in": self.team_member_ids})
         if self.owner is not None:
-            q &= Q(**{owner_field: self.owner})
+            q &= Q(**{owner_field: self.owner.pk})
         return q
+
+    @cached_property
+    def team_member_ids(self) -> tuple[int, ...]:
+        """Return the ids of the team's members (1 query, once per segment).
+
+        The KPI queries filter ``owner_id IN (ids)`` on these literal ids, whose
+        row count the planner estimates from the column statistics. The same
+        filter as a join to the users (``owner__team``), next to the visibility
+        rule's subquery, is estimated at one owner: the planner then reads every
+        lead each rep of the team ever had, one owner at a time (630 ms instead
+        of 22 ms for a team's new leads of a quarter at a million leads).
+        """
+        if self.team is None:
+            return ()
+        return tuple(
+            User.objects.filter(team=self.team)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
 
     def on_channel(self, channel_field: str) -> Q:
         """Return the filter on the segment's channel (none: every channel)."""

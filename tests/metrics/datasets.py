@@ -10,8 +10,11 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 
+from django.db.models import Value
+from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 
+from leads.models import Lead
 from metrics.segments import Period
 from pipeline.models import Activity, Deal, StageChange
 from tests.factories import (
@@ -38,6 +41,23 @@ def at(year: int, month: int, day: int, hour: int = 0, minute: int = 0):
 def set_created(obj, moment) -> None:
     type(obj).objects.filter(pk=obj.pk).update(created_at=moment)
     obj.created_at = moment
+
+
+def log_activity(*, lead, occurred_at, **fields) -> Activity:
+    """Create an activity on ``lead`` and keep the lead's first activity time.
+
+    The rows are made with a factory (no permission checks or clock rules), so
+    this does what ``pipeline.services.activity_log`` does to the lead: its
+    ``first_activity_at`` is the earliest ``occurred_at`` logged on it, which
+    the response-time KPI reads.
+    """
+    activity = ActivityFactory(lead=lead, occurred_at=occurred_at, **fields)
+    Lead.objects.filter(pk=lead.pk).update(
+        first_activity_at=Least(
+            Coalesce("first_activity_at", Value(occurred_at)), Value(occurred_at)
+        )
+    )
+    return activity
 
 
 # --- churn -----------------------------------------------------------------------
@@ -149,7 +169,7 @@ def build_leads(rep, foreign_rep):
         (l1, at(2026, 1, 6)),
         (l2, at(2026, 2, 1, 2)),
     ]:
-        ActivityFactory(lead=subject, kind="email", outcome="", occurred_at=moment)
+        log_activity(lead=subject, kind="email", outcome="", occurred_at=moment)
     return offer
 
 
@@ -188,7 +208,7 @@ def build_cold_calls(rep, foreign_rep) -> None:
         (p3, at(2026, 2, 2), "connected", False),
         (f1, at(2026, 2, 2), "connected", True),
     ]:
-        ActivityFactory(
+        log_activity(
             lead=subject, occurred_at=moment, outcome=outcome, is_cold_call=cold
         )
     assert Activity.objects.count() == 7

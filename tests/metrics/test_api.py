@@ -39,8 +39,9 @@ def _by_key(body):
 def test_kpis_response_shape_and_numbers(
     crm, rep, api_as, django_assert_max_num_queries
 ):
-    # Queries: the owner parameter (with its team) 1, churn 2, leads 4, cold
-    # calls 1, closed deals 1, stage settings 1, open deals 1, targets 1 = 12.
+    # Queries: the owner parameter (with its team) 1, churn 2, leads 4 (3 on
+    # PostgreSQL), cold calls 1, closed deals 1, stage settings 1, open deals 1,
+    # targets 1 = 12.
     with django_assert_max_num_queries(12):
         response = api_as(rep).get(KPIS, {**Q1_PARAMS, "owner": rep.pk})
 
@@ -137,6 +138,25 @@ def test_manager_reads_their_team_not_another(rep, team, manager, foreign_rep, a
     assert client.get(KPIS, {"owner": rep.pk}).status_code == 200
     assert client.get(KPIS, {"owner": foreign_rep.pk}).status_code == 403
     assert client.get(KPIS, {"team": foreign_rep.team_id}).status_code == 403
+
+
+def test_team_kpis_for_its_manager(
+    crm, rep, team, manager, api_as, django_assert_max_num_queries
+):
+    # Queries: the team parameter 1, the team's members 1 (then literal owner
+    # ids in every KPI query), churn 2, leads 4 (3 on PostgreSQL), cold calls 1,
+    # closed deals 1, stage settings 1, open deals 1, targets 1 = 13.
+    with django_assert_max_num_queries(13):
+        response = api_as(manager).get(KPIS, {**Q1_PARAMS, "team": team.pk})
+
+    assert response.status_code == 200
+    items = _by_key(response.json())
+    # Team North is rep and other_rep; other_rep has no records: the rep's
+    # figures. New leads L1, L2, L3, L4, L7 = 5; churn B lost of A, B, C = 1/3.
+    assert items["new_leads"]["value"] == 5
+    assert items["customer_churn_rate"]["value"] == "0.3333"
+    # Won D1, D2, D6 of 4 closed (DF is the foreign team's): 0.75.
+    assert items["win_rate"]["value"] == "0.7500"
 
 
 def test_integration_and_admin_read_everything(

@@ -16,7 +16,8 @@ EUR = "EUR"
 def test_churn_over_the_whole_crm(rep, foreign_rep, django_assert_max_num_queries):
     build_customers(rep, foreign_rep)
 
-    # Queries: 1 customer counts (EXISTS per boundary day), 1 MRR per currency.
+    # Queries: 1 customer counts (subscriptions grouped by company, one
+    # conditional MAX per boundary day), 1 MRR per currency.
     with django_assert_max_num_queries(2):
         result = kpis.churn(period=Q1, segment=Segment())
 
@@ -73,7 +74,8 @@ def test_empty_period_has_null_rates(rep, foreign_rep):
 def test_monthly_series_in_two_queries(rep, foreign_rep, django_assert_num_queries):
     build_customers(rep, foreign_rep)
 
-    # Queries: the same two as one period, whatever the number of months.
+    # Queries: the same two as one period, whatever the number of months (the
+    # company grouping carries one conditional MAX per distinct boundary day).
     with django_assert_num_queries(2):
         points = kpis.churn_series(period=Q1, segment=Segment(owner=rep))
 
