@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Sum
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -52,6 +52,8 @@ def board(request: HttpRequest) -> HttpResponse:
     owners = _pickable_owners(user)
     owner = None
     if request.GET.get("owner"):
+        if not request.GET["owner"].isdigit():
+            raise Http404("No such rep.")
         owner = get_object_or_404(owners, pk=request.GET["owner"])
     deals = Deal.objects.visible_to(user).open()
     if owner is not None:
@@ -81,6 +83,9 @@ def board(request: HttpRequest) -> HttpResponse:
         .order_by("stage_entered_at", "pk")
     )
     for deal in cards:
+        # The move form offers the next stage first (the usual move).
+        index = STAGE_ORDER.index(Stage(deal.stage))
+        deal.next_stage = STAGE_ORDER[min(index + 1, len(STAGE_ORDER) - 1)].value
         columns[deal.stage].deals.append(deal)
 
     return render(

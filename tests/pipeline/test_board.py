@@ -160,3 +160,19 @@ def test_move_redirect_ignores_foreign_next_urls(rep, make_deal):
         {"stage": "closing", "version": 1, "next": "https://evil.example/"},
     )
     assert response["Location"] == "/pipeline/"
+
+
+def test_a_malformed_owner_is_a_404_not_a_500(client, manager):
+    client.force_login(manager)
+
+    assert client.get("/pipeline/?owner=abc").status_code == 404
+
+
+def test_the_move_form_offers_the_next_stage_first(client, rep, make_deal):
+    deal = make_deal(rep, stage="presentation")
+    client.force_login(rep)
+
+    html = client.get("/pipeline/").content.decode()
+
+    assert f'id="move-{deal.pk}"' in html
+    assert '<option value="consideration" selected>' in html
