@@ -189,6 +189,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Offline docs: no badge that sends the schema to validator.swagger.io.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         **{
@@ -217,8 +219,10 @@ SPECTACULAR_SETTINGS = {
         "LostReasonEnum": "pipeline.models.LostReason",
     },
     # Replaces drf-spectacular's own enum hook (it would clash on error "code"s).
+    # Then one example for each request body and 2xx response still without one.
     "POSTPROCESSING_HOOKS": [
-        "drf_standardized_errors.openapi_hooks.postprocess_schema_enums"
+        "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",
+        "crm.openapi.postprocess_schema_examples",
     ],
 }
 

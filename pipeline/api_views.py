@@ -8,7 +8,12 @@ from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_view,
+)
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.decorators import action
@@ -50,6 +55,208 @@ WRITE_RESPONSES = {
     409: ConflictResponseSerializer,
     412: StaleDealResponseSerializer,
 }
+
+
+# The story of docs/api.md: Ada Lovelace's lead (301) converts into deal 156 of
+# Analytical Engines (company 46, contact 86), owned by rep 7; it moves to
+# closing and is won (or lost, then reopened).
+_DEAL_156 = {
+    "id": 156,
+    "title": "Analytical Engines deal",
+    "owner": 7,
+    "company": 46,
+    "contact": 86,
+    "lead": 301,
+    "channel": "inbound",
+    "amount": "12000.00",
+    "currency": "EUR",
+    "probability": None,
+    "expected_close_on": "2027-01-31",
+    "stage": "presentation",
+    "status": "open",
+    "lost_reason": "",
+    "closed_at": None,
+    "stage_entered_at": "2026-10-07T10:09:30.412907Z",
+    "is_stale": False,
+    "version": 1,
+    "created_at": "2026-10-07T10:09:30.412907Z",
+    "updated_at": "2026-10-07T10:09:30.412907Z",
+}
+_IN_CLOSING = {
+    **_DEAL_156,
+    "stage": "closing",
+    "stage_entered_at": "2026-11-10T14:31:07.065318Z",
+    "version": 2,
+    "updated_at": "2026-11-10T14:31:07.065318Z",
+}
+_CLOSED_AT = "2026-11-27T12:22:15.884133Z"
+_LOST = {
+    **_IN_CLOSING,
+    "status": "lost",
+    "lost_reason": "competitor",
+    "closed_at": _CLOSED_AT,
+    "version": 3,
+    "updated_at": _CLOSED_AT,
+}
+
+
+def _deal_examples(
+    request: dict | None, summary: str, version: int, response: dict
+) -> list:
+    """Return the request and 200 examples of a deal action sent with If-Match."""
+    sent_with = f'Sent with the header If-Match: "{version}".'
+    examples = [
+        OpenApiExample(
+            summary, value=response, response_only=True, description=sent_with
+        )
+    ]
+    if request is not None:
+        examples.insert(
+            0,
+            OpenApiExample(
+                summary, value=request, request_only=True, description=sent_with
+            ),
+        )
+    return examples
+
+
+DEAL_CREATE_EXAMPLES = [
+    OpenApiExample(
+        "Rep opens an upsell",
+        value={
+            "title": "Analytical Engines support plan",
+            "company": 46,
+            "contact": 86,
+            "channel": "outbound",
+            "amount": "2400.00",
+            "currency": "EUR",
+            "probability": 20,
+            "expected_close_on": "2027-03-31",
+            "stage": "prospection",
+        },
+        request_only=True,
+    ),
+    OpenApiExample(
+        "Deal created",
+        value={
+            **_DEAL_156,
+            "id": 157,
+            "title": "Analytical Engines support plan",
+            "lead": None,
+            "channel": "outbound",
+            "amount": "2400.00",
+            "probability": 20,
+            "expected_close_on": "2027-03-31",
+            "stage": "prospection",
+            "stage_entered_at": "2026-12-02T09:12:44.671205Z",
+            "created_at": "2026-12-02T09:12:44.671205Z",
+            "updated_at": "2026-12-02T09:12:44.671205Z",
+        },
+        response_only=True,
+        status_codes=[201],
+    ),
+]
+MOVE_EXAMPLES = _deal_examples({"stage": "closing"}, "Move to closing", 1, _IN_CLOSING)
+WIN_EXAMPLES = _deal_examples(
+    None,
+    "Won",
+    2,
+    {
+        **_IN_CLOSING,
+        "status": "won",
+        "closed_at": _CLOSED_AT,
+        "version": 3,
+        "updated_at": _CLOSED_AT,
+    },
+)
+LOSE_EXAMPLES = _deal_examples(
+    {"reason": "competitor", "notes": "Chose a competitor's bundle with hardware"},
+    "Lost to a competitor",
+    2,
+    _LOST,
+)
+REOPEN_EXAMPLES = _deal_examples(
+    {"stage": "closing"},
+    "Back in closing",
+    3,
+    {
+        **_LOST,
+        "status": "open",
+        "lost_reason": "",
+        "closed_at": None,
+        "stage_entered_at": "2026-12-04T08:47:19.530662Z",
+        "version": 4,
+        "updated_at": "2026-12-04T08:47:19.530662Z",
+    },
+)
+HISTORY_EXAMPLES = [
+    OpenApiExample(
+        "The win",
+        value={
+            "from_stage": "closing",
+            "to_stage": "closing",
+            "from_status": "open",
+            "to_status": "won",
+            "by": 7,
+            "at": _CLOSED_AT,
+        },
+        response_only=True,
+    )
+]
+ACTIVITY_EXAMPLES = [
+    OpenApiExample(
+        "Call that books the presentation",
+        value={
+            "kind": "call",
+            "direction": "outbound",
+            "outcome": "meeting_booked",
+            "occurred_at": "2026-10-08T13:30:00Z",
+            "duration_seconds": 540,
+            "contact": 86,
+            "deal": 156,
+            "notes": "Presentation to Ada and two engineers on 20 October",
+        },
+        request_only=True,
+    ),
+    OpenApiExample(
+        "Call logged",
+        value={
+            "id": 5120,
+            "kind": "call",
+            "direction": "outbound",
+            "outcome": "meeting_booked",
+            "is_cold_call": False,
+            "occurred_at": "2026-10-08T13:30:00Z",
+            "duration_seconds": 540,
+            "lead": None,
+            "contact": 86,
+            "deal": 156,
+            "owner": 7,
+            "notes": "Presentation to Ada and two engineers on 20 October",
+        },
+        response_only=True,
+        status_codes=[201],
+    ),
+]
+CONVERT_EXAMPLES = [
+    OpenApiExample(
+        "Convert Ada's qualified lead",
+        description="The title defaults to the company's; the stage to presentation.",
+        value={
+            "amount": "12000.00",
+            "currency": "EUR",
+            "expected_close_on": "2027-01-31",
+        },
+        request_only=True,
+    ),
+    OpenApiExample(
+        "Deal created",
+        description='Answered with the header ETag: "1".',
+        value=_DEAL_156,
+        response_only=True,
+        status_codes=[201],
+    ),
+]
 
 
 def _service_errors(fields_by_action: dict[str, list[str]]):
@@ -107,6 +314,7 @@ def etag(deal: Deal) -> str:
         "reopen": ["stage", "If-Match"],
     }
 )
+@extend_schema_view(create=extend_schema(examples=DEAL_CREATE_EXAMPLES))
 class DealViewSet(
     CsvExportMixin,
     mixins.ListModelMixin,
@@ -206,7 +414,10 @@ class DealViewSet(
         return self.update(request, *args, partial=True, **kwargs)
 
     @extend_schema(
-        request=DealMoveSerializer, responses=WRITE_RESPONSES, parameters=[IF_MATCH]
+        request=DealMoveSerializer,
+        responses=WRITE_RESPONSES,
+        parameters=[IF_MATCH],
+        examples=MOVE_EXAMPLES,
     )
     @action(detail=True, methods=["post"])
     def move(self, request, pk=None):
@@ -222,7 +433,12 @@ class DealViewSet(
         )
         return self._respond(deal)
 
-    @extend_schema(request=None, responses=WRITE_RESPONSES, parameters=[IF_MATCH])
+    @extend_schema(
+        request=None,
+        responses=WRITE_RESPONSES,
+        parameters=[IF_MATCH],
+        examples=WIN_EXAMPLES,
+    )
     @action(detail=True, methods=["post"])
     def win(self, request, pk=None):
         """Close the deal as won (only from the closing stage)."""
@@ -234,7 +450,10 @@ class DealViewSet(
         return self._respond(deal)
 
     @extend_schema(
-        request=DealLoseSerializer, responses=WRITE_RESPONSES, parameters=[IF_MATCH]
+        request=DealLoseSerializer,
+        responses=WRITE_RESPONSES,
+        parameters=[IF_MATCH],
+        examples=LOSE_EXAMPLES,
     )
     @action(detail=True, methods=["post"])
     def lose(self, request, pk=None):
@@ -252,7 +471,10 @@ class DealViewSet(
         return self._respond(deal)
 
     @extend_schema(
-        request=DealReopenSerializer, responses=WRITE_RESPONSES, parameters=[IF_MATCH]
+        request=DealReopenSerializer,
+        responses=WRITE_RESPONSES,
+        parameters=[IF_MATCH],
+        examples=REOPEN_EXAMPLES,
     )
     @action(detail=True, methods=["post"])
     def reopen(self, request, pk=None):
@@ -268,7 +490,11 @@ class DealViewSet(
         )
         return self._respond(deal)
 
-    @extend_schema(responses=StageChangeSerializer(many=True), filters=False)
+    @extend_schema(
+        responses=StageChangeSerializer(many=True),
+        filters=False,
+        examples=HISTORY_EXAMPLES,
+    )
     @action(detail=True, methods=["get"], filter_backends=[])
     def history(self, request, pk=None):
         """List the deal's stage changes, newest first."""
@@ -297,6 +523,7 @@ class DealViewSet(
         ]
     }
 )
+@extend_schema_view(create=extend_schema(examples=ACTIVITY_EXAMPLES))
 class ActivityViewSet(
     CsvExportMixin,
     mixins.ListModelMixin,
@@ -339,6 +566,7 @@ class LeadConvertView(APIView):
     @extend_schema(
         request=LeadConvertSerializer,
         responses={201: DealSerializer, 409: ConflictResponseSerializer},
+        examples=CONVERT_EXAMPLES,
     )
     def post(self, request, pk: int):
         lead = get_object_or_404(Lead.objects.visible_to(request.user), pk=pk)
