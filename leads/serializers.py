@@ -19,13 +19,9 @@ class LeadSerializer(OwnedSerializer):
     """A prospect or lead. ``status`` is set once at creation (``prospect`` or
     ``lead``) and then only by the actions; ``score`` only by decisions."""
 
+    # Every status appears in responses; a create accepts only the first two.
     status = serializers.ChoiceField(
-        choices=[LeadStatus.PROSPECT, LeadStatus.LEAD],
-        default=LeadStatus.LEAD,
-        error_messages={
-            "invalid_choice": "Create a 'prospect' or a 'lead'; other statuses "
-            "are reached through the qualify, disqualify and convert actions."
-        },
+        choices=LeadStatus.choices, default=LeadStatus.LEAD
     )
     deal = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
 
@@ -71,8 +67,19 @@ class LeadSerializer(OwnedSerializer):
         fields = super().get_fields()
         if self.instance is not None:
             # After creation the status changes only through its actions.
-            fields["status"] = serializers.CharField(read_only=True)
+            fields["status"] = serializers.ChoiceField(
+                choices=LeadStatus.choices, read_only=True
+            )
         return fields
+
+    def validate_status(self, value: str) -> str:
+        if value not in services.CREATABLE:
+            raise serializers.ValidationError(
+                "Create a 'prospect' or a 'lead'; other statuses are reached "
+                "through the qualify, disqualify and convert actions.",
+                code="invalid_choice",
+            )
+        return value
 
     def validate_email(self, value: str) -> str:
         value = value.strip()
