@@ -181,6 +181,29 @@ class Lead(TimeStamped):
 
     objects = LeadQuerySet.as_manager()
 
+    # Columns of the CSV export (API ``export/`` and admin action): header, field.
+    CSV_COLUMNS = (
+        ("id", "pk"),
+        ("status", "status"),
+        ("first_name", "first_name"),
+        ("last_name", "last_name"),
+        ("email", "email"),
+        ("phone", "phone"),
+        ("job_title", "job_title"),
+        ("company_name", "company_name"),
+        ("channel", "channel"),
+        ("source", "source"),
+        ("offer", "offer__slug"),
+        ("owner", "owner__username"),
+        ("score", "score"),
+        ("consent", "consent"),
+        ("became_lead_at", "became_lead_at"),
+        ("qualified_at", "qualified_at"),
+        ("disqualified_at", "disqualified_at"),
+        ("converted_at", "converted_at"),
+        ("created_at", "created_at"),
+    )
+
     class Meta:
         indexes = [
             # The rep's lead list (API, ordering "-created_at", "-id"): filtered

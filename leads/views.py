@@ -13,6 +13,7 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from crm.export import CsvExportMixin
 from crm.permissions import IsSalesUser
 from leads import services
 from leads.filters import ContentOfferFilter, LeadFilter
@@ -168,6 +169,7 @@ DISQUALIFY_EXAMPLES = [
 
 @extend_schema_view(create=extend_schema(examples=LEAD_CREATE_EXAMPLES))
 class LeadViewSet(
+    CsvExportMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -197,9 +199,12 @@ class LeadViewSet(
     ordering = ["-created_at", "-id"]
 
     def get_queryset(self):
-        # "deal" is the reverse one-to-one of pipeline.Deal.lead: joined so that
-        # the list costs one query for the rows whatever the page size.
-        return Lead.objects.visible_to(self.request.user).select_related("deal")
+        # "deal" is the reverse one-to-one of pipeline.Deal.lead. Fetched for the
+        # page's rows in a second query rather than joined: with the join,
+        # PostgreSQL joined all of a rep's leads before sorting (290 ms for a deep
+        # page at 1M leads); without it the (owner, -created_at, -id) index
+        # serves the page directly (1.6 ms).
+        return Lead.objects.visible_to(self.request.user).prefetch_related("deal")
 
     @extend_schema(
         request=QualifySerializer, responses=LeadSerializer, examples=QUALIFY_EXAMPLES
