@@ -292,44 +292,18 @@ def lead_qualify(
     notes: str = "",
 ) -> Lead:
     """Qualify a lead on its BANT criteria, recording the decision and its score."""
-    with transaction.atomic():
-        lead = _lock_decidable(lead)
-        now = timezone.now()
-        score = lead_score(
-            budget=budget,
-            authority=authority,
-            need=need,
-            timeline=timeline,
-            touch_count=lead.touch_count,
-            activity_count=lead.activity_count,
-        )
-        Qualification.objects.create(
-            lead=lead,
-            decision=Decision.QUALIFIED,
-            budget=budget,
-            authority=authority,
-            need=need,
-            timeline=timeline,
-            score=score,
-            notes=notes,
-            decided_by=by,
-            decided_at=now,
-        )
-        lead.status = LeadStatus.QUALIFIED
-        lead.score = score
-        lead.qualified_at = now
-        lead.disqualified_at = None
-        lead.save(
-            update_fields=[
-                "status",
-                "score",
-                "qualified_at",
-                "disqualified_at",
-                "updated_at",
-            ]
-        )
-        webhooks.emit(WebhookEventType.LEAD_QUALIFIED, lead_payload(lead))
-    return lead
+    return _decide(
+        lead=lead,
+        by=by,
+        decision=Decision.QUALIFIED,
+        criteria={
+            "budget": budget,
+            "authority": authority,
+            "need": need,
+            "timeline": timeline,
+        },
+        notes=notes,
+    )
 
 
 def lead_disqualify(*, lead: Lead, by: User, reason: str, notes: str = "") -> Lead:
@@ -341,30 +315,50 @@ def lead_disqualify(*, lead: Lead, by: User, reason: str, notes: str = "") -> Le
         raise ValidationError({"reason": "Choose a reason from the list."})
     if reason == DisqualificationReason.OTHER and not notes.strip():
         raise ValidationError({"notes": "Explain the reason when it is 'other'."})
+    return _decide(
+        lead=lead,
+        by=by,
+        decision=Decision.DISQUALIFIED,
+        criteria=dict.fromkeys(("budget", "authority", "need", "timeline"), False),
+        reason=reason,
+        notes=notes,
+    )
+
+
+def _decide(
+    *,
+    lead: Lead,
+    by: User,
+    decision: str,
+    criteria: dict[str, bool],
+    notes: str,
+    reason: str = "",
+) -> Lead:
+    """Record a decision with its score, and move the lead to its status."""
+    qualified = decision == Decision.QUALIFIED
     with transaction.atomic():
         lead = _lock_decidable(lead)
         now = timezone.now()
         score = lead_score(
-            budget=False,
-            authority=False,
-            need=False,
-            timeline=False,
+            **criteria,
             touch_count=lead.touch_count,
             activity_count=lead.activity_count,
         )
         Qualification.objects.create(
             lead=lead,
-            decision=Decision.DISQUALIFIED,
+            decision=decision,
             score=score,
             reason=reason,
             notes=notes,
             decided_by=by,
             decided_at=now,
+            **criteria,
         )
-        lead.status = LeadStatus.DISQUALIFIED
+        lead.status = LeadStatus.QUALIFIED if qualified else LeadStatus.DISQUALIFIED
         lead.score = score
-        lead.disqualified_at = now
-        lead.qualified_at = None
+        # Each timestamp holds the current decision; the history is the rows.
+        lead.qualified_at = now if qualified else None
+        lead.disqualified_at = None if qualified else now
         lead.save(
             update_fields=[
                 "status",
@@ -374,6 +368,8 @@ def lead_disqualify(*, lead: Lead, by: User, reason: str, notes: str = "") -> Le
                 "updated_at",
             ]
         )
+        if qualified:
+            webhooks.emit(WebhookEventType.LEAD_QUALIFIED, lead_payload(lead))
     return lead
 
 
