@@ -212,9 +212,15 @@ class Lead(TimeStamped):
                 fields=["owner", "status", "-created_at", "-id"],
                 name="lead_owner_status_new",
             ),
-            # The rep's whole lead list, deep pages: the owner's rows come sorted,
-            # so the LEFT JOIN to pipeline_deal runs for the page only.
+            # The rep's whole lead list, deep pages: the owner's rows come sorted
+            # (the page's deals are fetched separately, see LeadViewSet).
             models.Index(fields=["owner", "-created_at", "-id"], name="lead_owner_new"),
+            # The same lead KPIs for one rep (a rep's dashboard), index-only.
+            models.Index(
+                fields=["owner", "became_lead_at"],
+                include=["qualified_at", "channel", "source", "offer"],
+                name="lead_owner_became_lead",
+            ),
             models.Index(fields=["status", "-created_at"], name="lead_status_new"),
             # Lead KPIs (metrics/kpis.py): "median time to qualify" and "new leads
             # by channel/source/offer" of a period, as index-only scans on

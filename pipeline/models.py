@@ -439,11 +439,16 @@ class Activity(models.Model):
             models.Index(fields=["owner", "-occurred_at"], name="activity_owner_at"),
             models.Index(fields=["lead", "occurred_at"], name="activity_lead_at"),
             models.Index(fields=["deal", "occurred_at"], name="activity_deal_at"),
-            # Cold-call KPIs: cold calls in a period.
+            # Cold-call KPIs: cold calls in a period, for everyone or one rep.
             models.Index(
                 fields=["occurred_at"],
                 condition=Q(is_cold_call=True),
                 name="activity_cold_call_at",
+            ),
+            models.Index(
+                fields=["owner", "occurred_at"],
+                condition=Q(is_cold_call=True),
+                name="activity_cold_call_owner_at",
             ),
         ]
         constraints = [
