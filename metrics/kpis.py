@@ -27,6 +27,7 @@ from django.db.models import (
     DurationField,
     Exists,
     F,
+    FilteredRelation,
     IntegerField,
     Max,
     OuterRef,
@@ -407,25 +408,41 @@ def cold_call_kpis(*, period: Period, segment: Segment) -> ColdCallKpis:
             cold_calls=0, connected=0, connect_rate=None, became_leads=0
         )
     start_at, end_at = period.bounds()
-    # An EXISTS on the called lead's primary key, evaluated for the period's cold
-    # calls only: a join to the nullable lead would be a LEFT JOIN, which the
-    # planner hashes over a sequential scan of every lead.
-    became_lead_in_window = Exists(
-        Lead.objects.filter(
-            pk=OuterRef("lead"),
-            became_lead_at__gte=OuterRef("occurred_at"),
-            became_lead_at__lte=OuterRef("occurred_at") + COLD_CALL_TO_LEAD_WINDOW,
-        )
-    )
+    # The called lead joined only when it became a lead in the calls' window:
+    # a call of [start, end) counts a lead that became one within 30 days of
+    # it, so between start and end + 30 days. On PostgreSQL those leads are an
+    # index-only range scan of lead_became_lead (it carries the id), hashed to
+    # the period's cold calls, instead of one primary-key probe per call (or,
+    # for a plain join to the nullable lead, a sequential scan of every lead).
     row = (
         Activity.objects.cold_calls()
         .filter(
             segment.owned("owner"), occurred_at__gte=start_at, occurred_at__lt=end_at
         )
+        .alias(
+            lead_in_window=FilteredRelation(
+                "lead",
+                condition=Q(
+                    lead__became_lead_at__gte=start_at,
+                    lead__became_lead_at__lt=end_at + COLD_CALL_TO_LEAD_WINDOW,
+                ),
+            )
+        )
+        # Counting occurred_at (never NULL) rather than the primary key keeps
+        # the calls an index-only scan of activity_cold_call_at (or its per-rep
+        # twin), which carries the lead and the outcome.
         .aggregate(
-            calls=Count("pk"),
-            connected=Count("pk", filter=Q(outcome__in=CONNECTED_OUTCOMES)),
-            became_leads=Count("lead", distinct=True, filter=became_lead_in_window),
+            calls=Count("occurred_at"),
+            connected=Count("occurred_at", filter=Q(outcome__in=CONNECTED_OUTCOMES)),
+            became_leads=Count(
+                "lead_in_window",
+                distinct=True,
+                filter=Q(
+                    lead_in_window__became_lead_at__gte=F("occurred_at"),
+                    lead_in_window__became_lead_at__lte=F("occurred_at")
+                    + COLD_CALL_TO_LEAD_WINDOW,
+                ),
+            ),
         )
     )
     return ColdCallKpis(

@@ -269,6 +269,13 @@ class Deal(TimeStamped):
             models.Index(fields=["status", "stage"], name="deal_status_stage"),
             # Win rate, revenue won, cycle length: deals closed in a period.
             models.Index(fields=["status", "closed_at"], name="deal_status_closed"),
+            # One rep's KPIs (metrics/kpis.py): deals closed in the period
+            # (deal_kpis) and deals open on the period's end (_open_on: open
+            # now, or closed after the end), without reading all the rep's deals.
+            models.Index(
+                fields=["owner", "status", "closed_at"],
+                name="deal_owner_status_closed",
+            ),
             models.Index(fields=["-created_at"], name="deal_created_desc"),
         ]
         constraints = [
@@ -439,15 +446,19 @@ class Activity(models.Model):
             models.Index(fields=["owner", "-occurred_at"], name="activity_owner_at"),
             models.Index(fields=["lead", "occurred_at"], name="activity_lead_at"),
             models.Index(fields=["deal", "occurred_at"], name="activity_deal_at"),
-            # Cold-call KPIs: cold calls in a period, for everyone or one rep.
+            # Cold-call KPIs (metrics/kpis.py, cold_call_kpis): cold calls in a
+            # period, for everyone or one rep. The called lead and the outcome
+            # are carried so that the query is an index-only scan on PostgreSQL.
             models.Index(
                 fields=["occurred_at"],
                 condition=Q(is_cold_call=True),
+                include=["lead", "outcome"],
                 name="activity_cold_call_at",
             ),
             models.Index(
                 fields=["owner", "occurred_at"],
                 condition=Q(is_cold_call=True),
+                include=["lead", "outcome"],
                 name="activity_cold_call_owner_at",
             ),
         ]

@@ -125,8 +125,8 @@ def test_period_bounds_follow_the_crm_time_zone(rep, settings):
 def test_cold_call_kpis(rep, foreign_rep, django_assert_num_queries):
     build_cold_calls(rep, foreign_rep)
 
-    # Queries: 1 (count, connected, distinct leads within 30 days by an EXISTS
-    # on the called lead).
+    # Queries: 1 (count, connected, distinct leads within 30 days, the called
+    # lead joined only when it became a lead in the calls' 30-day window).
     with django_assert_num_queries(1):
         mine = kpis.cold_call_kpis(period=Q1, segment=Segment(owner=rep))
     everyone = kpis.cold_call_kpis(period=Q1, segment=Segment())

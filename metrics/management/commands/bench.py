@@ -59,6 +59,12 @@ class Command(BaseCommand):
             help="Write the synthetic data into the current database instead of a "
             "new one (for the test suite's test database only).",
         )
+        parser.add_argument(
+            "--generate-only",
+            action="store_true",
+            help="Generate the dataset and stop before measuring (with --keep: "
+            "a database to investigate with EXPLAIN ANALYZE).",
+        )
         docs = Path(settings.BASE_DIR) / "docs"
         parser.add_argument("--json", type=Path, default=docs / "benchmarks.json")
         parser.add_argument("--markdown", type=Path, default=docs / "benchmarks.md")
@@ -67,6 +73,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
+        if options["generate_only"] and not options["keep"]:
+            raise CommandError("--generate-only without --keep would drop the data.")
         if options["scale"] <= 0 or options["repeat"] < 1 or options["warmup"] < 0:
             raise CommandError("--scale must be > 0, --repeat >= 1, --warmup >= 0.")
         verbose = options["verbosity"] > 0
@@ -85,6 +93,8 @@ class Command(BaseCommand):
             self._say(
                 verbose, f"Generated in {dataset.total_seconds:,.1f} s: {dataset.rows}"
             )
+            if options["generate_only"]:
+                return
             results = measure(
                 dataset,
                 warmup=options["warmup"],
