@@ -29,7 +29,7 @@ class Role(models.TextChoices):
     INTEGRATION = "integration", "Integration"
 
 
-class User(AbstractUser):
+class User(TimeStamped, AbstractUser):
     """A person or machine using the CRM; superusers are the admins."""
 
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.REP)

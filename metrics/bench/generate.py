@@ -384,6 +384,8 @@ class Generator:
                     joined,
                     role,
                     team,
+                    joined,
+                    joined,
                 )
 
         columns = [
@@ -400,6 +402,8 @@ class Generator:
             "date_joined",
             "role",
             "team_id",
+            "created_at",
+            "updated_at",
         ]
         self._write(User, columns, n_teams + n_reps + 1, rows())
         inbound_taken = Team.objects.filter(handles_inbound=True).exists()
