@@ -10,3 +10,7 @@ import os
 os.environ.setdefault("DEBUG", "true")
 
 from crm.settings import *  # noqa: F403 - the project settings, unchanged
+
+# The suite must not depend on the machine it runs on: a fixed time zone that is
+# not UTC, so a test that confuses local and UTC dates fails everywhere alike.
+TIME_ZONE = "Europe/Paris"

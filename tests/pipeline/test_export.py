@@ -1,6 +1,7 @@
 """Deals and activities export as CSV with the list's filters and visibility."""
 
 import csv
+import datetime as dt
 import io
 
 import pytest
@@ -34,7 +35,10 @@ def test_deal_export_honours_filters_and_visibility(api_as, rep, other_rep):
     rows = _rows(response)
     assert [row["id"] for row in rows] == [str(won.pk)]
     assert rows[0]["amount"] == "1500.50"
-    assert rows[0]["closed_at"].startswith("2026-11-02T10:00:00")
+    # ISO 8601 with the offset of the CRM's time zone: the same instant anywhere.
+    assert dt.datetime.fromisoformat(rows[0]["closed_at"]) == dt.datetime(
+        2026, 11, 2, 10, 0, tzinfo=dt.UTC
+    )
     assert rows[0]["owner"] == rep.username
 
 
