@@ -27,7 +27,6 @@ from leads.models import Channel, Lead, LeadStatus
 from leads.models import Touch as LeadTouch
 from pipeline.models import (
     ALLOWED_MOVES,
-    LOSE_FROM,
     WIN_FROM,
     Activity,
     ActivityKind,
@@ -373,7 +372,7 @@ def deal_lose(
         raise ValidationError({"notes": 'Say why the deal was lost ("other").'})
     with transaction.atomic():
         deal = _lock(deal, expected_version)
-        if deal.status != DealStatus.OPEN or deal.stage not in LOSE_FROM:
+        if deal.status != DealStatus.OPEN:
             raise Conflict(f"This deal is already {deal.status}.", code="deal_closed")
         deal.status = DealStatus.LOST
         deal.lost_reason = reason
