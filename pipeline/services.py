@@ -15,8 +15,8 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, Value
-from django.db.models.functions import Coalesce, Greatest, Least
+from django.db.models import Value
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from crm import webhooks
@@ -25,6 +25,7 @@ from crm.models import Company, Contact, Role, User, WebhookEventType
 from crm.visibility import assignable_owners_scope
 from leads.models import Channel, Lead, LeadStatus
 from leads.models import Touch as LeadTouch
+from pipeline import history
 from pipeline.models import (
     ALLOWED_MOVES,
     WIN_FROM,
@@ -433,13 +434,14 @@ def _check_choice(errors: dict, field: str, value: str, choices, *, blank=False)
 
 
 def is_cold_call(*, kind: str, direction: str, lead: Lead | None) -> bool:
-    """Return whether a call is cold: outbound, to a prospect never inbound."""
-    return (
-        kind == ActivityKind.CALL
-        and direction == Direction.OUTBOUND
-        and lead is not None
-        and lead.status == LeadStatus.PROSPECT
-        and not LeadTouch.objects.filter(lead=lead, channel=Channel.INBOUND).exists()
+    """Return whether a call is cold (the rule of ``history.is_cold_call``)."""
+    return history.is_cold_call(
+        kind=kind,
+        direction=direction,
+        lead_status=lead.status if lead is not None else None,
+        came_inbound=lambda: LeadTouch.objects.filter(
+            lead=lead, channel=Channel.INBOUND
+        ).exists(),
     )
 
 
@@ -505,18 +507,7 @@ def activity_log(
         )
         if lead is not None:
             Lead.objects.filter(pk=lead.pk).update(
-                activity_count=F("activity_count") + 1,
-                # The earliest, even for a backdated activity: lead response
-                # time is measured to it.
-                first_activity_at=Least(
-                    Coalesce("first_activity_at", Value(occurred_at)),
-                    Value(occurred_at),
-                ),
-                last_activity_at=Greatest(
-                    Coalesce("last_activity_at", Value(occurred_at)),
-                    Value(occurred_at),
-                ),
-                updated_at=now,
+                **history.engagement_update(occurred_at), updated_at=now
             )
         if deal is not None:
             # Not a version bump: logging a call must not make a rep's open form
