@@ -86,6 +86,13 @@ class Kpi:
     family: Callable[..., Any]
     field: str
 
+    def __post_init__(self) -> None:
+        money = self.unit is MONEY
+        if money != (self.currencies in (Currencies.SUMMED, Currencies.PER_CURRENCY)):
+            raise ValueError(
+                f"{self.key}: money is summed or per currency, nothing else is."
+            )
+
     @property
     def takes_currency(self) -> bool:
         """Return True when its targets name a currency (money KPIs)."""
