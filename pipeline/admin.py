@@ -12,10 +12,10 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.core.exceptions import ValidationError
 
-from crm.admin import SalesModelAdmin
+from crm.admin import OwnerListFilter, SalesModelAdmin
 from crm.errors import Conflict
 from leads.models import Lead
-from pipeline import services
+from pipeline import activities, services
 from pipeline.models import (
     STAGE_INDEX,
     STAGE_ORDER,
@@ -114,7 +114,13 @@ class DealAdmin(SalesModelAdmin):
         "expected_close_on",
         "stage_entered_at",
     ]
-    list_filter = ["stage", "status", "owner", StaleListFilter, "channel"]
+    list_filter = [
+        "stage",
+        "status",
+        ("owner", OwnerListFilter),
+        StaleListFilter,
+        "channel",
+    ]
     list_select_related = ["owner", "company"]
     search_fields = ["title", "company__name"]
     raw_id_fields = ["company", "contact"]
@@ -293,7 +299,13 @@ class ActivityAdmin(SalesModelAdmin):
         "contact",
         "deal",
     ]
-    list_filter = ["kind", "direction", "outcome", "is_cold_call", "owner"]
+    list_filter = [
+        "kind",
+        "direction",
+        "outcome",
+        "is_cold_call",
+        ("owner", OwnerListFilter),
+    ]
     list_select_related = ["owner", "lead", "contact", "deal"]
     search_fields = ["notes", "lead__email", "deal__title"]
     raw_id_fields = ["lead", "contact", "deal"]
@@ -325,7 +337,7 @@ class ActivityAdmin(SalesModelAdmin):
             return
         data = form.cleaned_data
         try:
-            activity = services.activity_log(
+            activity = activities.activity_log(
                 by=request.user,
                 **{
                     name: data.get(name)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from crm.models import Company, Contact, User
-from crm.serializers import OwnedSerializer
+from crm.serializers import OwnedSerializer, VisiblePrimaryKeyRelatedField
 from leads.models import Lead
 from pipeline.models import (
     Activity,
@@ -24,10 +24,10 @@ from pipeline.models import (
 
 
 class DealSerializer(OwnedSerializer):
-    company = serializers.PrimaryKeyRelatedField(
+    company = VisiblePrimaryKeyRelatedField(
         queryset=Company.objects.all(), required=False, allow_null=True
     )
-    contact = serializers.PrimaryKeyRelatedField(
+    contact = VisiblePrimaryKeyRelatedField(
         queryset=Contact.objects.all(), required=False, allow_null=True
     )
     amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0)
@@ -147,14 +147,14 @@ class ActivitySerializer(serializers.ModelSerializer):
     duration_seconds = serializers.IntegerField(
         min_value=0, required=False, allow_null=True
     )
-    # The scope of each subject is checked by ``activity_log`` (a field message).
-    lead = serializers.PrimaryKeyRelatedField(
+    # A subject out of the caller's scope is "Invalid pk", like a missing one.
+    lead = VisiblePrimaryKeyRelatedField(
         queryset=Lead.objects.all(), required=False, allow_null=True
     )
-    contact = serializers.PrimaryKeyRelatedField(
+    contact = VisiblePrimaryKeyRelatedField(
         queryset=Contact.objects.all(), required=False, allow_null=True
     )
-    deal = serializers.PrimaryKeyRelatedField(
+    deal = VisiblePrimaryKeyRelatedField(
         queryset=Deal.objects.all(), required=False, allow_null=True
     )
     owner = serializers.PrimaryKeyRelatedField(
