@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.apps import apps
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 from django.db.models import Q
 
@@ -96,6 +97,15 @@ class KpiScope(enum.StrEnum):
 
 def _label(model_or_obj: Any) -> str:
     return model_or_obj._meta.label_lower
+
+
+def _owner_path(label: str) -> str:
+    try:
+        return OWNER_PATHS[label]
+    except KeyError:
+        # A new model reached an access check without a rule: fail loudly.
+        msg = f"crm.policy has no access rule for {label}."
+        raise ImproperlyConfigured(msg) from None
 
 
 # --- who the user is ----------------------------------------------------------
@@ -170,7 +180,7 @@ def visible_scope(user: AnyUser | None, model: type[models.Model]) -> Q:
         return kpi_target_scope(user)
     if label == "crm.webhookendpoint":
         return webhook_endpoint_scope(user)
-    return owner_scope(user, OWNER_PATHS[label])
+    return owner_scope(user, _owner_path(label))
 
 
 def visible(user: AnyUser | None, queryset: QuerySet) -> QuerySet:
@@ -244,7 +254,7 @@ def changeable_scope(user: AnyUser | None, model: type[models.Model]) -> Q:
         return target_change_scope(user)
     if label == "crm.webhookendpoint":
         return webhook_endpoint_scope(user)
-    return owner_scope(user, OWNER_PATHS[label])
+    return owner_scope(user, _owner_path(label))
 
 
 def may_change(user: AnyUser | None, obj: models.Model) -> bool:
