@@ -137,10 +137,10 @@ class TeamAdmin(admin.ModelAdmin):
     autocomplete_fields = ["manager"]
 
     def has_module_permission(self, request) -> bool:
-        return request.user.is_active and request.user.is_staff
+        return policy.is_sales_staff(request.user)
 
     def has_view_permission(self, request, obj=None) -> bool:
-        return request.user.is_active and request.user.is_staff
+        return policy.is_sales_staff(request.user)
 
 
 @admin.register(Company)

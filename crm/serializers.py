@@ -239,3 +239,17 @@ class DeliveryAttemptSerializer(serializers.ModelSerializer):
             "duration_ms",
             "error",
         ]
+
+
+# --- documented error bodies (the format of crm.api_errors) ---------------------
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    detail = serializers.CharField()
+    attr = serializers.CharField(allow_null=True)
+
+
+class ConflictResponseSerializer(serializers.Serializer):
+    type = serializers.CharField()
+    errors = ErrorDetailSerializer(many=True)

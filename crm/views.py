@@ -28,6 +28,7 @@ from crm.models import (
 from crm.permissions import CanChangeOrReadOnly, IsAdminOrIntegration, IsSalesUser
 from crm.serializers import (
     CompanySerializer,
+    ConflictResponseSerializer,
     ContactSerializer,
     DeliveryAttemptSerializer,
     SubscriptionEndSerializer,
@@ -111,6 +112,11 @@ class TeamViewSet(viewsets.ReadOnlyModelViewSet):
         return Team.objects.prefetch_related("members").order_by("name")
 
 
+# Deleting what other records refer to answers 409 with what refers to it.
+DESTROY_SCHEMA = extend_schema(responses={204: None, 409: ConflictResponseSerializer})
+
+
+@extend_schema_view(destroy=DESTROY_SCHEMA)
 class CompanyViewSet(CsvExportMixin, viewsets.ModelViewSet):
     queryset = Company.objects.none()  # the schema's model; rows come from get_queryset
     serializer_class = CompanySerializer
@@ -127,6 +133,7 @@ class CompanyViewSet(CsvExportMixin, viewsets.ModelViewSet):
         services.address_book_delete(record=instance, by=self.request.user)
 
 
+@extend_schema_view(destroy=DESTROY_SCHEMA)
 class ContactViewSet(CsvExportMixin, viewsets.ModelViewSet):
     queryset = Contact.objects.none()  # the schema's model; rows come from get_queryset
     serializer_class = ContactSerializer

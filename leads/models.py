@@ -3,7 +3,7 @@
 Glossary terms 1 (prospect), 2 (lead), 3 (qualified lead), 5 (inbound) and
 6 (outbound). Activities (calls, e-mails, cold calls) live in ``pipeline``
 because they may also be logged against a deal; the counters below are kept
-up to date by ``pipeline.services.activity_log`` so that this app never needs
+up to date by ``pipeline.activities.activity_log`` so that this app never needs
 to import ``pipeline``.
 """
 

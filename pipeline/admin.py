@@ -12,6 +12,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.core.exceptions import ValidationError
 
+from crm import policy
 from crm.admin import OwnerListFilter, SalesModelAdmin
 from crm.errors import Conflict
 from leads.models import Lead
@@ -78,7 +79,8 @@ class StageChangeInline(admin.TabularInline):
         return [*self.fields, "changed_by"]
 
     def has_view_permission(self, request, obj=None) -> bool:
-        return request.user.is_active and request.user.is_staff
+        # The parent admin already scoped the deal to the user.
+        return policy.is_sales_staff(request.user)
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
@@ -271,13 +273,13 @@ class StageSettingAdmin(admin.ModelAdmin):
     ordering = ["pk"]
 
     def has_module_permission(self, request) -> bool:
-        return request.user.is_active and request.user.is_staff
+        return policy.is_sales_staff(request.user)
 
     def has_view_permission(self, request, obj=None) -> bool:
-        return request.user.is_active and request.user.is_staff
+        return policy.is_sales_staff(request.user)
 
     def has_change_permission(self, request, obj=None) -> bool:
-        return request.user.is_active and request.user.is_superuser
+        return policy.may_edit_stage_settings(request.user)
 
     def has_add_permission(self, request) -> bool:
         return False  # the five rows come from a data migration

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -486,6 +486,8 @@ def lead_convert(
     with transaction.atomic():
         # Locked so that two concurrent conversions cannot both pass the check.
         lead = Lead.objects.select_for_update().get(pk=lead.pk)
+        if not policy.may_convert(by, lead):
+            raise PermissionDenied("This lead is outside your scope.")
         if lead.status != LeadStatus.QUALIFIED:
             raise Conflict(
                 f"Only a qualified lead converts; this one is {lead.status}.",

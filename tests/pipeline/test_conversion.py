@@ -1,4 +1,5 @@
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError
 
 from crm.errors import Conflict
@@ -152,3 +153,9 @@ def test_conversion_links_another_reps_company_without_editing_it(
     assert deal.company_id == company.pk
     assert deal.contact.owner == rep
     assert Company.objects.values().get(pk=company.pk) == before
+
+
+def test_conversion_refuses_a_lead_outside_the_converters_scope(other_rep, qualified):
+    with pytest.raises(PermissionDenied):
+        services.lead_convert(lead=qualified, by=other_rep)
+    assert not Deal.objects.filter(lead=qualified).exists()
