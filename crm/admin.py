@@ -1,15 +1,15 @@
 """Admin for the core app, and the base class every sales admin builds on.
 
-Reps and managers are staff without Django model permissions: access is decided
-by the same visibility rule as the API (``visible_to`` and ``can_change``), not
-by per-model permission rows that could drift from it.
+Reps and managers are staff without Django model permissions: every permission
+below asks ``crm.policy``, like the API does, rather than per-model permission
+rows that could drift from it.
 """
 
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import ValidationError
 
-from crm import services
+from crm import policy, services
 from crm.errors import Conflict
 from crm.export import csv_response
 from crm.models import (
@@ -23,36 +23,41 @@ from crm.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
-from crm.visibility import assignable_owners_scope
+
+
+class OwnerListFilter(admin.RelatedFieldListFilter):
+    """The "by owner" filter, listing only the users whose records one sees."""
+
+    def field_choices(self, field, request, model_admin):
+        owners = policy.visible_owners(request.user).order_by("username")
+        return [(user.pk, str(user)) for user in owners]
 
 
 class SalesModelAdmin(admin.ModelAdmin):
-    """Scope the changelist and every permission to the model's visibility rule."""
+    """Scope the changelist, the choices and every permission to ``crm.policy``."""
 
     owner_field = "owner"
 
-    def _is_sales_staff(self, request) -> bool:
-        user = request.user
-        return user.is_active and user.is_staff and user.is_sales_user
-
     def has_module_permission(self, request) -> bool:
-        return self._is_sales_staff(request)
+        return policy.is_sales_staff(request.user)
 
     def has_view_permission(self, request, obj=None) -> bool:
-        return self._is_sales_staff(request)
+        return policy.is_sales_staff(request.user)
 
     def has_add_permission(self, request) -> bool:
-        return self._is_sales_staff(request)
+        return policy.is_sales_staff(request.user)
 
     def has_change_permission(self, request, obj=None) -> bool:
-        if not self._is_sales_staff(request):
+        if not policy.is_sales_staff(request.user):
             return False
-        if obj is None or not hasattr(obj, "can_change"):
-            return True
-        return obj.can_change(request.user)
+        return obj is None or policy.may_change(request.user, obj)
 
     def has_delete_permission(self, request, obj=None) -> bool:
-        return self.has_change_permission(request, obj)
+        # Without ``obj`` this decides whether the "delete selected" action and
+        # the delete button exist at all for this model.
+        return policy.is_sales_staff(request.user) and policy.may_delete(
+            request.user, obj, model=self.model
+        )
 
     def get_actions(self, request):
         # Every exportable model gets the export action, whatever ``actions``
@@ -80,11 +85,20 @@ class SalesModelAdmin(admin.ModelAdmin):
         return initial
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == self.owner_field:
-            kwargs["queryset"] = User.objects.filter(
-                assignable_owners_scope(request.user)
-            )
+        related = db_field.related_model._default_manager
+        if "queryset" in kwargs:
+            pass  # a subclass chose narrower choices
+        elif db_field.name == self.owner_field:
+            kwargs["queryset"] = policy.assignable_owners(request.user)
+        elif hasattr(related, "visible_to"):
+            # An id out of scope is refused like an id that does not exist.
+            kwargs["queryset"] = related.visible_to(request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+def _is_autocomplete(request) -> bool:
+    match = request.resolver_match
+    return match is not None and match.url_name == "autocomplete"
 
 
 @admin.register(User)
@@ -102,6 +116,18 @@ class UserAdmin(DjangoUserAdmin):
         ("Sales", {"fields": ("role", "team")}),
     )
 
+    # The owner pickers of the sales admins search users here: sales staff may
+    # search, and find only the users they may assign records to.
+    def has_view_permission(self, request, obj=None) -> bool:
+        if obj is None and _is_autocomplete(request):
+            return policy.is_sales_staff(request.user)
+        return super().has_view_permission(request, obj)
+
+    def get_search_results(self, request, queryset, search_term):
+        if _is_autocomplete(request):
+            queryset = queryset & policy.assignable_owners(request.user)
+        return super().get_search_results(request, queryset, search_term)
+
 
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
@@ -111,10 +137,10 @@ class TeamAdmin(admin.ModelAdmin):
     autocomplete_fields = ["manager"]
 
     def has_module_permission(self, request) -> bool:
-        return request.user.is_active and request.user.is_staff
+        return policy.is_sales_staff(request.user)
 
     def has_view_permission(self, request, obj=None) -> bool:
-        return request.user.is_active and request.user.is_staff
+        return policy.is_sales_staff(request.user)
 
 
 @admin.register(Company)
@@ -155,6 +181,7 @@ class SubscriptionAdmin(SalesModelAdmin):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "company":
+            # Subscriptions are added to the companies one may change.
             kwargs["queryset"] = Company.objects.changeable_by(request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 

@@ -3,6 +3,19 @@ import django_filters
 from crm.models import Company, Contact, Subscription
 
 
+def in_scope(queryset_for):
+    """Return a filter's ``queryset`` callable: ``queryset_for(user)`` per request.
+
+    An id outside the caller's scope is then refused with the same 400 and
+    message as an id that does not exist.
+    """
+
+    def queryset(request):
+        return queryset_for(getattr(request, "user", None))
+
+    return queryset
+
+
 class CompanyFilter(django_filters.FilterSet):
     name = django_filters.CharFilter(lookup_expr="icontains")
     domain = django_filters.CharFilter(lookup_expr="iexact")
@@ -13,8 +26,12 @@ class CompanyFilter(django_filters.FilterSet):
         fields = ["name", "domain", "industry", "country", "owner"]
 
     def filter_is_customer(self, queryset, name, value):
-        running = Subscription.objects.filter(ended_on__isnull=True).values(
-            "company_id"
+        # Only the subscriptions the caller sees: whether a company of another
+        # team is a customer is not theirs to know.
+        running = (
+            Subscription.objects.visible_to(self.request.user)
+            .filter(ended_on__isnull=True)
+            .values("company_id")
         )
         return (
             queryset.filter(pk__in=running)

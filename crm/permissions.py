@@ -1,6 +1,8 @@
-"""API permission classes: thin adapters over the models' visibility rules."""
+"""API permission classes: thin adapters over ``crm.policy``."""
 
 from rest_framework import permissions
+
+from crm import policy
 
 
 class IsSalesUser(permissions.BasePermission):
@@ -9,19 +11,23 @@ class IsSalesUser(permissions.BasePermission):
     message = "You need a CRM account to use the API."
 
     def has_permission(self, request, view) -> bool:
-        user = request.user
-        return bool(user and user.is_authenticated and user.is_sales_user)
+        return policy.is_sales_user(request.user)
 
 
 class CanChangeOrReadOnly(IsSalesUser):
-    """Everyone in scope reads; writes need the object's ``can_change(user)``."""
+    """Everyone in scope reads; writes and deletions ask the policy."""
 
     message = "Only the owner, the owner's manager or an admin can change this."
 
     def has_object_permission(self, request, view, obj) -> bool:
         if request.method in permissions.SAFE_METHODS:
             return True
-        return obj.can_change(request.user)
+        if request.method == "DELETE":
+            self.message = (
+                "Only the owner, the owner's manager or an admin can delete this."
+            )
+            return policy.may_delete(request.user, obj)
+        return policy.may_change(request.user, obj)
 
 
 class IsAdminOrIntegration(permissions.BasePermission):
@@ -30,5 +36,4 @@ class IsAdminOrIntegration(permissions.BasePermission):
     message = "Only admins and integration users manage webhooks."
 
     def has_permission(self, request, view) -> bool:
-        user = request.user
-        return bool(user and user.is_authenticated and user.sees_everything)
+        return policy.may_manage_webhooks(request.user)

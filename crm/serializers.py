@@ -5,6 +5,7 @@ import secrets
 from django.db.models.functions import Lower
 from rest_framework import serializers
 
+from crm import policy
 from crm.models import (
     Company,
     Contact,
@@ -15,7 +16,17 @@ from crm.models import (
     WebhookEndpoint,
     WebhookEventType,
 )
-from crm.visibility import assignable_owners_scope
+
+
+class VisiblePrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
+    """A related id that must be in the caller's scope (``visible_to``).
+
+    An id out of scope gets the same "Invalid pk" message as a missing one.
+    """
+
+    def get_queryset(self):
+        request = self.context.get("request")
+        return super().get_queryset().visible_to(getattr(request, "user", None))
 
 
 class OwnedSerializer(serializers.ModelSerializer):
@@ -27,8 +38,7 @@ class OwnedSerializer(serializers.ModelSerializer):
     )
 
     def validate_owner(self, owner: User) -> User:
-        user = self.context["request"].user
-        if not User.objects.filter(assignable_owners_scope(user), pk=owner.pk).exists():
+        if not policy.may_assign(self.context["request"].user, owner):
             raise serializers.ValidationError(
                 "You cannot assign a record to this user."
             )
@@ -137,8 +147,7 @@ class SubscriptionSerializer(serializers.ModelSerializer):
         return fields
 
     def validate_company(self, company: Company) -> Company:
-        user = self.context["request"].user
-        if not Company.objects.changeable_by(user).filter(pk=company.pk).exists():
+        if not policy.may_change(self.context["request"].user, company):
             raise serializers.ValidationError(
                 "You can only add subscriptions to companies in your scope."
             )
@@ -230,3 +239,17 @@ class DeliveryAttemptSerializer(serializers.ModelSerializer):
             "duration_ms",
             "error",
         ]
+
+
+# --- documented error bodies (the format of crm.api_errors) ---------------------
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    detail = serializers.CharField()
+    attr = serializers.CharField(allow_null=True)
+
+
+class ConflictResponseSerializer(serializers.Serializer):
+    type = serializers.CharField()
+    errors = ErrorDetailSerializer(many=True)

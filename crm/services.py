@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import datetime
 
-from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models, transaction
 from django.utils import timezone
 
-from crm import webhooks
+from crm import policy, webhooks
 from crm.errors import Conflict
-from crm.models import Subscription, User, WebhookEventType
+from crm.models import Company, Contact, Subscription, User, WebhookEventType
 
 
 def subscription_end(
@@ -64,3 +64,32 @@ def subscription_end(
             },
         )
     return sub
+
+
+def address_book_delete(*, record: Company | Contact, by: User) -> None:
+    """Delete a company or contact that no other record refers to.
+
+    Deals, activities, subscriptions and contacts refer to them with
+    ``PROTECT``: another rep's history never disappears with a record.
+    """
+    if not policy.may_delete(by, record):
+        raise PermissionDenied(
+            "Only the owner, the owner's manager or an admin can delete this."
+        )
+    with transaction.atomic():
+        blockers = policy.deletion_blockers(record)
+        if blockers:
+            raise Conflict(
+                f"This {record._meta.verbose_name} cannot be deleted: "
+                f"{', '.join(blockers)} still refer to it.",
+                code="protected",
+            )
+        try:
+            record.delete()
+        except models.ProtectedError as exc:
+            # A reference added since the check above.
+            raise Conflict(
+                f"This {record._meta.verbose_name} cannot be deleted: "
+                "other records now refer to it.",
+                code="protected",
+            ) from exc

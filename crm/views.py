@@ -8,7 +8,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from crm import services
+from crm import policy, services
 from crm.api_examples import (
     SUBSCRIPTION_END_EXAMPLES,
     SUBSCRIPTION_EXAMPLES,
@@ -28,6 +28,7 @@ from crm.models import (
 from crm.permissions import CanChangeOrReadOnly, IsAdminOrIntegration, IsSalesUser
 from crm.serializers import (
     CompanySerializer,
+    ConflictResponseSerializer,
     ContactSerializer,
     DeliveryAttemptSerializer,
     SubscriptionEndSerializer,
@@ -111,6 +112,11 @@ class TeamViewSet(viewsets.ReadOnlyModelViewSet):
         return Team.objects.prefetch_related("members").order_by("name")
 
 
+# Deleting what other records refer to answers 409 with what refers to it.
+DESTROY_SCHEMA = extend_schema(responses={204: None, 409: ConflictResponseSerializer})
+
+
+@extend_schema_view(destroy=DESTROY_SCHEMA)
 class CompanyViewSet(CsvExportMixin, viewsets.ModelViewSet):
     queryset = Company.objects.none()  # the schema's model; rows come from get_queryset
     serializer_class = CompanySerializer
@@ -123,7 +129,11 @@ class CompanyViewSet(CsvExportMixin, viewsets.ModelViewSet):
     def get_queryset(self):
         return Company.objects.visible_to(self.request.user)
 
+    def perform_destroy(self, instance):
+        services.address_book_delete(record=instance, by=self.request.user)
 
+
+@extend_schema_view(destroy=DESTROY_SCHEMA)
 class ContactViewSet(CsvExportMixin, viewsets.ModelViewSet):
     queryset = Contact.objects.none()  # the schema's model; rows come from get_queryset
     serializer_class = ContactSerializer
@@ -135,6 +145,9 @@ class ContactViewSet(CsvExportMixin, viewsets.ModelViewSet):
 
     def get_queryset(self):
         return Contact.objects.visible_to(self.request.user)
+
+    def perform_destroy(self, instance):
+        services.address_book_delete(record=instance, by=self.request.user)
 
 
 @extend_schema_view(create=extend_schema(examples=SUBSCRIPTION_EXAMPLES))
@@ -184,13 +197,16 @@ class SubscriptionViewSet(
 
 
 class WebhookEndpointViewSet(viewsets.ModelViewSet):
-    """Webhook subscriptions of integrations (admins and integration users)."""
+    """Webhook subscriptions: an integration manages its own, admins all."""
 
-    queryset = WebhookEndpoint.objects.order_by("pk")
+    queryset = WebhookEndpoint.objects.none()  # the schema's model; see get_queryset
     serializer_class = WebhookEndpointSerializer
     permission_classes = [IsAdminOrIntegration]
     filterset_fields = ["active"]
     ordering_fields = ["created_at"]
+
+    def get_queryset(self):
+        return policy.visible(self.request.user, WebhookEndpoint.objects.order_by("pk"))
 
     @extend_schema(
         responses={201: WebhookEndpointCreatedSerializer}, examples=WEBHOOK_EXAMPLES

@@ -18,10 +18,10 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
+from crm import policy
 from crm.admin import SalesModelAdmin
 from crm.errors import Conflict
 from crm.models import User
-from crm.visibility import assignable_owners_scope
 from leads import services
 from leads.importing import ImportMode, leads_import
 from leads.models import (
@@ -117,9 +117,9 @@ class ReassignForm(forms.Form):
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = User.objects.filter(
-            assignable_owners_scope(user)
-        ).order_by("username")
+        self.fields["owner"].queryset = policy.assignable_owners(user).order_by(
+            "username"
+        )
 
 
 class ImportForm(forms.Form):
@@ -333,9 +333,8 @@ class ContentOfferAdmin(SalesModelAdmin):
         return ContentOffer.objects.order_by("title")
 
     def _can_edit(self, request) -> bool:
-        user = request.user
-        return self._is_sales_staff(request) and (
-            user.sees_everything or user.role == "manager"
+        return policy.is_sales_staff(request.user) and policy.may_edit_offers(
+            request.user
         )
 
     def has_add_permission(self, request) -> bool:
@@ -343,9 +342,6 @@ class ContentOfferAdmin(SalesModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return self._can_edit(request)
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return request.user.is_superuser
 
 
 @admin.register(Touch)
@@ -361,14 +357,10 @@ class TouchAdmin(SalesModelAdmin):
     ordering = ["-occurred_at"]
 
     def get_queryset(self, request):
-        visible = Lead.objects.visible_to(request.user)
-        return Touch.objects.filter(lead__in=visible).order_by("-occurred_at")
+        return Touch.objects.visible_to(request.user).order_by("-occurred_at")
 
     def has_add_permission(self, request) -> bool:
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
         return False

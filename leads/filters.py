@@ -1,6 +1,8 @@
 import django_filters
 
-from crm.models import Team, User
+from crm import policy
+from crm.filters import in_scope
+from crm.models import Team
 from leads.models import Channel, ContentOffer, Lead, LeadStatus, Source
 
 
@@ -10,7 +12,7 @@ class LeadFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=LeadStatus.choices)
     channel = django_filters.ChoiceFilter(choices=Channel.choices)
     source = django_filters.ChoiceFilter(choices=Source.choices)
-    owner = django_filters.ModelChoiceFilter(queryset=User.objects.all())
+    owner = django_filters.ModelChoiceFilter(queryset=in_scope(policy.visible_owners))
     team = django_filters.ModelChoiceFilter(
         field_name="owner__team", queryset=Team.objects.all()
     )

@@ -30,8 +30,8 @@ from django.db.models import NOT_PROVIDED
 from django.utils import timezone
 from tqdm import tqdm
 
+from crm import policy
 from crm.models import User
-from crm.visibility import assignable_owners_scope
 from leads.models import Channel, Lead, LeadStatus, Source
 from leads.services import CREATABLE, MERGEABLE_FIELDS
 
@@ -183,9 +183,11 @@ def _header(reader) -> list[str]:
 
 
 def _owners(by: User | None) -> dict[str, User]:
-    users = User.objects.filter(is_active=True)
-    if by is not None:
-        users = users.filter(assignable_owners_scope(by))
+    users = (
+        User.objects.filter(is_active=True)
+        if by is None
+        else policy.assignable_owners(by)
+    )
     return {user.username.lower(): user for user in users}
 
 
@@ -342,7 +344,7 @@ def _existing(emails: list[str], by: User | None) -> dict[str, dict]:
         return {}
     leads = list(Lead.objects.with_emails(emails).values(*_EXISTING_FIELDS))
     in_scope = {lead["pk"] for lead in leads}
-    if leads and by is not None and not by.sees_everything:
+    if leads and by is not None and not policy.sees_everything(by):
         in_scope = set(
             Lead.objects.visible_to(by)
             .filter(pk__in=in_scope)

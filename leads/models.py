@@ -3,7 +3,7 @@
 Glossary terms 1 (prospect), 2 (lead), 3 (qualified lead), 5 (inbound) and
 6 (outbound). Activities (calls, e-mails, cold calls) live in ``pipeline``
 because they may also be logged against a deal; the counters below are kept
-up to date by ``pipeline.services.activity_log`` so that this app never needs
+up to date by ``pipeline.activities.activity_log`` so that this app never needs
 to import ``pipeline``.
 """
 
@@ -14,8 +14,8 @@ from django.db.models import Lookup, Q
 from django.db.models.functions import Lower
 from django.db.models.lookups import Exact, In
 
-from crm.models import TimeStamped, User
-from crm.visibility import owner_scope
+from crm import policy
+from crm.models import ScopedQuerySet, TimeStamped, User
 
 
 class Channel(models.TextChoices):
@@ -113,7 +113,7 @@ class _EqualsAny(Lookup):
 class LeadQuerySet(models.QuerySet["Lead"]):
     def visible_to(self, user: User) -> LeadQuerySet:
         """Return the leads and prospects in the user's scope."""
-        return self.filter(owner_scope(user, "owner"))
+        return policy.visible(user, self)
 
     def prospects(self) -> LeadQuerySet:
         """Return people not yet leads."""
@@ -157,7 +157,7 @@ class Lead(TimeStamped):
         ContentOffer,
         null=True,
         blank=True,
-        on_delete=models.SET_NULL,
+        on_delete=models.PROTECT,
         related_name="leads",
         help_text="The content offer of the first capture.",
     )
@@ -295,9 +295,6 @@ class Lead(TimeStamped):
         name = f"{self.first_name} {self.last_name}".strip()
         return name or self.email or f"Lead {self.pk}"
 
-    def can_change(self, user: User) -> bool:
-        return Lead.objects.visible_to(user).filter(pk=self.pk).exists()
-
 
 class Prospect(Lead):
     """Admin section for prospects: the same rows, status ``prospect``."""
@@ -309,12 +306,12 @@ class Prospect(Lead):
 class Touch(models.Model):
     """One interaction of a person with our marketing (a content download, a form)."""
 
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="touches")
+    lead = models.ForeignKey(Lead, on_delete=models.PROTECT, related_name="touches")
     offer = models.ForeignKey(
         ContentOffer,
         null=True,
         blank=True,
-        on_delete=models.SET_NULL,
+        on_delete=models.PROTECT,
         related_name="touches",
     )
     channel = models.CharField(max_length=8, choices=Channel.choices)
@@ -323,6 +320,8 @@ class Touch(models.Model):
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     page_url = models.URLField(max_length=500, blank=True)
     user_agent = models.CharField(max_length=300, blank=True)
+
+    objects = ScopedQuerySet.as_manager()
 
     class Meta:
         indexes = [
@@ -341,7 +340,7 @@ class Qualification(models.Model):
     """One qualification decision (BANT criteria and score); history is kept."""
 
     lead = models.ForeignKey(
-        Lead, on_delete=models.CASCADE, related_name="qualifications"
+        Lead, on_delete=models.PROTECT, related_name="qualifications"
     )
     decision = models.CharField(max_length=16, choices=Decision.choices)
     budget = models.BooleanField(default=False)
@@ -355,6 +354,8 @@ class Qualification(models.Model):
     notes = models.TextField(blank=True)
     decided_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
     decided_at = models.DateTimeField()
+
+    objects = ScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-decided_at"]

@@ -2,7 +2,7 @@
 
 from rest_framework import permissions
 
-from crm.models import Role
+from crm import policy
 from crm.permissions import IsSalesUser
 
 
@@ -16,5 +16,4 @@ class OfferEditorOrReadOnly(IsSalesUser):
             return False
         if request.method in permissions.SAFE_METHODS:
             return True
-        user = request.user
-        return user.sees_everything or user.role == Role.MANAGER
+        return policy.may_edit_offers(request.user)

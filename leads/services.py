@@ -16,10 +16,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from crm import webhooks
+from crm import policy, webhooks
 from crm.errors import Conflict
 from crm.models import Role, Team, User, WebhookEventType
-from crm.visibility import assignable_owners_scope
 from leads.models import (
     Channel,
     ContentOffer,
@@ -48,11 +47,12 @@ MERGEABLE_FIELDS = ("first_name", "last_name", "phone", "job_title", "company_na
 
 def _check_assignable(*, owner: User, by: User | None) -> None:
     """Refuse an owner outside ``by``'s scope (``by=None``: a trusted system job)."""
-    scope = assignable_owners_scope(by) if by is not None else None
-    allowed = User.objects.filter(pk=owner.pk, is_active=True)
-    if scope is not None:
-        allowed = allowed.filter(scope)
-    if not allowed.exists():
+    allowed = (
+        policy.may_assign(by, owner)
+        if by is not None
+        else User.objects.filter(pk=owner.pk, is_active=True).exists()
+    )
+    if not allowed:
         raise ValidationError({"owner": "You cannot assign a record to this user."})
 
 
@@ -377,7 +377,7 @@ def lead_reassign(*, lead: Lead, to: User, by: User) -> Lead:
     """Give a lead to another owner; both the lead and ``to`` must be in scope."""
     with transaction.atomic():
         locked = Lead.objects.select_for_update().get(pk=lead.pk)
-        if not Lead.objects.visible_to(by).filter(pk=locked.pk).exists():
+        if not policy.may_change(by, locked):
             raise PermissionDenied("This lead is outside your scope.")
         _check_assignable(owner=to, by=by)
         if locked.owner_id != to.pk:

@@ -1,7 +1,7 @@
 """Admin: KPI targets, and the KPI dashboard page (through the ``Dashboard`` proxy).
 
-Access follows the same visibility rule as the API: ``KpiTarget.objects.visible_to``
-for reading, ``may_set_target`` for writing, ``segment_for`` for the dashboard.
+Access asks ``crm.policy``, like the API: ``KpiTarget.objects.visible_to`` for
+reading, ``may_set_target`` for writing, ``segment_for`` for the dashboard.
 """
 
 from __future__ import annotations
@@ -11,14 +11,13 @@ from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 
-from crm.models import Team, User
+from crm import policy
 from metrics.dashboard import dashboard_context
-from metrics.models import Dashboard, KpiTarget, may_set_target
+from metrics.models import Dashboard, KpiTarget
 
 
 def _is_sales_staff(request) -> bool:
-    user = request.user
-    return user.is_active and user.is_staff and user.is_sales_user
+    return policy.is_sales_staff(request.user)
 
 
 class KpiTargetForm(forms.ModelForm):
@@ -36,7 +35,7 @@ class KpiTargetForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
-        if not may_set_target(
+        if not policy.may_set_target(
             self.request.user, team=data.get("team"), owner=data.get("owner")
         ):
             raise forms.ValidationError(
@@ -77,26 +76,25 @@ class KpiTargetAdmin(admin.ModelAdmin):
         return _is_sales_staff(request)
 
     def has_add_permission(self, request) -> bool:
-        return _is_sales_staff(request) and (
-            request.user.is_superuser or request.user.role == "manager"
-        )
+        return _is_sales_staff(request) and policy.may_set_targets(request.user)
 
     def has_change_permission(self, request, obj=None) -> bool:
         if not self.has_add_permission(request):
             return False
-        return obj is None or may_set_target(
+        return obj is None or policy.may_set_target(
             request.user, team=obj.team, owner=obj.owner
         )
 
     def has_delete_permission(self, request, obj=None) -> bool:
-        return self.has_change_permission(request, obj)
+        return _is_sales_staff(request) and policy.may_delete(
+            request.user, obj, model=KpiTarget
+        )
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        user = request.user
-        if not user.is_superuser and db_field.name == "team":
-            kwargs["queryset"] = Team.objects.filter(manager=user)
-        if not user.is_superuser and db_field.name == "owner":
-            kwargs["queryset"] = User.objects.filter(team__manager=user)
+        if db_field.name == "team":
+            kwargs["queryset"] = policy.target_teams(request.user)
+        if db_field.name == "owner":
+            kwargs["queryset"] = policy.target_owners(request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 

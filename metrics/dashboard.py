@@ -10,10 +10,9 @@ from decimal import Decimal
 
 from django import forms
 from django.conf import settings
-from django.db.models import Q
 
+from crm import policy
 from crm.models import Team, User
-from crm.visibility import assignable_owners_scope
 from leads.models import Channel
 from metrics import charts, kpis
 from metrics.kpis.registry import BY_KEY, MONEY, RATE, Better
@@ -40,18 +39,9 @@ class DashboardForm(forms.Form):
 
     def __init__(self, *args, viewer: User, **kwargs):
         super().__init__(*args, **kwargs)
-        if viewer.sees_everything:
-            teams = Team.objects.all()
-        elif viewer.role == "manager":
-            teams = Team.objects.filter(manager=viewer)
-        else:
-            teams = Team.objects.none()
-        self.fields["team"].queryset = teams.order_by("name")
+        self.fields["team"].queryset = policy.kpi_teams(viewer).order_by("name")
         self.fields["owner"].queryset = (
-            User.objects.filter(assignable_owners_scope(viewer))
-            .filter(Q(role="rep") | Q(pk=viewer.pk))
-            .select_related("team")
-            .order_by("username")
+            policy.kpi_owner_choices(viewer).select_related("team").order_by("username")
         )
 
     def clean(self):

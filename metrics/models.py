@@ -12,8 +12,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
+from crm import policy
 from crm.models import Team, User
-from crm.visibility import NOTHING, owner_scope
 from metrics.kpis.registry import BY_KEY, KpiKey
 
 
@@ -32,54 +32,8 @@ def period_end(kind: str, start: datetime.date) -> datetime.date:
 
 class KpiTargetQuerySet(models.QuerySet["KpiTarget"]):
     def visible_to(self, user: User) -> KpiTargetQuerySet:
-        """Return the targets a user may read.
-
-        Admins and integrations read all; a manager the organisation's, their
-        teams' and their reps' (and their own); a rep only their own.
-        """
-        if not user.is_authenticated or not user.is_active:
-            return self.none()
-        if user.sees_everything:
-            return self
-        if user.role == "manager":
-            return self.filter(
-                Q(team__isnull=True, owner__isnull=True)
-                | Q(team__manager=user)
-                | owner_scope(user, "owner")
-            )
-        return self.filter(owner_scope(user, "owner") & Q(owner__isnull=False))
-
-    def changeable_by(self, user: User) -> KpiTargetQuerySet:
-        """Return the targets a user may set: admins all, managers their teams'."""
-        return self.filter(target_scope_q(user))
-
-
-def target_scope_q(user: User) -> Q:
-    """Return the filter on targets ``user`` may create or change."""
-    if not user.is_authenticated or not user.is_active:
-        return NOTHING
-    if user.is_superuser:
-        return Q()
-    if user.role == "manager":
-        return Q(team__manager=user) | Q(owner__team__manager=user)
-    return NOTHING
-
-
-def may_set_target(user: User, *, team: Team | None, owner: User | None) -> bool:
-    """Return True when ``user`` may set a target for this scope.
-
-    Admins set any target, managers those of the teams they manage and of
-    those teams' reps; nobody else sets targets. ``owner.team`` is read.
-    """
-    if not user.is_authenticated or not user.is_active:
-        return False
-    if user.is_superuser:
-        return True
-    if user.role != "manager":
-        return False
-    if owner is not None:
-        return owner.team is not None and owner.team.manager_id == user.pk
-    return team is not None and team.manager_id == user.pk
+        """Return the targets a user may read (``policy.kpi_target_scope``)."""
+        return policy.visible(user, self)
 
 
 class KpiTarget(models.Model):

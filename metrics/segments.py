@@ -14,8 +14,8 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.utils import timezone
 
+from crm import policy
 from crm.models import Team, User
-from crm.visibility import owner_scope
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ def add_months(day: datetime.date, months: int) -> datetime.date:
 class Segment:
     """Which records a KPI counts: a team, a rep, a channel, seen by a viewer.
 
-    ``viewer`` applies the CRM's visibility rule (``crm.visibility``): a KPI
+    ``viewer`` applies the CRM's visibility rule (``crm.policy``): a KPI
     never counts a record its viewer could not open. ``None`` means no narrowing.
     """
 
@@ -85,7 +85,7 @@ class Segment:
         """Return the filter on records whose ``owner_field`` is in the segment."""
         q = Q()
         if self.viewer is not None:
-            q &= owner_scope(self.viewer, owner_field)
+            q &= policy.owner_scope(self.viewer, owner_field)
         if self.team is not None:
             q &= Q(**{f"{owner_field}__in": self.team_member_ids})
         if self.owner is not None:
@@ -125,28 +125,13 @@ def segment_for(
 ) -> Segment:
     """Return the segment ``viewer`` asked for, or raise PermissionDenied.
 
-    The visibility rule of ``crm.visibility``, applied to KPI filters: a rep may
-    narrow to themselves only (never to a team), a manager to the teams they
-    manage and those teams' reps (or themselves), admins and integrations to
-    anyone. ``owner`` should come with its ``team`` loaded (no extra query).
+    ``crm.policy.may_read_kpis`` decides: a rep reads their own KPIs only, a
+    manager those of the teams they manage and of those teams' reps (or their
+    own), admins and integrations anyone's. ``owner`` should come with its
+    ``team`` loaded (no extra query).
     """
-    if not viewer.is_authenticated or not viewer.is_active:
+    if not policy.is_active(viewer):
         raise PermissionDenied("Log in to read the KPIs.")
-    if not viewer.sees_everything:
-        if viewer.role == "rep":
-            if team is not None:
-                raise PermissionDenied("A rep can read their own KPIs only.")
-            if owner is not None and owner.pk != viewer.pk:
-                raise PermissionDenied("A rep can read their own KPIs only.")
-        elif viewer.role == "manager":
-            if team is not None and team.manager_id != viewer.pk:
-                raise PermissionDenied("You can read the KPIs of your teams only.")
-            if owner is not None and owner.pk != viewer.pk:
-                owner_team = owner.team
-                if owner_team is None or owner_team.manager_id != viewer.pk:
-                    raise PermissionDenied(
-                        "You can read the KPIs of your teams' reps only."
-                    )
-        else:
-            raise PermissionDenied("You cannot read the KPIs.")
+    if not policy.may_read_kpis(viewer, team=team, owner=owner):
+        raise PermissionDenied("You cannot read the KPIs of this team or person.")
     return Segment(team=team, owner=owner, channel=channel or None, viewer=viewer)

@@ -13,11 +13,12 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from crm import policy
 from crm.models import Team, User
 from leads.models import Channel
 from metrics import kpis
 from metrics.kpis.registry import UNITS, Better
-from metrics.models import KpiTarget, may_set_target
+from metrics.models import KpiTarget
 from metrics.report import KpiReport
 from metrics.segments import Period, Segment
 
@@ -39,16 +40,35 @@ def money_list(values, unit: str = "money") -> list[dict]:
 # --- input ---------------------------------------------------------------------
 
 
+class _KpiScopeField(serializers.PrimaryKeyRelatedField):
+    """A team or person whose KPIs the caller may read (``crm.policy``).
+
+    Any other id, existing or not, gets the same "Invalid pk" answer.
+    """
+
+    def __init__(self, *, scope, **kwargs):
+        self.scope = scope
+        super().__init__(**kwargs)
+
+    def get_queryset(self):
+        request = self.context.get("request")
+        return self.scope(getattr(request, "user", None))
+
+
 class KpiQuerySerializer(serializers.Serializer):
     """The period (default: the current quarter) and the filters of a KPI query."""
 
     start = serializers.DateField(required=False, help_text="First day, included.")
     end = serializers.DateField(required=False, help_text="Last day, included.")
-    team = serializers.PrimaryKeyRelatedField(
-        queryset=Team.objects.all(), required=False, allow_null=True
+    team = _KpiScopeField(
+        queryset=Team.objects.all(),
+        scope=policy.kpi_teams,
+        required=False,
+        allow_null=True,
     )
-    owner = serializers.PrimaryKeyRelatedField(
-        queryset=User.objects.select_related("team"),
+    owner = _KpiScopeField(
+        queryset=User.objects.all(),
+        scope=lambda user: policy.kpi_owners(user).select_related("team"),
         required=False,
         allow_null=True,
         help_text="A rep's id.",
@@ -323,7 +343,7 @@ class KpiTargetSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError(
                 serializers.as_serializer_error(exc)
             ) from exc
-        if not may_set_target(user, team=target.team, owner=target.owner):
+        if not policy.may_set_target(user, team=target.team, owner=target.owner):
             raise serializers.ValidationError(
                 {
                     "team": "You can set targets for the teams you manage "

@@ -15,9 +15,11 @@ from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from crm import policy
 from crm.permissions import IsSalesUser
 from metrics import kpis
-from metrics.models import KpiTarget, may_set_target
+from metrics.filters import KpiTargetFilter
+from metrics.models import KpiTarget
 from metrics.report import kpi_report
 from metrics.segments import Segment, segment_for
 from metrics.serializers import (
@@ -70,7 +72,9 @@ class KpiQueryView(APIView):
     query_serializer_class = KpiQuerySerializer
 
     def segment(self, request) -> tuple[dict, Segment]:
-        query = self.query_serializer_class(data=request.query_params)
+        query = self.query_serializer_class(
+            data=request.query_params, context={"request": request}
+        )
         query.is_valid(raise_exception=True)
         params = query.validated_data
         try:
@@ -134,7 +138,7 @@ class KpiTargetViewSet(viewsets.ModelViewSet):
     queryset = KpiTarget.objects.none()  # the schema's model; see get_queryset
     serializer_class = KpiTargetSerializer
     permission_classes = [IsSalesUser]
-    filterset_fields = ["kpi", "period_kind", "period_start", "team", "owner"]
+    filterset_class = KpiTargetFilter
     ordering_fields = ["period_start", "kpi"]
     ordering = ["-period_start", "kpi"]
 
@@ -145,7 +149,7 @@ class KpiTargetViewSet(viewsets.ModelViewSet):
 
     def check_object_permissions(self, request, obj):
         super().check_object_permissions(request, obj)
-        if request.method not in SAFE_METHODS and not may_set_target(
+        if request.method not in SAFE_METHODS and not policy.may_set_target(
             request.user, team=obj.team, owner=obj.owner
         ):
             raise exceptions.PermissionDenied(
@@ -153,6 +157,6 @@ class KpiTargetViewSet(viewsets.ModelViewSet):
             )
 
     def create(self, request, *args, **kwargs):
-        if not (request.user.is_superuser or request.user.role == "manager"):
+        if not policy.may_set_targets(request.user):
             raise exceptions.PermissionDenied("Only managers and admins set targets.")
         return super().create(request, *args, **kwargs)

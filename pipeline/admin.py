@@ -12,11 +12,12 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.core.exceptions import ValidationError
 
-from crm.admin import SalesModelAdmin
+from crm import policy
+from crm.admin import OwnerListFilter, SalesModelAdmin
 from crm.errors import Conflict
 from leads.admin import LeadAdmin
 from leads.models import Lead
-from pipeline import services
+from pipeline import activities, services
 from pipeline.models import (
     STAGE_INDEX,
     STAGE_ORDER,
@@ -79,7 +80,8 @@ class StageChangeInline(admin.TabularInline):
         return [*self.fields, "changed_by"]
 
     def has_view_permission(self, request, obj=None) -> bool:
-        return request.user.is_active and request.user.is_staff
+        # The parent admin already scoped the deal to the user.
+        return policy.is_sales_staff(request.user)
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
@@ -115,7 +117,13 @@ class DealAdmin(SalesModelAdmin):
         "expected_close_on",
         "stage_entered_at",
     ]
-    list_filter = ["stage", "status", "owner", StaleListFilter, "channel"]
+    list_filter = [
+        "stage",
+        "status",
+        ("owner", OwnerListFilter),
+        StaleListFilter,
+        "channel",
+    ]
     list_select_related = ["owner", "company"]
     search_fields = ["title", "company__name"]
     raw_id_fields = ["company", "contact"]
@@ -266,13 +274,13 @@ class StageSettingAdmin(admin.ModelAdmin):
     ordering = ["pk"]
 
     def has_module_permission(self, request) -> bool:
-        return request.user.is_active and request.user.is_staff
+        return policy.is_sales_staff(request.user)
 
     def has_view_permission(self, request, obj=None) -> bool:
-        return request.user.is_active and request.user.is_staff
+        return policy.is_sales_staff(request.user)
 
     def has_change_permission(self, request, obj=None) -> bool:
-        return request.user.is_active and request.user.is_superuser
+        return policy.may_edit_stage_settings(request.user)
 
     def has_add_permission(self, request) -> bool:
         return False  # the five rows come from a data migration
@@ -294,7 +302,13 @@ class ActivityAdmin(SalesModelAdmin):
         "contact",
         "deal",
     ]
-    list_filter = ["kind", "direction", "outcome", "is_cold_call", "owner"]
+    list_filter = [
+        "kind",
+        "direction",
+        "outcome",
+        "is_cold_call",
+        ("owner", OwnerListFilter),
+    ]
     list_select_related = ["owner", "lead", "contact", "deal"]
     search_fields = ["notes", "lead__email", "deal__title"]
     raw_id_fields = ["lead", "contact", "deal"]
@@ -326,7 +340,7 @@ class ActivityAdmin(SalesModelAdmin):
             return
         data = form.cleaned_data
         try:
-            activity = services.activity_log(
+            activity = activities.activity_log(
                 by=request.user,
                 **{
                     name: data.get(name)

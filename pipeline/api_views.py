@@ -23,7 +23,7 @@ from crm.errors import StaleVersion
 from crm.export import CsvExportMixin
 from crm.permissions import IsSalesUser
 from leads.models import Lead
-from pipeline import services
+from pipeline import activities, services
 from pipeline.api_examples import (
     ACTIVITY_EXAMPLES,
     CONVERT_EXAMPLES,
@@ -355,7 +355,7 @@ class ActivityViewSet(
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        activity = services.activity_log(by=request.user, **serializer.validated_data)
+        activity = activities.activity_log(by=request.user, **serializer.validated_data)
         return Response(
             self.get_serializer(activity).data, status=status.HTTP_201_CREATED
         )

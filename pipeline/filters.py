@@ -1,9 +1,18 @@
 import django_filters
 
+from crm import policy
+from crm.filters import in_scope
+from leads.models import Lead
 from pipeline.models import Activity, Deal
 
 
+def _visible(model):
+    return in_scope(lambda user: model.objects.visible_to(user))
+
+
 class DealFilter(django_filters.FilterSet):
+    # Ids out of the caller's scope are refused like ids that do not exist.
+    owner = django_filters.ModelChoiceFilter(queryset=in_scope(policy.visible_owners))
     team = django_filters.NumberFilter(field_name="owner__team")
     amount_min = django_filters.NumberFilter(field_name="amount", lookup_expr="gte")
     amount_max = django_filters.NumberFilter(field_name="amount", lookup_expr="lte")
@@ -20,6 +29,10 @@ class DealFilter(django_filters.FilterSet):
 
 
 class ActivityFilter(django_filters.FilterSet):
+    # Ids out of the caller's scope are refused like ids that do not exist.
+    owner = django_filters.ModelChoiceFilter(queryset=in_scope(policy.visible_owners))
+    lead = django_filters.ModelChoiceFilter(queryset=_visible(Lead))
+    deal = django_filters.ModelChoiceFilter(queryset=_visible(Deal))
     # ``occurred_after`` / ``occurred_before``
     occurred = django_filters.IsoDateTimeFromToRangeFilter(field_name="occurred_at")
 

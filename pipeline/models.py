@@ -15,8 +15,8 @@ from django.db.models import Case, DecimalField, ExpressionWrapper, F, Q, Value,
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from crm import policy
 from crm.models import Company, Contact, TimeStamped, User, default_currency
-from crm.visibility import owner_scope
 from leads.models import Channel, Lead
 
 
@@ -166,7 +166,7 @@ class StageRules:
 class DealQuerySet(models.QuerySet["Deal"]):
     def visible_to(self, user: User) -> DealQuerySet:
         """Return the deals in the user's scope."""
-        return self.filter(owner_scope(user, "owner"))
+        return policy.visible(user, self)
 
     def open(self) -> DealQuerySet:
         """Return deals still in the pipeline."""
@@ -203,10 +203,10 @@ class Deal(TimeStamped):
         Company, null=True, blank=True, on_delete=models.PROTECT, related_name="deals"
     )
     contact = models.ForeignKey(
-        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="deals"
+        Contact, null=True, blank=True, on_delete=models.PROTECT, related_name="deals"
     )
     lead = models.OneToOneField(
-        Lead, null=True, blank=True, on_delete=models.SET_NULL, related_name="deal"
+        Lead, null=True, blank=True, on_delete=models.PROTECT, related_name="deal"
     )
     channel = models.CharField(max_length=8, choices=Channel.choices)
     amount = models.DecimalField(max_digits=14, decimal_places=2)
@@ -312,9 +312,6 @@ class Deal(TimeStamped):
     def __str__(self) -> str:
         return self.title
 
-    def can_change(self, user: User) -> bool:
-        return Deal.objects.visible_to(user).filter(pk=self.pk).exists()
-
 
 class StageChange(models.Model):
     """One move, win, loss or reopening of a deal. Never updated, never deleted."""
@@ -379,7 +376,7 @@ CONNECTED_OUTCOMES = frozenset({Outcome.CONNECTED, Outcome.MEETING_BOOKED})
 class ActivityQuerySet(models.QuerySet["Activity"]):
     def visible_to(self, user: User) -> ActivityQuerySet:
         """Return the activities in the user's scope (by the activity's owner)."""
-        return self.filter(owner_scope(user, "owner"))
+        return policy.visible(user, self)
 
     def cold_calls(self) -> ActivityQuerySet:
         """Return outbound calls to people who never asked to be contacted."""
@@ -402,17 +399,17 @@ class Activity(models.Model):
     occurred_at = models.DateTimeField(default=timezone.now)
     duration_seconds = models.PositiveIntegerField(null=True, blank=True)
     lead = models.ForeignKey(
-        Lead, null=True, blank=True, on_delete=models.CASCADE, related_name="activities"
+        Lead, null=True, blank=True, on_delete=models.PROTECT, related_name="activities"
     )
     contact = models.ForeignKey(
         Contact,
         null=True,
         blank=True,
-        on_delete=models.CASCADE,
+        on_delete=models.PROTECT,
         related_name="activities",
     )
     deal = models.ForeignKey(
-        Deal, null=True, blank=True, on_delete=models.CASCADE, related_name="activities"
+        Deal, null=True, blank=True, on_delete=models.PROTECT, related_name="activities"
     )
     owner = models.ForeignKey(User, on_delete=models.PROTECT, related_name="activities")
     notes = models.TextField(blank=True)

@@ -9,7 +9,11 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from crm.models import Company, Contact, User
-from crm.serializers import OwnedSerializer
+from crm.serializers import (
+    ConflictResponseSerializer,
+    OwnedSerializer,
+    VisiblePrimaryKeyRelatedField,
+)
 from leads.models import Lead
 from pipeline.models import (
     Activity,
@@ -24,10 +28,10 @@ from pipeline.models import (
 
 
 class DealSerializer(OwnedSerializer):
-    company = serializers.PrimaryKeyRelatedField(
+    company = VisiblePrimaryKeyRelatedField(
         queryset=Company.objects.all(), required=False, allow_null=True
     )
-    contact = serializers.PrimaryKeyRelatedField(
+    contact = VisiblePrimaryKeyRelatedField(
         queryset=Contact.objects.all(), required=False, allow_null=True
     )
     amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0)
@@ -147,14 +151,14 @@ class ActivitySerializer(serializers.ModelSerializer):
     duration_seconds = serializers.IntegerField(
         min_value=0, required=False, allow_null=True
     )
-    # The scope of each subject is checked by ``activity_log`` (a field message).
-    lead = serializers.PrimaryKeyRelatedField(
+    # A subject out of the caller's scope is "Invalid pk", like a missing one.
+    lead = VisiblePrimaryKeyRelatedField(
         queryset=Lead.objects.all(), required=False, allow_null=True
     )
-    contact = serializers.PrimaryKeyRelatedField(
+    contact = VisiblePrimaryKeyRelatedField(
         queryset=Contact.objects.all(), required=False, allow_null=True
     )
-    deal = serializers.PrimaryKeyRelatedField(
+    deal = VisiblePrimaryKeyRelatedField(
         queryset=Deal.objects.all(), required=False, allow_null=True
     )
     owner = serializers.PrimaryKeyRelatedField(
@@ -182,17 +186,6 @@ class ActivitySerializer(serializers.ModelSerializer):
 
 
 # --- documented error bodies (the format of crm.api_errors) ---------------------
-
-
-class ErrorDetailSerializer(serializers.Serializer):
-    code = serializers.CharField()
-    detail = serializers.CharField()
-    attr = serializers.CharField(allow_null=True)
-
-
-class ConflictResponseSerializer(serializers.Serializer):
-    type = serializers.CharField()
-    errors = ErrorDetailSerializer(many=True)
 
 
 class StaleDealResponseSerializer(ConflictResponseSerializer):

@@ -1,4 +1,6 @@
-"""Write workflows of the pipeline: deals through the stages, activities, conversion.
+"""Write workflows of the pipeline: deals through the stages, and conversion.
+
+Activities have their own module, ``pipeline.activities``.
 
 Each function runs in one transaction, locks the rows it changes, validates,
 saves with ``update_fields`` and writes its history row. The optimistic version
@@ -13,29 +15,20 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Value
-from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
-from crm import webhooks
+from crm import policy, webhooks
 from crm.errors import Conflict, StaleVersion
-from crm.models import Company, Contact, Role, User, WebhookEventType
-from crm.visibility import assignable_owners_scope
+from crm.models import Company, Contact, User, WebhookEventType
 from leads.models import Channel, Lead, LeadStatus
-from leads.models import Touch as LeadTouch
-from pipeline import history
 from pipeline.models import (
     ALLOWED_MOVES,
     WIN_FROM,
-    Activity,
-    ActivityKind,
     Deal,
     DealStatus,
-    Direction,
     LostReason,
-    Outcome,
     Stage,
     StageChange,
 )
@@ -102,7 +95,7 @@ def _stage(value: str, field: str = "stage") -> Stage:
 
 
 def _check_owner(*, owner: User, by: User) -> None:
-    if not User.objects.filter(assignable_owners_scope(by), pk=owner.pk).exists():
+    if not policy.may_assign(by, owner):
         raise ValidationError({"owner": "You cannot assign a deal to this user."})
 
 
@@ -242,9 +235,9 @@ def deal_create(
     """Create an open deal in a stage and record its first history row."""
     stage = _stage(stage)
     if owner is None:
-        if by.role not in (Role.REP, Role.MANAGER):
+        owner = policy.default_owner(by)
+        if owner is None:
             raise ValidationError({"owner": "Choose the rep who owns this deal."})
-        owner = by
     _check_owner(owner=owner, by=by)
     if lead is not None:
         channel = lead.channel
@@ -424,103 +417,6 @@ def deal_reopen(
         )
 
 
-# --- activities ---------------------------------------------------------------
-
-
-def _check_choice(errors: dict, field: str, value: str, choices, *, blank=False):
-    if (blank and value == "") or value in choices.values:
-        return
-    errors[field] = f"Use one of: {', '.join(choices.values)}."
-
-
-def is_cold_call(*, kind: str, direction: str, lead: Lead | None) -> bool:
-    """Return whether a call is cold (the rule of ``history.is_cold_call``)."""
-    return history.is_cold_call(
-        kind=kind,
-        direction=direction,
-        lead_status=lead.status if lead is not None else None,
-        came_inbound=lambda: LeadTouch.objects.filter(
-            lead=lead, channel=Channel.INBOUND
-        ).exists(),
-    )
-
-
-def activity_log(
-    *,
-    by: User,
-    kind: str,
-    direction: str = Direction.OUTBOUND,
-    outcome: str = "",
-    lead: Lead | None = None,
-    contact: Contact | None = None,
-    deal: Deal | None = None,
-    occurred_at: datetime.datetime | None = None,
-    duration_seconds: int | None = None,
-    notes: str = "",
-    owner: User | None = None,
-) -> Activity:
-    """Log a call, e-mail, meeting or note; mark cold calls; update engagement."""
-    errors: dict[str, str] = {}
-    _check_choice(errors, "kind", kind, ActivityKind)
-    _check_choice(errors, "direction", direction, Direction)
-    _check_choice(errors, "outcome", outcome, Outcome, blank=True)
-    if lead is None and contact is None and deal is None:
-        errors["lead"] = "Log it against a lead, contact or deal."
-    if lead is not None and not Lead.objects.visible_to(by).filter(pk=lead.pk).exists():
-        errors["lead"] = "This lead is not in your scope."
-    if deal is not None and not Deal.objects.visible_to(by).filter(pk=deal.pk).exists():
-        errors["deal"] = "This deal is not in your scope."
-    if contact is not None and not (
-        Contact.objects.visible_to(by).filter(pk=contact.pk).exists()
-    ):
-        errors["contact"] = "This contact is not in your scope."
-    now = timezone.now()
-    occurred_at = occurred_at or now
-    # A few minutes of tolerance for the clocks of the callers' devices.
-    if occurred_at > now + datetime.timedelta(minutes=5):
-        errors["occurred_at"] = "An activity cannot happen in the future."
-    if duration_seconds is not None and duration_seconds < 0:
-        errors["duration_seconds"] = "A duration cannot be negative."
-    owner = owner or by
-    if not User.objects.filter(assignable_owners_scope(by), pk=owner.pk).exists():
-        errors["owner"] = "You cannot log an activity for this user."
-    if errors:
-        raise ValidationError(errors)
-
-    with transaction.atomic():
-        if lead is not None:
-            # Locked so that the status read for the cold-call rule is the one the
-            # activity is logged against (a concurrent capture may make it a lead).
-            lead = Lead.objects.select_for_update().get(pk=lead.pk)
-        activity = Activity.objects.create(
-            kind=kind,
-            direction=direction,
-            outcome=outcome,
-            is_cold_call=is_cold_call(kind=kind, direction=direction, lead=lead),
-            occurred_at=occurred_at,
-            duration_seconds=duration_seconds,
-            lead=lead,
-            contact=contact,
-            deal=deal,
-            owner=owner,
-            notes=notes,
-        )
-        if lead is not None:
-            Lead.objects.filter(pk=lead.pk).update(
-                **history.engagement_update(occurred_at), updated_at=now
-            )
-        if deal is not None:
-            # Not a version bump: logging a call must not make a rep's open form
-            # on the deal stale.
-            Deal.objects.filter(pk=deal.pk).update(
-                last_activity_at=Greatest(
-                    Coalesce("last_activity_at", Value(occurred_at)),
-                    Value(occurred_at),
-                )
-            )
-    return activity
-
-
 # --- lead conversion ------------------------------------------------------------
 
 
@@ -544,7 +440,10 @@ def _company_for(lead: Lead, *, owner: User) -> Company | None:
 
 
 def _contact_for(lead: Lead, *, company: Company | None, owner: User) -> Contact:
-    """Find the lead's contact by e-mail (case-insensitive), or create it."""
+    """Find the lead's contact by e-mail (case-insensitive), or create it.
+
+    An existing contact gets the lead's company only if ``owner`` owns it.
+    """
     contact = None
     if lead.email:
         contact = Contact.objects.filter(email__iexact=lead.email).first()
@@ -558,7 +457,10 @@ def _contact_for(lead: Lead, *, company: Company | None, owner: User) -> Contact
             company=company,
             owner=owner,
         )
-    if contact.company_id is None and company is not None:
+    # Linked, never edited, when someone else owns it: its owner's own PATCH
+    # would be the only way to change it.
+    mine = contact.owner_id == owner.pk
+    if contact.company_id is None and company is not None and mine:
         contact.company = company
         contact.save(update_fields=["company", "updated_at"])
     return contact
@@ -583,6 +485,8 @@ def lead_convert(
     with transaction.atomic():
         # Locked so that two concurrent conversions cannot both pass the check.
         lead = Lead.objects.select_for_update().get(pk=lead.pk)
+        if not policy.may_convert(by, lead):
+            raise PermissionDenied("This lead is outside your scope.")
         if lead.status != LeadStatus.QUALIFIED:
             raise Conflict(
                 f"Only a qualified lead converts; this one is {lead.status}.",

@@ -15,9 +15,9 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from crm import policy
 from crm.errors import Conflict
-from crm.models import Role, User
-from crm.visibility import assignable_owners_scope
+from crm.models import User
 from pipeline import services
 from pipeline.forms import DealMoveForm
 from pipeline.models import STAGE_ORDER, Deal, Stage, StageRules
@@ -34,20 +34,14 @@ class Column:
 
 def _pickable_owners(user: User):
     """Return the reps whose board ``user`` may open (empty for a rep)."""
-    if user.role == Role.REP and not user.sees_everything:
-        return User.objects.none()
-    return (
-        User.objects.filter(assignable_owners_scope(user))
-        .filter(role__in=[Role.REP, Role.MANAGER])
-        .order_by("first_name", "username")
-    )
+    return policy.board_owner_choices(user).order_by("first_name", "username")
 
 
 @login_required
 def board(request: HttpRequest) -> HttpResponse:
     """Show open deals by stage with counts, totals and weighted totals."""
     user = request.user
-    if not user.is_sales_user:
+    if not policy.is_sales_user(user):
         raise PermissionDenied
     owners = _pickable_owners(user)
     owner = None

@@ -8,11 +8,20 @@ from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Lower
 
-from crm.visibility import owner_scope
+from crm import policy
+from crm.policy import Role
 
 
 def default_currency() -> str:
     return settings.CRM_DEFAULT_CURRENCY
+
+
+class ScopedQuerySet(models.QuerySet):
+    """A queryset whose rows ``visible_to(user)`` narrows to the user's scope."""
+
+    def visible_to(self, user: User):
+        """Return the rows ``user`` may read (``crm.policy.visible_scope``)."""
+        return policy.visible(user, self)
 
 
 class TimeStamped(models.Model):
@@ -21,12 +30,6 @@ class TimeStamped(models.Model):
 
     class Meta:
         abstract = True
-
-
-class Role(models.TextChoices):
-    REP = "rep", "Sales rep"
-    MANAGER = "manager", "Sales manager"
-    INTEGRATION = "integration", "Integration"
 
 
 class User(TimeStamped, AbstractUser):
@@ -57,13 +60,11 @@ class User(TimeStamped, AbstractUser):
     @property
     def sees_everything(self) -> bool:
         """Return True for admins and integrations, whose scope is the whole CRM."""
-        return self.is_superuser or self.role == Role.INTEGRATION
+        return policy.sees_everything(self)
 
     @property
     def is_sales_user(self) -> bool:
-        return self.is_active and (
-            self.is_superuser or self.role in (Role.REP, Role.MANAGER, Role.INTEGRATION)
-        )
+        return policy.is_sales_user(self)
 
 
 class Team(TimeStamped):
@@ -97,11 +98,11 @@ class Team(TimeStamped):
 class CompanyQuerySet(models.QuerySet["Company"]):
     def visible_to(self, user: User) -> CompanyQuerySet:
         """Return the companies a user may read: the address book is shared."""
-        return self if user.is_sales_user else self.none()
+        return policy.visible(user, self)
 
     def changeable_by(self, user: User) -> CompanyQuerySet:
         """Return the companies a user may change: own, own team's, or all."""
-        return self.filter(owner_scope(user, "owner"))
+        return policy.changeable(user, self)
 
 
 class Company(TimeStamped):
@@ -142,18 +143,15 @@ class Company(TimeStamped):
     def __str__(self) -> str:
         return self.name
 
-    def can_change(self, user: User) -> bool:
-        return Company.objects.changeable_by(user).filter(pk=self.pk).exists()
-
 
 class ContactQuerySet(models.QuerySet["Contact"]):
     def visible_to(self, user: User) -> ContactQuerySet:
         """Return the contacts a user may read: the address book is shared."""
-        return self if user.is_sales_user else self.none()
+        return policy.visible(user, self)
 
     def changeable_by(self, user: User) -> ContactQuerySet:
         """Return the contacts a user may change: own, own team's, or all."""
-        return self.filter(owner_scope(user, "owner"))
+        return policy.changeable(user, self)
 
 
 class Contact(TimeStamped):
@@ -166,7 +164,7 @@ class Contact(TimeStamped):
         Company,
         null=True,
         blank=True,
-        on_delete=models.SET_NULL,
+        on_delete=models.PROTECT,
         related_name="contacts",
     )
     owner = models.ForeignKey(User, on_delete=models.PROTECT, related_name="contacts")
@@ -199,14 +197,11 @@ class Contact(TimeStamped):
     def __str__(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
 
-    def can_change(self, user: User) -> bool:
-        return Contact.objects.changeable_by(user).filter(pk=self.pk).exists()
-
 
 class SubscriptionQuerySet(models.QuerySet["Subscription"]):
     def visible_to(self, user: User) -> SubscriptionQuerySet:
         """Return the subscriptions in a user's scope, through the company owner."""
-        return self.filter(owner_scope(user, "company__owner"))
+        return policy.visible(user, self)
 
 
 class Subscription(TimeStamped):
@@ -262,6 +257,3 @@ class Subscription(TimeStamped):
     @property
     def is_active(self) -> bool:
         return self.ended_on is None
-
-    def can_change(self, user: User) -> bool:
-        return Subscription.objects.visible_to(user).filter(pk=self.pk).exists()

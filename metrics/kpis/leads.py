@@ -75,7 +75,7 @@ def lead_kpis(*, period: Period, segment: Segment) -> LeadKpis:
     qualified_count = sum(row["qualified"] for row in rows)
 
     # The lead's first activity time is kept on the lead by the activity
-    # service (pipeline.services.activity_log: the earliest occurred_at, even
+    # service (pipeline.activities.activity_log: the earliest occurred_at, even
     # for a backdated activity), so no subquery into the activities per lead.
     created = leads.filter(created_at__gte=start_at, created_at__lt=end_at)
     answered = Q(channel=Channel.INBOUND, first_activity_at__isnull=False)

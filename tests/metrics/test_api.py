@@ -121,14 +121,29 @@ def test_targets_and_attainment(crm, rep, manager, team, api_as):
     assert items["new_leads"]["attainment"] is None
 
 
-def test_rep_cannot_read_another_reps_kpis(rep, other_rep, api_as):
-    response = api_as(rep).get(KPIS, {"owner": other_rep.pk})
+def test_rep_asking_for_another_reps_kpis_is_told_the_id_does_not_exist(
+    rep, other_rep, api_as
+):
+    # An id out of scope gets exactly the answer of an id that does not exist.
+    missing = other_rep.pk + 1000
+    client = api_as(rep)
 
-    assert response.status_code == 403
+    out_of_scope = client.get(KPIS, {"owner": other_rep.pk})
+    nonexistent = client.get(KPIS, {"owner": missing})
+
+    assert (out_of_scope.status_code, nonexistent.status_code) == (400, 400)
+    [error] = out_of_scope.json()["errors"]
+    [missing_error] = nonexistent.json()["errors"]
+    assert error["detail"] == f'Invalid pk "{other_rep.pk}" - object does not exist.'
+    assert missing_error["detail"] == f'Invalid pk "{missing}" - object does not exist.'
+    assert (error["code"], error["attr"]) == (missing_error["code"], "owner")
 
 
 def test_rep_cannot_read_a_teams_kpis(rep, team, api_as):
-    assert api_as(rep).get(KPIS, {"team": team.pk}).status_code == 403
+    response = api_as(rep).get(KPIS, {"team": team.pk})
+
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["attr"] == "team"
 
 
 def test_manager_reads_their_team_not_another(rep, team, manager, foreign_rep, api_as):
@@ -136,8 +151,8 @@ def test_manager_reads_their_team_not_another(rep, team, manager, foreign_rep, a
 
     assert client.get(KPIS, {"team": team.pk}).status_code == 200
     assert client.get(KPIS, {"owner": rep.pk}).status_code == 200
-    assert client.get(KPIS, {"owner": foreign_rep.pk}).status_code == 403
-    assert client.get(KPIS, {"team": foreign_rep.team_id}).status_code == 403
+    assert client.get(KPIS, {"owner": foreign_rep.pk}).status_code == 400
+    assert client.get(KPIS, {"team": foreign_rep.team_id}).status_code == 400
 
 
 def test_team_kpis_for_its_manager(

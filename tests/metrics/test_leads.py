@@ -7,7 +7,7 @@ import pytest
 
 from metrics import kpis
 from metrics.segments import Segment
-from pipeline.services import activity_log
+from pipeline.activities import activity_log
 from tests.factories import LeadFactory
 from tests.metrics.datasets import (
     EMPTY,

@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from leads.models import Lead, Touch
-from pipeline import services
+from pipeline import activities
 from pipeline.models import Activity
 from tests.factories import ActivityFactory, ContactFactory, LeadFactory
 
@@ -31,7 +31,7 @@ def call(rep, **kwargs):
     kwargs.setdefault("kind", "call")
     kwargs.setdefault("direction", "outbound")
     kwargs.setdefault("outcome", "no_answer")
-    return services.activity_log(by=rep, **kwargs)
+    return activities.activity_log(by=rep, **kwargs)
 
 
 def test_outbound_call_to_a_prospect_is_a_cold_call(rep):

@@ -1,4 +1,5 @@
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError
 
 from crm.errors import Conflict
@@ -122,3 +123,39 @@ def test_convert_endpoint_refuses_a_negative_amount(api_as, rep, qualified):
     )
     assert response.status_code == 400
     assert response.json()["errors"][0]["attr"] == "amount"
+
+
+def test_conversion_links_another_reps_contact_without_editing_it(
+    rep, foreign_rep, qualified
+):
+    # given a contact of another team's rep, with the lead's e-mail and no company
+    theirs = ContactFactory(
+        owner=foreign_rep, company=None, email="jane.doe@initech.example"
+    )
+    before = Contact.objects.values().get(pk=theirs.pk)
+
+    deal = services.lead_convert(lead=qualified, by=rep)
+
+    # then the deal links to it, and the contact is exactly as its owner left it
+    assert deal.contact_id == theirs.pk
+    assert deal.company.name == "Initech"
+    assert Contact.objects.values().get(pk=theirs.pk) == before
+
+
+def test_conversion_links_another_reps_company_without_editing_it(
+    rep, foreign_rep, qualified
+):
+    company = CompanyFactory(owner=foreign_rep, domain="initech.example", name="I")
+    before = Company.objects.values().get(pk=company.pk)
+
+    deal = services.lead_convert(lead=qualified, by=rep)
+
+    assert deal.company_id == company.pk
+    assert deal.contact.owner == rep
+    assert Company.objects.values().get(pk=company.pk) == before
+
+
+def test_conversion_refuses_a_lead_outside_the_converters_scope(other_rep, qualified):
+    with pytest.raises(PermissionDenied):
+        services.lead_convert(lead=qualified, by=other_rep)
+    assert not Deal.objects.filter(lead=qualified).exists()

@@ -5,7 +5,7 @@ import datetime
 import pytest
 import time_machine
 
-from pipeline import history, services
+from pipeline import activities, history, services
 from pipeline.history import Step, deal_history
 from tests.factories import LeadFactory
 
@@ -96,7 +96,7 @@ def test_engagement_folds_what_activity_log_records(rep):
     times = [_at(5), _at(1), _at(3)]
     with time_machine.travel(_at(6), tick=False):
         for moment in times:
-            services.activity_log(by=rep, kind="email", lead=lead, occurred_at=moment)
+            activities.activity_log(by=rep, kind="email", lead=lead, occurred_at=moment)
 
     # when
     engagement = history.Engagement.of(times)
