@@ -15,6 +15,13 @@ from crm.api_examples import (
     TOKEN_EXAMPLES,
     WEBHOOK_EXAMPLES,
 )
+from crm.api_versioning import (
+    IF_MATCH,
+    VersionedViewSetMixin,
+    etag,
+    expected_version,
+    versioned_schema,
+)
 from crm.export import CsvExportMixin
 from crm.filters import CompanyFilter, ContactFilter, SubscriptionFilter
 from crm.models import (
@@ -36,6 +43,7 @@ from crm.serializers import (
     UserSerializer,
     WebhookEndpointCreatedSerializer,
     WebhookEndpointSerializer,
+    stale_response_serializer,
 )
 
 
@@ -111,7 +119,8 @@ class TeamViewSet(viewsets.ReadOnlyModelViewSet):
         return Team.objects.prefetch_related("members").order_by("name")
 
 
-class CompanyViewSet(CsvExportMixin, viewsets.ModelViewSet):
+@versioned_schema(CompanySerializer)
+class CompanyViewSet(VersionedViewSetMixin, CsvExportMixin, viewsets.ModelViewSet):
     queryset = Company.objects.none()  # the schema's model; rows come from get_queryset
     serializer_class = CompanySerializer
     permission_classes = [CanChangeOrReadOnly]
@@ -124,7 +133,8 @@ class CompanyViewSet(CsvExportMixin, viewsets.ModelViewSet):
         return Company.objects.visible_to(self.request.user)
 
 
-class ContactViewSet(CsvExportMixin, viewsets.ModelViewSet):
+@versioned_schema(ContactSerializer)
+class ContactViewSet(VersionedViewSetMixin, CsvExportMixin, viewsets.ModelViewSet):
     queryset = Contact.objects.none()  # the schema's model; rows come from get_queryset
     serializer_class = ContactSerializer
     permission_classes = [CanChangeOrReadOnly]
@@ -137,8 +147,10 @@ class ContactViewSet(CsvExportMixin, viewsets.ModelViewSet):
         return Contact.objects.visible_to(self.request.user)
 
 
+@versioned_schema(SubscriptionSerializer)
 @extend_schema_view(create=extend_schema(examples=SUBSCRIPTION_EXAMPLES))
 class SubscriptionViewSet(
+    VersionedViewSetMixin,
     CsvExportMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -163,7 +175,11 @@ class SubscriptionViewSet(
 
     @extend_schema(
         request=SubscriptionEndSerializer,
-        responses=SubscriptionSerializer,
+        responses={
+            200: SubscriptionSerializer,
+            412: stale_response_serializer(SubscriptionSerializer),
+        },
+        parameters=[IF_MATCH],
         examples=SUBSCRIPTION_END_EXAMPLES,
     )
     @action(detail=True, methods=["post"])
@@ -177,13 +193,13 @@ class SubscriptionViewSet(
             by=request.user,
             ended_on=params.validated_data.get("ended_on"),
             reason=params.validated_data.get("reason", ""),
+            expected_version=expected_version(request),
         )
-        return Response(
-            SubscriptionSerializer(subscription).data, status=status.HTTP_200_OK
-        )
+        return self.versioned_response(subscription)
 
 
-class WebhookEndpointViewSet(viewsets.ModelViewSet):
+@versioned_schema(WebhookEndpointSerializer)
+class WebhookEndpointViewSet(VersionedViewSetMixin, viewsets.ModelViewSet):
     """Webhook subscriptions of integrations (admins and integration users)."""
 
     queryset = WebhookEndpoint.objects.order_by("pk")
@@ -202,6 +218,7 @@ class WebhookEndpointViewSet(viewsets.ModelViewSet):
         return Response(
             WebhookEndpointCreatedSerializer(endpoint).data,
             status=status.HTTP_201_CREATED,
+            headers={"ETag": etag(endpoint)},
         )
 
     @extend_schema(responses=DeliveryAttemptSerializer(many=True))

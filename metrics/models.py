@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
-from crm.models import Team, User
+from crm.models import Team, User, Versioned
 from crm.visibility import NOTHING, owner_scope
 
 
@@ -128,7 +128,7 @@ def may_set_target(user: User, *, team: Team | None, owner: User | None) -> bool
     return team is not None and team.manager_id == user.pk
 
 
-class KpiTarget(models.Model):
+class KpiTarget(Versioned, models.Model):
     """The value a KPI should reach over one month or quarter, for one scope."""
 
     kpi = models.CharField(max_length=32, choices=KpiKey.choices)

@@ -295,8 +295,15 @@ class KpiTargetSerializer(serializers.ModelSerializer):
             "currency",
             "created_at",
             "updated_at",
+            "version",
         ]
-        read_only_fields = ["id", "period_end", "created_at", "updated_at"]
+        read_only_fields = [
+            "id",
+            "period_end",
+            "created_at",
+            "updated_at",
+            "version",
+        ]
         # The model's conditional unique constraints are checked in validate().
         validators: list = []
 

@@ -15,6 +15,7 @@ from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from crm.api_versioning import VersionedViewSetMixin, versioned_schema
 from crm.permissions import IsSalesUser
 from metrics import kpis
 from metrics.models import KpiTarget, may_set_target
@@ -128,7 +129,8 @@ class ChurnSeriesView(KpiQueryView):
         return Response(churn_data(points, period, segment))
 
 
-class KpiTargetViewSet(viewsets.ModelViewSet):
+@versioned_schema(KpiTargetSerializer)
+class KpiTargetViewSet(VersionedViewSetMixin, viewsets.ModelViewSet):
     """KPI targets: managers set their teams' and reps', admins any, reps read."""
 
     queryset = KpiTarget.objects.none()  # the schema's model; see get_queryset

@@ -15,7 +15,14 @@ from django.db.models import Case, DecimalField, ExpressionWrapper, F, Q, Value,
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from crm.models import Company, Contact, TimeStamped, User, default_currency
+from crm.models import (
+    Company,
+    Contact,
+    TimeStamped,
+    User,
+    Versioned,
+    default_currency,
+)
 from crm.visibility import owner_scope
 from leads.models import Channel, Lead
 
@@ -391,7 +398,7 @@ class ActivityQuerySet(models.QuerySet["Activity"]):
         return self.filter(is_cold_call=True)
 
 
-class Activity(models.Model):
+class Activity(Versioned, models.Model):
     """A call, e-mail, meeting or note logged against a lead, contact or deal.
 
     It lives in ``pipeline`` because it may point at a deal, and apps depend one

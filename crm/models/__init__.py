@@ -9,6 +9,7 @@ from crm.models.core import (
     Team,
     TimeStamped,
     User,
+    Versioned,
     default_currency,
 )
 from crm.models.integrations import (
@@ -31,6 +32,7 @@ __all__ = [
     "Team",
     "TimeStamped",
     "User",
+    "Versioned",
     "WebhookDelivery",
     "WebhookEndpoint",
     "WebhookEventType",

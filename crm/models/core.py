@@ -23,6 +23,17 @@ class TimeStamped(models.Model):
         abstract = True
 
 
+class Versioned(models.Model):
+    """A record changed under optimistic locking (``crm.versioning``)."""
+
+    # Bumped by every change, returned to API clients as the ETag; not editable
+    # in forms or serializers, only ``crm.versioning`` and services move it.
+    version = models.PositiveIntegerField(default=1, editable=False)
+
+    class Meta:
+        abstract = True
+
+
 class Role(models.TextChoices):
     REP = "rep", "Sales rep"
     MANAGER = "manager", "Sales manager"
@@ -104,7 +115,7 @@ class CompanyQuerySet(models.QuerySet["Company"]):
         return self.filter(owner_scope(user, "owner"))
 
 
-class Company(TimeStamped):
+class Company(Versioned, TimeStamped):
     name = models.CharField(max_length=200, db_index=True)
     domain = models.CharField(
         max_length=253, blank=True, help_text="Website domain, e.g. example.com"
@@ -156,7 +167,7 @@ class ContactQuerySet(models.QuerySet["Contact"]):
         return self.filter(owner_scope(user, "owner"))
 
 
-class Contact(TimeStamped):
+class Contact(Versioned, TimeStamped):
     first_name = models.CharField(max_length=100)
     last_name = models.CharField(max_length=100)
     email = models.EmailField(blank=True)
@@ -215,7 +226,7 @@ class SubscriptionQuerySet(models.QuerySet["Subscription"]):
         )
 
 
-class Subscription(TimeStamped):
+class Subscription(Versioned, TimeStamped):
     """A company's paid plan: a company is a customer while one is running."""
 
     company = models.ForeignKey(

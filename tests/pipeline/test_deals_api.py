@@ -230,7 +230,7 @@ def test_anonymous_gets_no_deals(anon_api, rep, make_deal):
 # --- ETag / If-Match ----------------------------------------------------------
 
 
-@pytest.mark.parametrize("header", ['"1"', "1", 'W/"1"'])
+@pytest.mark.parametrize("header", ['"1"', "1", '"7", "1"', "*"])
 def test_if_match_with_the_current_version_succeeds(api_as, rep, make_deal, header):
     deal = make_deal(rep)
     response = api_as(rep).post(
@@ -259,6 +259,23 @@ def test_stale_if_match_is_412_with_the_current_deal(api_as, rep, make_deal):
         assert body["current"]["stage"] == "qualification"
         assert response["ETag"] == '"2"'
     assert StageChange.objects.filter(deal=deal).count() == 2
+
+
+@pytest.mark.parametrize("header", ['W/"1"', '"2"', '"abc"', '"2", W/"1"'])
+def test_valid_if_match_naming_no_strong_current_version_is_412(
+    api_as, rep, make_deal, header
+):
+    # RFC 9110 13.1.1: If-Match compares strongly, so a weak tag never
+    # matches; a well-formed tag that does not match is a 412, never a 400.
+    deal = make_deal(rep)
+    response = api_as(rep).post(
+        url(deal, "move"), {"stage": "qualification"}, HTTP_IF_MATCH=header
+    )
+    assert response.status_code == 412
+    assert response.json()["current"]["version"] == 1
+    assert response["ETag"] == '"1"'
+    deal.refresh_from_db()
+    assert deal.stage == "prospection"
 
 
 def test_malformed_if_match_is_400(api_as, rep, make_deal):
