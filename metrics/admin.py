@@ -11,6 +11,7 @@ from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 
+from crm.admin_services import ServiceAdminMixin
 from crm.models import Team, User
 from metrics.dashboard import dashboard_context
 from metrics.models import Dashboard, KpiTarget, may_set_target
@@ -46,7 +47,7 @@ class KpiTargetForm(forms.ModelForm):
 
 
 @admin.register(KpiTarget)
-class KpiTargetAdmin(admin.ModelAdmin):
+class KpiTargetAdmin(ServiceAdminMixin, admin.ModelAdmin):
     form = KpiTargetForm
     list_display = [
         "kpi",
