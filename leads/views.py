@@ -82,7 +82,11 @@ class LeadViewSet(
         # PostgreSQL joined all of a rep's leads before sorting (290 ms for a deep
         # page at 1M leads); without it the (owner, -created_at, -id) index
         # serves the page directly (1.6 ms).
-        return Lead.objects.visible_to(self.request.user).prefetch_related("deal")
+        leads = Lead.objects.visible_to(self.request.user)
+        if self.action in ("list", "retrieve", "export"):
+            return leads.prefetch_related("deal")
+        # Writes answer with the row they locked, which reads its deal once.
+        return leads
 
     def perform_versioned_update(self, instance, changes):
         # The owner changes as a reassignment (scope checks); status, score and

@@ -325,6 +325,8 @@ class KpiTargetSerializer(serializers.ModelSerializer):
         )
         if self.instance is not None:
             target.pk = self.instance.pk
+            # An existing row: its own unique key is not a duplicate of itself.
+            target._state.adding = False
         try:
             target.clean()
             target.validate_constraints()
