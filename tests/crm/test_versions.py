@@ -162,7 +162,7 @@ def test_weak_if_match_never_matches(resource):
 
 
 def test_malformed_if_match_is_a_400_on_the_header(resource):
-    spec, record, url, api = resource
+    spec, _record, url, api = resource
     response = api.patch(url, spec.change, HTTP_IF_MATCH="version one")
     assert response.status_code == 400
     assert response.json()["errors"][0]["attr"] == "If-Match"
