@@ -1,11 +1,12 @@
 import datetime
+from decimal import Decimal
 
 import pytest
 from django.utils import timezone
 
 from pipeline import services
 from pipeline.models import Deal, StageChange
-from tests.factories import CompanyFactory, DealFactory
+from tests.factories import CompanyFactory, ContactFactory, DealFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -183,6 +184,53 @@ def test_lose_without_a_reason_is_400(api_as, rep, make_deal):
     response = api_as(rep).post(url(make_deal(rep), "lose"), {})
     assert response.status_code == 400
     assert response.json()["errors"][0]["attr"] == "reason"
+
+
+@pytest.mark.parametrize("status", ["won", "lost"])
+@pytest.mark.parametrize(("field", "value"), [("amount", "1.00"), ("currency", "USD")])
+def test_a_closed_deals_value_changes_only_by_reopening_it(
+    api_as, rep, make_deal, status, field, value
+):
+    deal = make_deal(rep, stage="closing", amount="5000.00", currency="EUR")
+    if status == "won":
+        services.deal_win(deal=deal, by=rep)
+    else:
+        services.deal_lose(deal=deal, by=rep, reason="price")
+    api = api_as(rep)
+
+    response = api.patch(url(deal), {field: value})
+
+    assert response.status_code == 400
+    error = response.json()["errors"][0]
+    assert error["attr"] == field
+    assert "reopening" in error["detail"]
+    deal.refresh_from_db()
+    assert (deal.amount, deal.currency) == (Decimal("5000.00"), "EUR")
+    # the same value (a client sending the deal back as read) is no change
+    assert api.patch(url(deal), {"amount": "5000.00"}).status_code == 200
+    # a plain field still changes, and reopening frees the value
+    assert api.patch(url(deal), {"title": "Renamed"}).status_code == 200
+    services.deal_reopen(deal=deal, by=rep)
+    assert api.patch(url(deal), {field: value}).status_code == 200
+
+
+@pytest.mark.parametrize("side", ["contact", "company"])
+def test_patching_one_side_of_contact_and_company_checks_the_pair(
+    api_as, rep, make_deal, side
+):
+    initech, globex = CompanyFactory(owner=rep), CompanyFactory(owner=rep)
+    deal = make_deal(
+        rep, company=initech, contact=ContactFactory(owner=rep, company=initech)
+    )
+    stranger = ContactFactory(owner=rep, company=globex)
+    body = {"contact": stranger.pk} if side == "contact" else {"company": globex.pk}
+
+    response = api_as(rep).patch(url(deal), body)
+
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["attr"] == "contact"
+    deal.refresh_from_db()
+    assert (deal.company_id, deal.contact.company_id) == (initech.pk, initech.pk)
 
 
 def test_moving_a_closed_deal_is_409(api_as, rep, make_deal):
