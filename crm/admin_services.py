@@ -17,9 +17,9 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 
-from crm.errors import Conflict
+from crm.errors import Conflict, constraint_violation
 from crm.versioning import record_update
 
 
@@ -118,6 +118,13 @@ class ServiceAdminMixin:
                         )
                 except (Conflict, ValidationError, PermissionDenied) as exc:
                     add_service_error(self, exc)
+                except IntegrityError as exc:
+                    # A concurrent write got there first (validation passed).
+                    add_service_error(
+                        self,
+                        constraint_violation(exc)
+                        or Conflict("Someone changed this meanwhile; try again."),
+                    )
 
         ServiceForm.__name__ = base.__name__
         return ServiceForm

@@ -11,7 +11,7 @@ from drf_standardized_errors.handler import ExceptionHandler
 from rest_framework import exceptions, status
 from rest_framework.settings import api_settings
 
-from crm.errors import Conflict, StaleVersion
+from crm.errors import Conflict, StaleVersion, constraint_violation
 
 
 class ConflictError(exceptions.APIException):
@@ -44,9 +44,16 @@ class CrmExceptionHandler(ExceptionHandler):
         if isinstance(exc, Conflict):
             return ConflictError(exc.message, code=exc.code)
         if isinstance(exc, IntegrityError):
-            # A unique or check constraint caught what validation could not see
-            # (typically two concurrent writes): the client may retry.
-            return ConflictError("This change conflicts with existing data; retry.")
+            # A constraint caught what validation could not see (typically two
+            # concurrent writes). One with its own message names the field to
+            # fix: a 400, as a retry would fail the same way.
+            violation = constraint_violation(exc)
+            if violation is not None:
+                return self.convert_known_exceptions(violation)
+            return ConflictError(
+                "This change conflicts with data written meanwhile; read the "
+                "record again."
+            )
         return super().convert_known_exceptions(exc)
 
 
