@@ -6,6 +6,7 @@ translate them by hand; anything unexpected still becomes a JSON 500.
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
+from django.db.models import ProtectedError
 from django.http import JsonResponse
 from drf_standardized_errors.handler import ExceptionHandler
 from rest_framework import exceptions, status
@@ -43,6 +44,17 @@ class CrmExceptionHandler(ExceptionHandler):
             return PreconditionFailed(exc.message, code=exc.code)
         if isinstance(exc, Conflict):
             return ConflictError(exc.message, code=exc.code)
+        if isinstance(exc, ProtectedError):
+            # Deleting a record others still point to: a 409, since removing
+            # those first lets the same request succeed.
+            kinds = sorted(
+                {str(obj._meta.verbose_name_plural) for obj in exc.protected_objects}
+            )
+            return ConflictError(
+                f"This record is still used by {', '.join(kinds)}; "
+                "it cannot be deleted.",
+                code="protected",
+            )
         if isinstance(exc, IntegrityError):
             # A constraint caught what validation could not see (typically two
             # concurrent writes). One with its own message names the field to

@@ -28,7 +28,9 @@ class Versioned(models.Model):
 
     # Bumped by every change, returned to API clients as the ETag; not editable
     # in forms or serializers, only ``crm.versioning`` and services move it.
-    version = models.PositiveIntegerField(default=1, editable=False)
+    # The database default serves the bulk writers that insert rows in SQL
+    # (the CSV import, the benchmark's generator).
+    version = models.PositiveIntegerField(default=1, db_default=1, editable=False)
 
     class Meta:
         abstract = True

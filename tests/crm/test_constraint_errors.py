@@ -4,6 +4,8 @@ import pytest
 from django.db import IntegrityError
 from drf_standardized_errors.handler import exception_handler
 
+from tests.factories import CompanyFactory, SubscriptionFactory
+
 
 @pytest.mark.parametrize(
     ("message", "attr", "detail"),
@@ -42,3 +44,15 @@ def test_an_integrity_error_without_a_known_constraint_stays_a_409():
         {"view": None},
     )
     assert response.status_code == 409
+
+
+@pytest.mark.django_db
+def test_deleting_a_company_that_has_subscriptions_is_a_409_saying_why(api_as, rep):
+    company = CompanyFactory(owner=rep)
+    SubscriptionFactory(company=company)
+
+    response = api_as(rep).delete(f"/api/v1/companies/{company.pk}/")
+
+    assert response.status_code == 409
+    assert response.json()["errors"][0]["code"] == "protected"
+    assert "subscriptions" in response.json()["errors"][0]["detail"]
