@@ -29,6 +29,8 @@ from crm.versioning import ExpectedVersion, lock_version, record_update
 # RFC 9110 section 8.8.3: entity-tag = [ "W/" ] DQUOTE *etagc DQUOTE.
 _ENTITY_TAG = re.compile(r'\s*(W/)?"([\x21\x23-\x7e\x80-\xff]*)"\s*(?:,|$)')
 
+_DIGITS = re.compile(r"[0-9]+")
+
 IF_MATCH = OpenApiParameter(
     "If-Match",
     str,
@@ -50,8 +52,9 @@ def expected_version(request) -> ExpectedVersion:
     raw = request.headers.get("If-Match", "").strip()
     if not raw or raw == "*":
         return None
-    if raw.isdigit():
-        return int(raw)
+    if _DIGITS.fullmatch(raw):
+        version = _version(raw)
+        return frozenset() if version is None else version
     tags, position = [], 0
     while position < len(raw):
         match = _ENTITY_TAG.match(raw, position)
@@ -61,10 +64,22 @@ def expected_version(request) -> ExpectedVersion:
             )
         tags.append((bool(match.group(1)), match.group(2)))
         position = match.end()
-    strong = frozenset(int(tag) for weak, tag in tags if not weak and tag.isdigit())
+    versions = (_version(tag) for weak, tag in tags if not weak)
+    strong = frozenset(v for v in versions if v is not None)
     if len(tags) == 1 and len(strong) == 1:
         return next(iter(strong))
     return strong
+
+
+def _version(tag: str) -> int | None:
+    """Return the version an opaque tag names, or None for a tag not ours.
+
+    Only ASCII digits (``str.isdigit`` also accepts "²"), and no more than a
+    version can have, so that ``int`` never fails on a long string.
+    """
+    if _DIGITS.fullmatch(tag) and len(tag) <= 10:
+        return int(tag)
+    return None
 
 
 def etag(record: Any) -> str:

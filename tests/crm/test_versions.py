@@ -249,3 +249,21 @@ def test_company_update_adds_one_query_for_its_lock(
     with django_assert_num_queries(6):
         response = api.patch(f"/api/v1/companies/{company.pk}/", {"industry": "Ag"})
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("header", "status"),
+    [
+        ('"²"', 412),  # a valid opaque tag, but not one of ours
+        ('"' + "9" * 5000 + '"', 412),
+        ("9" * 5000, 412),
+        ('"1" "2"', 400),
+        ("W/1", 400),
+    ],
+)
+def test_odd_if_match_values_are_a_4xx_never_a_500(api_as, rep, header, status):
+    company = CompanyFactory(owner=rep)
+    response = api_as(rep).patch(
+        f"/api/v1/companies/{company.pk}/", {"industry": "x"}, HTTP_IF_MATCH=header
+    )
+    assert response.status_code == status
