@@ -77,6 +77,14 @@ def save_versioned(instance: models.Model, fields: list[str] | tuple[str, ...]) 
     instance.save(update_fields=list(dict.fromkeys(update_fields)))
 
 
+def differs(record: models.Model, name: str, value: Any) -> bool:
+    """Return whether setting field ``name`` to ``value`` would change the record."""
+    field = record._meta.get_field(name)
+    if field.is_relation:
+        return getattr(record, field.attname) != getattr(value, "pk", value)
+    return getattr(record, name) != value
+
+
 def record_update(
     instance: M,
     *,
@@ -86,11 +94,18 @@ def record_update(
     """Write ``changes`` (field name to value) to the record's row, and only them.
 
     Return the record as it is in the database after the write: fields changed
-    by others since ``instance`` was read are the current ones. Without
+    by others since ``instance`` was read are the current ones. Values equal
+    to the current ones are no change: a client sending a record back as it
+    read it (a PUT) moves neither the version nor ``updated_at``. Without
     changes nothing is written, but ``expected_version`` is still checked.
     """
     with transaction.atomic():
         locked = lock_version(instance, expected_version)
+        changes = {
+            name: value
+            for name, value in changes.items()
+            if differs(locked, name, value)
+        }
         if changes:
             for name, value in changes.items():
                 setattr(locked, name, value)

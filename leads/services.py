@@ -20,7 +20,7 @@ from django.utils import timezone
 from crm import webhooks
 from crm.errors import Conflict
 from crm.models import Role, Team, User, WebhookEventType
-from crm.versioning import ExpectedVersion, lock_version, save_versioned
+from crm.versioning import ExpectedVersion, differs, lock_version, save_versioned
 from crm.visibility import assignable_owners_scope
 from leads.models import (
     Channel,
@@ -432,8 +432,7 @@ def lead_update(
         changes = {
             name: value
             for name, value in changes.items()
-            if getattr(locked, Lead._meta.get_field(name).attname)
-            != getattr(value, "pk", value)
+            if differs(locked, name, value)
         }
         if not changes:
             return locked

@@ -51,7 +51,7 @@ RESOURCES = {
     "companies": Resource(
         "companies",
         "rep",
-        {"industry": "Software"},
+        {"industry": "Energy"},
         {"employees": 12},
         lambda cast: CompanyFactory(owner=cast["rep"]),
     ),
@@ -179,6 +179,18 @@ def test_stale_delete_is_refused(api_as, rep):
     assert api.get(f"/api/v1/companies/{company.pk}/").status_code == 200
     deleted = api.delete(f"/api/v1/companies/{company.pk}/", HTTP_IF_MATCH='"2"')
     assert deleted.status_code == 204
+
+
+def test_sending_a_record_back_unchanged_keeps_its_version(api_as, rep):
+    company = CompanyFactory(owner=rep)
+    url = f"/api/v1/companies/{company.pk}/"
+    api = api_as(rep)
+    read = api.get(url).json()
+
+    response = api.put(url, {k: v for k, v in read.items() if k != "id"})
+
+    assert response.status_code == 200
+    assert response["ETag"] == '"1"'
 
 
 def test_create_answers_version_one_as_etag(api_as, rep):
