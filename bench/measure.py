@@ -33,7 +33,7 @@ from django.test import Client, override_settings
 from django.urls import Resolver404, resolve
 
 from bench.generate import Dataset, last_full_quarter
-from crm.models import User
+from crm.models import Company, User
 from leads.models import Lead
 from pipeline.models import STAGE_ORDER, Deal, DealStatus
 
@@ -185,7 +185,8 @@ def run_http(
                 if method == "GET":
                     response = operation.client.get(path, secure=True)
                 else:
-                    response = operation.client.post(
+                    send = getattr(operation.client, method.lower())
+                    response = send(
                         path, body, content_type="application/json", secure=True
                     )
             except Exception as exc:
@@ -282,6 +283,25 @@ def http_operations(dataset: Dataset) -> list[HttpOperation]:
                 "consent": True,
             },
         )
+
+    # Plain updates, field-level under the row lock (the version check's one
+    # extra query is the lock).
+    lead_pk = (
+        Lead.objects.filter(owner=rep_user).order_by("pk").values_list("pk", flat=True)
+    ).first() or 0
+    company_pk = (
+        Company.objects.filter(owner=rep_user)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+        .first()
+        or 0
+    )
+
+    def lead_update(i: int):
+        return ("PATCH", f"/api/v1/leads/{lead_pk}/", {"job_title": f"Buyer {i}"})
+
+    def company_update(i: int):
+        return ("PATCH", f"/api/v1/companies/{company_pk}/", {"industry": f"I{i}"})
 
     list_target = Target(median_ms=25)
     return [
@@ -390,6 +410,20 @@ def http_operations(dataset: Dataset) -> list[HttpOperation]:
             anonymous,
             capture,
             expected_status=201,
+            target=Target(median_ms=15),
+        ),
+        HttpOperation(
+            "lead_update",
+            "Lead update PATCH leads/{id}/ (rep, one field)",
+            rep,
+            lead_update,
+            target=Target(median_ms=15),
+        ),
+        HttpOperation(
+            "company_update",
+            "Company update PATCH companies/{id}/ (rep, one field)",
+            rep,
+            company_update,
             target=Target(median_ms=15),
         ),
     ]

@@ -5,12 +5,11 @@ below asks ``crm.policy``, like the API does, rather than per-model permission
 rows that could drift from it.
 """
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.core.exceptions import ValidationError
 
 from crm import policy, services
-from crm.errors import Conflict
+from crm.admin_services import ServiceAdminMixin, run_on_each
 from crm.export import csv_response
 from crm.models import (
     Company,
@@ -144,7 +143,7 @@ class TeamAdmin(admin.ModelAdmin):
 
 
 @admin.register(Company)
-class CompanyAdmin(SalesModelAdmin):
+class CompanyAdmin(ServiceAdminMixin, SalesModelAdmin):
     list_display = ["name", "domain", "industry", "employees", "country", "owner"]
     list_filter = ["industry", "country"]
     list_select_related = ["owner"]
@@ -154,7 +153,7 @@ class CompanyAdmin(SalesModelAdmin):
 
 
 @admin.register(Contact)
-class ContactAdmin(SalesModelAdmin):
+class ContactAdmin(ServiceAdminMixin, SalesModelAdmin):
     list_display = ["__str__", "email", "job_title", "company", "owner"]
     list_select_related = ["company", "owner"]
     search_fields = ["first_name", "last_name", "email"]
@@ -163,7 +162,7 @@ class ContactAdmin(SalesModelAdmin):
 
 
 @admin.register(Subscription)
-class SubscriptionAdmin(SalesModelAdmin):
+class SubscriptionAdmin(ServiceAdminMixin, SalesModelAdmin):
     owner_field = None
     list_display = ["company", "plan", "mrr", "currency", "started_on", "ended_on"]
     list_filter = ["currency", "started_on", "ended_on"]
@@ -171,13 +170,10 @@ class SubscriptionAdmin(SalesModelAdmin):
     search_fields = ["plan", "company__name"]
     autocomplete_fields = ["company"]
     date_hierarchy = "started_on"
-    readonly_fields = ["ended_by", "ended_recorded_at"]
+    # A subscription ends only through the service (the action below, the
+    # API's end/), which records who and when and tells the webhooks.
+    readonly_fields = ["ended_on", "churn_reason", "ended_by", "ended_recorded_at"]
     actions = ["end_today"]
-
-    def get_readonly_fields(self, request, obj=None):
-        if obj is not None:  # ending is the explicit action below
-            return [*self.readonly_fields, "ended_on", "churn_reason"]
-        return self.readonly_fields
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "company":
@@ -187,14 +183,15 @@ class SubscriptionAdmin(SalesModelAdmin):
 
     @admin.action(description="End selected subscriptions today")
     def end_today(self, request, queryset):
-        ended = 0
-        for subscription in queryset.select_related("company"):
-            try:
-                services.subscription_end(subscription=subscription, by=request.user)
-                ended += 1
-            except (Conflict, ValidationError) as exc:
-                self.message_user(request, f"{subscription}: {exc}", messages.WARNING)
-        self.message_user(request, f"Ended {ended} subscription(s).")
+        run_on_each(
+            self,
+            request,
+            queryset.select_related("company"),
+            "Ended",
+            lambda subscription: services.subscription_end(
+                subscription=subscription, by=request.user
+            ),
+        )
 
 
 admin.site.site_header = "Sales CRM"
@@ -212,7 +209,7 @@ class DeliveryAttemptInline(admin.TabularInline):
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(admin.ModelAdmin):
+class WebhookEndpointAdmin(ServiceAdminMixin, admin.ModelAdmin):
     list_display = ["url", "active", "is_failing", "consecutive_failures", "created_at"]
     list_filter = ["active"]
     search_fields = ["url"]

@@ -6,12 +6,13 @@ translate them by hand; anything unexpected still becomes a JSON 500.
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
+from django.db.models import ProtectedError
 from django.http import JsonResponse
 from drf_standardized_errors.handler import ExceptionHandler
 from rest_framework import exceptions, status
 from rest_framework.settings import api_settings
 
-from crm.errors import Conflict, StaleVersion
+from crm.errors import Conflict, StaleVersion, constraint_violation
 
 
 class ConflictError(exceptions.APIException):
@@ -43,10 +44,28 @@ class CrmExceptionHandler(ExceptionHandler):
             return PreconditionFailed(exc.message, code=exc.code)
         if isinstance(exc, Conflict):
             return ConflictError(exc.message, code=exc.code)
+        if isinstance(exc, ProtectedError):
+            # Deleting a record others still point to: a 409, since removing
+            # those first lets the same request succeed.
+            kinds = sorted(
+                {str(obj._meta.verbose_name_plural) for obj in exc.protected_objects}
+            )
+            return ConflictError(
+                f"This record is still used by {', '.join(kinds)}; "
+                "it cannot be deleted.",
+                code="protected",
+            )
         if isinstance(exc, IntegrityError):
-            # A unique or check constraint caught what validation could not see
-            # (typically two concurrent writes): the client may retry.
-            return ConflictError("This change conflicts with existing data; retry.")
+            # A constraint caught what validation could not see (typically two
+            # concurrent writes). One with its own message names the field to
+            # fix: a 400, as a retry would fail the same way.
+            violation = constraint_violation(exc)
+            if violation is not None:
+                return self.convert_known_exceptions(violation)
+            return ConflictError(
+                "This change conflicts with data written meanwhile; read the "
+                "record again."
+            )
         return super().convert_known_exceptions(exc)
 
 

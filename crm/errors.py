@@ -22,3 +22,43 @@ class StaleVersion(Conflict):
     def __init__(self, message: str, *, current=None) -> None:
         super().__init__(message, code="stale_version")
         self.current = current
+
+
+def constraint_violation(exc: Exception):
+    """Return the ``ValidationError`` of a constraint the database enforced.
+
+    Validation checks constraints before writing, but a concurrent write can
+    still get there first; the constraint then names the field to fix (a
+    400, since retrying the same request cannot succeed). Return None for an
+    error that names no constraint with its own message.
+    """
+    from django.apps import apps
+    from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+    from django.db.models import F, UniqueConstraint
+    from django.db.models.constraints import BaseConstraint
+
+    text = str(exc)
+    for model in apps.get_models():
+        for constraint in model._meta.constraints:
+            if (
+                f'"{constraint.name}"' not in text
+                and f"'{constraint.name}'" not in text
+                and not text.endswith(constraint.name)
+            ) or (
+                constraint.violation_error_message
+                == BaseConstraint.default_violation_error_message
+            ):
+                continue
+            field = NON_FIELD_ERRORS
+            if isinstance(constraint, UniqueConstraint):
+                if constraint.fields:
+                    field = constraint.fields[0]
+                elif constraint.expressions:
+                    refs = [
+                        e
+                        for e in constraint.expressions[0].flatten()
+                        if isinstance(e, F)
+                    ]
+                    field = refs[0].name if refs else NON_FIELD_ERRORS
+            return ValidationError({field: constraint.get_violation_error_message()})
+    return None

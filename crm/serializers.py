@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 import secrets
 
 from django.db.models.functions import Lower
@@ -80,7 +81,16 @@ def _unique_ci(model, field: str, value: str, instance, message: str) -> str:
 class CompanySerializer(OwnedSerializer):
     class Meta:
         model = Company
-        fields = ["id", "name", "domain", "industry", "employees", "country", "owner"]
+        fields = [
+            "id",
+            "name",
+            "domain",
+            "industry",
+            "employees",
+            "country",
+            "owner",
+            "version",
+        ]
 
     def validate_domain(self, value: str) -> str:
         value = value.strip().lower().removeprefix("www.")
@@ -110,6 +120,7 @@ class ContactSerializer(OwnedSerializer):
             "job_title",
             "company",
             "owner",
+            "version",
         ]
 
     def validate_email(self, value: str) -> str:
@@ -136,15 +147,8 @@ class SubscriptionSerializer(serializers.ModelSerializer):
             "started_on",
             "ended_on",
             "churn_reason",
+            "version",
         ]
-
-    def get_fields(self):
-        fields = super().get_fields()
-        if self.instance is not None:
-            # Ending is an explicit action (``end/``) that records who and when.
-            fields["ended_on"].read_only = True
-            fields["churn_reason"].read_only = True
-        return fields
 
     def validate_company(self, company: Company) -> Company:
         if not policy.may_change(self.context["request"].user, company):
@@ -159,12 +163,26 @@ class SubscriptionSerializer(serializers.ModelSerializer):
         return value.upper()
 
     def validate(self, attrs):
-        started = attrs.get("started_on", getattr(self.instance, "started_on", None))
-        ended = attrs.get("ended_on")
-        if ended and started and ended < started:
-            raise serializers.ValidationError(
-                {"ended_on": "A subscription cannot end before it starts."}
+        # Ending is an explicit action (``end/``) that records who and when and
+        # tells the webhooks; a create or an update may only repeat what is.
+        errors = {}
+        for name in ("ended_on", "churn_reason"):
+            if name not in attrs:
+                continue
+            value = attrs.pop(name)
+            current = getattr(self.instance, name, None)
+            if (value or None) != (current or None):
+                errors[name] = (
+                    "A subscription ends only through its end action "
+                    "(POST subscriptions/{id}/end/)."
+                )
+        ended = getattr(self.instance, "ended_on", None)
+        if ended and attrs.get("started_on") and attrs["started_on"] > ended:
+            errors["started_on"] = (
+                f"A subscription cannot start after it ended ({ended.isoformat()})."
             )
+        if errors:
+            raise serializers.ValidationError(errors)
         return attrs
 
 
@@ -197,6 +215,7 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
             "is_failing",
             "consecutive_failures",
             "created_at",
+            "version",
         ]
         read_only_fields = ["consecutive_failures", "created_at"]
 
@@ -253,3 +272,19 @@ class ErrorDetailSerializer(serializers.Serializer):
 class ConflictResponseSerializer(serializers.Serializer):
     type = serializers.CharField()
     errors = ErrorDetailSerializer(many=True)
+
+
+@functools.cache
+def stale_response_serializer(serializer_class: type[serializers.Serializer]):
+    """Return the shape of a 412: the error plus the record as it is now."""
+    name = serializer_class.__name__.removesuffix("Serializer")
+    return type(
+        f"Stale{name}ResponseSerializer",
+        (ConflictResponseSerializer,),
+        {
+            "__module__": __name__,
+            "current": serializer_class(
+                help_text="The record as it is now: retry from its version."
+            ),
+        },
+    )

@@ -11,6 +11,7 @@ from django.utils import timezone
 from crm import policy, webhooks
 from crm.errors import Conflict
 from crm.models import Company, Contact, Subscription, User, WebhookEventType
+from crm.versioning import ExpectedVersion, lock_version, save_versioned
 
 
 def subscription_end(
@@ -19,16 +20,20 @@ def subscription_end(
     by: User,
     ended_on: datetime.date | None = None,
     reason: str = "",
+    expected_version: ExpectedVersion = None,
 ) -> Subscription:
     """End a running subscription on a day (default today), recording who and when."""
     ended_on = ended_on or timezone.localdate()
     with transaction.atomic():
         # Locked so that two concurrent "end" calls cannot both succeed.
-        sub = Subscription.objects.select_for_update().get(pk=subscription.pk)
+        sub = lock_version(subscription, expected_version)
         if sub.ended_on is not None:
-            raise Conflict(
-                f"This subscription already ended on {sub.ended_on.isoformat()}.",
-                code="already_ended",
+            # No retry can end it again: a field error, not a conflict.
+            raise ValidationError(
+                {
+                    "ended_on": "This subscription already ended on "
+                    f"{sub.ended_on.isoformat()}."
+                }
             )
         if ended_on < sub.started_on:
             raise ValidationError(
@@ -41,14 +46,8 @@ def subscription_end(
         sub.churn_reason = reason
         sub.ended_by = by
         sub.ended_recorded_at = timezone.now()
-        sub.save(
-            update_fields=[
-                "ended_on",
-                "churn_reason",
-                "ended_by",
-                "ended_recorded_at",
-                "updated_at",
-            ]
+        save_versioned(
+            sub, ["ended_on", "churn_reason", "ended_by", "ended_recorded_at"]
         )
         webhooks.emit(
             WebhookEventType.SUBSCRIPTION_ENDED,
@@ -66,7 +65,9 @@ def subscription_end(
     return sub
 
 
-def address_book_delete(*, record: Company | Contact, by: User) -> None:
+def address_book_delete(
+    *, record: Company | Contact, by: User, expected_version: ExpectedVersion = None
+) -> None:
     """Delete a company or contact that no other record refers to.
 
     Deals, activities, subscriptions and contacts refer to them with
@@ -77,11 +78,12 @@ def address_book_delete(*, record: Company | Contact, by: User) -> None:
             "Only the owner, the owner's manager or an admin can delete this."
         )
     with transaction.atomic():
+        record = lock_version(record, expected_version)
         blockers = policy.deletion_blockers(record)
         if blockers:
             raise Conflict(
-                f"This {record._meta.verbose_name} cannot be deleted: "
-                f"{', '.join(blockers)} still refer to it.",
+                f"This {record._meta.verbose_name} cannot be deleted while other "
+                f"records refer to it ({', '.join(blockers)}).",
                 code="protected",
             )
         try:

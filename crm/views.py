@@ -15,6 +15,13 @@ from crm.api_examples import (
     TOKEN_EXAMPLES,
     WEBHOOK_EXAMPLES,
 )
+from crm.api_versioning import (
+    IF_MATCH,
+    VersionedViewSetMixin,
+    etag,
+    expected_version,
+    versioned_schema,
+)
 from crm.export import CsvExportMixin
 from crm.filters import CompanyFilter, ContactFilter, SubscriptionFilter
 from crm.models import (
@@ -37,6 +44,7 @@ from crm.serializers import (
     UserSerializer,
     WebhookEndpointCreatedSerializer,
     WebhookEndpointSerializer,
+    stale_response_serializer,
 )
 
 
@@ -116,8 +124,9 @@ class TeamViewSet(viewsets.ReadOnlyModelViewSet):
 DESTROY_SCHEMA = extend_schema(responses={204: None, 409: ConflictResponseSerializer})
 
 
+@versioned_schema(CompanySerializer)
 @extend_schema_view(destroy=DESTROY_SCHEMA)
-class CompanyViewSet(CsvExportMixin, viewsets.ModelViewSet):
+class CompanyViewSet(VersionedViewSetMixin, CsvExportMixin, viewsets.ModelViewSet):
     queryset = Company.objects.none()  # the schema's model; rows come from get_queryset
     serializer_class = CompanySerializer
     permission_classes = [CanChangeOrReadOnly]
@@ -130,11 +139,16 @@ class CompanyViewSet(CsvExportMixin, viewsets.ModelViewSet):
         return Company.objects.visible_to(self.request.user)
 
     def perform_destroy(self, instance):
-        services.address_book_delete(record=instance, by=self.request.user)
+        services.address_book_delete(
+            record=instance,
+            by=self.request.user,
+            expected_version=expected_version(self.request),
+        )
 
 
+@versioned_schema(ContactSerializer)
 @extend_schema_view(destroy=DESTROY_SCHEMA)
-class ContactViewSet(CsvExportMixin, viewsets.ModelViewSet):
+class ContactViewSet(VersionedViewSetMixin, CsvExportMixin, viewsets.ModelViewSet):
     queryset = Contact.objects.none()  # the schema's model; rows come from get_queryset
     serializer_class = ContactSerializer
     permission_classes = [CanChangeOrReadOnly]
@@ -147,11 +161,17 @@ class ContactViewSet(CsvExportMixin, viewsets.ModelViewSet):
         return Contact.objects.visible_to(self.request.user)
 
     def perform_destroy(self, instance):
-        services.address_book_delete(record=instance, by=self.request.user)
+        services.address_book_delete(
+            record=instance,
+            by=self.request.user,
+            expected_version=expected_version(self.request),
+        )
 
 
+@versioned_schema(SubscriptionSerializer)
 @extend_schema_view(create=extend_schema(examples=SUBSCRIPTION_EXAMPLES))
 class SubscriptionViewSet(
+    VersionedViewSetMixin,
     CsvExportMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -176,7 +196,11 @@ class SubscriptionViewSet(
 
     @extend_schema(
         request=SubscriptionEndSerializer,
-        responses=SubscriptionSerializer,
+        responses={
+            200: SubscriptionSerializer,
+            412: stale_response_serializer(SubscriptionSerializer),
+        },
+        parameters=[IF_MATCH],
         examples=SUBSCRIPTION_END_EXAMPLES,
     )
     @action(detail=True, methods=["post"])
@@ -190,13 +214,13 @@ class SubscriptionViewSet(
             by=request.user,
             ended_on=params.validated_data.get("ended_on"),
             reason=params.validated_data.get("reason", ""),
+            expected_version=expected_version(request),
         )
-        return Response(
-            SubscriptionSerializer(subscription).data, status=status.HTTP_200_OK
-        )
+        return self.versioned_response(subscription)
 
 
-class WebhookEndpointViewSet(viewsets.ModelViewSet):
+@versioned_schema(WebhookEndpointSerializer)
+class WebhookEndpointViewSet(VersionedViewSetMixin, viewsets.ModelViewSet):
     """Webhook subscriptions: an integration manages its own, admins all."""
 
     queryset = WebhookEndpoint.objects.none()  # the schema's model; see get_queryset
@@ -218,6 +242,7 @@ class WebhookEndpointViewSet(viewsets.ModelViewSet):
         return Response(
             WebhookEndpointCreatedSerializer(endpoint).data,
             status=status.HTTP_201_CREATED,
+            headers={"ETag": etag(endpoint)},
         )
 
     @extend_schema(responses=DeliveryAttemptSerializer(many=True))

@@ -1,9 +1,10 @@
 """Admin of prospects, leads, content offers and touches.
 
 Every change of status goes through ``leads.services`` (the actions below, with a
-small intermediate form); the admin only translates forms and reports errors as
-messages. ``pipeline.admin`` re-registers ``LeadAdmin`` with its "convert"
-action, so ``actions`` stays a list.
+small intermediate form); the admin only translates forms, and reports refusals
+as form errors (``crm.admin_services``) or messages. ``pipeline.admin``
+re-registers ``LeadAdmin`` with its "convert" action, so ``actions`` stays a
+list.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import io
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.http import HttpResponseRedirect
@@ -20,7 +21,7 @@ from django.urls import path, reverse
 
 from crm import policy
 from crm.admin import SalesModelAdmin
-from crm.errors import Conflict
+from crm.admin_services import ServiceAdminMixin, changed_fields, run_on_each
 from crm.models import User
 from leads import services
 from leads.importing import ImportMode, leads_import
@@ -132,14 +133,8 @@ class ImportForm(forms.Form):
     )
 
 
-def _error_text(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        return " ".join(exc.messages)
-    return getattr(exc, "message", None) or str(exc)
-
-
 @admin.register(Lead)
-class LeadAdmin(SalesModelAdmin):
+class LeadAdmin(ServiceAdminMixin, SalesModelAdmin):
     list_display = [
         "__str__",
         "email",
@@ -175,33 +170,35 @@ class LeadAdmin(SalesModelAdmin):
             *super().get_urls(),
         ]
 
-    def save_model(self, request, obj, form, change):
+    def apply_form(self, request, obj, form, change):
         if change:
-            super().save_model(request, obj, form, change)
-            return
-        lead = services.lead_create(
+            return services.lead_update(
+                lead=obj,
+                by=request.user,
+                **{
+                    name: value
+                    for name, value in changed_fields(obj, form).items()
+                    if name in services.UPDATABLE_FIELDS
+                },
+            )
+        return services.lead_create(
             by=request.user,
             status=self.create_status,
             **{name: form.cleaned_data.get(name) for name in CREATE_FIELDS},
         )
-        obj.pk = lead.pk
-        obj.refresh_from_db()
 
     # --- actions, each with a small intermediate form -------------------------
 
     def _action_form(self, request, queryset, *, action, form, title, apply):
         """Show ``form`` for the selected rows; on submit, ``apply`` each one."""
         if "apply" in request.POST and form.is_valid():
-            done = 0
-            for lead in queryset.select_related("owner"):
-                try:
-                    apply(lead, form.cleaned_data)
-                    done += 1
-                except (Conflict, ValidationError, PermissionDenied) as exc:
-                    self.message_user(
-                        request, f"{lead}: {_error_text(exc)}", messages.WARNING
-                    )
-            self.message_user(request, f"{title}: {done} record(s).")
+            run_on_each(
+                self,
+                request,
+                queryset.select_related("owner"),
+                f"{title}:",
+                lambda lead: apply(lead, form.cleaned_data),
+            )
             return None
         return TemplateResponse(
             request,
@@ -321,7 +318,7 @@ class ProspectAdmin(LeadAdmin):
 
 
 @admin.register(ContentOffer)
-class ContentOfferAdmin(SalesModelAdmin):
+class ContentOfferAdmin(ServiceAdminMixin, SalesModelAdmin):
     owner_field = None
     list_display = ["title", "kind", "slug", "active", "created_at"]
     list_filter = ["kind", "active"]

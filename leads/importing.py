@@ -508,6 +508,9 @@ def _fill_blanks(fills: list[tuple[int, dict[str, str]]], now) -> None:
             f"became_lead_at = CASE WHEN {raise_} THEN %s "
             f"ELSE {table}.became_lead_at END, "
             f"status = CASE WHEN {raise_} THEN 'lead' ELSE {table}.status END, "
+            # Every merged row brings news (_brings_news): a rep's open form
+            # on it is now stale.
+            f"version = {table}.version + 1, "
             f"updated_at = %s "
             f"FROM v WHERE {table}.id = v.id"
         )

@@ -15,7 +15,7 @@ from django.db.models.functions import Lower
 from django.db.models.lookups import Exact, In
 
 from crm import policy
-from crm.models import ScopedQuerySet, TimeStamped, User
+from crm.models import ScopedQuerySet, TimeStamped, User, Versioned
 
 
 class Channel(models.TextChoices):
@@ -67,7 +67,7 @@ class Decision(models.TextChoices):
     DISQUALIFIED = "disqualified", "Disqualified"
 
 
-class ContentOffer(TimeStamped):
+class ContentOffer(Versioned, TimeStamped):
     """Educational content given in exchange for contact data (inbound)."""
 
     title = models.CharField(max_length=200)
@@ -139,7 +139,7 @@ class LeadQuerySet(models.QuerySet["Lead"]):
         return leads.filter(In(Lower("email"), emails))
 
 
-class Lead(TimeStamped):
+class Lead(Versioned, TimeStamped):
     """A person, from prospect to converted lead (one record per e-mail)."""
 
     status = models.CharField(

@@ -49,6 +49,7 @@ class LeadSerializer(OwnedSerializer):
             "converted_at",
             "created_at",
             "updated_at",
+            "version",
         ]
         read_only_fields = [
             "score",
@@ -93,19 +94,11 @@ class LeadSerializer(OwnedSerializer):
     def create(self, validated_data):
         return services.lead_create(by=self.context["request"].user, **validated_data)
 
-    def update(self, instance, validated_data):
-        owner = validated_data.pop("owner", None)
-        if owner is not None and owner.pk != instance.owner_id:
-            instance = services.lead_reassign(
-                lead=instance, to=owner, by=self.context["request"].user
-            )
-        return super().update(instance, validated_data)
-
 
 class ContentOfferSerializer(serializers.ModelSerializer):
     class Meta:
         model = ContentOffer
-        fields = ["id", "title", "kind", "slug", "description", "active"]
+        fields = ["id", "title", "kind", "slug", "description", "active", "version"]
 
 
 class QualificationSerializer(serializers.ModelSerializer):

@@ -6,6 +6,7 @@ a ``pipeline.Deal``, and this app never imports ``pipeline``).
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from django.core.exceptions import (
     ImproperlyConfigured,
@@ -19,6 +20,7 @@ from django.utils import timezone
 from crm import policy, webhooks
 from crm.errors import Conflict
 from crm.models import Role, Team, User, WebhookEventType
+from crm.versioning import ExpectedVersion, differs, lock_version, save_versioned
 from leads.models import (
     Channel,
     ContentOffer,
@@ -41,6 +43,24 @@ DECIDABLE: frozenset[str] = frozenset(
 )
 # Statuses a record may be created with; the others are reached through decisions.
 CREATABLE: frozenset[str] = frozenset({LeadStatus.PROSPECT, LeadStatus.LEAD})
+# Fields a plain update may change; status, score, the timestamps and the
+# engagement counters change only through the services below (and
+# ``pipeline.services``), so a generic update can never put an old value back.
+UPDATABLE_FIELDS = frozenset(
+    {
+        "first_name",
+        "last_name",
+        "email",
+        "phone",
+        "job_title",
+        "company_name",
+        "channel",
+        "source",
+        "offer",
+        "owner",
+        "consent",
+    }
+)
 # Fields a merge (capture, import) may fill when the record holds no value yet.
 MERGEABLE_FIELDS = ("first_name", "last_name", "phone", "job_title", "company_name")
 
@@ -246,6 +266,11 @@ def lead_capture(
             lead.consent = True
             changed.append("consent")
         lead.touch_count = F("touch_count") + 1
+        # A touch alone is engagement, not an edit: the version (the ETag of
+        # a rep's open form) moves only when the record's fields change.
+        if changed:
+            lead.version += 1
+            changed.append("version")
         lead.save(update_fields=[*changed, "touch_count", "updated_at"])
         lead.refresh_from_db(fields=["touch_count"])
         _record_touch(lead, offer, now, ip_address, page_url, user_agent)
@@ -265,8 +290,8 @@ def _record_touch(lead, offer, now, ip_address, page_url, user_agent) -> Touch:
     )
 
 
-def _lock_decidable(lead: Lead) -> Lead:
-    locked = Lead.objects.select_for_update().get(pk=lead.pk)
+def _lock_decidable(lead: Lead, expected_version: ExpectedVersion) -> Lead:
+    locked = lock_version(lead, expected_version)
     if locked.status == LeadStatus.PROSPECT:
         raise Conflict(
             "A prospect cannot be qualified: it must become a lead first.",
@@ -290,9 +315,11 @@ def lead_qualify(
     need: bool,
     timeline: bool,
     notes: str = "",
+    expected_version: ExpectedVersion = None,
 ) -> Lead:
     """Qualify a lead on its BANT criteria, recording the decision and its score."""
     return _decide(
+        expected_version=expected_version,
         lead=lead,
         by=by,
         decision=Decision.QUALIFIED,
@@ -306,7 +333,14 @@ def lead_qualify(
     )
 
 
-def lead_disqualify(*, lead: Lead, by: User, reason: str, notes: str = "") -> Lead:
+def lead_disqualify(
+    *,
+    lead: Lead,
+    by: User,
+    reason: str,
+    notes: str = "",
+    expected_version: ExpectedVersion = None,
+) -> Lead:
     """Disqualify a lead for a reason of the fixed list (``other`` needs notes).
 
     The decision records no BANT criterion met: its score is engagement only.
@@ -316,6 +350,7 @@ def lead_disqualify(*, lead: Lead, by: User, reason: str, notes: str = "") -> Le
     if reason == DisqualificationReason.OTHER and not notes.strip():
         raise ValidationError({"notes": "Explain the reason when it is 'other'."})
     return _decide(
+        expected_version=expected_version,
         lead=lead,
         by=by,
         decision=Decision.DISQUALIFIED,
@@ -333,11 +368,12 @@ def _decide(
     criteria: dict[str, bool],
     notes: str,
     reason: str = "",
+    expected_version: ExpectedVersion = None,
 ) -> Lead:
     """Record a decision with its score, and move the lead to its status."""
     qualified = decision == Decision.QUALIFIED
     with transaction.atomic():
-        lead = _lock_decidable(lead)
+        lead = _lock_decidable(lead, expected_version)
         now = timezone.now()
         score = lead_score(
             **criteria,
@@ -359,28 +395,58 @@ def _decide(
         # Each timestamp holds the current decision; the history is the rows.
         lead.qualified_at = now if qualified else None
         lead.disqualified_at = None if qualified else now
-        lead.save(
-            update_fields=[
-                "status",
-                "score",
-                "qualified_at",
-                "disqualified_at",
-                "updated_at",
-            ]
-        )
+        save_versioned(lead, ["status", "score", "qualified_at", "disqualified_at"])
         if qualified:
             webhooks.emit(WebhookEventType.LEAD_QUALIFIED, lead_payload(lead))
     return lead
 
 
-def lead_reassign(*, lead: Lead, to: User, by: User) -> Lead:
+def lead_reassign(
+    *, lead: Lead, to: User, by: User, expected_version: ExpectedVersion = None
+) -> Lead:
     """Give a lead to another owner; both the lead and ``to`` must be in scope."""
+    return lead_update(lead=lead, by=by, expected_version=expected_version, owner=to)
+
+
+def lead_update(
+    *, lead: Lead, by: User, expected_version: ExpectedVersion = None, **changes: Any
+) -> Lead:
+    """Change a lead's plain fields, and its owner as a reassignment.
+
+    Only the named fields are written, under the row lock: a concurrent edit
+    of other fields, a decision or a conversion is never undone. Status,
+    score and the engagement counters change only through their services.
+    """
+    unknown = set(changes) - UPDATABLE_FIELDS
+    if unknown:
+        raise ValidationError(
+            dict.fromkeys(sorted(unknown), "Change this through the lead's actions.")
+        )
+    owner = changes.get("owner")
     with transaction.atomic():
-        locked = Lead.objects.select_for_update().get(pk=lead.pk)
-        if not policy.may_change(by, locked):
-            raise PermissionDenied("This lead is outside your scope.")
-        _check_assignable(owner=to, by=by)
-        if locked.owner_id != to.pk:
-            locked.owner = to
-            locked.save(update_fields=["owner", "updated_at"])
+        locked = lock_version(lead, expected_version)
+        if owner is not None:
+            if not policy.may_change(by, locked):
+                raise PermissionDenied("This lead is outside your scope.")
+            _check_assignable(owner=owner, by=by)
+        changes = {
+            name: value
+            for name, value in changes.items()
+            if differs(locked, name, value)
+        }
+        if not changes:
+            return locked
+        for name, value in changes.items():
+            setattr(locked, name, value)
+        if "email" not in changes:
+            save_versioned(locked, list(changes))
+            return locked
+        try:
+            with transaction.atomic():  # savepoint: the duplicate is reported
+                save_versioned(locked, list(changes))
+        except IntegrityError as exc:
+            # Another lead took this e-mail after the serializer's check.
+            raise ValidationError(
+                {"email": "A lead with this e-mail already exists."}
+            ) from exc
     return locked

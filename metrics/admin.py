@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 
 from crm import policy
+from crm.admin_services import ServiceAdminMixin
 from metrics.dashboard import dashboard_context
 from metrics.models import Dashboard, KpiTarget
 
@@ -45,7 +46,7 @@ class KpiTargetForm(forms.ModelForm):
 
 
 @admin.register(KpiTarget)
-class KpiTargetAdmin(admin.ModelAdmin):
+class KpiTargetAdmin(ServiceAdminMixin, admin.ModelAdmin):
     form = KpiTargetForm
     list_display = [
         "kpi",

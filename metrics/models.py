@@ -13,7 +13,7 @@ from django.db import models
 from django.db.models import Q
 
 from crm import policy
-from crm.models import Team, User
+from crm.models import Team, User, Versioned
 from metrics.kpis.registry import BY_KEY, KpiKey
 
 
@@ -36,7 +36,7 @@ class KpiTargetQuerySet(models.QuerySet["KpiTarget"]):
         return policy.visible(user, self)
 
 
-class KpiTarget(models.Model):
+class KpiTarget(Versioned, models.Model):
     """The value a KPI should reach over one month or quarter, for one scope."""
 
     kpi = models.CharField(max_length=32, choices=KpiKey.choices)

@@ -313,8 +313,15 @@ class KpiTargetSerializer(serializers.ModelSerializer):
             "currency",
             "created_at",
             "updated_at",
+            "version",
         ]
-        read_only_fields = ["id", "period_end", "created_at", "updated_at"]
+        read_only_fields = [
+            "id",
+            "period_end",
+            "created_at",
+            "updated_at",
+            "version",
+        ]
         # The model's conditional unique constraints are checked in validate().
         validators: list = []
 
@@ -336,6 +343,8 @@ class KpiTargetSerializer(serializers.ModelSerializer):
         )
         if self.instance is not None:
             target.pk = self.instance.pk
+            # An existing row: its own unique key is not a duplicate of itself.
+            target._state.adding = False
         try:
             target.clean()
             target.validate_constraints()

@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from crm import policy
+from crm.api_versioning import VersionedViewSetMixin, versioned_schema
 from crm.permissions import IsSalesUser
 from metrics import kpis
 from metrics.filters import KpiTargetFilter
@@ -132,7 +133,8 @@ class ChurnSeriesView(KpiQueryView):
         return Response(churn_data(points, period, segment))
 
 
-class KpiTargetViewSet(viewsets.ModelViewSet):
+@versioned_schema(KpiTargetSerializer)
+class KpiTargetViewSet(VersionedViewSetMixin, viewsets.ModelViewSet):
     """KPI targets: managers set their teams' and reps', admins any, reps read."""
 
     queryset = KpiTarget.objects.none()  # the schema's model; see get_queryset

@@ -1,8 +1,8 @@
 """Admin for deals (with their stage history), stage settings and activities.
 
 Every write goes through ``pipeline.services``, like the API and the board: the
-admin only translates a form or an action into a service call and its errors
-into messages.
+admin only translates a form or an action into a service call, and a refusal
+into form errors (``crm.admin_services``) or messages.
 """
 
 from __future__ import annotations
@@ -10,11 +10,12 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
-from django.core.exceptions import ValidationError
 
 from crm import policy
 from crm.admin import OwnerListFilter, SalesModelAdmin
+from crm.admin_services import ServiceAdminMixin, changed_fields, run_on_each
 from crm.errors import Conflict
+from crm.versioning import record_update
 from leads.admin import LeadAdmin
 from leads.models import Lead
 from pipeline import activities, services
@@ -27,27 +28,6 @@ from pipeline.models import (
     StageChange,
     StageSetting,
 )
-
-
-def _error_text(exc: Exception) -> str:
-    if isinstance(exc, Conflict):
-        return exc.message
-    return "; ".join(exc.messages)  # ValidationError
-
-
-def _run_on_each(modeladmin, request, queryset, verb: str, call) -> None:
-    """Call ``call(obj)`` per selected row; report successes and each refusal."""
-    done = 0
-    for obj in queryset:
-        try:
-            call(obj)
-            done += 1
-        except (Conflict, ValidationError) as exc:
-            modeladmin.message_user(
-                request, f"{obj}: {_error_text(exc)}", messages.WARNING
-            )
-    if done:
-        modeladmin.message_user(request, f"{verb} {done} record(s).", messages.SUCCESS)
 
 
 class StaleListFilter(admin.SimpleListFilter):
@@ -105,7 +85,7 @@ class DealActionForm(ActionForm):
 
 
 @admin.register(Deal)
-class DealAdmin(SalesModelAdmin):
+class DealAdmin(ServiceAdminMixin, SalesModelAdmin):
     list_display = [
         "title",
         "owner",
@@ -184,30 +164,26 @@ class DealAdmin(SalesModelAdmin):
     def stale(self, obj) -> bool:
         return getattr(obj, "is_stale", False)
 
-    def save_model(self, request, obj, form, change):
-        data = {
-            name: form.cleaned_data[name]
-            for name in form.changed_data
-            if name in services.UPDATABLE_FIELDS
-        }
-        try:
-            if change:
-                services.deal_update(deal=obj, by=request.user, **data)
-            else:
-                deal = services.deal_create(
-                    by=request.user,
-                    stage=form.cleaned_data["stage"],
-                    **{
-                        name: form.cleaned_data[name]
-                        for name in services.UPDATABLE_FIELDS
-                        if name in form.cleaned_data
-                    },
-                )
-                obj.pk = deal.pk
-        except (Conflict, ValidationError) as exc:
-            self.message_user(request, _error_text(exc), messages.ERROR)
-            return
-        obj.refresh_from_db()
+    def apply_form(self, request, obj, form, change):
+        if change:
+            return services.deal_update(
+                deal=obj,
+                by=request.user,
+                **{
+                    name: form.cleaned_data[name]
+                    for name in form.changed_data
+                    if name in services.UPDATABLE_FIELDS
+                },
+            )
+        return services.deal_create(
+            by=request.user,
+            stage=form.cleaned_data["stage"],
+            **{
+                name: form.cleaned_data[name]
+                for name in services.UPDATABLE_FIELDS
+                if name in form.cleaned_data
+            },
+        )
 
     @admin.action(description="Move selected deals to the next stage")
     def move_to_next_stage(self, request, queryset):
@@ -219,11 +195,11 @@ class DealAdmin(SalesModelAdmin):
                 deal=deal, to_stage=STAGE_ORDER[index + 1], by=request.user
             )
 
-        _run_on_each(self, request, queryset, "Moved", move)
+        run_on_each(self, request, queryset, "Moved", move)
 
     @admin.action(description="Mark selected deals as won")
     def win(self, request, queryset):
-        _run_on_each(
+        run_on_each(
             self,
             request,
             queryset,
@@ -239,7 +215,7 @@ class DealAdmin(SalesModelAdmin):
                 request, "Choose a lost reason next to the action.", messages.ERROR
             )
             return
-        _run_on_each(
+        run_on_each(
             self,
             request,
             queryset,
@@ -254,7 +230,7 @@ class DealAdmin(SalesModelAdmin):
 
     @admin.action(description="Reopen selected closed deals")
     def reopen(self, request, queryset):
-        _run_on_each(
+        run_on_each(
             self,
             request,
             queryset,
@@ -290,7 +266,7 @@ class StageSettingAdmin(admin.ModelAdmin):
 
 
 @admin.register(Activity)
-class ActivityAdmin(SalesModelAdmin):
+class ActivityAdmin(ServiceAdminMixin, SalesModelAdmin):
     list_display = [
         "occurred_at",
         "kind",
@@ -334,35 +310,28 @@ class ActivityAdmin(SalesModelAdmin):
         # A log: only the notes can be completed afterwards.
         return [f for f in self.fields if f != "notes"]
 
-    def save_model(self, request, obj, form, change):
-        if change:
-            obj.save(update_fields=["notes"])
-            return
+    def apply_form(self, request, obj, form, change):
+        if change:  # only the notes are editable (get_readonly_fields)
+            return record_update(obj, changes=changed_fields(obj, form))
         data = form.cleaned_data
-        try:
-            activity = activities.activity_log(
-                by=request.user,
-                **{
-                    name: data.get(name)
-                    for name in [
-                        "kind",
-                        "direction",
-                        "lead",
-                        "contact",
-                        "deal",
-                        "occurred_at",
-                        "duration_seconds",
-                        "owner",
-                    ]
-                },
-                outcome=data.get("outcome") or "",
-                notes=data.get("notes") or "",
-            )
-        except ValidationError as exc:
-            self.message_user(request, _error_text(exc), messages.ERROR)
-            return
-        obj.pk = activity.pk
-        obj.refresh_from_db()
+        return activities.activity_log(
+            by=request.user,
+            **{
+                name: data.get(name)
+                for name in [
+                    "kind",
+                    "direction",
+                    "lead",
+                    "contact",
+                    "deal",
+                    "occurred_at",
+                    "duration_seconds",
+                    "owner",
+                ]
+            },
+            outcome=data.get("outcome") or "",
+            notes=data.get("notes") or "",
+        )
 
 
 # --- "Convert to deal" on the leads app's Lead admin -----------------------------
@@ -382,7 +351,7 @@ class ConvertingLeadAdmin(LeadAdmin):
 
     @admin.action(description="Convert selected qualified leads to deals")
     def convert_to_deal(self, request, queryset):
-        _run_on_each(
+        run_on_each(
             self,
             request,
             queryset,

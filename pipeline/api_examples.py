@@ -178,6 +178,7 @@ ACTIVITY_EXAMPLES = [
             "deal": 156,
             "owner": 7,
             "notes": "Presentation to Ada and two engineers on 20 October",
+            "version": 1,
         },
         response_only=True,
         status_codes=[201],

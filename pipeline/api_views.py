@@ -14,11 +14,19 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
-from rest_framework import exceptions, mixins, status, viewsets
+from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from crm.api_versioning import (
+    IF_MATCH,
+    VersionedViewSetMixin,
+    etag,
+    expected_version,
+    stale_response,
+    versioned_schema,
+)
 from crm.errors import StaleVersion
 from crm.export import CsvExportMixin
 from crm.permissions import IsSalesUser
@@ -37,6 +45,7 @@ from pipeline.api_examples import (
 from pipeline.filters import ActivityFilter, DealFilter
 from pipeline.models import Activity, Deal, StageRules
 from pipeline.serializers import (
+    ActivityNotesSerializer,
     ActivitySerializer,
     ConflictResponseSerializer,
     DealCreateSerializer,
@@ -48,15 +57,6 @@ from pipeline.serializers import (
     StageChangeSerializer,
     StaleDealResponseSerializer,
 )
-
-IF_MATCH = OpenApiParameter(
-    "If-Match",
-    str,
-    OpenApiParameter.HEADER,
-    required=False,
-    description='The deal\'s version as returned in its ETag ("3" or 3).',
-)
-
 
 # Statuses of a deal write besides its 200: the state forbids it, or If-Match is old.
 WRITE_RESPONSES = {
@@ -91,23 +91,6 @@ DEAL_FIELDS_CHECKED = [
     "contact",
     "stage",
 ]
-
-
-def expected_version(request) -> int | None:
-    """Return the version named by ``If-Match``, or None when there is none."""
-    raw = request.headers.get("If-Match", "").strip()
-    if not raw or raw == "*":
-        return None
-    tag = raw.removeprefix("W/").strip().strip('"')
-    if not tag.isdigit():
-        raise exceptions.ValidationError(
-            {"If-Match": 'Send the deal\'s version from its ETag, e.g. "3".'}
-        )
-    return int(tag)
-
-
-def etag(deal: Deal) -> str:
-    return f'"{deal.version}"'
 
 
 @_service_errors(
@@ -174,20 +157,11 @@ class DealViewSet(
 
     def handle_exception(self, exc):
         if isinstance(exc, StaleVersion) and exc.current is not None:
-            # 412 in the API's error format, plus the current deal so that the
-            # client can show it and retry from its version.
             current = exc.current
             current.is_stale = StageRules.load().is_stale(current, timezone.now())
-            return Response(
-                {
-                    "type": "client_error",
-                    "errors": [{"code": exc.code, "detail": exc.message, "attr": None}],
-                    "current": DealSerializer(
-                        current, context=self.get_serializer_context()
-                    ).data,
-                },
-                status=status.HTTP_412_PRECONDITION_FAILED,
-                headers={"ETag": etag(current)},
+            return stale_response(
+                exc,
+                DealSerializer(current, context=self.get_serializer_context()).data,
             )
         return super().handle_exception(exc)
 
@@ -330,15 +304,19 @@ class DealViewSet(
         ]
     }
 )
+@versioned_schema(ActivitySerializer)
 @extend_schema_view(create=extend_schema(examples=ACTIVITY_EXAMPLES))
 class ActivityViewSet(
+    VersionedViewSetMixin,
     CsvExportMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
     viewsets.GenericViewSet,
 ):
-    """Activities in the caller's scope: a log, so created and read, not edited."""
+    """Activities in the caller's scope: a log, so created and read; only the
+    notes can be completed afterwards (as in the admin)."""
 
     queryset = Activity.objects.none()  # the schema's model; see get_queryset
     serializer_class = ActivitySerializer
@@ -352,13 +330,19 @@ class ActivityViewSet(
         # The serializer reads related objects as ids only: no join needed.
         return Activity.objects.visible_to(self.request.user)
 
+    def get_serializer_class(self):
+        if self.action in ("update", "partial_update"):
+            return ActivityNotesSerializer
+        return super().get_serializer_class()
+
+    def represent(self, instance) -> dict:
+        return ActivitySerializer(instance, context=self.get_serializer_context()).data
+
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         activity = activities.activity_log(by=request.user, **serializer.validated_data)
-        return Response(
-            self.get_serializer(activity).data, status=status.HTTP_201_CREATED
-        )
+        return self.versioned_response(activity, status.HTTP_201_CREATED)
 
 
 @extend_validation_errors(["invalid"], field_name="amount", methods=["post"])
@@ -372,7 +356,20 @@ class LeadConvertView(APIView):
 
     @extend_schema(
         request=LeadConvertSerializer,
-        responses={201: DealSerializer, 409: ConflictResponseSerializer},
+        responses={
+            201: DealSerializer,
+            409: ConflictResponseSerializer,
+            412: ConflictResponseSerializer,
+        },
+        parameters=[
+            OpenApiParameter(
+                "If-Match",
+                str,
+                OpenApiParameter.HEADER,
+                required=False,
+                description="The lead's version, from its ETag; 412 if it changed.",
+            )
+        ],
         examples=CONVERT_EXAMPLES,
     )
     def post(self, request, pk: int):
@@ -380,7 +377,10 @@ class LeadConvertView(APIView):
         params = LeadConvertSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         deal = services.lead_convert(
-            lead=lead, by=request.user, **params.validated_data
+            lead=lead,
+            by=request.user,
+            expected_version=expected_version(request),
+            **params.validated_data,
         )
         deal = Deal.objects.with_staleness().get(pk=deal.pk)
         return Response(

@@ -16,7 +16,14 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from crm import policy
-from crm.models import Company, Contact, TimeStamped, User, default_currency
+from crm.models import (
+    Company,
+    Contact,
+    TimeStamped,
+    User,
+    Versioned,
+    default_currency,
+)
 from leads.models import Channel, Lead
 
 
@@ -383,7 +390,7 @@ class ActivityQuerySet(models.QuerySet["Activity"]):
         return self.filter(is_cold_call=True)
 
 
-class Activity(models.Model):
+class Activity(Versioned, models.Model):
     """A call, e-mail, meeting or note logged against a lead, contact or deal.
 
     It lives in ``pipeline`` because it may point at a deal, and apps depend one

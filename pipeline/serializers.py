@@ -180,9 +180,18 @@ class ActivitySerializer(serializers.ModelSerializer):
             "deal",
             "owner",
             "notes",
+            "version",
         ]
         read_only_fields = ["is_cold_call"]
         extra_kwargs = {"occurred_at": {"required": False}}
+
+
+class ActivityNotesSerializer(serializers.ModelSerializer):
+    """An update of an activity: a log, so only its notes can be completed."""
+
+    class Meta:
+        model = Activity
+        fields = ["notes"]
 
 
 # --- documented error bodies (the format of crm.api_errors) ---------------------

@@ -20,8 +20,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from crm import policy, webhooks
-from crm.errors import Conflict, StaleVersion
+from crm.errors import Conflict
 from crm.models import Company, Contact, User, WebhookEventType
+from crm.versioning import ExpectedVersion, lock_version, save_versioned
 from leads.models import Channel, Lead, LeadStatus
 from pipeline.models import (
     ALLOWED_MOVES,
@@ -48,6 +49,9 @@ UPDATABLE_FIELDS = frozenset(
         "expected_close_on",
     }
 )
+
+# Fields a closed deal keeps until it is reopened: its value is what was won.
+CLOSED_DEAL_FIXED_FIELDS = ("amount", "currency")
 
 # Personal mailboxes: their domain says nothing about the lead's company.
 FREE_MAIL_DOMAINS = frozenset(
@@ -127,16 +131,9 @@ def _clean_deal_fields(fields: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
-def _lock(deal: Deal, expected_version: int | None) -> Deal:
+def _lock(deal: Deal, expected_version: ExpectedVersion) -> Deal:
     """Lock the deal's row, then compare versions (in this order: see module doc)."""
-    locked = Deal.objects.select_for_update().get(pk=deal.pk)
-    if expected_version is not None and locked.version != expected_version:
-        raise StaleVersion(
-            f"This deal changed since version {expected_version}; "
-            f"it is now at version {locked.version}.",
-            current=locked,
-        )
-    return locked
+    return lock_version(deal, expected_version)
 
 
 def _record(
@@ -274,7 +271,7 @@ def deal_create(
 
 
 def deal_update(
-    *, deal: Deal, by: User, expected_version: int | None = None, **changes: Any
+    *, deal: Deal, by: User, expected_version: ExpectedVersion = None, **changes: Any
 ) -> Deal:
     """Change a deal's plain fields (not its stage or status) and bump its version."""
     unknown = set(changes) - UPDATABLE_FIELDS
@@ -287,10 +284,28 @@ def deal_update(
         _check_owner(owner=changes["owner"], by=by)
     with transaction.atomic():
         deal = _lock(deal, expected_version)
+        errors = {}
         if deal.lead_id is not None and changes.get("channel", deal.channel) != (
             deal.channel
         ):
-            raise ValidationError({"channel": "The channel comes from the lead."})
+            errors["channel"] = "The channel comes from the lead."
+        if deal.status != DealStatus.OPEN:
+            # What was won (or lost) is history that the KPIs report.
+            for name in CLOSED_DEAL_FIXED_FIELDS:
+                if name in changes and changes[name] != getattr(deal, name):
+                    errors[name] = (
+                        f"This deal is {deal.status}: its {name} changes only "
+                        "by reopening it."
+                    )
+        if "contact" in changes or "company" in changes:
+            # The pair as it will be, whichever side the request names (not
+            # ``dict.get``: reading the deal's side is a query).
+            contact = changes["contact"] if "contact" in changes else deal.contact  # noqa: SIM401
+            company = changes["company"] if "company" in changes else deal.company  # noqa: SIM401
+            if contact and company and contact.company_id not in (None, company.pk):
+                errors["contact"] = "This contact works for another company."
+        if errors:
+            raise ValidationError(errors)
         for name, value in changes.items():
             setattr(deal, name, value)
         deal.version += 1
@@ -299,7 +314,7 @@ def deal_update(
 
 
 def deal_move(
-    *, deal: Deal, to_stage: str, by: User, expected_version: int | None = None
+    *, deal: Deal, to_stage: str, by: User, expected_version: ExpectedVersion = None
 ) -> Deal:
     """Move an open deal to another stage, forward or back."""
     to_stage = _stage(to_stage)
@@ -311,8 +326,9 @@ def deal_move(
                 code="deal_closed",
             )
         if to_stage not in ALLOWED_MOVES[Stage(deal.stage)]:
-            raise Conflict(
-                f"This deal is already in {to_stage.label}.", code="same_stage"
+            # No retry can make this move: the request itself is wrong.
+            raise ValidationError(
+                {"stage": f"This deal is already in {to_stage.label}."}
             )
         from_stage = deal.stage
         deal.stage = to_stage
@@ -326,7 +342,7 @@ def deal_move(
         )
 
 
-def deal_win(*, deal: Deal, by: User, expected_version: int | None = None) -> Deal:
+def deal_win(*, deal: Deal, by: User, expected_version: ExpectedVersion = None) -> Deal:
     """Close an open deal in the closing stage as won."""
     with transaction.atomic():
         deal = _lock(deal, expected_version)
@@ -355,7 +371,7 @@ def deal_lose(
     by: User,
     reason: str,
     notes: str = "",
-    expected_version: int | None = None,
+    expected_version: ExpectedVersion = None,
 ) -> Deal:
     """Close an open deal as lost, with a listed reason (``other`` needs notes)."""
     if reason not in LostReason.values:
@@ -386,7 +402,7 @@ def deal_reopen(
     deal: Deal,
     by: User,
     stage: str | None = None,
-    expected_version: int | None = None,
+    expected_version: ExpectedVersion = None,
 ) -> Deal:
     """Put a won or lost deal back into a stage (default: the one it closed in)."""
     to_stage = _stage(stage) if stage else None
@@ -461,8 +477,10 @@ def _contact_for(lead: Lead, *, company: Company | None, owner: User) -> Contact
     # would be the only way to change it.
     mine = contact.owner_id == owner.pk
     if contact.company_id is None and company is not None and mine:
-        contact.company = company
-        contact.save(update_fields=["company", "updated_at"])
+        contact = lock_version(contact)
+        if contact.company_id is None:
+            contact.company = company
+            save_versioned(contact, ["company"])
     return contact
 
 
@@ -475,6 +493,7 @@ def lead_convert(
     currency: str | None = None,
     expected_close_on: datetime.date | None = None,
     stage: str = Stage.PRESENTATION,
+    expected_version: ExpectedVersion = None,
 ) -> Deal:
     """Turn a qualified lead into a contact, a company and a deal, all or nothing.
 
@@ -484,7 +503,7 @@ def lead_convert(
     stage = _stage(stage)
     with transaction.atomic():
         # Locked so that two concurrent conversions cannot both pass the check.
-        lead = Lead.objects.select_for_update().get(pk=lead.pk)
+        lead = lock_version(lead, expected_version)
         if not policy.may_convert(by, lead):
             raise PermissionDenied("This lead is outside your scope.")
         if lead.status != LeadStatus.QUALIFIED:
@@ -510,7 +529,7 @@ def lead_convert(
         )
         lead.status = LeadStatus.CONVERTED
         lead.converted_at = timezone.now()
-        lead.save(update_fields=["status", "converted_at", "updated_at"])
+        save_versioned(lead, ["status", "converted_at"])
         webhooks.emit(
             WebhookEventType.LEAD_CONVERTED,
             {"lead": {"id": lead.pk, "email": lead.email}, **deal_payload(deal)},

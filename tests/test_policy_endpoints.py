@@ -129,7 +129,16 @@ for noun, record, see in [
     _add(f"{noun}/export/", {"get": Op("list", see, record)})
     _add(f"{noun}/", {"post": Op("create", "create_records", owner="")})
 _add("activities/", {"get": Op("list", "see_activity", "activity")})
-_add("activities/{id}/", _detail("activity", "see_activity", ("get", "see_activity")))
+_add(
+    "activities/{id}/",
+    _detail(
+        "activity",
+        "see_activity",
+        ("get", "see_activity"),
+        ("put", "change_activity"),
+        ("patch", "change_activity"),
+    ),
+)
 _add("offers/", {"post": Op("create", "edit_offers", owner="")})
 _add("metrics/targets/", {"post": Op("create", "set_targets", owner="")})
 _add("webhooks/", {"post": Op("create", "manage_webhooks", owner="")})

@@ -10,6 +10,7 @@ from crm.models.core import (
     Team,
     TimeStamped,
     User,
+    Versioned,
     default_currency,
 )
 from crm.models.integrations import (
@@ -33,6 +34,7 @@ __all__ = [
     "Team",
     "TimeStamped",
     "User",
+    "Versioned",
     "WebhookDelivery",
     "WebhookEndpoint",
     "WebhookEventType",

@@ -32,6 +32,19 @@ class TimeStamped(models.Model):
         abstract = True
 
 
+class Versioned(models.Model):
+    """A record changed under optimistic locking (``crm.versioning``)."""
+
+    # Bumped by every change, returned to API clients as the ETag; not editable
+    # in forms or serializers, only ``crm.versioning`` and services move it.
+    # The database default serves the bulk writers that insert rows in SQL
+    # (the CSV import, the benchmark's generator).
+    version = models.PositiveIntegerField(default=1, db_default=1, editable=False)
+
+    class Meta:
+        abstract = True
+
+
 class User(TimeStamped, AbstractUser):
     """A person or machine using the CRM; superusers are the admins."""
 
@@ -105,7 +118,7 @@ class CompanyQuerySet(models.QuerySet["Company"]):
         return policy.changeable(user, self)
 
 
-class Company(TimeStamped):
+class Company(Versioned, TimeStamped):
     name = models.CharField(max_length=200, db_index=True)
     domain = models.CharField(
         max_length=253, blank=True, help_text="Website domain, e.g. example.com"
@@ -154,7 +167,7 @@ class ContactQuerySet(models.QuerySet["Contact"]):
         return policy.changeable(user, self)
 
 
-class Contact(TimeStamped):
+class Contact(Versioned, TimeStamped):
     first_name = models.CharField(max_length=100)
     last_name = models.CharField(max_length=100)
     email = models.EmailField(blank=True)
@@ -204,7 +217,7 @@ class SubscriptionQuerySet(models.QuerySet["Subscription"]):
         return policy.visible(user, self)
 
 
-class Subscription(TimeStamped):
+class Subscription(Versioned, TimeStamped):
     """A company's paid plan: a company is a customer while one is running."""
 
     company = models.ForeignKey(

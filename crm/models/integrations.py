@@ -6,7 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from crm.models.core import TimeStamped, User
+from crm.models.core import TimeStamped, User, Versioned
 
 
 class IdempotencyKey(models.Model):
@@ -46,7 +46,7 @@ class WebhookEventType(models.TextChoices):
     SUBSCRIPTION_ENDED = "subscription.ended"
 
 
-class WebhookEndpoint(TimeStamped):
+class WebhookEndpoint(Versioned, TimeStamped):
     """An integration's subscription to events, delivered to its URL and signed."""
 
     url = models.URLField(max_length=500)

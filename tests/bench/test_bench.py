@@ -27,6 +27,8 @@ OPERATIONS = [
     "board",
     "deal_move",
     "capture",
+    "lead_update",
+    "company_update",
     "csv_import",
 ]
 

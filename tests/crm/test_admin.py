@@ -2,6 +2,7 @@
 
 import pytest
 
+from crm.models import Subscription
 from tests.factories import CompanyFactory, SubscriptionFactory
 
 pytestmark = pytest.mark.django_db
@@ -106,3 +107,39 @@ def test_end_subscription_admin_action_records_the_end(client, rep):
     subscription.refresh_from_db()
     assert subscription.ended_on is not None
     assert subscription.ended_by == rep
+
+
+def test_ending_an_ended_subscription_is_an_error_without_success(client, rep):
+    subscription = SubscriptionFactory(company=CompanyFactory(owner=rep))
+    client.force_login(rep)
+    end = {"action": "end_today", "_selected_action": [subscription.pk]}
+    client.post("/admin/crm/subscription/", end, follow=True)
+
+    response = client.post("/admin/crm/subscription/", end, follow=True)
+
+    messages = [(m.level_tag, str(m)) for m in response.context["messages"]]
+    assert [level for level, _ in messages] == ["error"]
+    assert "already ended" in messages[0][1]
+
+
+def test_a_subscription_is_not_added_ended_in_the_admin(client, rep):
+    company = CompanyFactory(owner=rep)
+    client.force_login(rep)
+
+    form = client.get("/admin/crm/subscription/add/").context["adminform"].form
+
+    assert "ended_on" not in form.fields
+    assert "churn_reason" not in form.fields
+    response = client.post(
+        "/admin/crm/subscription/add/",
+        {
+            "company": company.pk,
+            "plan": "Team",
+            "mrr": "10",
+            "currency": "EUR",
+            "started_on": "2025-01-01",
+            "ended_on": "2025-02-01",
+        },
+    )
+    assert response.status_code == 302
+    assert Subscription.objects.get().ended_on is None

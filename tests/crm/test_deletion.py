@@ -114,7 +114,8 @@ def test_deleting_a_contact_never_deletes_another_reps_activities(
     assert response.status_code == 409
     [error] = response.json()["errors"]
     assert error["detail"] == (
-        "This contact cannot be deleted: 1 deal, 1 activity still refer to it."
+        "This contact cannot be deleted while other records refer to it "
+        "(1 deal, 1 activity)."
     )
     assert Contact.objects.filter(pk=contact.pk).exists()
     assert Activity.objects.filter(pk=theirs.pk).exists()

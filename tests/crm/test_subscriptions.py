@@ -5,6 +5,7 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from crm.models import OutboxEvent, Subscription
 from tests.factories import CompanyFactory, SubscriptionFactory
 
 pytestmark = pytest.mark.django_db
@@ -41,10 +42,13 @@ def test_manager_and_integration_see_their_scope(
     assert api_as(integration).get("/api/v1/subscriptions/").json()["count"] == 2
 
 
-def test_billing_sync_creates_a_subscription_with_past_dates(api_as, integration, rep):
+def test_billing_sync_records_a_past_subscription_then_ends_it(
+    api_as, integration, rep
+):
     company = CompanyFactory(owner=rep)
+    api = api_as(integration)
 
-    response = api_as(integration).post(
+    response = api.post(
         "/api/v1/subscriptions/",
         {
             "company": company.pk,
@@ -52,15 +56,43 @@ def test_billing_sync_creates_a_subscription_with_past_dates(api_as, integration
             "mrr": "199.00",
             "currency": "eur",
             "started_on": "2025-01-01",
-            "ended_on": "2025-06-30",
-            "churn_reason": "Too expensive",
         },
     )
-
     assert response.status_code == 201, response.json()
     assert response.json()["mrr"] == "199.00"
     assert response.json()["currency"] == "EUR"
-    assert response.json()["ended_on"] == "2025-06-30"
+    assert response["ETag"] == '"1"'
+
+    ended = api.post(
+        f"/api/v1/subscriptions/{response.json()['id']}/end/",
+        {"ended_on": "2025-06-30", "reason": "Too expensive"},
+        HTTP_IF_MATCH='"1"',
+    )
+    assert ended.status_code == 200, ended.json()
+    assert ended.json()["ended_on"] == "2025-06-30"
+    assert ended["ETag"] == '"2"'
+    assert OutboxEvent.objects.filter(event_type="subscription.ended").count() == 1
+
+
+@pytest.mark.parametrize("field", ["ended_on", "churn_reason"])
+def test_a_subscription_cannot_be_created_ended(api_as, integration, rep, field):
+    # Ending is end/'s job: it records who and when and tells the webhooks.
+    response = api_as(integration).post(
+        "/api/v1/subscriptions/",
+        {
+            "company": CompanyFactory(owner=rep).pk,
+            "plan": "Team",
+            "mrr": "199.00",
+            "started_on": "2025-01-01",
+            field: "2025-06-30" if field == "ended_on" else "Too expensive",
+        },
+    )
+
+    assert response.status_code == 400
+    error = response.json()["errors"][0]
+    assert error["attr"] == field
+    assert "end" in error["detail"]
+    assert not Subscription.objects.exists()
 
 
 def test_subscription_cannot_be_created_ending_before_it_starts(api_as, rep):
@@ -128,17 +160,20 @@ def test_cannot_end_twice(api_as, rep):
 
     response = client.post(f"/api/v1/subscriptions/{subscription.pk}/end/", {})
 
-    assert response.status_code == 409
-    assert response.json()["errors"][0]["code"] == "already_ended"
+    # No retry can end it again: a 400 on the field, not a 409.
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["attr"] == "ended_on"
 
 
 def test_end_date_cannot_be_changed_by_a_plain_update(api_as, rep):
     subscription = SubscriptionFactory(company=CompanyFactory(owner=rep))
 
-    api_as(rep).patch(
+    response = api_as(rep).patch(
         f"/api/v1/subscriptions/{subscription.pk}/", {"ended_on": "2030-01-01"}
     )
 
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["attr"] == "ended_on"
     subscription.refresh_from_db()
     assert subscription.ended_on is None
 

@@ -1,7 +1,10 @@
 import pytest
+from django.contrib.admin.models import LogEntry
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
+from leads import services
 from leads.models import Lead, Qualification
 from tests.factories import ContentOfferFactory, LeadFactory
 
@@ -228,3 +231,62 @@ def test_touches_are_scoped_and_read_only(rep, other_rep):
     page = client_for(rep).get("/admin/leads/touch/").content.decode()
     assert "Mine" in page
     assert "Theirs" not in page
+
+
+def test_action_reports_refusals_as_errors_and_no_success(rep):
+    prospect = LeadFactory(owner=rep, status="prospect")
+    response = client_for(rep).post(
+        LEADS,
+        {"action": "qualify", "_selected_action": [prospect.pk], "apply": "1"},
+        follow=True,
+    )
+    assert {m.level_tag for m in response.context["messages"]} == {"error"}
+
+
+def test_lead_refused_by_the_service_is_a_form_error_and_not_logged(rep, monkeypatch):
+    # Whatever the service refuses is shown on the form: here a field message.
+    def refuse(**kwargs):
+        raise ValidationError({"email": "Refused by the service."})
+
+    monkeypatch.setattr(services, "lead_create", refuse)
+    response = client_for(rep).post(
+        f"{LEADS}add/",
+        {
+            "first_name": "Ana",
+            "email": "ana@x.example",
+            "channel": "outbound",
+            "source": "cold_call",
+            "owner": rep.pk,
+            "qualifications-TOTAL_FORMS": 0,
+            "qualifications-INITIAL_FORMS": 0,
+        },
+    )
+    assert response.status_code == 200
+    form = response.context["adminform"].form
+    assert form.errors["email"] == ["Refused by the service."]
+    assert not Lead.objects.exists()
+    assert not LogEntry.objects.exists()
+
+
+def test_lead_changed_in_the_admin_goes_through_the_service(rep, other_rep, manager):
+    lead = LeadFactory(owner=rep, status="qualified", job_title="")
+    response = client_for(manager).post(
+        f"{LEADS}{lead.pk}/change/",
+        {
+            "first_name": lead.first_name,
+            "last_name": lead.last_name,
+            "email": lead.email,
+            "company_name": lead.company_name,
+            "channel": lead.channel,
+            "source": lead.source,
+            "owner": other_rep.pk,
+            "job_title": "CTO",
+            "qualifications-TOTAL_FORMS": 0,
+            "qualifications-INITIAL_FORMS": 0,
+        },
+    )
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    lead.refresh_from_db()
+    assert (lead.owner, lead.job_title, lead.status) == (other_rep, "CTO", "qualified")
+    assert lead.version == 2
+    assert LogEntry.objects.count() == 1

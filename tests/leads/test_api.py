@@ -10,6 +10,7 @@ BANT = {"budget": True, "authority": True, "need": False, "timeline": False}
 
 LEAD_FIELDS = {
     "id",
+    "version",
     "status",
     "first_name",
     "last_name",
@@ -357,7 +358,15 @@ OFFER = {"title": "Playbook", "kind": "ebook", "slug": "playbook", "active": Tru
 def test_offer_fields_are_the_contract(api_as, rep):
     ContentOfferFactory()
     row = api_as(rep).get(OFFERS).json()["results"][0]
-    assert set(row) == {"id", "title", "kind", "slug", "description", "active"}
+    assert set(row) == {
+        "id",
+        "title",
+        "kind",
+        "slug",
+        "description",
+        "active",
+        "version",
+    }
 
 
 def test_rep_reads_but_cannot_write_offers(api_as, rep):

@@ -94,6 +94,22 @@ def test_prospect_who_captures_becomes_a_lead(anon_api, offer, rep):
     assert prospect.became_lead_at is not None
     assert prospect.owner == rep  # an existing record keeps its owner
     assert prospect.channel == "outbound"  # and its first attribution
+    assert prospect.version == 2  # its status changed: an open form is stale
+
+
+def test_a_repeat_capture_that_changes_no_field_keeps_the_version(anon_api, offer, rep):
+    lead = LeadFactory(
+        owner=rep,
+        email="ana@corp.example",
+        offer=offer,
+        phone="1",
+        job_title="Buyer",
+        consent=True,
+    )
+    anon_api.post(URL, body())
+    lead.refresh_from_db()
+    # A touch is engagement, not an edit of the record.
+    assert (lead.touch_count, lead.version) == (1, 1)
 
 
 def test_new_inbound_leads_go_round_robin_to_active_reps(anon_api, offer, inbound_team):

@@ -96,6 +96,7 @@ def test_duplicates_of_existing_leads_are_merged_not_inserted(rep):
     existing.refresh_from_db()
     assert (existing.first_name, existing.phone) == ("Ana", "555")
     assert existing.status == "lead"  # never downgraded
+    assert existing.version == 2  # a rep's open form on it is now stale
     assert Lead.objects.count() == 1
 
 

@@ -24,6 +24,7 @@ ACTIVITY_FIELDS = {
     "deal",
     "owner",
     "notes",
+    "version",
 }
 
 

@@ -1,8 +1,10 @@
 import datetime
+from decimal import Decimal
 
 import pytest
 import time_machine
 from django.contrib import admin
+from django.contrib.admin.models import LogEntry
 from django.test import Client, RequestFactory
 from django.utils import timezone
 
@@ -10,7 +12,7 @@ from leads.admin import LeadAdmin
 from leads.models import Lead
 from pipeline import services
 from pipeline.models import Deal, StageChange, StageSetting
-from tests.factories import LeadFactory
+from tests.factories import CompanyFactory, ContactFactory, LeadFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -164,3 +166,115 @@ def test_lead_admin_gets_the_convert_action_and_keeps_the_leads_actions(rep):
     assert lead.status == "converted"
     assert Deal.objects.get(lead=lead).owner == rep
     assert Deal.objects.get(lead=lead).stage == "presentation"
+
+
+# --- a refusal is a form error: nothing saved, nothing logged ----------------
+
+
+def _form_errors(response) -> dict:
+    assert response.status_code == 200, "the page should be shown again"
+    return response.context["adminform"].form.errors
+
+
+@time_machine.travel(
+    datetime.datetime(2026, 3, 10, 7, 0, tzinfo=datetime.UTC), tick=False
+)
+def test_activity_refused_by_the_service_is_a_form_error_and_not_logged(rep):
+    # 08:00 in Paris: an activity at 09:00 today is in the future.
+    prospect = LeadFactory(status="prospect", owner=rep)
+    response = client_for(rep).post(
+        "/admin/pipeline/activity/add/",
+        {
+            "kind": "call",
+            "direction": "outbound",
+            "outcome": "no_answer",
+            "occurred_at_0": "2026-03-10",
+            "occurred_at_1": "09:00:00",
+            "lead": prospect.pk,
+            "owner": rep.pk,
+        },
+        follow=True,
+    )
+    assert "future" in str(_form_errors(response)["occurred_at"])
+    assert not [m for m in response.context["messages"] if "success" in str(m)]
+    assert not prospect.activities.exists()
+    assert not LogEntry.objects.exists()
+
+
+def test_deal_change_refused_by_the_service_is_a_form_error_and_not_logged(
+    rep, make_deal
+):
+    deal = make_deal(rep, stage="closing", amount="5000.00", currency="EUR")
+    services.deal_win(deal=deal, by=rep)
+    response = client_for(rep).post(
+        f"{CHANGELIST}{deal.pk}/change/",
+        {
+            "title": deal.title,
+            "owner": rep.pk,
+            "channel": "outbound",
+            "amount": "1.00",
+            "currency": "EUR",
+            "stage_changes-TOTAL_FORMS": "0",
+            "stage_changes-INITIAL_FORMS": "0",
+        },
+        follow=True,
+    )
+    assert "reopening" in str(_form_errors(response)["amount"])
+    deal.refresh_from_db()
+    assert (deal.amount, deal.version) == (Decimal("5000.00"), 2)
+    assert not LogEntry.objects.exists()
+
+
+def test_deal_added_with_another_companys_contact_is_a_form_error(rep):
+    initech, globex = CompanyFactory(owner=rep), CompanyFactory(owner=rep)
+    response = client_for(rep).post(
+        f"{CHANGELIST}add/",
+        {
+            "title": "Mismatch",
+            "owner": rep.pk,
+            "company": initech.pk,
+            "contact": ContactFactory(owner=rep, company=globex).pk,
+            "channel": "outbound",
+            "amount": "100.00",
+            "currency": "EUR",
+            "stage": "presentation",
+            "stage_changes-TOTAL_FORMS": "0",
+            "stage_changes-INITIAL_FORMS": "0",
+        },
+    )
+    assert "another company" in str(_form_errors(response)["contact"])
+    assert not Deal.objects.exists()
+    assert not LogEntry.objects.exists()
+
+
+def test_deal_changed_in_the_admin_is_logged_and_writes_only_what_changed(
+    rep, make_deal
+):
+    deal = make_deal(rep, title="Before", amount="10.00", currency="EUR")
+    response = client_for(rep).post(
+        f"{CHANGELIST}{deal.pk}/change/",
+        {
+            "title": "After",
+            "owner": rep.pk,
+            "channel": "outbound",
+            "amount": "10.00",
+            "currency": "EUR",
+            # The admin's hidden initial of a field with a callable default.
+            "initial-currency": "EUR",
+            "stage_changes-TOTAL_FORMS": "0",
+            "stage_changes-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 302
+    deal.refresh_from_db()
+    assert (deal.title, deal.version) == ("After", 2)
+    assert LogEntry.objects.get().get_change_message() == "Changed Title."
+
+
+def test_action_refusals_are_errors_and_no_success_is_reported(rep, make_deal):
+    early = make_deal(rep)
+    response = run_action(client_for(rep), "win", [early])
+    levels = {m.level_tag for m in response.context["messages"]}
+    assert levels == {"error"}
+    early.refresh_from_db()
+    assert early.status == "open"

@@ -1,11 +1,12 @@
 import datetime
+from decimal import Decimal
 
 import pytest
 from django.utils import timezone
 
 from pipeline import services
 from pipeline.models import Deal, StageChange
-from tests.factories import CompanyFactory, DealFactory
+from tests.factories import CompanyFactory, ContactFactory, DealFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -185,6 +186,53 @@ def test_lose_without_a_reason_is_400(api_as, rep, make_deal):
     assert response.json()["errors"][0]["attr"] == "reason"
 
 
+@pytest.mark.parametrize("status", ["won", "lost"])
+@pytest.mark.parametrize(("field", "value"), [("amount", "1.00"), ("currency", "USD")])
+def test_a_closed_deals_value_changes_only_by_reopening_it(
+    api_as, rep, make_deal, status, field, value
+):
+    deal = make_deal(rep, stage="closing", amount="5000.00", currency="EUR")
+    if status == "won":
+        services.deal_win(deal=deal, by=rep)
+    else:
+        services.deal_lose(deal=deal, by=rep, reason="price")
+    api = api_as(rep)
+
+    response = api.patch(url(deal), {field: value})
+
+    assert response.status_code == 400
+    error = response.json()["errors"][0]
+    assert error["attr"] == field
+    assert "reopening" in error["detail"]
+    deal.refresh_from_db()
+    assert (deal.amount, deal.currency) == (Decimal("5000.00"), "EUR")
+    # the same value (a client sending the deal back as read) is no change
+    assert api.patch(url(deal), {"amount": "5000.00"}).status_code == 200
+    # a plain field still changes, and reopening frees the value
+    assert api.patch(url(deal), {"title": "Renamed"}).status_code == 200
+    services.deal_reopen(deal=deal, by=rep)
+    assert api.patch(url(deal), {field: value}).status_code == 200
+
+
+@pytest.mark.parametrize("side", ["contact", "company"])
+def test_patching_one_side_of_contact_and_company_checks_the_pair(
+    api_as, rep, make_deal, side
+):
+    initech, globex = CompanyFactory(owner=rep), CompanyFactory(owner=rep)
+    deal = make_deal(
+        rep, company=initech, contact=ContactFactory(owner=rep, company=initech)
+    )
+    stranger = ContactFactory(owner=rep, company=globex)
+    body = {"contact": stranger.pk} if side == "contact" else {"company": globex.pk}
+
+    response = api_as(rep).patch(url(deal), body)
+
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["attr"] == "contact"
+    deal.refresh_from_db()
+    assert (deal.company_id, deal.contact.company_id) == (initech.pk, initech.pk)
+
+
 def test_moving_a_closed_deal_is_409(api_as, rep, make_deal):
     deal = services.deal_lose(deal=make_deal(rep), by=rep, reason="price")
     response = api_as(rep).post(url(deal, "move"), {"stage": "closing"})
@@ -230,7 +278,7 @@ def test_anonymous_gets_no_deals(anon_api, rep, make_deal):
 # --- ETag / If-Match ----------------------------------------------------------
 
 
-@pytest.mark.parametrize("header", ['"1"', "1", 'W/"1"'])
+@pytest.mark.parametrize("header", ['"1"', "1", '"7", "1"', "*"])
 def test_if_match_with_the_current_version_succeeds(api_as, rep, make_deal, header):
     deal = make_deal(rep)
     response = api_as(rep).post(
@@ -259,6 +307,23 @@ def test_stale_if_match_is_412_with_the_current_deal(api_as, rep, make_deal):
         assert body["current"]["stage"] == "qualification"
         assert response["ETag"] == '"2"'
     assert StageChange.objects.filter(deal=deal).count() == 2
+
+
+@pytest.mark.parametrize("header", ['W/"1"', '"2"', '"abc"', '"2", W/"1"'])
+def test_valid_if_match_naming_no_strong_current_version_is_412(
+    api_as, rep, make_deal, header
+):
+    # RFC 9110 13.1.1: If-Match compares strongly, so a weak tag never
+    # matches; a well-formed tag that does not match is a 412, never a 400.
+    deal = make_deal(rep)
+    response = api_as(rep).post(
+        url(deal, "move"), {"stage": "qualification"}, HTTP_IF_MATCH=header
+    )
+    assert response.status_code == 412
+    assert response.json()["current"]["version"] == 1
+    assert response["ETag"] == '"1"'
+    deal.refresh_from_db()
+    assert deal.stage == "prospection"
 
 
 def test_malformed_if_match_is_400(api_as, rep, make_deal):

@@ -38,10 +38,14 @@ def test_open_deal_moves_forward_or_back_to_any_other_stage(
     assert history(deal)[-1] == (from_stage, to_stage, "open", "open")
 
 
-def test_move_to_the_current_stage_is_a_conflict(rep, make_deal):
+def test_move_to_the_current_stage_is_a_field_error(rep, make_deal):
+    # No retry can make this move, so it is a 400 on "stage", not a 409.
     deal = make_deal(rep, stage="presentation")
-    with pytest.raises(Conflict):
+    with pytest.raises(ValidationError) as exc:
         services.deal_move(deal=deal, to_stage="presentation", by=rep)
+    assert exc.value.message_dict == {
+        "stage": ["This deal is already in Product presentation."]
+    }
     assert len(history(deal)) == 1
 
 

@@ -1,0 +1,139 @@
+"""Admin writes through services, with refusals shown on the form.
+
+Django's admin validates the form, then calls ``save_model`` and reports
+success (a message and a LogEntry) whatever ``save_model`` does. So the write
+happens while the form validates (``_post_clean``, after the model's own
+checks): a service's ``ValidationError`` becomes the errors of the fields it
+names, a ``Conflict`` or ``PermissionDenied`` an error of the whole form, and
+the page is shown again with nothing saved and nothing logged. ``save_model``
+then only picks up the saved record.
+
+The admins using it have read-only inlines, so the form is the whole change.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
+from django.db import IntegrityError, models, transaction
+
+from crm.errors import Conflict, constraint_violation
+from crm.versioning import record_update
+
+
+def add_service_error(form, exc: Exception) -> None:
+    """Put a service's refusal on the form: on its fields, else on the form."""
+    if isinstance(exc, Conflict):
+        form.add_error(None, exc.message)
+        return
+    if isinstance(exc, PermissionDenied):
+        form.add_error(None, str(exc) or "You may not make this change.")
+        return
+    if not hasattr(exc, "error_dict"):
+        form.add_error(None, exc.messages)
+        return
+    for field, errors in exc.message_dict.items():
+        if field in form.fields:
+            form.add_error(field, errors)
+        elif field == NON_FIELD_ERRORS:
+            form.add_error(None, errors)
+        else:  # a field this form does not show (read-only, or derived)
+            form.add_error(None, [f"{field}: {message}" for message in errors])
+
+
+def refusal_text(exc: Exception) -> str:
+    """Return a service refusal as one line of text for an admin message."""
+    if isinstance(exc, Conflict):
+        return exc.message
+    if isinstance(exc, ValidationError):
+        if hasattr(exc, "error_dict"):
+            return "; ".join(
+                message if field == NON_FIELD_ERRORS else f"{field}: {message}"
+                for field, errors in exc.message_dict.items()
+                for message in errors
+            )
+        return " ".join(exc.messages)
+    return str(exc) or "You may not make this change."
+
+
+def run_on_each(modeladmin, request, queryset, verb: str, call) -> int:
+    """Call ``call(obj)`` per selected row; report each refusal and the successes.
+
+    A refusal is an error message naming the record; the success message
+    appears only if something was done. Return how many were done.
+    """
+    done = 0
+    for obj in queryset:
+        try:
+            with transaction.atomic():
+                call(obj)
+            done += 1
+        except (Conflict, ValidationError, PermissionDenied) as exc:
+            modeladmin.message_user(
+                request, f"{obj}: {refusal_text(exc)}", messages.ERROR
+            )
+    if done:
+        modeladmin.message_user(request, f"{verb} {done} record(s).", messages.SUCCESS)
+    return done
+
+
+def changed_fields(obj: models.Model, form) -> dict[str, Any]:
+    """Return the model fields the form changed, with their new values."""
+    concrete = {f.name for f in obj._meta.concrete_fields}
+    return {name: getattr(obj, name) for name in form.changed_data if name in concrete}
+
+
+class ServiceAdminMixin:
+    """Run the admin's write while its form validates (see the module doc).
+
+    Override ``apply_form`` to call a service; the default adds the record as
+    the form built it and changes only the fields the form changed, under the
+    row lock, so a concurrent change of other fields is kept.
+    """
+
+    def apply_form(self, request, obj, form, change: bool) -> models.Model:
+        """Write what the form says; return the saved record."""
+        if not change:
+            obj.save()
+            return obj
+        return record_update(obj, changes=changed_fields(obj, form))
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        base = super().get_form(request, obj, change=change, **kwargs)
+        model_admin = self
+
+        class ServiceForm(base):
+            saved = None
+
+            def _post_clean(self):
+                super()._post_clean()
+                if self._errors:
+                    return
+                try:
+                    with transaction.atomic():
+                        self.saved = model_admin.apply_form(
+                            request, self.instance, self, change
+                        )
+                except (Conflict, ValidationError, PermissionDenied) as exc:
+                    add_service_error(self, exc)
+                except IntegrityError as exc:
+                    # A concurrent write got there first (validation passed).
+                    add_service_error(
+                        self,
+                        constraint_violation(exc)
+                        or Conflict("Someone changed this meanwhile; try again."),
+                    )
+
+        ServiceForm.__name__ = base.__name__
+        return ServiceForm
+
+    def save_model(self, request, obj, form, change) -> None:
+        # Saved while the form validated; the admin's log and messages need
+        # the saved row's key and values.
+        saved = form.saved
+        if saved is not None and saved is not obj:
+            obj.pk = saved.pk
+            obj._state.adding = False
+            obj.refresh_from_db()
