@@ -346,6 +346,7 @@ class TouchAdmin(SalesModelAdmin):
     """Touches are recorded by the capture service: read-only here."""
 
     owner_field = None
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["lead", "offer", "source", "occurred_at", "ip_address"]
     list_filter = ["source", "channel", "offer"]
     list_select_related = ["lead", "offer"]

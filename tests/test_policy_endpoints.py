@@ -31,12 +31,11 @@ from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from crm import policy
-from tests.crm.test_policy import ACTORS, OWNERS, allowed, build_world
+from tests.crm.test_policy import ACTORS, MD5, OWNERS, allowed, build_world
 
 pytestmark = pytest.mark.django_db
 
 MISSING = 999_999
-MD5 = "django.contrib.auth.hashers.MD5PasswordHasher"
 NOT_REFUSED = "not refused"
 
 

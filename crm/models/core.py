@@ -162,10 +162,6 @@ class ContactQuerySet(models.QuerySet["Contact"]):
         """Return the contacts a user may read: the address book is shared."""
         return policy.visible(user, self)
 
-    def changeable_by(self, user: User) -> ContactQuerySet:
-        """Return the contacts a user may change: own, own team's, or all."""
-        return policy.changeable(user, self)
-
 
 class Contact(Versioned, TimeStamped):
     first_name = models.CharField(max_length=100)

@@ -166,3 +166,22 @@ def test_the_admin_refuses_to_delete_a_referenced_company_with_a_message(client,
 
     assert b"Cannot delete company" in response.content
     assert Company.objects.filter(pk=company.pk).exists()
+
+
+def test_delete_selected_never_deletes_a_company_the_rep_may_not_delete(
+    client, rep, other_rep
+):
+    mine = CompanyFactory(owner=rep)
+    theirs = CompanyFactory(owner=other_rep)
+    client.force_login(rep)
+
+    client.post(
+        "/admin/crm/company/",
+        {
+            "action": "delete_selected",
+            "_selected_action": [mine.pk, theirs.pk],
+            "post": "yes",
+        },
+    )
+
+    assert Company.objects.filter(pk=theirs.pk).exists()

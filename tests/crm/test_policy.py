@@ -19,9 +19,11 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
+from django.db import transaction
+from django.test import override_settings
 
 from crm import policy
-from crm.models import Role, WebhookEndpoint
+from crm.models import Role, User, WebhookEndpoint
 from metrics.models import KpiTarget
 from pipeline import services as pipeline_services
 from tests.factories import (
@@ -48,6 +50,7 @@ ACTORS = (
     "anonymous",
 )
 OWNERS = ("rep", "foreign_rep")
+MD5 = "django.contrib.auth.hashers.MD5PasswordHasher"
 
 NOBODY = ""
 SALES = "rep teammate foreign_rep manager foreign_manager integration admin"
@@ -285,9 +288,14 @@ CHECKS = {
 }
 
 
-@pytest.fixture
-def world() -> World:
-    return build_world()
+@pytest.fixture(scope="module")
+def world(django_db_setup, django_db_blocker) -> World:
+    """The cast and records, built once for the module (the checks only read)."""
+    # The suite's fast password hasher is a function fixture: not yet active.
+    fast = override_settings(PASSWORD_HASHERS=[MD5])
+    with django_db_blocker.unblock(), transaction.atomic(), fast:
+        yield build_world()
+        transaction.set_rollback(True)
 
 
 def test_every_action_of_the_table_is_checked():
@@ -310,7 +318,7 @@ def test_policy_agrees_with_the_table(world, action, owner):
 
 
 def test_an_inactive_user_may_do_nothing(world):
-    rep = world.actor("rep")
+    rep = User.objects.get(pk=world.actor("rep").pk)
     rep.is_active = False
     records = world.records["rep"]
 
