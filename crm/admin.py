@@ -5,6 +5,9 @@ by the same visibility rule as the API (``visible_to`` and ``can_change``), not
 by per-model permission rows that could drift from it.
 """
 
+from axes.admin import AccessAttemptAdmin
+from axes.models import AccessAttempt
+from axes.utils import reset as axes_reset
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import ValidationError
@@ -219,3 +222,26 @@ class OutboxEventAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+# --- Brute-force protection (django-axes) ------------------------------------
+# Axes registers its audit of failed logins (attempts, failure log, access log);
+# the attempts page gets an explicit unlock action for the admins.
+admin.site.unregister(AccessAttempt)
+
+
+@admin.register(AccessAttempt)
+class LoginAttemptAdmin(AccessAttemptAdmin):
+    actions = [*AccessAttemptAdmin.actions, "unlock"]
+
+    @admin.action(description="Unlock the accounts and addresses of selected rows")
+    def unlock(self, request, queryset):
+        pairs = set(queryset.values_list("username", "ip_address"))
+        removed = 0
+        for username in {username for username, _ in pairs if username}:
+            removed += axes_reset(username=username)
+        for address in {address for _, address in pairs if address}:
+            removed += axes_reset(ip=address)
+        self.message_user(
+            request, f"Unlocked: {removed} failed-attempt record(s) cleared."
+        )

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "corsheaders",
+    "axes",
     "rest_framework",
     "knox",
     "django_filters",
@@ -68,6 +69,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "crm.idempotency.IdempotencyMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so that it turns a lockout flagged during the view into a 429.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "crm.urls"
@@ -119,6 +122,12 @@ AUTH_PASSWORD_VALIDATORS = [
     )
 ]
 LOGIN_URL = "admin:login"
+# django-axes first: a locked-out username or address is refused before
+# ModelBackend hashes the password, so guessing costs no CPU once locked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env("TIME_ZONE")
@@ -138,7 +147,32 @@ SECURE_SSL_REDIRECT = env("SECURE_SSL_REDIRECT") and not DEBUG
 SECURE_HSTS_SECONDS = 0 if DEBUG else env("SECURE_HSTS_SECONDS")
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Trusted only when a proxy that sets it is declared: otherwise any client could
+# claim HTTPS. E.g. SECURE_PROXY_SSL_HEADER=X-Forwarded-Proto (docs/security.md).
+if _ssl_header := env("SECURE_PROXY_SSL_HEADER", default=""):
+    SECURE_PROXY_SSL_HEADER = (
+        "HTTP_" + _ssl_header.upper().replace("-", "_"),
+        "https",
+    )
+
+# --- Client addresses and brute-force protection (docs/security.md) -------------
+# How many reverse proxies sit in front of the application. 0: the client is
+# REMOTE_ADDR and X-Forwarded-For is ignored; n: the client is the n-th address
+# of X-Forwarded-For from the right (crm/client_ip.py).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
+# django-axes: lock a username, and separately an address, after too many
+# failed logins (token endpoint and admin login alike), for a cool-off period.
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "crm.client_ip.client_ip"
+AXES_RESET_ON_SUCCESS = True
+# A fixed cool-off: guesses during a lockout do not extend it, so the person
+# whose account was targeted gets it back on time.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+AXES_HTTP_RESPONSE_CODE = 429
 X_FRAME_OPTIONS = "DENY"
 
 # --- CORS: only the public capture endpoint is opened cross-origin ------------
@@ -172,6 +206,9 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_standardized_errors.openapi.AutoSchema",
     "COERCE_DECIMAL_TO_STRING": True,
+    # The same proxy count as crm/client_ip.py: never None, which would make
+    # DRF trust a client's own X-Forwarded-For.
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 

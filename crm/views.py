@@ -1,8 +1,9 @@
+from django.conf import settings
 from django.contrib.auth import authenticate
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from knox.views import LoginView as KnoxLoginView
 from knox.views import LogoutView as KnoxLogoutView
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -46,11 +47,17 @@ class TokenLoginSerializer(serializers.Serializer):
     )
 
     def validate(self, attrs):
+        request = self.context.get("request")
         user = authenticate(
-            request=self.context.get("request"),
-            username=attrs["username"],
-            password=attrs["password"],
+            request=request, username=attrs["username"], password=attrs["password"]
         )
+        if user is None and getattr(request, "axes_locked_out", False):
+            # django-axes refused before checking the password (see settings).
+            raise exceptions.Throttled(
+                wait=settings.AXES_COOLOFF_TIME.total_seconds(),
+                detail="Too many failed logins for this account or address: "
+                "try again later.",
+            )
         if user is None:
             raise serializers.ValidationError(
                 "Unable to log in with these credentials."

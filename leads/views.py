@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import ipaddress
-
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from crm.client_ip import client_ip_or_none
 from crm.export import CsvExportMixin
 from crm.permissions import IsSalesUser
 from leads import services
@@ -137,22 +135,14 @@ class ContentOfferViewSet(
 
 
 class CaptureThrottle(ScopedRateThrottle):
-    """Per client address (anonymous callers), rate ``capture`` in settings."""
+    """Per client address (anonymous callers), rate ``capture`` in settings.
 
-    def get_ident(self, request) -> str:
-        # DRF trusts X-Forwarded-For when NUM_PROXIES is unset, which would let
-        # a bot pick a new address per request; trust it only when configured.
-        if api_settings.NUM_PROXIES is None:
-            return request.META.get("REMOTE_ADDR", "")
-        return super().get_ident(request)
+    The address is ``crm.client_ip``'s: the settings never leave DRF's
+    ``NUM_PROXIES`` unset, so a client's own X-Forwarded-For is not trusted.
+    """
 
 
-def client_ip(request) -> str | None:
-    raw = CaptureThrottle().get_ident(request)
-    try:
-        return str(ipaddress.ip_address(raw))
-    except ValueError:
-        return None
+client_ip = client_ip_or_none
 
 
 class CaptureView(APIView):

@@ -45,3 +45,20 @@ def test_deploy_checks_pass_with_production_like_variables():
     )
 
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_proxies_are_trusted_only_as_configured():
+    show = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.SECURE_PROXY_SSL_HEADER, s.REST_FRAMEWORK['NUM_PROXIES'])"
+    )
+    default = _run(["-c", show], DEBUG="true")
+    configured = _run(
+        ["-c", show],
+        DEBUG="true",
+        SECURE_PROXY_SSL_HEADER="X-Forwarded-Proto",
+        TRUSTED_PROXY_COUNT="1",
+    )
+
+    assert default.stdout.split() == ["None", "0"], default.stderr
+    assert configured.stdout.strip() == "('HTTP_X_FORWARDED_PROTO', 'https') 1"
