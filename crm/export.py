@@ -3,12 +3,20 @@
 Rows are read with ``values_list().iterator()`` and written one at a time, so a
 million leads never sit in memory together; the file is UTF-8 with a BOM (so a
 spreadsheet detects the encoding), dates are ISO 8601 and decimals use a dot.
+
+Text a spreadsheet would run as a formula (a cell starting with ``=``, ``+``,
+``-``, ``@``, a tab or a carriage return) is prefixed with an apostrophe, as
+OWASP recommends against CSV injection: an anonymous capture or an import must
+not plant ``=HYPERLINK(...)`` in the file a manager opens. Numbers (and text
+that is a plain number) are left alone, so a negative amount stays a number.
+Every CSV the product writes goes through ``csv_cell``.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 
@@ -30,7 +38,19 @@ class _Echo:
         return value
 
 
-def _cell(value) -> str:
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")
+
+
+def formula_safe(text: str) -> str:
+    """Return ``text`` so that a spreadsheet shows it instead of evaluating it."""
+    if text.startswith(FORMULA_TRIGGERS) and not _PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
+def csv_cell(value) -> str:
+    """Return one value as a CSV cell: ISO dates, plain numbers, safe text."""
     if value is None:
         return ""
     if isinstance(value, datetime.datetime):
@@ -45,7 +65,9 @@ def _cell(value) -> str:
         return format(value, "f")
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
+    if isinstance(value, int | float):
+        return str(value)
+    return formula_safe(str(value))
 
 
 def csv_rows(queryset: QuerySet, columns: Sequence[tuple[str, str]]) -> Iterator[str]:
@@ -56,7 +78,7 @@ def csv_rows(queryset: QuerySet, columns: Sequence[tuple[str, str]]) -> Iterator
         chunk_size=CHUNK_SIZE
     )
     for row in rows:
-        yield writer.writerow([_cell(value) for value in row])
+        yield writer.writerow([csv_cell(value) for value in row])
 
 
 def csv_response(
