@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import secrets
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -10,7 +11,10 @@ from django.utils import timezone
 
 from crm import webhooks
 from crm.errors import Conflict
-from crm.models import Subscription, User, WebhookEventType
+from crm.models import Subscription, User, WebhookEndpoint, WebhookEventType
+
+# How long the previous webhook secret keeps signing after a rotation.
+WEBHOOK_SECRET_GRACE = datetime.timedelta(hours=24)
 
 
 def subscription_end(
@@ -64,3 +68,33 @@ def subscription_end(
             },
         )
     return sub
+
+
+def webhook_secret_rotate(
+    *,
+    endpoint: WebhookEndpoint,
+    by: User,
+    secret: str | None = None,
+    grace: datetime.timedelta = WEBHOOK_SECRET_GRACE,
+) -> WebhookEndpoint:
+    """Give an endpoint a new signing secret (generated unless given).
+
+    Until ``grace`` has passed, deliveries are signed with the new and the
+    previous secret (one ``v1`` each), so the receiver can switch keys without
+    rejecting a delivery. A rotation within the grace period drops the oldest key.
+    """
+    with transaction.atomic():
+        locked = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+        now = timezone.now()
+        locked.previous_secret = locked.secret
+        locked.previous_secret_expires_at = now + grace if grace else None
+        locked.secret = secret or secrets.token_hex(32)
+        locked.save(
+            update_fields=[
+                "secret",
+                "previous_secret",
+                "previous_secret_expires_at",
+                "updated_at",
+            ]
+        )
+    return locked

@@ -272,6 +272,14 @@ SPECTACULAR_SETTINGS = {
 # --- Domain settings -------------------------------------------------------------
 CRM_DEFAULT_CURRENCY = env("CRM_DEFAULT_CURRENCY")
 
+# Webhooks go to public addresses only (crm/egress.py). Development may allow
+# private networks (a receiver on 127.0.0.1); an operator may name internal
+# hosts that are trusted receivers. Never allow private networks in production.
+WEBHOOK_ALLOW_PRIVATE_NETWORKS = env.bool(
+    "WEBHOOK_ALLOW_PRIVATE_NETWORKS", default=False
+)
+WEBHOOK_ALLOWED_PRIVATE_HOSTS = env.list("WEBHOOK_ALLOWED_PRIVATE_HOSTS", default=[])
+
 # Covering indexes (Index(include=...)) serve the KPI queries on PostgreSQL, the
 # production database; SQLite builds them without the included columns.
 SILENCED_SYSTEM_CHECKS = ["models.W040"]

@@ -1,3 +1,5 @@
+import datetime
+
 from django.conf import settings
 from django.contrib.auth import authenticate
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -31,6 +33,8 @@ from crm.serializers import (
     CompanySerializer,
     ContactSerializer,
     DeliveryAttemptSerializer,
+    SecretRotatedSerializer,
+    SecretRotationSerializer,
     SubscriptionEndSerializer,
     SubscriptionSerializer,
     TeamSerializer,
@@ -210,6 +214,26 @@ class WebhookEndpointViewSet(viewsets.ModelViewSet):
             WebhookEndpointCreatedSerializer(endpoint).data,
             status=status.HTTP_201_CREATED,
         )
+
+    @extend_schema(request=SecretRotationSerializer, responses=SecretRotatedSerializer)
+    @action(detail=True, methods=["post"], url_path="rotate-secret")
+    def rotate_secret(self, request, pk=None):
+        """Replace the signing secret; the previous one stays valid for a while."""
+        endpoint = self.get_object()
+        params = SecretRotationSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        hours = params.validated_data.get("grace_hours")
+        endpoint = services.webhook_secret_rotate(
+            endpoint=endpoint,
+            by=request.user,
+            secret=params.validated_data.get("secret"),
+            grace=(
+                services.WEBHOOK_SECRET_GRACE
+                if hours is None
+                else datetime.timedelta(hours=hours)
+            ),
+        )
+        return Response(SecretRotatedSerializer(endpoint).data)
 
     @extend_schema(responses=DeliveryAttemptSerializer(many=True))
     @action(detail=True, methods=["get"], pagination_class=None)
