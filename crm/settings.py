@@ -104,10 +104,22 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # The KPI queries are short analytics over indexed rows: PostgreSQL's JIT
-    # spent longer compiling them (21 ms for the cold-call query) than running
-    # them, as measured by the benchmark.
-    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
+    # Server options are added to those of DATABASE_URL (?options=-c ...), never
+    # instead of them: the operator's settings win, being applied last.
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    _server = [
+        # The KPI queries are short analytics over indexed rows: PostgreSQL's JIT
+        # spent longer compiling them (21 ms for the cold-call query) than
+        # running them, as measured by the benchmark.
+        "-c jit=off",
+    ]
+    if not DEBUG:
+        # Production: no request may hold a connection and its locks forever
+        # (a runaway query, a hostile search). Imports and exports stream in
+        # statements well under this; docs/security.md.
+        _timeout = env.int("DATABASE_STATEMENT_TIMEOUT_MS", default=30_000)
+        _server.append(f"-c statement_timeout={_timeout}")
+    _options["options"] = " ".join([*_server, _options.get("options", "")]).strip()
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 
