@@ -283,6 +283,17 @@ SPECTACULAR_SETTINGS = {
 
 # --- Domain settings -------------------------------------------------------------
 CRM_DEFAULT_CURRENCY = env("CRM_DEFAULT_CURRENCY")
+# The public address of this site, for links in e-mails (consent confirmation).
+CRM_SITE_URL = env("CRM_SITE_URL", default="http://127.0.0.1:8000")
+
+# --- E-mail: the console in development, EMAIL_URL (e.g. smtp+tls://user:pass@
+# host:587) in production; tests use Django's in-memory outbox.
+if DEBUG and "EMAIL_URL" not in env:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+else:
+    vars().update(env.email_url("EMAIL_URL", default="smtp://localhost:25"))
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="crm@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Webhooks go to public addresses only (crm/egress.py). Development may allow
 # private networks (a receiver on 127.0.0.1); an operator may name internal

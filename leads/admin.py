@@ -25,6 +25,7 @@ from crm.visibility import assignable_owners_scope
 from leads import services
 from leads.importing import ImportMode, leads_import
 from leads.models import (
+    ConsentRecord,
     ContentOffer,
     DisqualificationReason,
     Lead,
@@ -62,6 +63,27 @@ CREATE_FIELDS = [
     "owner",
     "consent",
 ]
+
+
+class ConsentRecordInline(admin.TabularInline):
+    """Consent evidence: append-only, recorded by the services."""
+
+    model = ConsentRecord
+    fk_name = "lead"
+    extra = 0
+    can_delete = False
+    fields = ["recorded_at", "action", "offer", "text", "recorded_by", "confirms"]
+    readonly_fields = fields
+    ordering = ["-recorded_at"]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return True  # the parent admin already scoped the lead to the user
 
 
 class QualificationInline(admin.TabularInline):
@@ -158,7 +180,7 @@ class LeadAdmin(SalesModelAdmin):
     date_hierarchy = "created_at"
     ordering = ["-created_at"]
     readonly_fields = SERVICE_FIELDS
-    inlines = [QualificationInline]
+    inlines = [QualificationInline, ConsentRecordInline]
     actions = ["qualify", "disqualify", "reassign"]
     change_list_template = "admin/leads/lead/change_list.html"
     # Status of records added through this admin.
@@ -174,6 +196,11 @@ class LeadAdmin(SalesModelAdmin):
             ),
             *super().get_urls(),
         ]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None:  # consent changes through its records only
+            return [*self.readonly_fields, "consent"]
+        return self.readonly_fields
 
     def save_model(self, request, obj, form, change):
         if change:

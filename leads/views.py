@@ -26,6 +26,8 @@ from leads.permissions import OfferEditorOrReadOnly
 from leads.serializers import (
     CaptureResponseSerializer,
     CaptureSerializer,
+    ConsentInputSerializer,
+    ConsentRecordSerializer,
     ContentOfferSerializer,
     DisqualifySerializer,
     LeadSerializer,
@@ -102,6 +104,32 @@ class LeadViewSet(
             lead=lead, by=request.user, **params.validated_data
         )
         return Response(self._fresh(lead))
+
+    @extend_schema(request=ConsentInputSerializer, responses=LeadSerializer)
+    @action(detail=True, methods=["post"])
+    def consent(self, request, pk=None):
+        """Record consent given or withdrawn through you (appended to its history)."""
+        lead = self.get_object()
+        params = ConsentInputSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        lead = services.lead_consent_record(
+            lead=lead, by=request.user, **params.validated_data
+        )
+        return Response(self._fresh(lead))
+
+    @extend_schema(responses=ConsentRecordSerializer(many=True))
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path="consent-records",
+        pagination_class=None,
+        filterset_class=None,
+    )
+    def consent_records(self, request, pk=None):
+        """Return the lead's consent evidence, newest first."""
+        lead = self.get_object()
+        rows = lead.consent_records.order_by("-recorded_at", "-pk")
+        return Response(ConsentRecordSerializer(rows, many=True).data)
 
     @extend_schema(responses=QualificationSerializer(many=True))
     @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)
