@@ -286,6 +286,9 @@ CRM_DEFAULT_CURRENCY = env("CRM_DEFAULT_CURRENCY")
 # The public address of this site, for links in e-mails (consent confirmation).
 CRM_SITE_URL = env("CRM_SITE_URL", default="http://127.0.0.1:8000")
 
+# Largest CSV upload the admin import accepts; refused before it is read.
+LEADS_IMPORT_MAX_BYTES = env.int("LEADS_IMPORT_MAX_MB", default=64) * 2**20
+
 # --- E-mail: the console in development, EMAIL_URL (e.g. smtp+tls://user:pass@
 # host:587) in production; tests use Django's in-memory outbox.
 if DEBUG and "EMAIL_URL" not in env:

@@ -11,16 +11,19 @@ from __future__ import annotations
 import io
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from crm.admin import SalesModelAdmin
 from crm.errors import Conflict
 from crm.models import User
+from crm.uploads import limit_upload
 from crm.visibility import assignable_owners_scope
 from leads import services
 from leads.importing import ImportMode, leads_import
@@ -145,13 +148,24 @@ class ReassignForm(forms.Form):
 
 
 class ImportForm(forms.Form):
-    file = forms.FileField(help_text="CSV, UTF-8, with a header row.")
+    file = forms.FileField(
+        help_text=(
+            f"CSV, UTF-8, with a header row; at most "
+            f"{settings.LEADS_IMPORT_MAX_BYTES // 2**20} MB."
+        )
+    )
     mode = forms.ChoiceField(
         choices=[
             (ImportMode.ALL_OR_NOTHING.value, "All or nothing: any bad row cancels"),
             (ImportMode.KEEP_VALID.value, "Keep the valid rows, report the others"),
         ]
     )
+
+
+def _exceeded(request) -> bool:
+    """Read the upload (under its limit handler); return True if it was cut off."""
+    request.FILES  # noqa: B018 - parsing here runs the size limit handler
+    return any(getattr(h, "exceeded", False) for h in request.upload_handlers)
 
 
 def _error_text(exc: Exception) -> str:
@@ -191,7 +205,7 @@ class LeadAdmin(SalesModelAdmin):
         return [
             path(
                 "import/",
-                self.admin_site.admin_view(self.import_view),
+                self.admin_site.admin_view(self._import_entry()),
                 name="{}_{}_import".format(*info),
             ),
             *super().get_urls(),
@@ -286,18 +300,42 @@ class LeadAdmin(SalesModelAdmin):
 
     # --- CSV upload -----------------------------------------------------------
 
+    def _import_entry(self):
+        """The upload view, with its size limit set before the body is read.
+
+        The CSRF check parses the upload, so the view is exempt from the
+        middleware's check and runs it itself once the limit is installed.
+        """
+
+        @csrf_exempt
+        def entry(request):
+            if not self.has_add_permission(request):
+                raise PermissionDenied
+            limit = settings.LEADS_IMPORT_MAX_BYTES
+            handler = limit_upload(request, limit) if request.method == "POST" else None
+            if request.method == "POST" and (handler is None or _exceeded(request)):
+                return self._import_page(
+                    request,
+                    ImportForm(),
+                    error=f"The file is larger than {limit // 2**20} MB.",
+                    status=413,
+                )
+            return csrf_protect(self.import_view)(request)
+
+        return entry
+
     def import_view(self, request):
         """Upload a CSV of prospects and leads; show the import report."""
-        if not self.has_add_permission(request):
-            raise PermissionDenied
         report = None
         form = ImportForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["file"]
             try:
-                text = upload.read().decode("utf-8-sig")
+                # Read as a stream from the upload's temporary file: the import
+                # holds one batch of rows at a time, never the whole file.
+                stream = io.TextIOWrapper(upload.file, encoding="utf-8-sig", newline="")
                 report = leads_import(
-                    file=io.StringIO(text, newline=""),
+                    file=stream,
                     by=request.user,
                     mode=ImportMode(form.cleaned_data["mode"]),
                 )
@@ -312,6 +350,9 @@ class LeadAdmin(SalesModelAdmin):
                         f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist"
                     )
                 )
+        return self._import_page(request, form, report=report)
+
+    def _import_page(self, request, form, *, report=None, error=None, status=200):
         return TemplateResponse(
             request,
             "admin/leads/lead/import.html",
@@ -321,7 +362,9 @@ class LeadAdmin(SalesModelAdmin):
                 "title": "Import prospects and leads",
                 "form": form,
                 "report": report,
+                "error": error,
             },
+            status=status,
         )
 
 
