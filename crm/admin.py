@@ -26,6 +26,7 @@ from crm.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+from crm.search import capped_admin_search
 from crm.visibility import assignable_owners_scope
 
 
@@ -69,6 +70,11 @@ class SalesModelAdmin(admin.ModelAdmin):
     def export_csv(self, request, queryset):
         return csv_response(
             queryset.order_by("pk"), self.model.CSV_COLUMNS, self.model._meta.model_name
+        )
+
+    def get_search_results(self, request, queryset, search_term):
+        return super().get_search_results(
+            request, queryset, capped_admin_search(search_term)
         )
 
     def get_queryset(self, request):
