@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import csv
 import datetime
+import itertools
+import logging
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
@@ -27,8 +29,11 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.decorators import action
 from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.response import Response
 
 CHUNK_SIZE = 2000
+
+logger = logging.getLogger(__name__)
 
 
 class _Echo:
@@ -81,11 +86,35 @@ def csv_rows(queryset: QuerySet, columns: Sequence[tuple[str, str]]) -> Iterator
         yield writer.writerow([csv_cell(value) for value in row])
 
 
+def _aborting(lines: Iterator[str], filename: str) -> Iterator[str]:
+    """Pass the lines on; if producing one fails, log it and let it propagate.
+
+    The status line is sent by then, so the only honest signal left is to
+    abort the connection: the WSGI server does when the body raises (with
+    HTTP/1.1 chunked transfer the client sees an incomplete response, never a
+    complete-looking truncated file).
+    """
+    try:
+        yield from lines
+    except Exception:
+        logger.exception("CSV export %s failed mid-stream: response aborted", filename)
+        raise
+
+
 def csv_response(
     queryset: QuerySet, columns: Sequence[tuple[str, str]], filename: str
 ) -> StreamingHttpResponse:
+    """Stream ``queryset`` as a CSV download.
+
+    The query runs and its first rows are read before the response starts, so a
+    query that fails at once (a statement timeout, a lost connection) is an
+    ordinary error response; a failure later aborts the stream (``_aborting``).
+    """
+    lines = csv_rows(queryset, columns)
+    head = list(itertools.islice(lines, 2))  # the header, then the first row
     response = StreamingHttpResponse(
-        csv_rows(queryset, columns), content_type="text/csv; charset=utf-8"
+        itertools.chain(head, _aborting(lines, filename)),
+        content_type="text/csv; charset=utf-8",
     )
     stamp = timezone.localdate().isoformat()
     response["Content-Disposition"] = f'attachment; filename="{filename}-{stamp}.csv"'
@@ -109,6 +138,14 @@ class CsvExportMixin:
     The columns are the model's ``CSV_COLUMNS``, which the admin's export action
     uses too.
     """
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        # An export's errors (a bad filter, a failed query) are ordinary API
+        # errors in JSON, not text handed to the CSV renderer.
+        if getattr(self, "action", None) == "export" and isinstance(response, Response):
+            request.accepted_renderer = JSONRenderer()
+            request.accepted_media_type = JSONRenderer.media_type
+        return super().finalize_response(request, response, *args, **kwargs)
 
     @extend_schema(
         responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY)},
