@@ -198,7 +198,13 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     list_display = ["url", "active", "is_failing", "consecutive_failures", "created_at"]
     list_filter = ["active"]
     search_fields = ["url"]
-    readonly_fields = ["consecutive_failures", "failing_since", "created_by"]
+    readonly_fields = [
+        "consecutive_failures",
+        "failing_since",
+        "created_by",
+        "previous_secret_expires_at",
+    ]
+    exclude = ["previous_secret"]  # rotated through the API, never typed in
 
     @admin.display(boolean=True)
     def is_failing(self, obj) -> bool:

@@ -485,7 +485,7 @@ class _Inserter:
                 placeholders = ", ".join(["%s"] * len(self.columns))
                 cursor.executemany(
                     # Names come from the model; every value is a parameter.
-                    f"INSERT INTO {table} ({columns}) "  # noqa: S608
+                    f"INSERT INTO {table} ({columns}) "  # noqa: S608  # nosec B608
                     f"VALUES ({placeholders})",
                     list(self._tuples(rows)),
                 )
@@ -528,7 +528,7 @@ def _fill_blanks(fills: list[tuple[int, dict[str, str]]], now) -> None:
         )
         sql = (
             # Names come from the model; every value is a parameter.
-            f"WITH v ({', '.join(columns)}) AS (VALUES {placeholders}) "  # noqa: S608
+            f"WITH v ({', '.join(columns)}) AS (VALUES {placeholders}) "  # noqa: S608  # nosec B608
             f"UPDATE {table} SET {fill}, "
             f"became_lead_at = CASE WHEN {raise_} THEN %s "
             f"ELSE {table}.became_lead_at END, "
