@@ -10,7 +10,7 @@ to import ``pipeline``.
 from __future__ import annotations
 
 from django.db import connections, models
-from django.db.models import Lookup, Q
+from django.db.models import Lookup, Q, Value
 from django.db.models.functions import Lower
 from django.db.models.lookups import Exact, In
 
@@ -328,10 +328,15 @@ class Touch(models.Model):
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     page_url = models.URLField(max_length=500, blank=True)
     user_agent = models.CharField(max_length=300, blank=True)
+    # Database defaults too: bulk loaders (metrics/bench) insert touches with
+    # their own column lists.
     submitted = models.JSONField(
-        default=dict, blank=True, help_text="What the form carried, as submitted."
+        default=dict,
+        db_default=Value({}, output_field=models.JSONField()),
+        blank=True,
+        help_text="What the form carried, as submitted.",
     )
-    promoted_to_lead = models.BooleanField(default=False)
+    promoted_to_lead = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         indexes = [
