@@ -239,7 +239,7 @@ REST_FRAMEWORK = {
         "capture": env("THROTTLE_CAPTURE", default="20/min"),
     },
     "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_standardized_errors.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "crm.schema.SearchAwareAutoSchema",
     "COERCE_DECIMAL_TO_STRING": True,
     # The same proxy count as crm/client_ip.py: never None, which would make
     # DRF trust a client's own X-Forwarded-For.
