@@ -96,7 +96,7 @@ class TableWriter:
     def _insert(self, rows: Iterable[tuple]) -> None:
         quote = self.connection.ops.quote_name
         # Table and column names come from the models, quoted; values are params.
-        sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608
+        sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608  # nosec B608
             quote(self.model._meta.db_table),
             ", ".join(quote(f.column) for f in self.fields),
             ", ".join(["%s"] * len(self.fields)),

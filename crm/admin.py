@@ -5,6 +5,9 @@ below asks ``crm.policy``, like the API does, rather than per-model permission
 rows that could drift from it.
 """
 
+from axes.admin import AccessAttemptAdmin
+from axes.models import AccessAttempt
+from axes.utils import reset as axes_reset
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
@@ -22,6 +25,7 @@ from crm.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+from crm.search import capped_admin_search
 
 
 class OwnerListFilter(admin.RelatedFieldListFilter):
@@ -70,6 +74,11 @@ class SalesModelAdmin(admin.ModelAdmin):
     def export_csv(self, request, queryset):
         return csv_response(
             queryset.order_by("pk"), self.model.CSV_COLUMNS, self.model._meta.model_name
+        )
+
+    def get_search_results(self, request, queryset, search_term):
+        return super().get_search_results(
+            request, queryset, capped_admin_search(search_term)
         )
 
     def get_queryset(self, request):
@@ -213,7 +222,13 @@ class WebhookEndpointAdmin(ServiceAdminMixin, admin.ModelAdmin):
     list_display = ["url", "active", "is_failing", "consecutive_failures", "created_at"]
     list_filter = ["active"]
     search_fields = ["url"]
-    readonly_fields = ["consecutive_failures", "failing_since", "created_by"]
+    readonly_fields = [
+        "consecutive_failures",
+        "failing_since",
+        "created_by",
+        "previous_secret_expires_at",
+    ]
+    exclude = ["previous_secret"]  # rotated through the API, never typed in
 
     @admin.display(boolean=True)
     def is_failing(self, obj) -> bool:
@@ -243,3 +258,26 @@ class OutboxEventAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+# --- Brute-force protection (django-axes) ------------------------------------
+# Axes registers its audit of failed logins (attempts, failure log, access log);
+# the attempts page gets an explicit unlock action for the admins.
+admin.site.unregister(AccessAttempt)
+
+
+@admin.register(AccessAttempt)
+class LoginAttemptAdmin(AccessAttemptAdmin):
+    actions = [*AccessAttemptAdmin.actions, "unlock"]
+
+    @admin.action(description="Unlock the accounts and addresses of selected rows")
+    def unlock(self, request, queryset):
+        pairs = set(queryset.values_list("username", "ip_address"))
+        removed = 0
+        for username in {username for username, _ in pairs if username}:
+            removed += axes_reset(username=username)
+        for address in {address for _, address in pairs if address}:
+            removed += axes_reset(ip=address)
+        self.message_user(
+            request, f"Unlocked: {removed} failed-attempt record(s) cleared."
+        )

@@ -3,12 +3,22 @@
 Rows are read with ``values_list().iterator()`` and written one at a time, so a
 million leads never sit in memory together; the file is UTF-8 with a BOM (so a
 spreadsheet detects the encoding), dates are ISO 8601 and decimals use a dot.
+
+Text a spreadsheet would run as a formula (a cell starting with ``=``, ``+``,
+``-``, ``@``, a tab or a carriage return) is prefixed with an apostrophe, as
+OWASP recommends against CSV injection: an anonymous capture or an import must
+not plant ``=HYPERLINK(...)`` in the file a manager opens. Numbers (and text
+that is a plain number) are left alone, so a negative amount stays a number.
+Every CSV the product writes goes through ``csv_cell``.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime
+import itertools
+import logging
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 
@@ -19,8 +29,11 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.decorators import action
 from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.response import Response
 
 CHUNK_SIZE = 2000
+
+logger = logging.getLogger(__name__)
 
 
 class _Echo:
@@ -30,7 +43,19 @@ class _Echo:
         return value
 
 
-def _cell(value) -> str:
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")
+
+
+def formula_safe(text: str) -> str:
+    """Return ``text`` so that a spreadsheet shows it instead of evaluating it."""
+    if text.startswith(FORMULA_TRIGGERS) and not _PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
+def csv_cell(value) -> str:
+    """Return one value as a CSV cell: ISO dates, plain numbers, safe text."""
     if value is None:
         return ""
     if isinstance(value, datetime.datetime):
@@ -45,7 +70,9 @@ def _cell(value) -> str:
         return format(value, "f")
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
+    if isinstance(value, int | float):
+        return str(value)
+    return formula_safe(str(value))
 
 
 def csv_rows(queryset: QuerySet, columns: Sequence[tuple[str, str]]) -> Iterator[str]:
@@ -56,14 +83,38 @@ def csv_rows(queryset: QuerySet, columns: Sequence[tuple[str, str]]) -> Iterator
         chunk_size=CHUNK_SIZE
     )
     for row in rows:
-        yield writer.writerow([_cell(value) for value in row])
+        yield writer.writerow([csv_cell(value) for value in row])
+
+
+def _aborting(lines: Iterator[str], filename: str) -> Iterator[str]:
+    """Pass the lines on; if producing one fails, log it and let it propagate.
+
+    The status line is sent by then, so the only honest signal left is to
+    abort the connection: the WSGI server does when the body raises (with
+    HTTP/1.1 chunked transfer the client sees an incomplete response, never a
+    complete-looking truncated file).
+    """
+    try:
+        yield from lines
+    except Exception:
+        logger.exception("CSV export %s failed mid-stream: response aborted", filename)
+        raise
 
 
 def csv_response(
     queryset: QuerySet, columns: Sequence[tuple[str, str]], filename: str
 ) -> StreamingHttpResponse:
+    """Stream ``queryset`` as a CSV download.
+
+    The query runs and its first rows are read before the response starts, so a
+    query that fails at once (a statement timeout, a lost connection) is an
+    ordinary error response; a failure later aborts the stream (``_aborting``).
+    """
+    lines = csv_rows(queryset, columns)
+    head = list(itertools.islice(lines, 2))  # the header, then the first row
     response = StreamingHttpResponse(
-        csv_rows(queryset, columns), content_type="text/csv; charset=utf-8"
+        itertools.chain(head, _aborting(lines, filename)),
+        content_type="text/csv; charset=utf-8",
     )
     stamp = timezone.localdate().isoformat()
     response["Content-Disposition"] = f'attachment; filename="{filename}-{stamp}.csv"'
@@ -87,6 +138,14 @@ class CsvExportMixin:
     The columns are the model's ``CSV_COLUMNS``, which the admin's export action
     uses too.
     """
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        # An export's errors (a bad filter, a failed query) are ordinary API
+        # errors in JSON, not text handed to the CSV renderer.
+        if getattr(self, "action", None) == "export" and isinstance(response, Response):
+            request.accepted_renderer = JSONRenderer()
+            request.accepted_media_type = JSONRenderer.media_type
+        return super().finalize_response(request, response, *args, **kwargs)
 
     @extend_schema(
         responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY)},

@@ -6,7 +6,7 @@ import secrets
 from django.db.models.functions import Lower
 from rest_framework import serializers
 
-from crm import policy
+from crm import egress, policy
 from crm.models import (
     Company,
     Contact,
@@ -222,6 +222,16 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
     def validate_url(self, value: str) -> str:
         if not value.startswith(("https://", "http://")):
             raise serializers.ValidationError("Use an http(s) URL.")
+        egress.validate_destination(value)  # public addresses only
+        return value
+
+    def validate_secret(self, value: str) -> str:
+        if self.instance is not None:
+            # Replacing the key at once would make every delivery in flight
+            # fail verification: a rotation keeps both valid for a while.
+            raise serializers.ValidationError(
+                "Rotate the secret with POST /api/v1/webhooks/{id}/rotate-secret/."
+            )
         return value
 
     def validate_events(self, value) -> list[str]:
@@ -242,6 +252,26 @@ class WebhookEndpointCreatedSerializer(WebhookEndpointSerializer):
     """The creation response: the only time the secret is shown."""
 
     secret = serializers.CharField(read_only=True)
+
+
+class SecretRotationSerializer(serializers.Serializer):
+    secret = serializers.CharField(
+        required=False,
+        min_length=16,
+        max_length=128,
+        help_text="The new signing key; generated when omitted.",
+    )
+    grace_hours = serializers.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=168,
+        help_text="How long the previous secret keeps signing (default 24).",
+    )
+
+
+class SecretRotatedSerializer(serializers.Serializer):
+    secret = serializers.CharField(help_text="The new secret, shown this once.")
+    previous_secret_expires_at = serializers.DateTimeField(allow_null=True)
 
 
 class DeliveryAttemptSerializer(serializers.ModelSerializer):

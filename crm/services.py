@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import secrets
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
@@ -10,8 +11,18 @@ from django.utils import timezone
 
 from crm import policy, webhooks
 from crm.errors import Conflict
-from crm.models import Company, Contact, Subscription, User, WebhookEventType
+from crm.models import (
+    Company,
+    Contact,
+    Subscription,
+    User,
+    WebhookEndpoint,
+    WebhookEventType,
+)
 from crm.versioning import ExpectedVersion, lock_version, save_versioned
+
+# How long the previous webhook secret keeps signing after a rotation.
+WEBHOOK_SECRET_GRACE = datetime.timedelta(hours=24)
 
 
 def subscription_end(
@@ -95,3 +106,28 @@ def address_book_delete(
                 "other records now refer to it.",
                 code="protected",
             ) from exc
+
+
+def webhook_secret_rotate(
+    *,
+    endpoint: WebhookEndpoint,
+    by: User,
+    secret: str | None = None,
+    grace: datetime.timedelta = WEBHOOK_SECRET_GRACE,
+) -> WebhookEndpoint:
+    """Give an endpoint a new signing secret (generated unless given).
+
+    Until ``grace`` has passed, deliveries are signed with the new and the
+    previous secret (one ``v1`` each), so the receiver can switch keys without
+    rejecting a delivery. A rotation within the grace period drops the oldest key.
+    """
+    with transaction.atomic():
+        locked = lock_version(endpoint)
+        now = timezone.now()
+        locked.previous_secret = locked.secret
+        locked.previous_secret_expires_at = now + grace if grace else None
+        locked.secret = secret or secrets.token_hex(32)
+        save_versioned(
+            locked, ["secret", "previous_secret", "previous_secret_expires_at"]
+        )
+    return locked

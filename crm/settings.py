@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -45,6 +46,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "corsheaders",
+    "csp",
+    "axes",
     "rest_framework",
     "knox",
     "django_filters",
@@ -60,6 +63,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -68,6 +72,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "crm.idempotency.IdempotencyMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so that it turns a lockout flagged during the view into a 429.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "crm.urls"
@@ -101,10 +107,22 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # The KPI queries are short analytics over indexed rows: PostgreSQL's JIT
-    # spent longer compiling them (21 ms for the cold-call query) than running
-    # them, as measured by the benchmark.
-    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
+    # Server options are added to those of DATABASE_URL (?options=-c ...), never
+    # instead of them: the operator's settings win, being applied last.
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    _server = [
+        # The KPI queries are short analytics over indexed rows: PostgreSQL's JIT
+        # spent longer compiling them (21 ms for the cold-call query) than
+        # running them, as measured by the benchmark.
+        "-c jit=off",
+    ]
+    if not DEBUG:
+        # Production: no request may hold a connection and its locks forever
+        # (a runaway query, a hostile search). Imports and exports stream in
+        # statements well under this; docs/security.md.
+        _timeout = env.int("DATABASE_STATEMENT_TIMEOUT_MS", default=30_000)
+        _server.append(f"-c statement_timeout={_timeout}")
+    _options["options"] = " ".join([*_server, _options.get("options", "")]).strip()
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 
@@ -119,6 +137,12 @@ AUTH_PASSWORD_VALIDATORS = [
     )
 ]
 LOGIN_URL = "admin:login"
+# django-axes first: a locked-out username or address is refused before
+# ModelBackend hashes the password, so guessing costs no CPU once locked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env("TIME_ZONE")
@@ -138,8 +162,53 @@ SECURE_SSL_REDIRECT = env("SECURE_SSL_REDIRECT") and not DEBUG
 SECURE_HSTS_SECONDS = 0 if DEBUG else env("SECURE_HSTS_SECONDS")
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Trusted only when a proxy that sets it is declared: otherwise any client could
+# claim HTTPS. E.g. SECURE_PROXY_SSL_HEADER=X-Forwarded-Proto (docs/security.md).
+if _ssl_header := env("SECURE_PROXY_SSL_HEADER", default=""):
+    SECURE_PROXY_SSL_HEADER = (
+        "HTTP_" + _ssl_header.upper().replace("-", "_"),
+        "https",
+    )
+
+# --- Client addresses and brute-force protection (docs/security.md) -------------
+# How many reverse proxies sit in front of the application. 0: the client is
+# REMOTE_ADDR and X-Forwarded-For is ignored; n: the client is the n-th address
+# of X-Forwarded-For from the right (crm/client_ip.py).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
+# django-axes: lock a username, and separately an address, after too many
+# failed logins (token endpoint and admin login alike), for a cool-off period.
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "crm.client_ip.client_ip"
+AXES_RESET_ON_SUCCESS = True
+# A fixed cool-off: guesses during a lockout do not extend it, so the person
+# whose account was targeted gets it back on time.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+AXES_HTTP_RESPONSE_CODE = 429
 X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy on every response (django-csp): scripts, styles and
+# everything else from this site only, no inline code. The one exception is the
+# <style> of the dashboard's server-rendered SVG charts, which carries the
+# request's nonce (metrics/charts.py). Checked in a browser on every page
+# (tests/browser/test_content_security_policy.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 # --- CORS: only the public capture endpoint is opened cross-origin ------------
 CORS_ALLOWED_ORIGINS = env("CORS_ALLOWED_ORIGINS")
@@ -157,7 +226,7 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.SearchFilter",
+        "crm.search.CappedSearchFilter",  # a few words, not thousands
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_THROTTLE_CLASSES": [
@@ -170,8 +239,11 @@ REST_FRAMEWORK = {
         "capture": env("THROTTLE_CAPTURE", default="20/min"),
     },
     "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_standardized_errors.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "crm.schema.SearchAwareAutoSchema",
     "COERCE_DECIMAL_TO_STRING": True,
+    # The same proxy count as crm/client_ip.py: never None, which would make
+    # DRF trust a client's own X-Forwarded-For.
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 
@@ -234,6 +306,28 @@ SPECTACULAR_SETTINGS = {
 
 # --- Domain settings -------------------------------------------------------------
 CRM_DEFAULT_CURRENCY = env("CRM_DEFAULT_CURRENCY")
+# The public address of this site, for links in e-mails (consent confirmation).
+CRM_SITE_URL = env("CRM_SITE_URL", default="http://127.0.0.1:8000")
+
+# Largest CSV upload the admin import accepts; refused before it is read.
+LEADS_IMPORT_MAX_BYTES = env.int("LEADS_IMPORT_MAX_MB", default=64) * 2**20
+
+# --- E-mail: the console in development, EMAIL_URL (e.g. smtp+tls://user:pass@
+# host:587) in production; tests use Django's in-memory outbox.
+if DEBUG and "EMAIL_URL" not in env:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+else:
+    vars().update(env.email_url("EMAIL_URL", default="smtp://localhost:25"))
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="crm@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# Webhooks go to public addresses only (crm/egress.py). Development may allow
+# private networks (a receiver on 127.0.0.1); an operator may name internal
+# hosts that are trusted receivers. Never allow private networks in production.
+WEBHOOK_ALLOW_PRIVATE_NETWORKS = env.bool(
+    "WEBHOOK_ALLOW_PRIVATE_NETWORKS", default=False
+)
+WEBHOOK_ALLOWED_PRIVATE_HOSTS = env.list("WEBHOOK_ALLOWED_PRIVATE_HOSTS", default=[])
 
 # Covering indexes (Index(include=...)) serve the KPI queries on PostgreSQL, the
 # production database; SQLite builds them without the included columns.

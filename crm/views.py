@@ -1,8 +1,11 @@
+import datetime
+
+from django.conf import settings
 from django.contrib.auth import authenticate
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from knox.views import LoginView as KnoxLoginView
 from knox.views import LogoutView as KnoxLogoutView
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -38,6 +41,8 @@ from crm.serializers import (
     ConflictResponseSerializer,
     ContactSerializer,
     DeliveryAttemptSerializer,
+    SecretRotatedSerializer,
+    SecretRotationSerializer,
     SubscriptionEndSerializer,
     SubscriptionSerializer,
     TeamSerializer,
@@ -55,11 +60,17 @@ class TokenLoginSerializer(serializers.Serializer):
     )
 
     def validate(self, attrs):
+        request = self.context.get("request")
         user = authenticate(
-            request=self.context.get("request"),
-            username=attrs["username"],
-            password=attrs["password"],
+            request=request, username=attrs["username"], password=attrs["password"]
         )
+        if user is None and getattr(request, "axes_locked_out", False):
+            # django-axes refused before checking the password (see settings).
+            raise exceptions.Throttled(
+                wait=settings.AXES_COOLOFF_TIME.total_seconds(),
+                detail="Too many failed logins for this account or address: "
+                "try again later.",
+            )
         if user is None:
             raise serializers.ValidationError(
                 "Unable to log in with these credentials."
@@ -244,6 +255,26 @@ class WebhookEndpointViewSet(VersionedViewSetMixin, viewsets.ModelViewSet):
             status=status.HTTP_201_CREATED,
             headers={"ETag": etag(endpoint)},
         )
+
+    @extend_schema(request=SecretRotationSerializer, responses=SecretRotatedSerializer)
+    @action(detail=True, methods=["post"], url_path="rotate-secret")
+    def rotate_secret(self, request, pk=None):
+        """Replace the signing secret; the previous one stays valid for a while."""
+        endpoint = self.get_object()
+        params = SecretRotationSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        hours = params.validated_data.get("grace_hours")
+        endpoint = services.webhook_secret_rotate(
+            endpoint=endpoint,
+            by=request.user,
+            secret=params.validated_data.get("secret"),
+            grace=(
+                services.WEBHOOK_SECRET_GRACE
+                if hours is None
+                else datetime.timedelta(hours=hours)
+            ),
+        )
+        return Response(SecretRotatedSerializer(endpoint).data)
 
     @extend_schema(responses=DeliveryAttemptSerializer(many=True))
     @action(detail=True, methods=["get"], pagination_class=None)

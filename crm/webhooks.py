@@ -5,7 +5,8 @@ the event commits or rolls back with that change, so nothing is sent for a
 rolled-back change and nothing is lost if the process dies after the commit.
 ``deliver_due`` (the ``deliver_webhooks`` worker) fans events out to the
 subscribed endpoints, sends what is due, signed with HMAC-SHA256, and retries
-failures with exponential backoff for 24 hours.
+failures with exponential backoff for 24 hours. Sending follows the egress rules
+of ``crm.egress`` (public addresses only, no redirects, fixed error classes).
 """
 
 from __future__ import annotations
@@ -15,8 +16,6 @@ import hmac
 import json
 import logging
 import time
-import urllib.error
-import urllib.request
 import uuid
 from datetime import datetime, timedelta
 
@@ -25,6 +24,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from crm import egress
 from crm.models import (
     DeliveryAttempt,
     OutboxEvent,
@@ -72,7 +72,10 @@ def fan_out(*, batch: int = 200) -> int:
                 WebhookDelivery(event=event, endpoint=endpoint, next_attempt_at=now)
                 for event in events
                 for endpoint in endpoints
+                # An endpoint receives what happened after it was registered,
+                # not the history that preceded it.
                 if event.event_type in endpoint.events
+                and event.created_at >= endpoint.created_at
             ),
             # The unique (event, endpoint) pair makes a concurrent fan-out harmless.
             ignore_conflicts=True,
@@ -83,24 +86,36 @@ def fan_out(*, batch: int = 200) -> int:
     return len(events)
 
 
-def sign(secret: str, timestamp: int, body: bytes) -> str:
-    """Return the signature header value for a body sent at ``timestamp``."""
-    digest = hmac.new(
+def _digest(secret: str, timestamp: int, body: bytes) -> str:
+    return hmac.new(
         secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256
     ).hexdigest()
-    return f"t={timestamp},v1={digest}"
+
+
+def sign(secret: str | list[str], timestamp: int, body: bytes) -> str:
+    """Return the signature header value for a body sent at ``timestamp``.
+
+    With several secrets (a rotation's grace period) the header carries one
+    ``v1`` per secret: a receiver holding either of them can verify it.
+    """
+    secrets = [secret] if isinstance(secret, str) else secret
+    digests = ",".join(f"v1={_digest(key, timestamp, body)}" for key in secrets)
+    return f"t={timestamp},{digests}"
 
 
 def verify(secret: str, header: str, body: bytes, *, tolerance: int = 300) -> bool:
     """Check a signature header the way a receiver should (see docs/api.md)."""
     try:
-        parts = dict(item.split("=", 1) for item in header.split(","))
-        timestamp = int(parts["t"])
+        items = [item.split("=", 1) for item in header.split(",")]
+        timestamp = int(dict(items)["t"])
     except (KeyError, ValueError):
         return False
     if abs(time.time() - timestamp) > tolerance:
         return False
-    return hmac.compare_digest(sign(secret, timestamp, body), header)
+    expected = _digest(secret, timestamp, body)
+    return any(
+        hmac.compare_digest(expected, value) for key, value in items if key == "v1"
+    )
 
 
 def backoff(attempts: int) -> timedelta:
@@ -120,7 +135,11 @@ def claim_due(*, batch: int = 20, now: datetime | None = None) -> list[WebhookDe
     unclaimed = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
     with transaction.atomic():
         due = WebhookDelivery.objects.filter(
-            unclaimed, status=DeliveryStatus.PENDING, next_attempt_at__lte=now
+            unclaimed,
+            status=DeliveryStatus.PENDING,
+            next_attempt_at__lte=now,
+            # A deactivated endpoint gets nothing, not even what was queued.
+            endpoint__active=True,
         ).order_by("next_attempt_at")
         if connection.features.has_select_for_update_skip_locked:
             due = due.select_for_update(skip_locked=True)
@@ -146,27 +165,21 @@ def deliver(delivery: WebhookDelivery) -> bool:
             "data": event.payload,
         }
     ).encode()
-    request = urllib.request.Request(  # noqa: S310 - endpoints are http(s) URLFields
-        endpoint.url,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "User-Agent": "sales-crm-webhooks/1",
-            "X-CRM-Event": event.event_type,
-            "X-CRM-Delivery": str(delivery.pk),
-            SIGNATURE_HEADER: sign(endpoint.secret, int(time.time()), body),
-        },
-    )
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "sales-crm-webhooks/1",
+        "X-CRM-Event": event.event_type,
+        "X-CRM-Delivery": str(delivery.pk),
+        SIGNATURE_HEADER: sign(
+            endpoint.signing_secrets(timezone.now()), int(time.time()), body
+        ),
+    }
     status_code, error = None, ""
     started = time.monotonic()
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
-            status_code = response.status
-    except urllib.error.HTTPError as exc:
-        status_code, error = exc.code, f"HTTP {exc.code}"
-    except (urllib.error.URLError, OSError) as exc:
-        error = str(getattr(exc, "reason", exc))[:500]
+        status_code = egress.post(endpoint.url, body, headers, timeout=TIMEOUT_SECONDS)
+    except egress.DeliveryFailed as exc:
+        error = exc.error.value
     duration_ms = int((time.monotonic() - started) * 1000)
     ok = status_code is not None and 200 <= status_code < 300
     _record(

@@ -12,20 +12,24 @@ from __future__ import annotations
 import io
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from crm import policy
 from crm.admin import SalesModelAdmin
 from crm.admin_services import ServiceAdminMixin, changed_fields, run_on_each
 from crm.models import User
+from crm.uploads import limit_upload
 from leads import services
 from leads.importing import ImportMode, leads_import
 from leads.models import (
+    ConsentRecord,
     ContentOffer,
     DisqualificationReason,
     Lead,
@@ -63,6 +67,27 @@ CREATE_FIELDS = [
     "owner",
     "consent",
 ]
+
+
+class ConsentRecordInline(admin.TabularInline):
+    """Consent evidence: append-only, recorded by the services."""
+
+    model = ConsentRecord
+    fk_name = "lead"
+    extra = 0
+    can_delete = False
+    fields = ["recorded_at", "action", "offer", "text", "recorded_by", "confirms"]
+    readonly_fields = fields
+    ordering = ["-recorded_at"]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return True  # the parent admin already scoped the lead to the user
 
 
 class QualificationInline(admin.TabularInline):
@@ -124,13 +149,30 @@ class ReassignForm(forms.Form):
 
 
 class ImportForm(forms.Form):
-    file = forms.FileField(help_text="CSV, UTF-8, with a header row.")
+    file = forms.FileField(
+        help_text=(
+            f"CSV, UTF-8, with a header row; at most "
+            f"{settings.LEADS_IMPORT_MAX_BYTES // 2**20} MB."
+        )
+    )
     mode = forms.ChoiceField(
         choices=[
             (ImportMode.ALL_OR_NOTHING.value, "All or nothing: any bad row cancels"),
             (ImportMode.KEEP_VALID.value, "Keep the valid rows, report the others"),
         ]
     )
+
+
+def _exceeded(request) -> bool:
+    """Read the upload (under its limit handler); return True if it was cut off."""
+    request.FILES  # noqa: B018 - parsing here runs the size limit handler
+    return any(getattr(h, "exceeded", False) for h in request.upload_handlers)
+
+
+def _error_text(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return " ".join(exc.messages)
+    return getattr(exc, "message", None) or str(exc)
 
 
 @admin.register(Lead)
@@ -153,7 +195,7 @@ class LeadAdmin(ServiceAdminMixin, SalesModelAdmin):
     date_hierarchy = "created_at"
     ordering = ["-created_at"]
     readonly_fields = SERVICE_FIELDS
-    inlines = [QualificationInline]
+    inlines = [QualificationInline, ConsentRecordInline]
     actions = ["qualify", "disqualify", "reassign"]
     change_list_template = "admin/leads/lead/change_list.html"
     # Status of records added through this admin.
@@ -164,11 +206,16 @@ class LeadAdmin(ServiceAdminMixin, SalesModelAdmin):
         return [
             path(
                 "import/",
-                self.admin_site.admin_view(self.import_view),
+                self.admin_site.admin_view(self._import_entry()),
                 name="{}_{}_import".format(*info),
             ),
             *super().get_urls(),
         ]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None:  # consent changes through its records only
+            return [*self.readonly_fields, "consent"]
+        return self.readonly_fields
 
     def apply_form(self, request, obj, form, change):
         if change:
@@ -256,18 +303,42 @@ class LeadAdmin(ServiceAdminMixin, SalesModelAdmin):
 
     # --- CSV upload -----------------------------------------------------------
 
+    def _import_entry(self):
+        """The upload view, with its size limit set before the body is read.
+
+        The CSRF check parses the upload, so the view is exempt from the
+        middleware's check and runs it itself once the limit is installed.
+        """
+
+        @csrf_exempt
+        def entry(request):
+            if not self.has_add_permission(request):
+                raise PermissionDenied
+            limit = settings.LEADS_IMPORT_MAX_BYTES
+            handler = limit_upload(request, limit) if request.method == "POST" else None
+            if request.method == "POST" and (handler is None or _exceeded(request)):
+                return self._import_page(
+                    request,
+                    ImportForm(),
+                    error=f"The file is larger than {limit // 2**20} MB.",
+                    status=413,
+                )
+            return csrf_protect(self.import_view)(request)
+
+        return entry
+
     def import_view(self, request):
         """Upload a CSV of prospects and leads; show the import report."""
-        if not self.has_add_permission(request):
-            raise PermissionDenied
         report = None
         form = ImportForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["file"]
             try:
-                text = upload.read().decode("utf-8-sig")
+                # Read as a stream from the upload's temporary file: the import
+                # holds one batch of rows at a time, never the whole file.
+                stream = io.TextIOWrapper(upload.file, encoding="utf-8-sig", newline="")
                 report = leads_import(
-                    file=io.StringIO(text, newline=""),
+                    file=stream,
                     by=request.user,
                     mode=ImportMode(form.cleaned_data["mode"]),
                 )
@@ -282,6 +353,9 @@ class LeadAdmin(ServiceAdminMixin, SalesModelAdmin):
                         f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist"
                     )
                 )
+        return self._import_page(request, form, report=report)
+
+    def _import_page(self, request, form, *, report=None, error=None, status=200):
         return TemplateResponse(
             request,
             "admin/leads/lead/import.html",
@@ -291,7 +365,9 @@ class LeadAdmin(ServiceAdminMixin, SalesModelAdmin):
                 "title": "Import prospects and leads",
                 "form": form,
                 "report": report,
+                "error": error,
             },
+            status=status,
         )
 
 

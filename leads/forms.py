@@ -1,5 +1,7 @@
 from django import forms
 
+from leads.models import CONSENT_TEXT
+
 
 class OfferCaptureForm(forms.Form):
     """The form of a content offer's landing page (what the capture API takes)."""
@@ -10,7 +12,8 @@ class OfferCaptureForm(forms.Form):
     company = forms.CharField(label="Company", max_length=200, required=False)
     job_title = forms.CharField(label="Job title", max_length=120, required=False)
     consent = forms.BooleanField(
-        label="You may contact me about this content and related offers.",
+        label=CONSENT_TEXT,
+        help_text="We will e-mail you a link to confirm.",
         required=False,
     )
     # Honeypot: hidden from people (and assistive technology), filled by bots.

@@ -1,16 +1,22 @@
 """Import prospects and leads from a CSV file (prospect lists), in bulk.
 
-The file is read and every row validated first, without touching the database
+The file is read as a stream, one batch of rows at a time, so memory stays flat
+whatever the file's size: each batch is validated without touching the database
 (owners are loaded once; e-mails go through one precompiled pattern, and only
-unusual ones through Django's ``validate_email``). Then the valid rows are written
-in batches: one query finds which e-mails of the batch already exist, new rows
+unusual ones through Django's ``validate_email``), then written in the one
+transaction of the import: one query finds which e-mails of the batch already
+exist (rows of earlier batches included, which is how a duplicate further down
+the file is merged), new rows
 are written as plain tuples, without model instances (PostgreSQL: ``COPY``;
 other databases: one ``executemany`` INSERT), and matches are merged with one
 ``UPDATE ... FROM (VALUES ...)`` per chunk. Never a query per row: 100,000 rows
 import in a few seconds (figures in docs/leads.md).
 
 A bulk import emits no webhook events and records no touches: it is a data load,
-not a capture (docs/leads.md).
+not a capture (docs/leads.md). A row the CSV parser cannot read (a field longer
+than ``csv.field_size_limit()``, 131,072 characters) or holding a NUL character
+(which PostgreSQL cannot store) is rejected with its line number, like any other
+bad row; only the first ``MAX_REPORTED_REJECTIONS`` are listed.
 """
 
 from __future__ import annotations
@@ -65,6 +71,7 @@ MAX_LENGTHS = {
     )
 }
 BATCH_SIZE = 2000
+MAX_REPORTED_REJECTIONS = 1000
 CHANNELS = frozenset(Channel.values)
 SOURCES = frozenset(Source.values)
 # The usual shape of an address, in ASCII: a strict subset of what Django's
@@ -99,15 +106,22 @@ class ImportReport:
     rows: int = 0
     created: int = 0
     merged: int = 0
+    # The first MAX_REPORTED_REJECTIONS rejected rows; rejected_count counts all.
     rejected: list[RejectedRow] = field(default_factory=list)
+    rejected_count: int = 0
     saved: bool = False
+
+    def reject(self, line: int, reason: str) -> None:
+        self.rejected_count += 1
+        if len(self.rejected) < MAX_REPORTED_REJECTIONS:
+            self.rejected.append(RejectedRow(line, reason))
 
     def summary(self) -> str:
         verb = "Imported" if self.saved else "Nothing imported"
         return (
             f"{verb} ({self.mode}): {self.rows} rows, {self.created} created, "
             f"{self.merged} merged into existing leads, "
-            f"{len(self.rejected)} rejected."
+            f"{self.rejected_count} rejected."
         )
 
 
@@ -141,22 +155,27 @@ def leads_import(
     file that cannot be read at all (no header, unknown columns).
     """
     report = ImportReport(mode=ImportMode(mode))
+    all_or_nothing = report.mode == ImportMode.ALL_OR_NOTHING
     reader = csv.reader(file)
     names = _header(reader)
     owners = _owners(by)
     default_owner = default_owner or by
-    rows = _validated_rows(reader, names, owners, default_owner, report, progress)
-    report.rows = len(rows) + len(report.rejected) + report.merged
-    if report.rejected and report.mode == ImportMode.ALL_OR_NOTHING:
-        report.merged = 0
-        return report
+    batches = _validated_batches(
+        reader, names, owners, default_owner, report, batch_size, progress
+    )
+    insert = _Inserter(timezone.now())
     try:
         with transaction.atomic():
-            _write(rows, by, report, batch_size, progress)
-            if report.rejected and report.mode == ImportMode.ALL_OR_NOTHING:
+            for batch in batches:
+                # After a rejection an all-or-nothing import only reads on, to
+                # report every bad row; the transaction is undone below.
+                if not (all_or_nothing and report.rejected_count):
+                    _write(batch, by, report, insert)
+            if report.rejected_count and all_or_nothing:
                 raise _Rollback
     except _Rollback:
         report.created = report.merged = 0
+        report.rejected.sort(key=lambda r: r.line)
         return report
     report.rejected.sort(key=lambda r: r.line)
     report.saved = True
@@ -165,7 +184,10 @@ def leads_import(
 
 def _header(reader) -> list[str]:
     """Return the column names of the first row, or refuse the file."""
-    first = next(reader, None)
+    try:
+        first = next(reader, None)
+    except csv.Error as exc:
+        raise ValidationError(f"The header row cannot be read: {exc}.") from exc
     if not first:
         raise ValidationError("The file is empty: the first line must name columns.")
     names = [name.strip().lower() for name in first]
@@ -191,36 +213,58 @@ def _owners(by: User | None) -> dict[str, User]:
     return {user.username.lower(): user for user in users}
 
 
-def _validated_rows(
+def _rows(reader, report: ImportReport, progress: bool) -> Iterator[list[str]]:
+    """Yield the data rows; a row the parser cannot read is rejected, not fatal."""
+    with tqdm(desc="importing", unit="row", disable=not progress) as bar:
+        while True:
+            try:
+                raw = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                report.rows += 1
+                report.reject(reader.line_num, f"unreadable row: {exc}")
+                continue
+            bar.update()
+            if raw:  # a blank line is skipped, as csv.DictReader does
+                report.rows += 1
+                yield raw
+
+
+def _validated_batches(
     reader,
     names: list[str],
     owners: dict[str, User],
     default_owner: User | None,
     report: ImportReport,
+    batch_size: int,
     progress: bool,
-) -> list[_Row]:
-    """Return the valid rows, duplicates within the file merged into the first."""
-    rows: list[_Row] = []
+) -> Iterator[list[_Row]]:
+    """Yield the valid rows in batches, duplicates within a batch merged into the
+    first (a duplicate in a later batch is merged by ``_write``)."""
+    batch: list[_Row] = []
     by_email: dict[str, _Row] = {}
-    for raw in tqdm(reader, desc="checking rows", unit="row", disable=not progress):
-        if not raw:
-            continue  # a blank line, skipped as csv.DictReader does
+    for raw in _rows(reader, report, progress):
         line = reader.line_num
         try:
             row = _validated(raw, line, names, owners, default_owner)
         except ValueError as exc:
-            report.rejected.append(RejectedRow(line, str(exc)))
+            report.reject(line, str(exc))
             continue
         key = row.values["email"].lower()
         first = by_email.get(key) if key else None
         if first is None:
-            rows.append(row)
+            batch.append(row)
             if key:
                 by_email[key] = row
         else:
             _merge_values(first.values, row.values)
             report.merged += 1
-    return rows
+        if len(batch) >= batch_size:
+            yield batch
+            batch, by_email = [], {}
+    if batch:
+        yield batch
 
 
 _BLANK = dict.fromkeys(COLUMNS, "")
@@ -235,6 +279,8 @@ def _validated(
 ) -> _Row:
     if len(raw) > len(names):
         raise ValueError("more values than columns in the header")
+    if any("\x00" in value for value in raw):
+        raise ValueError("contains a NUL character")
     values = _BLANK.copy()  # a short row leaves its last columns blank
     values.update(zip(names, map(str.strip, raw), strict=False))
     for name, default in DEFAULTS.items():
@@ -289,45 +335,25 @@ def _merge_values(first: dict[str, str], later: dict[str, str]) -> None:
         first["status"] = LeadStatus.LEAD
 
 
-def _batches(rows: list[_Row], size: int) -> Iterator[list[_Row]]:
-    for start in range(0, len(rows), size):
-        yield rows[start : start + size]
-
-
 def _write(
-    rows: list[_Row],
-    by: User | None,
-    report: ImportReport,
-    batch_size: int,
-    progress: bool,
+    batch: list[_Row], by: User | None, report: ImportReport, insert: _Inserter
 ) -> None:
-    now = timezone.now()
-    insert = _Inserter(now)
-    with tqdm(total=len(rows), desc="saving", unit="row", disable=not progress) as bar:
-        for batch in _batches(rows, batch_size):
-            emails = [
-                row.values["email"].lower() for row in batch if row.values["email"]
-            ]
-            existing = _existing(emails, by)
-            new, fills = [], []
-            for row in batch:
-                match = existing.get(row.values["email"].lower())
-                if match is None:
-                    new.append(row)
-                elif match is _OUT_OF_SCOPE:
-                    report.rejected.append(
-                        RejectedRow(
-                            row.line, "email: belongs to a lead outside your scope"
-                        )
-                    )
-                else:
-                    report.merged += 1
-                    if _brings_news(match, row.values):  # else costs nothing
-                        fills.append((match["pk"], row.values))
-            insert(new)
-            _fill_blanks(fills, now)
-            report.created += len(new)
-            bar.update(len(batch))
+    emails = [row.values["email"].lower() for row in batch if row.values["email"]]
+    existing = _existing(emails, by)
+    new, fills = [], []
+    for row in batch:
+        match = existing.get(row.values["email"].lower())
+        if match is None:
+            new.append(row)
+        elif match is _OUT_OF_SCOPE:
+            report.reject(row.line, "email: belongs to a lead outside your scope")
+        else:
+            report.merged += 1
+            if _brings_news(match, row.values):  # else costs nothing
+                fills.append((match["pk"], row.values))
+    insert(new)
+    _fill_blanks(fills, insert.now_value)
+    report.created += len(new)
 
 
 _OUT_OF_SCOPE: dict = {}
@@ -397,6 +423,7 @@ class _Inserter:
     """
 
     def __init__(self, now) -> None:
+        self.now_value = now
         self.fixed: dict[str, object] = {}
         for model_field in Lead._meta.concrete_fields:
             name = model_field.attname
@@ -460,7 +487,7 @@ class _Inserter:
                 placeholders = ", ".join(["%s"] * len(self.columns))
                 cursor.executemany(
                     # Names come from the model; every value is a parameter.
-                    f"INSERT INTO {table} ({columns}) "  # noqa: S608
+                    f"INSERT INTO {table} ({columns}) "  # noqa: S608  # nosec B608
                     f"VALUES ({placeholders})",
                     list(self._tuples(rows)),
                 )
@@ -503,7 +530,7 @@ def _fill_blanks(fills: list[tuple[int, dict[str, str]]], now) -> None:
         )
         sql = (
             # Names come from the model; every value is a parameter.
-            f"WITH v ({', '.join(columns)}) AS (VALUES {placeholders}) "  # noqa: S608
+            f"WITH v ({', '.join(columns)}) AS (VALUES {placeholders}) "  # noqa: S608  # nosec B608
             f"UPDATE {table} SET {fill}, "
             f"became_lead_at = CASE WHEN {raise_} THEN %s "
             f"ELSE {table}.became_lead_at END, "

@@ -10,7 +10,7 @@ to import ``pipeline``.
 from __future__ import annotations
 
 from django.db import connections, models
-from django.db.models import Lookup, Q
+from django.db.models import Lookup, Q, Value
 from django.db.models.functions import Lower
 from django.db.models.lookups import Exact, In
 
@@ -304,7 +304,12 @@ class Prospect(Lead):
 
 
 class Touch(models.Model):
-    """One interaction of a person with our marketing (a content download, a form)."""
+    """One interaction of a person with our marketing (a content download, a form).
+
+    A public capture never edits the person it names: what the form carried is
+    kept in ``submitted`` for the owner to review and apply, and
+    ``promoted_to_lead`` says whether this touch made a prospect a lead.
+    """
 
     lead = models.ForeignKey(Lead, on_delete=models.PROTECT, related_name="touches")
     offer = models.ForeignKey(
@@ -320,6 +325,15 @@ class Touch(models.Model):
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     page_url = models.URLField(max_length=500, blank=True)
     user_agent = models.CharField(max_length=300, blank=True)
+    # Database defaults too: bulk loaders (metrics/bench) insert touches with
+    # their own column lists.
+    submitted = models.JSONField(
+        default=dict,
+        db_default=Value({}, output_field=models.JSONField()),
+        blank=True,
+        help_text="What the form carried, as submitted.",
+    )
+    promoted_to_lead = models.BooleanField(default=False, db_default=False)
 
     objects = ScopedQuerySet.as_manager()
 
@@ -372,3 +386,82 @@ class Qualification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.lead}: {self.get_decision_display()} ({self.score})"
+
+
+# The wording of the capture forms' consent box; each record keeps the text the
+# person saw, so a later change of wording does not rewrite what they agreed to.
+CONSENT_TEXT = "You may contact me about this content and related offers."
+
+
+class ConsentAction(models.TextChoices):
+    REQUESTED = "requested", "Requested (awaiting e-mail confirmation)"
+    GIVEN = "given", "Given"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+class ConsentRecord(models.Model):
+    """One piece of consent evidence for a person: append-only.
+
+    A public form only *requests* consent: it counts once the person confirms
+    through the signed link e-mailed to them (double opt-in), which appends a
+    ``given`` record pointing at the request. ``Lead.consent`` is the current
+    state, maintained by the services that append these rows.
+    """
+
+    lead = models.ForeignKey(
+        Lead, on_delete=models.PROTECT, related_name="consent_records"
+    )
+    action = models.CharField(max_length=16, choices=ConsentAction.choices)
+    recorded_at = models.DateTimeField()
+    offer = models.ForeignKey(
+        ContentOffer,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The offer whose form asked for it.",
+    )
+    text = models.TextField(help_text="The wording the person agreed to or withdrew.")
+    recorded_by = models.ForeignKey(
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The user who recorded it; empty when the person acted.",
+    )
+    confirms = models.OneToOneField(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="confirmation",
+        help_text="The request this confirmation answers (double opt-in).",
+    )
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-recorded_at", "-pk"]
+        indexes = [models.Index(fields=["lead", "-recorded_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(action__in=ConsentAction.values),
+                name="consent_action_valid",
+            ),
+            # Only a "given" record may confirm a request.
+            models.CheckConstraint(
+                condition=Q(confirms__isnull=True) | Q(action=ConsentAction.GIVEN),
+                name="consent_confirmation_is_given",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lead}: {self.get_action_display()} ({self.recorded_at:%Y-%m-%d})"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("Consent records are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("Consent records are append-only.")

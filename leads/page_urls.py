@@ -3,4 +3,11 @@ from django.urls import path
 from leads import pages
 
 app_name = "offers"
-urlpatterns = [path("<slug:slug>/", pages.offer_page, name="offer")]
+urlpatterns = [
+    path(
+        "consent/<str:token>/",
+        pages.consent_confirm_page,
+        name="consent-confirm",
+    ),
+    path("<slug:slug>/", pages.offer_page, name="offer"),
+]

@@ -1,5 +1,6 @@
 """Public landing pages of content offers: the inbound capture, without JavaScript."""
 
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.csrf import csrf_protect
@@ -47,3 +48,26 @@ def offer_page(request: HttpRequest, slug: str) -> HttpResponse:
                 )
             return render(request, "leads/offer_thanks.html", {"offer": offer})
     return render(request, "leads/offer.html", {"offer": offer, "form": form})
+
+
+@csrf_protect
+def consent_confirm_page(request: HttpRequest, token: str) -> HttpResponse:
+    """Confirm consent from the e-mailed link (double opt-in).
+
+    Opening the link shows a button; only the POST confirms, so that a mail
+    scanner that follows links cannot consent on the person's behalf.
+    """
+    error = None
+    if request.method == "POST":
+        try:
+            services.consent_confirm(token=token, ip_address=client_ip(request))
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+        else:
+            return render(request, "leads/consent_confirmed.html")
+    return render(
+        request,
+        "leads/consent_confirm.html",
+        {"error": error},
+        status=400 if error else 200,
+    )

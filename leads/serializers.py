@@ -7,6 +7,7 @@ from rest_framework import serializers
 from crm.serializers import OwnedSerializer
 from leads import services
 from leads.models import (
+    ConsentRecord,
     ContentOffer,
     DisqualificationReason,
     Lead,
@@ -67,10 +68,12 @@ class LeadSerializer(OwnedSerializer):
     def get_fields(self):
         fields = super().get_fields()
         if self.instance is not None:
-            # After creation the status changes only through its actions.
+            # After creation the status changes only through its actions, and
+            # consent only through its records (consent/ action, double opt-in).
             fields["status"] = serializers.ChoiceField(
                 choices=LeadStatus.choices, read_only=True
             )
+            fields["consent"] = serializers.BooleanField(read_only=True)
         return fields
 
     def validate_status(self, value: str) -> str:
@@ -118,6 +121,32 @@ class QualificationSerializer(serializers.ModelSerializer):
             "decided_at",
         ]
         read_only_fields = fields
+
+
+class ConsentRecordSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ConsentRecord
+        fields = [
+            "id",
+            "action",
+            "recorded_at",
+            "offer",
+            "text",
+            "recorded_by",
+            "confirms",
+        ]
+        read_only_fields = fields
+
+
+class ConsentInputSerializer(serializers.Serializer):
+    """Body of ``consent/``: consent given or withdrawn through a user."""
+
+    given = serializers.BooleanField()
+    text = serializers.CharField(
+        required=False,
+        max_length=2000,
+        help_text="What the person agreed to or withdrew (default: the form's text).",
+    )
 
 
 class QualifySerializer(serializers.Serializer):

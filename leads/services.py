@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.core import signing
 from django.core.exceptions import (
     ImproperlyConfigured,
     PermissionDenied,
@@ -21,8 +22,12 @@ from crm import policy, webhooks
 from crm.errors import Conflict
 from crm.models import Role, Team, User, WebhookEventType
 from crm.versioning import ExpectedVersion, differs, lock_version, save_versioned
+from leads import consent as double_opt_in
 from leads.models import (
+    CONSENT_TEXT,
     Channel,
+    ConsentAction,
+    ConsentRecord,
     ContentOffer,
     Decision,
     DisqualificationReason,
@@ -58,10 +63,10 @@ UPDATABLE_FIELDS = frozenset(
         "source",
         "offer",
         "owner",
-        "consent",
     }
 )
-# Fields a merge (capture, import) may fill when the record holds no value yet.
+# Fields an import's merge may fill when the record holds no value yet (a public
+# capture fills none: it records a touch, see lead_capture).
 MERGEABLE_FIELDS = ("first_name", "last_name", "phone", "job_title", "company_name")
 
 
@@ -144,6 +149,16 @@ def lead_create(
     try:
         with transaction.atomic():
             lead.save(force_insert=True)
+            if consent:
+                # Entered by a user, who answers for it: no confirmation round.
+                ConsentRecord.objects.create(
+                    lead=lead,
+                    action=ConsentAction.GIVEN,
+                    recorded_at=now,
+                    offer=offer,
+                    text=CONSENT_TEXT,
+                    recorded_by=by,
+                )
             webhooks.emit(WebhookEventType.LEAD_CREATED, lead_payload(lead))
     except IntegrityError as exc:
         # Someone inserted the same e-mail between the check and the insert.
@@ -183,20 +198,6 @@ def _next_inbound_owner() -> User:
     return fallback
 
 
-def _merge_into(lead: Lead, values: dict[str, str]) -> list[str]:
-    """Fill the lead's blank fields from ``values``; return the changed fields.
-
-    Data already held (possibly corrected by a rep) is never overwritten.
-    """
-    changed = []
-    for field in MERGEABLE_FIELDS:
-        value = values.get(field) or ""
-        if value and not getattr(lead, field):
-            setattr(lead, field, value)
-            changed.append(field)
-    return changed
-
-
 def lead_capture(
     *,
     offer: ContentOffer,
@@ -211,13 +212,20 @@ def lead_capture(
     page_url: str,
     user_agent: str,
 ) -> Lead:
-    """Record an inbound content capture: create or update the one lead of this
-    e-mail, record the touch, and assign a new lead's owner by round robin.
+    """Record an inbound content capture: a touch on the one lead of this e-mail,
+    creating the lead (owner by round robin) if the e-mail is new.
 
-    A prospect who captures becomes a lead. When two captures of a new e-mail
-    race, the loser's insert hits the unique index on ``Lower(email)``; its
-    savepoint is rolled back (with its round-robin turn) and it retries as an
-    update of the winner's row, so neither request is lost.
+    Anyone can post the public form with anyone's e-mail, so a capture never
+    edits a person already known: their fields, owner and consent stay; what
+    was submitted is kept on the touch for the owner to review and apply. A
+    prospect who asks for content has become a lead (the glossary): that
+    promotion is made and recorded on the touch. Ticking consent only requests
+    it: an e-mail with a signed link asks the person to confirm (double
+    opt-in), and consent counts from that confirmation.
+
+    When two captures of a new e-mail race, the loser's insert hits the unique
+    index on ``Lower(email)``; its savepoint is rolled back (with its round-robin
+    turn) and it is recorded as a touch on the winner's row.
     """
     email = email.strip()
     values = {
@@ -227,6 +235,7 @@ def lead_capture(
         "job_title": job_title,
         "company_name": company,
     }
+    submitted = {**values, "email": email, "consent": consent}
     now = timezone.now()
     with transaction.atomic():
         lead = Lead.objects.select_for_update().with_email(email).first()
@@ -240,7 +249,6 @@ def lead_capture(
                         source=Source.CONTENT_DOWNLOAD,
                         offer=offer,
                         owner=_next_inbound_owner(),
-                        consent=consent,
                         became_lead_at=now,
                         touch_count=1,
                         **values,
@@ -248,23 +256,24 @@ def lead_capture(
                     lead.save(force_insert=True)
                     webhooks.emit(WebhookEventType.LEAD_CREATED, lead_payload(lead))
             except IntegrityError:
-                # A concurrent capture inserted this e-mail first: update it.
-                logger.info("Concurrent capture of one e-mail: retried as update")
+                # A concurrent capture inserted this e-mail first: a touch on it.
+                logger.info("Concurrent capture of one e-mail: recorded as a touch")
                 lead = Lead.objects.select_for_update().with_email(email).get()
             else:
-                _record_touch(lead, offer, now, ip_address, page_url, user_agent)
+                _record_touch(
+                    lead, offer, now, ip_address, page_url, user_agent, submitted
+                )
+                _request_consent(lead, offer, now, ip_address, consent)
                 return lead
-        changed = _merge_into(lead, values)
-        if lead.status == LeadStatus.PROSPECT:
+        changed = []
+        promoted = lead.status == LeadStatus.PROSPECT
+        if promoted:
             lead.status = LeadStatus.LEAD
             lead.became_lead_at = now
             changed += ["status", "became_lead_at"]
-        if lead.offer_id is None:
+        if lead.offer_id is None:  # attribution of the first capture, not data
             lead.offer = offer
             changed.append("offer")
-        if consent and not lead.consent:
-            lead.consent = True
-            changed.append("consent")
         lead.touch_count = F("touch_count") + 1
         # A touch alone is engagement, not an edit: the version (the ETag of
         # a rep's open form) moves only when the record's fields change.
@@ -273,11 +282,17 @@ def lead_capture(
             changed.append("version")
         lead.save(update_fields=[*changed, "touch_count", "updated_at"])
         lead.refresh_from_db(fields=["touch_count"])
-        _record_touch(lead, offer, now, ip_address, page_url, user_agent)
+        _record_touch(
+            lead, offer, now, ip_address, page_url, user_agent, submitted, promoted
+        )
+        if not lead.consent:
+            _request_consent(lead, offer, now, ip_address, consent)
     return lead
 
 
-def _record_touch(lead, offer, now, ip_address, page_url, user_agent) -> Touch:
+def _record_touch(
+    lead, offer, now, ip_address, page_url, user_agent, submitted, promoted=False
+) -> Touch:
     return Touch.objects.create(
         lead=lead,
         offer=offer,
@@ -287,7 +302,92 @@ def _record_touch(lead, offer, now, ip_address, page_url, user_agent) -> Touch:
         ip_address=ip_address,
         page_url=page_url[:500],
         user_agent=user_agent[:300],
+        submitted=submitted,
+        promoted_to_lead=promoted,
     )
+
+
+def _request_consent(lead, offer, now, ip_address, consent: bool) -> None:
+    """Record a consent request and e-mail its confirmation link after commit."""
+    if not consent or not lead.email:
+        return
+    request = ConsentRecord.objects.create(
+        lead=lead,
+        action=ConsentAction.REQUESTED,
+        recorded_at=now,
+        offer=offer,
+        text=CONSENT_TEXT,
+        ip_address=ip_address,
+    )
+    email, title = lead.email, offer.title
+    transaction.on_commit(
+        lambda: double_opt_in.send_confirmation(request, email=email, offer_title=title)
+    )
+
+
+def consent_confirm(*, token: str, ip_address: str | None = None) -> Lead:
+    """Turn the consent request signed in ``token`` into consent (double opt-in).
+
+    Confirming twice changes nothing. Raise ``ValidationError`` for a forged,
+    altered or expired token.
+    """
+    try:
+        request_id = double_opt_in.request_id_from_token(token)
+    except signing.SignatureExpired as exc:
+        raise ValidationError(
+            "This confirmation link has expired: ask for the content again."
+        ) from exc
+    except (signing.BadSignature, ValueError) as exc:
+        raise ValidationError("This confirmation link is not valid.") from exc
+    with transaction.atomic():
+        request = (
+            ConsentRecord.objects.filter(pk=request_id, action=ConsentAction.REQUESTED)
+            .select_related("lead")
+            .first()
+        )
+        if request is None:
+            raise ValidationError("This confirmation link is not valid.")
+        lead = lock_version(Lead(pk=request.lead_id))
+        if ConsentRecord.objects.filter(confirms=request).exists():
+            return lead
+        ConsentRecord.objects.create(
+            lead=lead,
+            action=ConsentAction.GIVEN,
+            recorded_at=timezone.now(),
+            offer_id=request.offer_id,
+            text=request.text,
+            confirms=request,
+            ip_address=ip_address,
+        )
+        if not lead.consent:
+            lead.consent = True
+            save_versioned(lead, ["consent"])
+    return lead
+
+
+def lead_consent_record(
+    *, lead: Lead, by: User, given: bool, text: str = CONSENT_TEXT
+) -> Lead:
+    """Record consent given or withdrawn through a user (a call, a letter).
+
+    Appends a record and sets the lead's current consent; the user answers for
+    the evidence, so there is no confirmation round.
+    """
+    with transaction.atomic():
+        locked = lock_version(lead)
+        if not policy.may_change(by, locked):
+            raise PermissionDenied("This lead is outside your scope.")
+        ConsentRecord.objects.create(
+            lead=locked,
+            action=ConsentAction.GIVEN if given else ConsentAction.WITHDRAWN,
+            recorded_at=timezone.now(),
+            text=text,
+            recorded_by=by,
+        )
+        if locked.consent != given:
+            locked.consent = given
+            save_versioned(locked, ["consent"])
+    return locked
 
 
 def _lock_decidable(lead: Lead, expected_version: ExpectedVersion) -> Lead:

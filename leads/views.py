@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import ipaddress
-
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
@@ -19,6 +16,7 @@ from crm.api_versioning import (
     expected_version,
     versioned_schema,
 )
+from crm.client_ip import client_ip_or_none
 from crm.export import CsvExportMixin
 from crm.permissions import IsSalesUser
 from crm.serializers import stale_response_serializer
@@ -35,6 +33,8 @@ from leads.permissions import OfferEditorOrReadOnly
 from leads.serializers import (
     CaptureResponseSerializer,
     CaptureSerializer,
+    ConsentInputSerializer,
+    ConsentRecordSerializer,
     ContentOfferSerializer,
     DisqualifySerializer,
     LeadSerializer,
@@ -138,6 +138,32 @@ class LeadViewSet(
         )
         return self.versioned_response(lead)
 
+    @extend_schema(request=ConsentInputSerializer, responses=LeadSerializer)
+    @action(detail=True, methods=["post"])
+    def consent(self, request, pk=None):
+        """Record consent given or withdrawn through you (appended to its history)."""
+        lead = self.get_object()
+        params = ConsentInputSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        lead = services.lead_consent_record(
+            lead=lead, by=request.user, **params.validated_data
+        )
+        return self.versioned_response(lead)
+
+    @extend_schema(responses=ConsentRecordSerializer(many=True))
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path="consent-records",
+        pagination_class=None,
+        filterset_class=None,
+    )
+    def consent_records(self, request, pk=None):
+        """Return the lead's consent evidence, newest first."""
+        lead = self.get_object()
+        rows = lead.consent_records.order_by("-recorded_at", "-pk")
+        return Response(ConsentRecordSerializer(rows, many=True).data)
+
     @extend_schema(responses=QualificationSerializer(many=True))
     @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)
     def qualifications(self, request, pk=None):
@@ -171,22 +197,14 @@ class ContentOfferViewSet(
 
 
 class CaptureThrottle(ScopedRateThrottle):
-    """Per client address (anonymous callers), rate ``capture`` in settings."""
+    """Per client address (anonymous callers), rate ``capture`` in settings.
 
-    def get_ident(self, request) -> str:
-        # DRF trusts X-Forwarded-For when NUM_PROXIES is unset, which would let
-        # a bot pick a new address per request; trust it only when configured.
-        if api_settings.NUM_PROXIES is None:
-            return request.META.get("REMOTE_ADDR", "")
-        return super().get_ident(request)
+    The address is ``crm.client_ip``'s: the settings never leave DRF's
+    ``NUM_PROXIES`` unset, so a client's own X-Forwarded-For is not trusted.
+    """
 
 
-def client_ip(request) -> str | None:
-    raw = CaptureThrottle().get_ident(request)
-    try:
-        return str(ipaddress.ip_address(raw))
-    except ValueError:
-        return None
+client_ip = client_ip_or_none
 
 
 class CaptureView(APIView):

@@ -83,11 +83,14 @@ def dashboard_context(request) -> dict:
         "cards": [_card(item) for item in report.items],
         "funnel": funnel,
         "charts": {
-            "funnel": charts.funnel_chart(funnel),
-            "churn": charts.churn_chart(churn_points, currency),
-            "pipeline": charts.pipeline_chart(funnel.open_on_end),
-            "reps": charts.reps_chart(reps),
-            "leads": charts.leads_chart(leads, months),
+            name: charts.for_page(svg, nonce=request.csp_nonce)
+            for name, svg in {
+                "funnel": charts.funnel_chart(funnel),
+                "churn": charts.churn_chart(churn_points, currency),
+                "pipeline": charts.pipeline_chart(funnel.open_on_end),
+                "reps": charts.reps_chart(reps),
+                "leads": charts.leads_chart(leads, months),
+            }.items()
         },
     }
 

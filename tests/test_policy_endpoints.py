@@ -150,10 +150,21 @@ _add(
         owner="integration",
     ),
 )
+_add(
+    "webhooks/{id}/rotate-secret/",
+    _detail(
+        "endpoint",
+        "change_webhook_endpoint",
+        ("post", "change_webhook_endpoint"),
+        owner="integration",
+    ),
+)
 for action in ("qualify", "disqualify", "convert"):
     verb = "convert_lead" if action == "convert" else "change_lead"
     _add(f"leads/{{id}}/{action}/", _detail("lead", "see_lead", ("post", verb)))
 _add("leads/{id}/qualifications/", _detail("lead", "see_lead", ("get", "see_lead")))
+_add("leads/{id}/consent-records/", _detail("lead", "see_lead", ("get", "see_lead")))
+_add("leads/{id}/consent/", _detail("lead", "see_lead", ("post", "change_lead")))
 for action in ("move", "win", "lose", "reopen"):
     _add(
         f"deals/{{id}}/{action}/", _detail("deal", "see_deal", ("post", "change_deal"))
@@ -338,6 +349,10 @@ ADMIN_RULES = {
 # every sales staff member reads them (teams, stage settings, the KPI dashboard).
 SUPERUSER_ONLY = {
     "auth.group",
+    # django-axes' lockout audit: failed attempts and the unlock action.
+    "axes.accessattempt",
+    "axes.accessfailurelog",
+    "axes.accesslog",
     "knox.authtoken",
     "crm.user",
     "crm.webhookendpoint",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -53,6 +54,10 @@ class WebhookEndpoint(Versioned, TimeStamped):
     secret = models.CharField(
         max_length=128, help_text="Key of the HMAC-SHA256 signature"
     )
+    # After a rotation the old key keeps signing too until this moment, so the
+    # receiver can switch without losing a delivery (crm.services).
+    previous_secret = models.CharField(max_length=128, blank=True)
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
     events = models.JSONField(default=list, help_text="Event types to receive")
     active = models.BooleanField(default=True)
     consecutive_failures = models.PositiveIntegerField(default=0)
@@ -67,6 +72,24 @@ class WebhookEndpoint(Versioned, TimeStamped):
     @property
     def is_failing(self) -> bool:
         return self.failing_since is not None
+
+    def signing_secrets(self, now) -> list[str]:
+        """Return the keys that sign a delivery at ``now``, newest first."""
+        keys = [self.secret]
+        expires = self.previous_secret_expires_at
+        if self.previous_secret and expires is not None and now < expires:
+            keys.append(self.previous_secret)
+        return keys
+
+    def clean(self) -> None:
+        from crm.egress import validate_destination  # egress imports this module
+
+        super().clean()
+        if self.url:
+            try:
+                validate_destination(self.url)
+            except ValidationError as exc:
+                raise ValidationError({"url": exc.messages}) from exc
 
 
 class OutboxEvent(models.Model):
@@ -141,6 +164,17 @@ class WebhookDelivery(models.Model):
         return f"{self.event} -> {self.endpoint}"
 
 
+class DeliveryError(models.TextChoices):
+    """Why an attempt got no HTTP status: a fixed class, never raw error text."""
+
+    DNS = "dns", "The host name did not resolve"
+    BLOCKED = "blocked", "The address is not public"
+    TIMEOUT = "timeout", "No answer in time"
+    REFUSED = "refused", "Connection refused"
+    TLS = "tls", "TLS handshake or certificate failed"
+    CONNECTION = "connection", "Connection failed"
+
+
 class DeliveryAttempt(models.Model):
     """One HTTP attempt of a delivery, kept for the integrator to debug."""
 
@@ -150,10 +184,18 @@ class DeliveryAttempt(models.Model):
     attempted_at = models.DateTimeField(default=timezone.now)
     status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     duration_ms = models.PositiveIntegerField()
-    error = models.TextField(blank=True)
+    # A class, never the socket's text: raw errors ("Connection refused",
+    # resolver messages) would make the attempts log a scanner of our network.
+    error = models.CharField(max_length=16, choices=DeliveryError.choices, blank=True)
 
     class Meta:
         ordering = ["-attempted_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(error__in=["", *DeliveryError.values]),
+                name="delivery_attempt_error_class",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.delivery_id}: {self.status_code or self.error[:40]}"

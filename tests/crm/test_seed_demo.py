@@ -2,9 +2,27 @@
 
 import pytest
 from django.apps import apps
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
+
+from crm.models import User
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _development(settings):
+    # seed_demo is a development tool (pytest-django runs with DEBUG off).
+    settings.DEBUG = True
+
+
+def test_seed_demo_refuses_to_run_with_debug_off(settings):
+    settings.DEBUG = False
+
+    with pytest.raises(CommandError, match="DEBUG=true"):
+        call_command("seed_demo", verbosity=0)
+
+    assert not User.objects.exists()  # no admin with the published password
+
 
 PROJECT_APPS = ("crm", "leads", "pipeline", "metrics")
 

@@ -45,3 +45,39 @@ def test_deploy_checks_pass_with_production_like_variables():
     )
 
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_proxies_are_trusted_only_as_configured():
+    show = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.SECURE_PROXY_SSL_HEADER, s.REST_FRAMEWORK['NUM_PROXIES'])"
+    )
+    default = _run(["-c", show], DEBUG="true")
+    configured = _run(
+        ["-c", show],
+        DEBUG="true",
+        SECURE_PROXY_SSL_HEADER="X-Forwarded-Proto",
+        TRUSTED_PROXY_COUNT="1",
+    )
+
+    assert default.stdout.split() == ["None", "0"], default.stderr
+    assert configured.stdout.strip() == "('HTTP_X_FORWARDED_PROTO', 'https') 1"
+
+
+def test_database_url_options_are_kept_and_production_has_a_statement_timeout():
+    show = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.DATABASES['default']['OPTIONS'])"
+    )
+    url = "postgres://u@db.example:5432/crm?options=-c%20lock_timeout%3D2000"
+    secret = "a-long-random-production-key-" + "x7Kq9!vB2@pL4#zR8$wT6%nY3^" * 2
+
+    production = _run(["-c", show], DEBUG="false", SECRET_KEY=secret, DATABASE_URL=url)
+    development = _run(["-c", show], DEBUG="true", DATABASE_URL=url)
+
+    assert production.stdout.strip() == (
+        "{'options': '-c jit=off -c statement_timeout=30000 -c lock_timeout=2000'}"
+    ), production.stderr
+    assert (
+        development.stdout.strip() == "{'options': '-c jit=off -c lock_timeout=2000'}"
+    )

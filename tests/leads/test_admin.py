@@ -283,6 +283,8 @@ def test_lead_changed_in_the_admin_goes_through_the_service(rep, other_rep, mana
             "job_title": "CTO",
             "qualifications-TOTAL_FORMS": 0,
             "qualifications-INITIAL_FORMS": 0,
+            "consent_records-TOTAL_FORMS": 0,
+            "consent_records-INITIAL_FORMS": 0,
         },
     )
     assert response.status_code == 302, response.context["adminform"].form.errors

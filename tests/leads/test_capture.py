@@ -55,7 +55,9 @@ def test_capture_creates_an_inbound_lead_with_a_touch(anon_api, offer, inbound_t
         "inbound",
         "content_download",
     )
-    assert (lead.offer, lead.touch_count, lead.consent) == (offer, 1, True)
+    # Consent counts only once confirmed through the e-mailed link.
+    assert (lead.offer, lead.touch_count, lead.consent) == (offer, 1, False)
+    assert lead.consent_records.get().action == "requested"
     assert lead.became_lead_at is not None
     touch = lead.touches.get()
     assert touch.offer == offer
@@ -76,7 +78,8 @@ def test_second_capture_in_another_case_updates_the_same_lead(
     lead = Lead.objects.get()
     assert lead.touch_count == 2
     assert lead.first_name == "Ana"  # data held is never overwritten
-    assert lead.phone == "555"  # blanks are filled
+    assert lead.phone == ""  # nor filled in: the touch keeps it for the owner
+    assert lead.touches.order_by("pk").last().submitted["phone"] == "555"
     assert lead.offer == offer  # first capture's offer
     assert list(lead.touches.values_list("offer", flat=True).order_by("pk")) == [
         offer.pk,
@@ -306,7 +309,7 @@ def test_capture_that_loses_the_insert_race_updates_the_winner(
 def test_capture_accepts_a_plain_html_form_post(anon_api, offer, inbound_team):
     response = anon_api.post(URL, {**body(), "consent": "on"}, format="multipart")
     assert response.status_code == 201
-    assert Lead.objects.get().consent is True
+    assert Lead.objects.get().consent_records.get().action == "requested"
 
 
 def test_malformed_json_is_a_400_not_a_500(anon_api, offer):

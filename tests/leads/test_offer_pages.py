@@ -65,7 +65,8 @@ def test_valid_form_captures_an_inbound_lead_and_thanks_with_the_download(
         offer,
         rep,
     )
-    assert lead.consent is True
+    assert lead.consent is False  # until confirmed through the e-mailed link
+    assert lead.consent_records.get().action == "requested"
     assert lead.touches.get().page_url.endswith("/offers/pipeline-playbook/")
 
 

@@ -9,7 +9,8 @@ from importlib import import_module
 from importlib.util import find_spec
 
 from django.apps import apps
-from django.core.management.base import BaseCommand
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from crm.demo_context import DEMO_PASSWORD, DemoContext
@@ -27,6 +28,13 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=42, help="Random seed.")
 
     def handle(self, *args, size: int, seed: int, verbosity: int, **options):
+        if not settings.DEBUG:
+            # The demo users, a superuser among them, share a password printed
+            # in this repository: never on a production database.
+            raise CommandError(
+                "seed_demo creates users with the published demo password: it "
+                "runs only in development (DEBUG=true)."
+            )
         ctx = DemoContext(size=max(size, 1), seed=seed, quiet=verbosity == 0)
         for config in apps.get_app_configs():
             if config.name not in PROJECT_APPS or not find_spec(f"{config.name}.demo"):
