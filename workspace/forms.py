@@ -1,0 +1,80 @@
+"""The short forms of the record pages; the services decide, the forms only parse."""
+
+from django import forms
+
+from leads.models import DisqualificationReason
+from pipeline.models import ActivityKind, Direction, LostReason, Outcome, Stage
+
+
+class ActivityForm(forms.Form):
+    """Log a call, e-mail, meeting or note in one go."""
+
+    kind = forms.ChoiceField(
+        choices=ActivityKind.choices, initial=ActivityKind.CALL, label="What"
+    )
+    direction = forms.ChoiceField(
+        choices=Direction.choices, initial=Direction.OUTBOUND, label="Direction"
+    )
+    outcome = forms.ChoiceField(
+        choices=[("", "—"), *Outcome.choices], required=False, label="Outcome"
+    )
+    notes = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), required=False, label="Notes"
+    )
+
+
+class QualifyForm(forms.Form):
+    """The BANT criteria of a qualification decision."""
+
+    budget = forms.BooleanField(required=False, label="Budget")
+    authority = forms.BooleanField(required=False, label="Authority")
+    need = forms.BooleanField(required=False, label="Need")
+    timeline = forms.BooleanField(required=False, label="Timeline")
+    notes = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), required=False, label="Notes"
+    )
+
+
+class DisqualifyForm(forms.Form):
+    reason = forms.ChoiceField(choices=DisqualificationReason.choices, label="Reason")
+    notes = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), required=False, label="Notes"
+    )
+
+
+class ConvertForm(forms.Form):
+    """Conversion asks for what the deal needs, so no second edit is necessary."""
+
+    title = forms.CharField(max_length=200, required=False, label="Deal title")
+    amount = forms.DecimalField(
+        max_digits=14, decimal_places=2, min_value=0, label="Amount"
+    )
+    currency = forms.CharField(
+        min_length=3, max_length=3, required=False, label="Currency"
+    )
+    expected_close_on = forms.DateField(
+        widget=forms.DateInput(attrs={"type": "date"}), label="Expected close date"
+    )
+
+    def clean_currency(self) -> str | None:
+        # Blank means the service's default currency.
+        return self.cleaned_data["currency"].upper() or None
+
+
+class VersionForm(forms.Form):
+    """A deal action made from a page loaded at ``version`` (stale page -> refusal)."""
+
+    version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+
+
+class LoseForm(VersionForm):
+    reason = forms.ChoiceField(choices=LostReason.choices, label="Reason")
+    notes = forms.CharField(required=False, label="Notes")
+
+
+class ReopenForm(VersionForm):
+    stage = forms.ChoiceField(
+        choices=[("", "Where it closed"), *Stage.choices],
+        required=False,
+        label="Reopen in",
+    )
