@@ -6,8 +6,20 @@ from leads.models import DisqualificationReason
 from pipeline.models import ActivityKind, Direction, LostReason, Outcome, Stage
 
 
-class ActivityForm(forms.Form):
+class PageForm(forms.Form):
+    """A form sharing its page with others: its own id prefix keeps ids unique."""
+
+    id_prefix = "form"
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", f"{self.id_prefix}-%s")
+        super().__init__(*args, **kwargs)
+
+
+class ActivityForm(PageForm):
     """Log a call, e-mail, meeting or note in one go."""
+
+    id_prefix = "log"
 
     kind = forms.ChoiceField(
         choices=ActivityKind.choices, initial=ActivityKind.CALL, label="What"
@@ -23,8 +35,10 @@ class ActivityForm(forms.Form):
     )
 
 
-class QualifyForm(forms.Form):
+class QualifyForm(PageForm):
     """The BANT criteria of a qualification decision."""
+
+    id_prefix = "qualify"
 
     budget = forms.BooleanField(required=False, label="Budget")
     authority = forms.BooleanField(required=False, label="Authority")
@@ -35,15 +49,19 @@ class QualifyForm(forms.Form):
     )
 
 
-class DisqualifyForm(forms.Form):
+class DisqualifyForm(PageForm):
+    id_prefix = "disqualify"
+
     reason = forms.ChoiceField(choices=DisqualificationReason.choices, label="Reason")
     notes = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2}), required=False, label="Notes"
     )
 
 
-class ConvertForm(forms.Form):
+class ConvertForm(PageForm):
     """Conversion asks for what the deal needs, so no second edit is necessary."""
+
+    id_prefix = "convert"
 
     title = forms.CharField(max_length=200, required=False, label="Deal title")
     amount = forms.DecimalField(
@@ -61,18 +79,22 @@ class ConvertForm(forms.Form):
         return self.cleaned_data["currency"].upper() or None
 
 
-class VersionForm(forms.Form):
+class VersionForm(PageForm):
     """A deal action made from a page loaded at ``version`` (stale page -> refusal)."""
 
     version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
 
 
 class LoseForm(VersionForm):
+    id_prefix = "lose"
+
     reason = forms.ChoiceField(choices=LostReason.choices, label="Reason")
     notes = forms.CharField(required=False, label="Notes")
 
 
 class ReopenForm(VersionForm):
+    id_prefix = "reopen"
+
     stage = forms.ChoiceField(
         choices=[("", "Where it closed"), *Stage.choices],
         required=False,
