@@ -52,8 +52,11 @@ def test_from_capture_to_won_deal_in_at_most_15_clicks(page, rep, team):
     expect(page.get_by_role("heading", name="Today")).to_be_visible()
     waiting = page.locator("section", has_text="New leads waiting")
     expect(waiting).to_contain_text("Ada Lovelace")
-    page.get_by_role("searchbox", name="Search leads").fill("lovelace")
-    click(page.get_by_role("button", name="Search", exact=True))
+    # "/" jumps to the search box in the navigation.
+    page.keyboard.press("/")
+    expect(page.get_by_role("searchbox", name="Search leads")).to_be_focused()
+    page.keyboard.type("lovelace")
+    page.keyboard.press("Enter")
     click(page.get_by_role("link", name="Ada Lovelace"))
     expect(page.get_by_role("heading", name="Ada Lovelace")).to_be_visible()
 
