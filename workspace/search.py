@@ -1,10 +1,10 @@
 """Global search across leads, contacts, companies and deals, in the user's scope.
 
-On PostgreSQL a record matches when every term is a substring of one of its
-fields, or the whole query matches its full-text vector, or it is close to a
-field by trigram word similarity (``pg_trgm``, so "Dupnot" finds "Dupont");
-results are ranked by that similarity. Elsewhere (SQLite) the substring test
-alone applies, ordered by name.
+A record matches when every term is a substring of one of its fields. On
+PostgreSQL a term also matches when it is close to a word of a field by
+trigram word similarity (``pg_trgm``'s ``%>``, so "Dupond" finds "Dupont"), and
+results are ranked by that similarity; both tests are served by GIN trigram
+indexes. Elsewhere (SQLite) the substring test alone applies, ordered by name.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from operator import and_, or_
 
 from django.db import connection
 from django.db.models import FloatField, Q, QuerySet, Value
-from django.db.models.functions import Coalesce, Greatest
+from django.db.models.functions import Coalesce, Greatest, Upper
 
 from crm.models import Company, Contact, User
 from leads.models import Lead
@@ -25,8 +25,6 @@ from pipeline.models import Deal
 MAX_QUERY_LENGTH = 100
 MAX_TERMS = 5
 PER_KIND = 10
-# Below this word similarity a trigram hit is noise (pg_trgm's own default).
-SIMILARITY = 0.6
 
 # The fields searched per model, by name, e-mail, company and domain.
 FIELDS: dict[type, tuple[str, ...]] = {
@@ -70,29 +68,39 @@ def _substring(fields: tuple[str, ...], terms: list[str]) -> Q:
 
 
 def _matching(queryset: QuerySet, fields: tuple[str, ...], query: str, terms):
-    substring = _substring(fields, terms)
     if connection.vendor != "postgresql":
-        return queryset.filter(substring)
-    from django.contrib.postgres.search import (
-        SearchQuery,
-        SearchVector,
-        TrigramWordSimilarity,
-    )
+        return queryset.filter(_substring(fields, terms))
+    from django.contrib.postgres.lookups import TrigramWordSimilar
+    from django.contrib.postgres.search import TrigramWordSimilarity
 
-    similarity = [TrigramWordSimilarity(query, name) for name in fields]
+    # Every term must be in, or close to a word of, some field. Both tests read
+    # UPPER(field): the GIN trigram indexes of migration workspace 0002 are on
+    # UPPER(field), which is what icontains compares; trigrams ignore case.
+    # Testing term by term (not the whole query) keeps a common word ("SA",
+    # "Company") from matching every row on its own.
+    per_term = (
+        reduce(
+            or_,
+            [
+                Q(**{f"{name}__icontains": term})
+                | Q(TrigramWordSimilar(Upper(name), Value(term.upper())))
+                for name in fields
+            ],
+        )
+        for term in terms
+    )
+    needle = Value(query.upper())
+    ranks = [TrigramWordSimilarity(needle, Upper(name)) for name in fields]
     return (
-        queryset.annotate(
+        queryset.filter(reduce(and_, per_term))
+        .annotate(
             # GREATEST skips NULLs (a deal without company); COALESCE keeps a
             # record with no similar field from sorting first (NULLs sort high).
             search_rank=Coalesce(
-                Greatest(*similarity), Value(0.0), output_field=FloatField()
+                Greatest(*ranks) if len(ranks) > 1 else ranks[0],
+                Value(0.0),
+                output_field=FloatField(),
             ),
-            search_vector=SearchVector(*fields, config="simple"),
-        )
-        .filter(
-            substring
-            | Q(search_vector=SearchQuery(query, config="simple"))
-            | Q(search_rank__gte=SIMILARITY)
         )
         .order_by("-search_rank", "pk")
     )
