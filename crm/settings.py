@@ -59,6 +59,8 @@ INSTALLED_APPS = [
     "leads",
     "pipeline",
     "metrics",
+    # The rep's pages, on top of the apps it shows (nothing imports it).
+    "workspace",
 ]
 
 MIDDLEWARE = [

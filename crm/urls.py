@@ -14,7 +14,6 @@ handler404 = "crm.api_errors.api_aware_404"
 handler500 = "crm.api_errors.api_aware_500"
 
 urlpatterns = [
-    path("", RedirectView.as_view(url="/pipeline/", permanent=False)),
     # Browsers ask for /favicon.ico whatever the page says.
     path("favicon.ico", RedirectView.as_view(url=static("crm/favicon.svg"))),
     path("admin/", admin.site.urls),
@@ -24,6 +23,8 @@ urlpatterns = [
     path("api/v1/", include("metrics.urls")),
     path("pipeline/", include("pipeline.urls")),
     path("offers/", include("leads.page_urls")),
+    # Today at "/", the record pages and search: the rep's workspace.
+    path("", include("workspace.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its start-up script as a file: no inline script
     # under the Content-Security-Policy.

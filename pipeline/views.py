@@ -16,11 +16,18 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from crm import policy
-from crm.errors import Conflict
+from crm.errors import Conflict, StaleVersion
 from crm.models import User
 from pipeline import services
 from pipeline.forms import DealMoveForm
-from pipeline.models import STAGE_ORDER, Deal, Stage, StageRules
+from pipeline.models import (
+    STAGE_ORDER,
+    WIN_FROM,
+    Deal,
+    LostReason,
+    Stage,
+    StageRules,
+)
 
 
 @dataclass
@@ -80,6 +87,7 @@ def board(request: HttpRequest) -> HttpResponse:
         # The move form offers the next stage first (the usual move).
         index = STAGE_ORDER.index(Stage(deal.stage))
         deal.next_stage = STAGE_ORDER[min(index + 1, len(STAGE_ORDER) - 1)].value
+        deal.can_win = deal.stage in WIN_FROM
         columns[deal.stage].deals.append(deal)
 
     return render(
@@ -90,6 +98,7 @@ def board(request: HttpRequest) -> HttpResponse:
             "owners": owners,
             "owner": owner,
             "stages": Stage.choices,
+            "lost_reasons": LostReason.choices,
             "move_form": DealMoveForm(),
         },
     )
@@ -111,8 +120,13 @@ def board_move(request: HttpRequest, pk: int) -> HttpResponse:
                 by=request.user,
                 expected_version=form.cleaned_data["version"],
             )
+        except StaleVersion:
+            messages.error(
+                request,
+                f"{deal}: someone changed it after this board was loaded, so it "
+                "was not moved. The board now shows it as it is: try again.",
+            )
         except (Conflict, ValidationError) as exc:
-            # StaleVersion is a Conflict: someone moved it since the page loaded.
             text = exc.message if isinstance(exc, Conflict) else "; ".join(exc.messages)
             messages.error(request, f"{deal}: {text}")
         else:

@@ -1,7 +1,8 @@
 """Every HTML page runs under a strict Content-Security-Policy, with no violation.
 
-A real Chromium visits the public pages, then, signed in as an admin, the board,
-the dashboard, the API docs and every admin page (each model's list, its add
+A real Chromium visits the public pages, then, signed in as an admin, the
+workspace (Today, search and each kind of record page), the board, the
+dashboard, the API docs and every admin page (each model's list, its add
 form and one change form); it listens to ``securitypolicyviolation`` events and
 to the console, where Chromium reports what a policy blocked.
 """
@@ -65,7 +66,7 @@ def _data(admin_user, team, rep):
     team.save()
     offer = ContentOfferFactory(slug="playbook", title="Playbook")
     company = CompanyFactory(owner=rep, name="Acme")
-    ContactFactory(company=company)
+    contact = ContactFactory(company=company)
     SubscriptionFactory(company=company)
     lead = lead_services.lead_capture(
         offer=offer,
@@ -80,7 +81,7 @@ def _data(admin_user, team, rep):
         page_url="",
         user_agent="",
     )
-    deal_services.deal_create(
+    deal = deal_services.deal_create(
         by=rep,
         title="Acme renewal",
         channel="outbound",
@@ -91,7 +92,15 @@ def _data(admin_user, team, rep):
     WebhookEndpoint.objects.create(
         url="https://93.184.216.34/in", secret="s" * 32, events=["deal.won"]
     )
-    return offer
+    workspace_pages = [
+        "/",
+        "/search/?q=acme",
+        f"/leads/{lead.pk}/",
+        f"/deals/{deal.pk}/",
+        f"/companies/{company.pk}/",
+        f"/contacts/{contact.pk}/",
+    ]
+    return offer, workspace_pages
 
 
 def _admin_pages(user) -> list[str]:
@@ -111,7 +120,7 @@ def _admin_pages(user) -> list[str]:
 
 
 def test_no_page_violates_the_content_security_policy(page, admin_user, team, rep):
-    offer = _data(admin_user, team, rep)
+    offer, workspace_pages = _data(admin_user, team, rep)
     page.add_init_script(LISTEN)
     violations: dict[str, list[str]] = {}
     token = confirmation_token(ConsentRecord.objects.get(action="requested"))
@@ -132,6 +141,7 @@ def test_no_page_violates_the_content_security_policy(page, admin_user, team, re
 
     sign_in(page, "admin")
     for path in [
+        *workspace_pages,
         "/pipeline/",
         "/admin/metrics/dashboard/",
         "/api/docs/",

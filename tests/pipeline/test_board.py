@@ -130,7 +130,7 @@ def test_move_form_with_a_stale_version_shows_an_error(rep, make_deal):
         follow=True,
     )
     messages = [str(m) for m in response.context["messages"]]
-    assert any("changed since version 1" in m for m in messages)
+    assert any("someone changed it after this board was loaded" in m for m in messages)
     deal.refresh_from_db()
     assert deal.stage == "qualification"
 

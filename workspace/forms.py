@@ -1,0 +1,111 @@
+"""The short forms of the record pages; the services decide, the forms only parse."""
+
+from django import forms
+
+from leads.models import DisqualificationReason
+from pipeline.models import ActivityKind, Direction, LostReason, Outcome, Stage
+
+
+class PageForm(forms.Form):
+    """A form sharing its page with others: its own id prefix keeps ids unique."""
+
+    id_prefix = "form"
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", f"{self.id_prefix}-%s")
+        super().__init__(*args, **kwargs)
+
+
+class ActivityForm(PageForm):
+    """Log a call, e-mail, meeting or note in one go."""
+
+    id_prefix = "log"
+
+    kind = forms.ChoiceField(
+        choices=ActivityKind.choices, initial=ActivityKind.CALL, label="What"
+    )
+    direction = forms.ChoiceField(
+        choices=Direction.choices, initial=Direction.OUTBOUND, label="Direction"
+    )
+    outcome = forms.ChoiceField(
+        choices=[("", "—"), *Outcome.choices], required=False, label="Outcome"
+    )
+    notes = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), required=False, label="Notes"
+    )
+
+
+class LeadDecisionForm(PageForm):
+    """A lead action made from a page loaded at ``version`` (stale page -> refusal).
+
+    The version is optional: a form posted without it is not checked.
+    """
+
+    version = forms.IntegerField(min_value=1, required=False, widget=forms.HiddenInput)
+
+
+class QualifyForm(LeadDecisionForm):
+    """The BANT criteria of a qualification decision."""
+
+    id_prefix = "qualify"
+
+    budget = forms.BooleanField(required=False, label="Budget")
+    authority = forms.BooleanField(required=False, label="Authority")
+    need = forms.BooleanField(required=False, label="Need")
+    timeline = forms.BooleanField(required=False, label="Timeline")
+    notes = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), required=False, label="Notes"
+    )
+
+
+class DisqualifyForm(LeadDecisionForm):
+    id_prefix = "disqualify"
+
+    reason = forms.ChoiceField(choices=DisqualificationReason.choices, label="Reason")
+    notes = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), required=False, label="Notes"
+    )
+
+
+class ConvertForm(LeadDecisionForm):
+    """Conversion asks for what the deal needs, so no second edit is necessary."""
+
+    id_prefix = "convert"
+
+    title = forms.CharField(max_length=200, required=False, label="Deal title")
+    amount = forms.DecimalField(
+        max_digits=14, decimal_places=2, min_value=0, label="Amount"
+    )
+    currency = forms.CharField(
+        min_length=3, max_length=3, required=False, label="Currency"
+    )
+    expected_close_on = forms.DateField(
+        widget=forms.DateInput(attrs={"type": "date"}), label="Expected close date"
+    )
+
+    def clean_currency(self) -> str | None:
+        # Blank means the service's default currency.
+        return self.cleaned_data["currency"].upper() or None
+
+
+class VersionForm(PageForm):
+    """A deal action made from a page loaded at ``version`` (stale page -> refusal)."""
+
+    version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+
+
+class LoseForm(VersionForm):
+    id_prefix = "lose"
+
+    reason = forms.ChoiceField(choices=LostReason.choices, label="Reason")
+    notes = forms.CharField(required=False, label="Notes")
+
+
+class ReopenForm(VersionForm):
+    id_prefix = "reopen"
+
+    stage = forms.ChoiceField(
+        choices=[("", "Where it closed"), *Stage.choices],
+        required=False,
+        label="Reopen in",
+    )

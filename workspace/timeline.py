@@ -1,0 +1,134 @@
+"""One timeline per record page: what happened to it and to the records under it.
+
+Each source (touches, activities, qualification decisions, stage changes) is read
+by one query, newest first and cut at ``LIMIT``, then merged in Python: a page's
+query count does not grow with its history, and the merged list is still the
+``LIMIT`` newest events, since no source can contribute more than that.
+"""
+
+from __future__ import annotations
+
+import datetime
+import heapq
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db.models import QuerySet
+from django.urls import reverse
+
+from leads.models import Decision, Qualification, Touch
+from pipeline.models import Activity, DealStatus, Stage, StageChange
+
+LIMIT = 50
+
+
+@dataclass(frozen=True)
+class Event:
+    at: datetime.datetime
+    kind: str  # a CSS class and a filter word: touch, activity, decision, stage
+    title: str
+    detail: str = ""
+    by: str = ""
+    link: str = ""
+
+
+def _touches(touches: QuerySet[Touch]) -> Iterable[Event]:
+    for touch in touches.select_related("offer").order_by("-occurred_at")[:LIMIT]:
+        what = f"Downloaded {touch.offer.title}" if touch.offer else "Got in touch"
+        yield Event(
+            at=touch.occurred_at,
+            kind="touch",
+            title=what,
+            detail=f"{touch.get_channel_display()} · {touch.get_source_display()}",
+        )
+
+
+def _activities(activities: QuerySet[Activity]) -> Iterable[Event]:
+    rows = activities.select_related("owner", "deal").order_by("-occurred_at", "-pk")
+    for activity in rows[:LIMIT]:
+        title = f"{activity.get_kind_display()} ({activity.get_direction_display()})"
+        if activity.outcome:
+            title += f": {activity.get_outcome_display()}"
+        if activity.is_cold_call:
+            title += " · cold call"
+        yield Event(
+            at=activity.occurred_at,
+            kind="activity",
+            title=title,
+            detail=activity.notes,
+            by=str(activity.owner),
+            link=(
+                reverse("workspace:deal", args=[activity.deal_id])
+                if activity.deal_id
+                else ""
+            ),
+        )
+
+
+def _decisions(decisions: QuerySet[Qualification]) -> Iterable[Event]:
+    rows = decisions.select_related("decided_by").order_by("-decided_at", "-pk")
+    for decision in rows[:LIMIT]:
+        if decision.decision == Decision.QUALIFIED:
+            met = [
+                name.capitalize()
+                for name in ("budget", "authority", "need", "timeline")
+                if getattr(decision, name)
+            ]
+            detail = f"BANT met: {', '.join(met) or 'none'}"
+        else:
+            detail = decision.get_reason_display()
+        if decision.notes:
+            detail += f" · {decision.notes}"
+        yield Event(
+            at=decision.decided_at,
+            kind="decision",
+            title=f"{decision.get_decision_display()} (score {decision.score})",
+            detail=detail,
+            by=str(decision.decided_by),
+        )
+
+
+def _stage_changes(changes: QuerySet[StageChange]) -> Iterable[Event]:
+    rows = changes.select_related("changed_by", "deal").order_by("-changed_at", "-pk")
+    for change in rows[:LIMIT]:
+        to_stage = Stage(change.to_stage).label
+        if not change.from_stage:
+            title = f"Deal created in {to_stage}"
+        elif change.to_status == DealStatus.WON:
+            title = "Won"
+        elif change.to_status == DealStatus.LOST:
+            title = "Lost"
+        elif change.from_status != DealStatus.OPEN:
+            title = f"Reopened in {to_stage}"
+        else:
+            title = f"Moved from {Stage(change.from_stage).label} to {to_stage}"
+        yield Event(
+            at=change.changed_at,
+            kind="stage",
+            title=title,
+            detail=change.deal.title,
+            by=str(change.changed_by or ""),
+            link=reverse("workspace:deal", args=[change.deal_id]),
+        )
+
+
+def build(
+    *,
+    touches: QuerySet[Touch] | None = None,
+    activities: QuerySet[Activity] | None = None,
+    decisions: QuerySet[Qualification] | None = None,
+    stage_changes: QuerySet[StageChange] | None = None,
+    extra: Iterable[Event] = (),
+) -> list[Event]:
+    """Return the ``LIMIT`` newest events of the given sources, newest first."""
+    sources: list[Iterable[Event]] = [list(extra)]
+    if touches is not None:
+        sources.append(_touches(touches))
+    if activities is not None:
+        sources.append(_activities(activities))
+    if decisions is not None:
+        sources.append(_decisions(decisions))
+    if stage_changes is not None:
+        sources.append(_stage_changes(stage_changes))
+    events = [event for source in sources for event in source]
+    return heapq.nlargest(LIMIT, events, key=lambda event: event.at)

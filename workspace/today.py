@@ -1,0 +1,64 @@
+"""What a sales user has to do today, read in a few bounded queries."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+from django.utils import timezone
+
+from crm.models import User
+from leads.models import Lead, LeadStatus
+from pipeline.models import Deal, StageRules
+
+PER_LIST = 20
+
+
+@dataclass(frozen=True)
+class Today:
+    waiting_leads: list[Lead]
+    waiting_count: int
+    stale_deals: list[Deal]
+    closing_deals: list[Deal]
+    month_start: datetime.date
+    now: datetime.datetime
+
+
+def today_for(user: User, *, now: datetime.datetime | None = None) -> Today:
+    """Return the user's waiting leads, stale deals and deals closing this month.
+
+    Waiting leads are leads in the user's scope nobody has called, written to or
+    met yet, oldest first (the longest wait is the most urgent). Deals are the
+    user's own open ones.
+    """
+    now = now or timezone.now()
+    local_today = timezone.localdate(now)
+    month_start = local_today.replace(day=1)
+    next_month = (month_start + datetime.timedelta(days=32)).replace(day=1)
+
+    waiting = Lead.objects.visible_to(user).filter(
+        status=LeadStatus.LEAD, first_activity_at__isnull=True
+    )
+    mine = Deal.objects.visible_to(user).open().filter(owner=user)
+    rules = StageRules.load()
+    return Today(
+        waiting_leads=list(
+            waiting.select_related("offer").order_by("created_at", "pk")[:PER_LIST]
+        ),
+        waiting_count=waiting.count(),
+        stale_deals=list(
+            mine.stale(rules, now)
+            .select_related("company")
+            .order_by("stage_entered_at", "pk")[:PER_LIST]
+        ),
+        closing_deals=list(
+            mine.filter(
+                expected_close_on__gte=month_start, expected_close_on__lt=next_month
+            )
+            .with_staleness(rules, now)
+            .select_related("company")
+            .order_by("expected_close_on", "pk")[:PER_LIST]
+        ),
+        month_start=month_start,
+        now=now,
+    )
