@@ -5,9 +5,13 @@ by the same visibility rule as the API (``visible_to`` and ``can_change``), not
 by per-model permission rows that could drift from it.
 """
 
+from decimal import Decimal
+
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import ValidationError
+from django.template.response import TemplateResponse
 
 from crm import services
 from crm.errors import Conflict
@@ -16,6 +20,7 @@ from crm.models import (
     Company,
     Contact,
     DeliveryAttempt,
+    MrrMovement,
     OutboxEvent,
     Subscription,
     Team,
@@ -136,8 +141,40 @@ class ContactAdmin(SalesModelAdmin):
     ordering = ["last_name", "first_name"]
 
 
+class SubscriptionChangeForm(forms.Form):
+    plan = forms.CharField(max_length=100)
+    mrr = forms.DecimalField(
+        label="MRR", max_digits=12, decimal_places=2, min_value=Decimal(0)
+    )
+    effective_on = forms.DateField(
+        required=False,
+        help_text="Default today; never before the start or after the end.",
+    )
+
+
+class SubscriptionForm(forms.ModelForm):
+    class Meta:
+        model = Subscription
+        fields = [
+            "company",
+            "plan",
+            "mrr",
+            "currency",
+            "started_on",
+            "ended_on",
+            "churn_reason",
+        ]
+
+    def clean_currency(self) -> str:
+        value = self.cleaned_data["currency"]
+        if len(value) != 3 or not value.isalpha():
+            raise forms.ValidationError("Use a three-letter ISO 4217 code.")
+        return value.upper()
+
+
 @admin.register(Subscription)
 class SubscriptionAdmin(SalesModelAdmin):
+    form = SubscriptionForm
     owner_field = None
     list_display = ["company", "plan", "mrr", "currency", "started_on", "ended_on"]
     list_filter = ["currency", "started_on", "ended_on"]
@@ -145,18 +182,50 @@ class SubscriptionAdmin(SalesModelAdmin):
     search_fields = ["plan", "company__name"]
     autocomplete_fields = ["company"]
     date_hierarchy = "started_on"
-    readonly_fields = ["ended_by", "ended_recorded_at"]
-    actions = ["end_today"]
+    readonly_fields = ["ended_by", "ended_recorded_at", "replaces"]
+    actions = ["end_today", "change_plan"]
 
     def get_readonly_fields(self, request, obj=None):
-        if obj is not None:  # ending is the explicit action below
-            return [*self.readonly_fields, "ended_on", "churn_reason"]
+        if obj is not None:
+            # Ending and plan changes are the explicit actions below; the
+            # ledger is per customer and currency.
+            return [
+                *self.readonly_fields,
+                "company",
+                "plan",
+                "mrr",
+                "currency",
+                "ended_on",
+                "churn_reason",
+            ]
         return self.readonly_fields
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "company":
             kwargs["queryset"] = Company.objects.changeable_by(request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        # The form validated what the services check (the model's constraints,
+        # SubscriptionForm.clean_currency); the services post the MRR ledger.
+        if change:
+            if "started_on" in form.changed_data:
+                services.subscription_update(
+                    subscription=obj, by=request.user, started_on=obj.started_on
+                )
+            return
+        created = services.subscription_start(
+            company=obj.company,
+            by=request.user,
+            plan=obj.plan,
+            mrr=obj.mrr,
+            currency=obj.currency,
+            started_on=obj.started_on,
+            ended_on=obj.ended_on,
+            churn_reason=obj.churn_reason,
+        )
+        obj.pk = created.pk
+        obj.refresh_from_db()
 
     @admin.action(description="End selected subscriptions today")
     def end_today(self, request, queryset):
@@ -168,6 +237,61 @@ class SubscriptionAdmin(SalesModelAdmin):
             except (Conflict, ValidationError) as exc:
                 self.message_user(request, f"{subscription}: {exc}", messages.WARNING)
         self.message_user(request, f"Ended {ended} subscription(s).")
+
+    @admin.action(description="Change plan and MRR of selected subscriptions")
+    def change_plan(self, request, queryset):
+        form = SubscriptionChangeForm(request.POST if "apply" in request.POST else None)
+        if "apply" in request.POST and form.is_valid():
+            changed = 0
+            for subscription in queryset:
+                try:
+                    services.subscription_change(
+                        subscription=subscription, by=request.user, **form.cleaned_data
+                    )
+                    changed += 1
+                except (Conflict, ValidationError) as exc:
+                    text = " ".join(getattr(exc, "messages", [str(exc)]))
+                    self.message_user(
+                        request, f"{subscription}: {text}", messages.WARNING
+                    )
+            self.message_user(request, f"Changed {changed} subscription(s).")
+            return None
+        return TemplateResponse(
+            request,
+            "admin/crm/subscription/change_plan.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.opts,
+                "title": "Change plan and MRR",
+                "form": form,
+                "queryset": queryset,
+                "action": "change_plan",
+            },
+        )
+
+
+@admin.register(MrrMovement)
+class MrrMovementAdmin(SalesModelAdmin):
+    """The ledger is written by the subscription services only: read it here."""
+
+    owner_field = None
+    list_display = ["company", "effective_on", "kind", "amount", "currency"]
+    list_filter = ["kind", "currency", "effective_on"]
+    list_select_related = ["company"]
+    search_fields = ["company__name"]
+    date_hierarchy = "effective_on"
+
+    def get_queryset(self, request):
+        return MrrMovement.objects.visible_to(request.user)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 admin.site.site_header = "Sales CRM"

@@ -115,6 +115,9 @@ class ContactSerializer(OwnedSerializer):
 class SubscriptionSerializer(serializers.ModelSerializer):
     mrr = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0)
 
+    # Terms with history: changing them is an action, not an edit.
+    CHANGED_BY_ACTION = {"mrr": "change", "plan": "change"}
+
     class Meta:
         model = Subscription
         fields = [
@@ -126,14 +129,18 @@ class SubscriptionSerializer(serializers.ModelSerializer):
             "started_on",
             "ended_on",
             "churn_reason",
+            "replaces",
         ]
+        read_only_fields = ["replaces"]
 
     def get_fields(self):
         fields = super().get_fields()
         if self.instance is not None:
-            # Ending is an explicit action (``end/``) that records who and when.
-            fields["ended_on"].read_only = True
-            fields["churn_reason"].read_only = True
+            # Ending is an explicit action (``end/``) that records who and when;
+            # a customer's subscriptions never move to another company or
+            # currency (the MRR ledger is per customer and currency).
+            for name in ("ended_on", "churn_reason", "company", "currency"):
+                fields[name].read_only = True
         return fields
 
     def validate_company(self, company: Company) -> Company:
@@ -150,8 +157,17 @@ class SubscriptionSerializer(serializers.ModelSerializer):
         return value.upper()
 
     def validate(self, attrs):
+        if self.instance is not None:
+            errors = {
+                name: f"Use POST /api/v1/subscriptions/{self.instance.pk}/"
+                f"{action}/ to change the plan or MRR from a given day."
+                for name, action in self.CHANGED_BY_ACTION.items()
+                if name in attrs and attrs[name] != getattr(self.instance, name)
+            }
+            if errors:
+                raise serializers.ValidationError(errors)
         started = attrs.get("started_on", getattr(self.instance, "started_on", None))
-        ended = attrs.get("ended_on")
+        ended = attrs.get("ended_on", getattr(self.instance, "ended_on", None))
         if ended and started and ended < started:
             raise serializers.ValidationError(
                 {"ended_on": "A subscription cannot end before it starts."}
@@ -162,6 +178,15 @@ class SubscriptionSerializer(serializers.ModelSerializer):
 class SubscriptionEndSerializer(serializers.Serializer):
     ended_on = serializers.DateField(required=False)
     reason = serializers.CharField(required=False, allow_blank=True, max_length=255)
+
+
+class SubscriptionChangeSerializer(serializers.Serializer):
+    plan = serializers.CharField(max_length=100)
+    mrr = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0)
+    effective_on = serializers.DateField(
+        required=False,
+        help_text="Default today; never before the start or after the end.",
+    )
 
 
 class WebhookEndpointSerializer(serializers.ModelSerializer):

@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 
 from crm import services
 from crm.api_examples import (
+    SUBSCRIPTION_CHANGE_EXAMPLES,
     SUBSCRIPTION_END_EXAMPLES,
     SUBSCRIPTION_EXAMPLES,
     TOKEN_EXAMPLES,
@@ -30,6 +31,7 @@ from crm.serializers import (
     CompanySerializer,
     ContactSerializer,
     DeliveryAttemptSerializer,
+    SubscriptionChangeSerializer,
     SubscriptionEndSerializer,
     SubscriptionSerializer,
     TeamSerializer,
@@ -160,6 +162,46 @@ class SubscriptionViewSet(
 
     def get_queryset(self):
         return Subscription.objects.visible_to(self.request.user)
+
+    def perform_create(self, serializer):
+        serializer.instance = services.subscription_start(
+            by=self.request.user, **serializer.validated_data
+        )
+
+    def perform_update(self, serializer):
+        if "started_on" in serializer.validated_data:
+            serializer.instance = services.subscription_update(
+                subscription=serializer.instance,
+                by=self.request.user,
+                started_on=serializer.validated_data["started_on"],
+            )
+
+    @extend_schema(
+        request=SubscriptionChangeSerializer,
+        responses={201: SubscriptionSerializer, 200: SubscriptionSerializer},
+        examples=SUBSCRIPTION_CHANGE_EXAMPLES,
+    )
+    @action(detail=True, methods=["post"])
+    def change(self, request, pk=None):
+        """Change the plan and MRR from a day on (an upgrade or a downgrade).
+
+        The subscription ends that day and its successor with the new terms is
+        returned (201); a change effective on the first day amends it (200).
+        """
+        subscription = self.get_object()
+        params = SubscriptionChangeSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        successor = services.subscription_change(
+            subscription=subscription, by=request.user, **params.validated_data
+        )
+        return Response(
+            SubscriptionSerializer(successor).data,
+            status=(
+                status.HTTP_200_OK
+                if successor.pk == subscription.pk
+                else status.HTTP_201_CREATED
+            ),
+        )
 
     @extend_schema(
         request=SubscriptionEndSerializer,
