@@ -159,7 +159,7 @@ class LeadAdmin(SalesModelAdmin):
     ordering = ["-created_at"]
     readonly_fields = SERVICE_FIELDS
     inlines = [QualificationInline]
-    actions = ["qualify", "disqualify", "reassign"]
+    actions = ["promote", "qualify", "disqualify", "reassign"]
     change_list_template = "admin/leads/lead/change_list.html"
     # Status of records added through this admin.
     create_status = LeadStatus.LEAD
@@ -215,6 +215,19 @@ class LeadAdmin(SalesModelAdmin):
                 "action": action,
             },
         )
+
+    @admin.action(description="Promote selected prospects to leads")
+    def promote(self, request, queryset):
+        done = 0
+        for lead in queryset:
+            try:
+                services.lead_promote(lead=lead, by=request.user)
+                done += 1
+            except Conflict as exc:
+                self.message_user(
+                    request, f"{lead}: {_error_text(exc)}", messages.WARNING
+                )
+        self.message_user(request, f"Promoted {done} prospect(s) to leads.")
 
     @admin.action(description="Qualify selected leads (BANT form)")
     def qualify(self, request, queryset):
@@ -313,7 +326,7 @@ class ProspectAdmin(LeadAdmin):
     ]
     list_filter = ["channel", "source", "owner__team"]
     inlines = []
-    actions = ["reassign"]
+    actions = ["promote", "reassign"]
     create_status = LeadStatus.PROSPECT
 
     def get_queryset(self, request):

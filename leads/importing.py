@@ -32,7 +32,7 @@ from tqdm import tqdm
 
 from crm.models import User
 from crm.visibility import assignable_owners_scope
-from leads.models import Channel, Lead, LeadStatus, Source
+from leads.models import Channel, Lead, LeadStatus, LeadStatusChange, Source
 from leads.services import CREATABLE, MERGEABLE_FIELDS
 
 COLUMNS = (
@@ -301,6 +301,7 @@ def _write(
 ) -> None:
     now = timezone.now()
     insert = _Inserter(now)
+    raised = False
     with tqdm(total=len(rows), desc="saving", unit="row", disable=not progress) as bar:
         for batch in _batches(rows, batch_size):
             emails = [
@@ -322,10 +323,47 @@ def _write(
                     report.merged += 1
                     if _brings_news(match, row.values):  # else costs nothing
                         fills.append((match["pk"], row.values))
+                        raised = raised or _raises_to_lead(match["status"], row.values)
             insert(new)
             _fill_blanks(fills, now)
             report.created += len(new)
             bar.update(len(batch))
+    _record_history(now, by, raised=raised)
+
+
+def _record_history(now, by: User | None, *, raised: bool) -> None:
+    """Append the status history of this import's records (1 or 2 statements).
+
+    Rows are inserted without model instances, so their history is written
+    from the rows themselves: what each record was created as, and which
+    prospects a row raised to leads. The import's one clock reading ``now``
+    marks them (a capture or another import cannot share it to the
+    microsecond).
+    """
+    quote = connection.ops.quote_name
+    lead = quote(Lead._meta.db_table)
+    history = quote(LeadStatusChange._meta.db_table)
+    by_id = by.pk if by is not None else None
+    insert = (
+        f"INSERT INTO {history} "
+        "(lead_id, from_status, to_status, changed_at, changed_by_id) "
+    )
+    # created_at was written as the inserter prepares it, became_lead_at of
+    # raised prospects as _fill_blanks passes it: compare each the same way.
+    created = connection.ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cursor:
+        # Names come from the models; every value is a parameter.
+        cursor.execute(
+            f"{insert} SELECT id, '', status, created_at, %s "  # noqa: S608
+            f"FROM {lead} WHERE created_at = %s",
+            [by_id, created],
+        )
+        if raised:
+            cursor.execute(
+                f"{insert} SELECT id, 'prospect', 'lead', became_lead_at, %s "  # noqa: S608
+                f"FROM {lead} WHERE became_lead_at = %s AND created_at <> %s",
+                [by_id, now, created],
+            )
 
 
 _OUT_OF_SCOPE: dict = {}

@@ -105,6 +105,13 @@ class LeadViewSet(
         )
         return Response(self._fresh(lead))
 
+    @extend_schema(request=None, responses=LeadSerializer)
+    @action(detail=True, methods=["post"])
+    def promote(self, request, pk=None):
+        """Make the prospect a lead: they showed interest (409 unless a prospect)."""
+        lead = services.lead_promote(lead=self.get_object(), by=request.user)
+        return Response(self._fresh(lead))
+
     @extend_schema(responses=QualificationSerializer(many=True))
     @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)
     def qualifications(self, request, pk=None):

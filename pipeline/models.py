@@ -379,6 +379,13 @@ class Outcome(models.TextChoices):
 
 
 CONNECTED_OUTCOMES = frozenset({Outcome.CONNECTED, Outcome.MEETING_BOOKED})
+# A call or meeting with a prospect that records one of these outcomes makes the
+# prospect a lead (pipeline.services.shows_interest).
+INTEREST_KINDS = frozenset({ActivityKind.CALL, ActivityKind.MEETING})
+INTEREST_OUTCOMES = frozenset({Outcome.MEETING_BOOKED})
+# What a user does to answer a lead (lead response time): not notes, and never
+# the lead's own inbound messages.
+TOUCH_KINDS = frozenset({ActivityKind.CALL, ActivityKind.EMAIL, ActivityKind.MEETING})
 
 
 class ActivityQuerySet(models.QuerySet["Activity"]):

@@ -25,8 +25,11 @@ from crm.models import Company, Contact, Role, User, WebhookEventType
 from crm.visibility import assignable_owners_scope
 from leads.models import Channel, Lead, LeadStatus
 from leads.models import Touch as LeadTouch
+from leads.services import lead_promote, lead_status_record
 from pipeline.models import (
     ALLOWED_MOVES,
+    INTEREST_KINDS,
+    INTEREST_OUTCOMES,
     LOSE_FROM,
     WIN_FROM,
     Activity,
@@ -444,6 +447,20 @@ def is_cold_call(*, kind: str, direction: str, lead: Lead | None) -> bool:
     )
 
 
+def shows_interest(*, lead: Lead | None, kind: str, outcome: str) -> bool:
+    """Return whether an activity makes its prospect a lead (docs/leads.md).
+
+    A call or a meeting that booked a meeting is interest; answering the phone
+    (``connected``) is not, nor is an e-mail or a note.
+    """
+    return (
+        lead is not None
+        and lead.status == LeadStatus.PROSPECT
+        and kind in INTEREST_KINDS
+        and outcome in INTEREST_OUTCOMES
+    )
+
+
 def activity_log(
     *,
     by: User,
@@ -519,6 +536,9 @@ def activity_log(
                 ),
                 updated_at=now,
             )
+        if shows_interest(lead=lead, kind=kind, outcome=outcome):
+            # Dated when the interest was shown (never before the record existed).
+            lead_promote(lead=lead, by=by, at=max(occurred_at, lead.created_at))
         if deal is not None:
             # Not a version bump: logging a call must not make a rep's open form
             # on the deal stale.
@@ -617,6 +637,13 @@ def lead_convert(
         lead.status = LeadStatus.CONVERTED
         lead.converted_at = timezone.now()
         lead.save(update_fields=["status", "converted_at", "updated_at"])
+        lead_status_record(
+            lead=lead,
+            from_status=LeadStatus.QUALIFIED,
+            to_status=LeadStatus.CONVERTED,
+            at=lead.converted_at,
+            by=by,
+        )
         webhooks.emit(
             WebhookEventType.LEAD_CONVERTED,
             {"lead": {"id": lead.pk, "email": lead.email}, **deal_payload(deal)},
