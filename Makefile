@@ -40,7 +40,7 @@ check: $(VENV)/.dev
 		ALLOWED_HOSTS=crm.example.com $(PY) manage.py check --deploy --fail-level WARNING
 
 bench: $(VENV)/.dev
-	$(PY) manage.py bench $(BENCH_ARGS)
+	$(PY) -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) db.sqlite3

@@ -16,9 +16,9 @@ from crm.models import Team, User
 from crm.visibility import assignable_owners_scope
 from leads.models import Channel
 from metrics import charts, kpis
+from metrics.kpis.registry import BY_KEY, MONEY, RATE, Better
 from metrics.report import kpi_report
 from metrics.segments import Period, add_months, segment_for
-from metrics.serializers import decimal_string
 
 
 class DashboardForm(forms.Form):
@@ -102,24 +102,20 @@ def dashboard_context(request) -> dict:
     }
 
 
-UNIT_SUFFIX = {"hours": "h", "minutes": "min", "days": "days"}
-
-
 def _card(item) -> dict:
     """Format one KPI for its card, as the API formats it."""
-    if item.unit == "money":
+    kpi = BY_KEY[item.key]
+    if kpi.unit is MONEY:
         shown = [
             f"{value if value is not None else '—'} {currency}"
-            for currency, value in (
-                (c, decimal_string(v, "money")) for c, v in item.values or ()
-            )
+            for currency, value in ((c, MONEY.format(v)) for c, v in item.values or ())
         ] or ["—"]
     else:
-        value = decimal_string(item.value, item.unit)
-        if value is not None and item.unit == "rate":
-            value = f"{percent(str(value))} %"
-        shown = ["—" if value is None else f"{value} {UNIT_SUFFIX.get(item.unit, '')}"]
-    target = decimal_string(item.target, "money" if item.unit == "money" else item.unit)
+        value = kpi.unit.format(item.value)
+        if value is not None and kpi.unit is RATE:
+            value = percent(str(value))
+        shown = ["—" if value is None else f"{value} {kpi.unit.suffix}".strip()]
+    target = kpi.unit.format(item.target)
     return {
         "key": item.key,
         "label": item.label,
@@ -129,10 +125,11 @@ def _card(item) -> dict:
         if target is not None
         else "",
         "attainment": (
-            f"{percent(str(decimal_string(item.attainment, 'rate')))} %"
+            f"{percent(str(RATE.format(item.attainment)))} %"
             if item.attainment is not None
             else ""
         ),
+        "lower_is_better": kpi.better is Better.LOWER,
     }
 
 

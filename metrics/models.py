@@ -1,7 +1,7 @@
 """KPI targets, and the proxy model that puts the KPI dashboard in the admin.
 
-The KPIs themselves are computed on demand in ``metrics.kpis``; only the targets a
-manager sets are stored.
+The KPIs themselves are computed on demand in ``metrics.kpis`` (and defined in
+its registry); only the targets a manager sets are stored.
 """
 
 from __future__ import annotations
@@ -14,53 +14,7 @@ from django.db.models import Q
 
 from crm.models import Team, User
 from crm.visibility import NOTHING, owner_scope
-
-
-class KpiKey(models.TextChoices):
-    CUSTOMER_CHURN_RATE = "customer_churn_rate", "Customer churn rate"
-    RETENTION_RATE = "retention_rate", "Retention rate"
-    GROSS_MRR_CHURN_RATE = "gross_mrr_churn_rate", "Gross MRR churn rate"
-    MRR_START = "mrr_start", "MRR on start"
-    MRR_END = "mrr_end", "MRR on end"
-    NEW_MRR = "new_mrr", "New MRR"
-    CHURNED_MRR = "churned_mrr", "Churned MRR"
-    NEW_LEADS = "new_leads", "New leads"
-    PROSPECTS_ADDED = "prospects_added", "Prospects added"
-    LEAD_TO_QUALIFIED_RATE = "lead_to_qualified_rate", "Lead-to-qualified conversion"
-    MEDIAN_HOURS_TO_QUALIFY = "median_hours_to_qualify", "Median time to qualify"
-    MEDIAN_LEAD_RESPONSE_MINUTES = (
-        "median_lead_response_minutes",
-        "Median lead response time",
-    )
-    COLD_CALLS = "cold_calls", "Cold calls"
-    COLD_CALL_CONNECT_RATE = "cold_call_connect_rate", "Cold call connect rate"
-    COLD_CALLS_TO_LEADS = (
-        "cold_calls_to_leads",
-        "Cold-called prospects who became leads",
-    )
-    WIN_RATE = "win_rate", "Win rate"
-    AVERAGE_DEAL_SIZE = "average_deal_size", "Average deal size"
-    REVENUE_WON = "revenue_won", "Revenue won"
-    AVERAGE_SALES_CYCLE_DAYS = "average_sales_cycle_days", "Average sales cycle"
-    PIPELINE_VALUE = "pipeline_value", "Pipeline value"
-    WEIGHTED_PIPELINE = "weighted_pipeline", "Weighted pipeline"
-    SALES_VELOCITY_PER_DAY = "sales_velocity_per_day", "Sales velocity per day"
-
-
-# KPIs reported per currency: their targets name a currency.
-MONEY_KPIS = frozenset(
-    {
-        KpiKey.MRR_START,
-        KpiKey.MRR_END,
-        KpiKey.NEW_MRR,
-        KpiKey.CHURNED_MRR,
-        KpiKey.AVERAGE_DEAL_SIZE,
-        KpiKey.REVENUE_WON,
-        KpiKey.PIPELINE_VALUE,
-        KpiKey.WEIGHTED_PIPELINE,
-        KpiKey.SALES_VELOCITY_PER_DAY,
-    }
-)
+from metrics.kpis.registry import BY_KEY, KpiKey
 
 
 class PeriodKind(models.TextChoices):
@@ -252,9 +206,10 @@ class KpiTarget(models.Model):
                     if self.period_kind == PeriodKind.QUARTER
                     else "Use the first day of the month."
                 )
-        if self.kpi in MONEY_KPIS and not self.currency:
+        kpi = BY_KEY.get(self.kpi)
+        if kpi is not None and kpi.takes_currency and not self.currency:
             errors["currency"] = "A money KPI's target needs a currency."
-        if self.kpi and self.kpi not in MONEY_KPIS and self.currency:
+        if kpi is not None and not kpi.takes_currency and self.currency:
             errors["currency"] = "Only money KPIs take a currency."
         if self.team_id and self.owner_id:
             errors["owner"] = "Set a team or a rep, not both."

@@ -7,7 +7,7 @@ integers; a ratio with a zero denominator is ``null``.
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema_field
@@ -16,27 +16,17 @@ from rest_framework import serializers
 from crm.models import Team, User
 from leads.models import Channel
 from metrics import kpis
+from metrics.kpis.registry import UNITS, Better
 from metrics.models import KpiTarget, may_set_target
 from metrics.report import KpiReport
 from metrics.segments import Period, Segment
 
 MAX_SERIES_MONTHS = 36
-PLACES = {
-    "rate": Decimal("0.0001"),
-    "money": Decimal("0.01"),
-    "hours": Decimal("0.01"),
-    "minutes": Decimal("0.01"),
-    "days": Decimal("0.01"),
-}
 
 
 def decimal_string(value: Decimal | int | None, unit: str) -> str | int | None:
-    """Format one figure: None stays null, counts stay integers."""
-    if value is None:
-        return None
-    if unit == "count":
-        return int(value)
-    return str(Decimal(value).quantize(PLACES[unit], rounding=ROUND_HALF_UP))
+    """Format one figure in a unit of the KPI registry (``UNITS``)."""
+    return UNITS[unit].format(value)
 
 
 def money_list(values, unit: str = "money") -> list[dict]:
@@ -122,8 +112,11 @@ class FigureField(serializers.Field):
 class KpiItemSerializer(serializers.Serializer):
     key = serializers.CharField()
     label = serializers.CharField()
-    unit = serializers.ChoiceField(
-        choices=["rate", "count", "money", "hours", "minutes", "days"]
+    unit = serializers.ChoiceField(choices=list(UNITS))
+    better = serializers.ChoiceField(
+        choices=[b.value for b in Better],
+        help_text="Which way the KPI should go: for lower, an attainment below "
+        "1 is good.",
     )
     value = FigureField(required=False, help_text="Absent for money KPIs.")
     values = CurrencyValueSerializer(
@@ -203,7 +196,12 @@ def _head(period: Period, segment: Segment) -> dict:
 def report_data(report: KpiReport) -> dict:
     items = []
     for item in report.items:
-        row: dict = {"key": item.key, "label": item.label, "unit": item.unit}
+        row: dict = {
+            "key": item.key,
+            "label": item.label,
+            "unit": item.unit,
+            "better": item.better,
+        }
         if item.unit == "money":
             row["values"] = money_list(item.values or ())
             row["target"] = decimal_string(item.target, "money")

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 
 from crm.admin import SalesModelAdmin
 from crm.errors import Conflict
+from leads.admin import LeadAdmin
 from leads.models import Lead
 from pipeline import services
 from pipeline.models import (
@@ -352,9 +353,18 @@ class ActivityAdmin(SalesModelAdmin):
 
 # --- "Convert to deal" on the leads app's Lead admin -----------------------------
 
+# ``leads`` cannot import ``pipeline`` (conversion creates a deal), so the leads
+# app registers its LeadAdmin and this app, autodiscovered after it
+# (INSTALLED_APPS order), replaces the registration with a subclass that adds
+# the action.
+admin.site.unregister(Lead)
 
-class LeadConvertActionMixin:
-    """Adds the "Convert to deal" action; conversion lives in pipeline.services."""
+
+@admin.register(Lead)
+class ConvertingLeadAdmin(LeadAdmin):
+    """The leads app's Lead admin plus "Convert to deal" (``lead_convert``)."""
+
+    actions = [*LeadAdmin.actions, "convert_to_deal"]
 
     @admin.action(description="Convert selected qualified leads to deals")
     def convert_to_deal(self, request, queryset):
@@ -365,30 +375,3 @@ class LeadConvertActionMixin:
             "Converted",
             lambda lead: services.lead_convert(lead=lead, by=request.user),
         )
-
-
-def extend_lead_admin(site: admin.AdminSite = admin.site) -> None:
-    """Re-register the leads app's Lead admin with the conversion action.
-
-    ``leads`` is autodiscovered before ``pipeline`` (INSTALLED_APPS order), so its
-    admin is registered by now; ``leads`` cannot import ``pipeline`` itself.
-    """
-    if not site.is_registered(Lead):
-        return
-    base = type(site.get_model_admin(Lead))
-    if issubclass(base, LeadConvertActionMixin):
-        return
-    base_actions = list(base.actions or [])
-    converting = type(
-        base.__name__,
-        (LeadConvertActionMixin, base),
-        {
-            "__module__": __name__,
-            "actions": [*base_actions, "convert_to_deal"],
-        },
-    )
-    site.unregister(Lead)
-    site.register(Lead, converting)
-
-
-extend_lead_admin()

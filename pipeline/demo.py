@@ -1,10 +1,11 @@
 """Demo data of the pipeline: deals with 12 months of history, activities, cold calls.
 
-Rows are built in memory and bulk-inserted; their history is generated so that it
-is consistent (every ``StageChange`` lies between the deal's creation and its
-close, in order), and cold calls are marked with the rule of
-``services.is_cold_call``, applied in bulk. A few qualified leads of the leads
-demo are converted through the real service.
+Rows are built in memory and bulk-inserted. What happened is random (a deal's
+steps and their times, the calls made); what the services would have recorded
+comes from ``pipeline.history``, the rules the services use: the ``StageChange``
+rows and the deal's stage, status, close and version, which calls are cold, the
+leads' activity counters. A few qualified leads of the leads demo are converted
+through the real service.
 """
 
 from __future__ import annotations
@@ -13,13 +14,13 @@ import datetime
 from collections import defaultdict
 from decimal import Decimal
 
-from django.db.models import Count, Max, Min
+from django.db.models import Min
 from tqdm import tqdm
 
 from crm.demo_context import DemoContext
 from crm.models import Company, Contact, Role, User
 from leads.models import Channel, Lead, LeadStatus, Touch
-from pipeline import services
+from pipeline import history, services
 from pipeline.models import (
     STAGE_ORDER,
     Activity,
@@ -55,7 +56,6 @@ def seed(ctx: DemoContext) -> str:
         return "no reps to own deals: skipped"
     deals, changes, activities = _deals(ctx, reps)
     cold_calls = _cold_calls(ctx)
-    _refresh_lead_engagement()
     converted = _convert_qualified_leads(ctx)
     return (
         f"{deals} deals, {changes} stage changes, {activities} deal activities, "
@@ -102,7 +102,7 @@ def _deals(ctx: DemoContext, reps: list[User]) -> tuple[int, int, int]:
 
     count = 150 * ctx.size
     deals: list[Deal] = []
-    histories: list[list[tuple[Event, datetime.datetime, int]]] = []
+    histories: list[history.DealHistory] = []
     deal_activities: list[list[Activity]] = []
     for _ in tqdm(range(count), desc="deals", disable=ctx.quiet or count < 1000):
         owner = rng.choice(reps)
@@ -123,7 +123,6 @@ def _deals(ctx: DemoContext, reps: list[User]) -> tuple[int, int, int]:
             else now - datetime.timedelta(days=rng.uniform(0, min(age_days, 20)))
         )
         times = [created, *sorted(ctx.moment_between(created, end) for _ in events[1:])]
-        final_stage, final_status = events[-1]
         company_pk, company_name = rng.choice(companies) if companies else (None, "")
         by = [
             owner.pk
@@ -131,6 +130,12 @@ def _deals(ctx: DemoContext, reps: list[User]) -> tuple[int, int, int]:
             else managers[owner.pk]
             for _ in events
         ]
+        deal_history = history.deal_history(
+            [
+                history.Step(STAGE_ORDER[stage], status, at, by_pk)
+                for (stage, status), at, by_pk in zip(events, times, by, strict=True)
+            ]
+        )
         deal = Deal(
             title=f"{company_name or 'Prospect'} {rng.choice(TITLES)}",
             owner=owner,
@@ -147,47 +152,45 @@ def _deals(ctx: DemoContext, reps: list[User]) -> tuple[int, int, int]:
                 (times[-1] if closed else now)
                 + datetime.timedelta(days=rng.randint(-10 if closed else 5, 90))
             ).date(),
-            stage=STAGE_ORDER[final_stage],
-            status=final_status,
+            stage=deal_history.stage,
+            status=deal_history.status,
             lost_reason=rng.choice(LostReason.values)
-            if final_status == DealStatus.LOST
+            if deal_history.status == DealStatus.LOST
             else "",
-            closed_at=times[-1] if final_status != DealStatus.OPEN else None,
-            stage_entered_at=times[-1],
-            version=len(events),
+            closed_at=deal_history.closed_at,
+            stage_entered_at=deal_history.stage_entered_at,
+            version=deal_history.version,
         )
         if deal.lost_reason == LostReason.OTHER:
             deal.lost_notes = "Project cancelled after a reorganisation."
         activities = _deal_activities(ctx, deal, created, times[-1] if closed else now)
-        if activities:
-            deal.last_activity_at = max(a.occurred_at for a in activities)
+        deal.last_activity_at = history.Engagement.of(
+            a.occurred_at for a in activities
+        ).last_activity_at
         deals.append(deal)
-        histories.append(list(zip(events, times, by, strict=True)))
+        histories.append(deal_history)
         deal_activities.append(activities)
 
     Deal.objects.bulk_create(deals, batch_size=1000)
     # ``created_at`` is auto_now_add: bulk_create stamps "now", so set it after.
-    for deal, history in zip(deals, histories, strict=True):
-        deal.created_at = history[0][1]
-        deal.updated_at = history[-1][1]
+    for deal, deal_history in zip(deals, histories, strict=True):
+        deal.created_at = deal_history.created_at
+        deal.updated_at = deal_history.changes[-1].changed_at
     Deal.objects.bulk_update(deals, ["created_at", "updated_at"], batch_size=1000)
 
-    changes = []
-    for deal, history in zip(deals, histories, strict=True):
-        previous: Event | None = None
-        for (stage, status), at, by in history:
-            changes.append(
-                StageChange(
-                    deal=deal,
-                    from_stage=STAGE_ORDER[previous[0]] if previous else "",
-                    to_stage=STAGE_ORDER[stage],
-                    from_status=previous[1] if previous else "",
-                    to_status=status,
-                    changed_by_id=by,
-                    changed_at=at,
-                )
-            )
-            previous = (stage, status)
+    changes = [
+        StageChange(
+            deal=deal,
+            from_stage=change.from_stage,
+            to_stage=change.to_stage,
+            from_status=change.from_status,
+            to_status=change.to_status,
+            changed_by_id=change.changed_by,
+            changed_at=change.changed_at,
+        )
+        for deal, deal_history in zip(deals, histories, strict=True)
+        for change in deal_history.changes
+    ]
     StageChange.objects.bulk_create(changes, batch_size=2000)
 
     rows = []
@@ -236,30 +239,54 @@ def _outcome(ctx: DemoContext) -> str:
 
 
 def _cold_calls(ctx: DemoContext) -> int:
-    """Calls to the leads demo's prospects and leads; cold ones marked in bulk."""
+    """Calls to the leads demo's prospects and leads, and the leads' counters.
+
+    Whether each call is cold is the services' rule (``history.is_cold_call``)
+    applied to the person as they were when called: still a prospect, and with
+    no inbound touch yet.
+    """
     rng = ctx.rng
     targets = list(
         Lead.objects.filter(status__in=[LeadStatus.PROSPECT, LeadStatus.LEAD])
-        .only("pk", "status", "owner_id", "created_at")
+        .only("pk", "status", "owner_id", "created_at", "became_lead_at")
         .order_by("pk")
     )
-    # The cold-call rule of services.is_cold_call, for every lead at once.
-    inbound = set(
-        Touch.objects.filter(channel=Channel.INBOUND).values_list("lead_id", flat=True)
+    first_inbound = dict(
+        Touch.objects.filter(channel=Channel.INBOUND)
+        .values("lead_id")
+        .annotate(first=Min("occurred_at"))
+        .values_list("lead_id", "first")
+        .order_by()
     )
-    rows = []
+    rows, called = [], []
     for lead in tqdm(targets, desc="calls", disable=ctx.quiet or len(targets) < 1000):
         start = max(lead.created_at, ctx.now - datetime.timedelta(days=365))
-        cold = lead.status == LeadStatus.PROSPECT and lead.pk not in inbound
-        for _ in range(rng.randint(1, 3) if cold else rng.randint(0, 1)):
+        # Reps call their prospects more often than their leads.
+        calls = (
+            rng.randint(1, 3)
+            if lead.status == LeadStatus.PROSPECT
+            else rng.randint(0, 1)
+        )
+        engagement = history.Engagement()
+        for _ in range(calls):
             outcome = _outcome(ctx)
+            occurred_at = ctx.moment_between(start, ctx.now)
+            touched_at = first_inbound.get(lead.pk)
             rows.append(
                 Activity(
                     kind=ActivityKind.CALL,
                     direction=Direction.OUTBOUND,
                     outcome=outcome,
-                    is_cold_call=cold,
-                    occurred_at=ctx.moment_between(start, ctx.now),
+                    is_cold_call=history.is_cold_call(
+                        kind=ActivityKind.CALL,
+                        direction=Direction.OUTBOUND,
+                        lead_status=history.status_at(
+                            occurred_at, became_lead_at=lead.became_lead_at
+                        ),
+                        came_inbound=touched_at is not None
+                        and touched_at <= occurred_at,
+                    ),
+                    occurred_at=occurred_at,
                     duration_seconds=rng.randint(20, 900)
                     if outcome in (Outcome.CONNECTED, Outcome.MEETING_BOOKED)
                     else rng.randint(5, 40),
@@ -267,32 +294,19 @@ def _cold_calls(ctx: DemoContext) -> int:
                     owner_id=lead.owner_id,
                 )
             )
+            engagement.log(occurred_at)
+        if engagement.activity_count:
+            lead.activity_count = engagement.activity_count
+            lead.first_activity_at = engagement.first_activity_at
+            lead.last_activity_at = engagement.last_activity_at
+            called.append(lead)
     Activity.objects.bulk_create(rows, batch_size=2000)
-    return len(rows)
-
-
-def _refresh_lead_engagement() -> None:
-    """Set each called lead's activity counters from its activity rows."""
-    stats = (
-        Activity.objects.filter(lead__isnull=False)
-        .values("lead_id")
-        .annotate(n=Count("pk"), first=Min("occurred_at"), last=Max("occurred_at"))
-        .order_by()
-    )
-    leads = [
-        Lead(
-            pk=row["lead_id"],
-            activity_count=row["n"],
-            first_activity_at=row["first"],
-            last_activity_at=row["last"],
-        )
-        for row in stats
-    ]
     Lead.objects.bulk_update(
-        leads,
+        called,
         ["activity_count", "first_activity_at", "last_activity_at"],
         batch_size=1000,
     )
+    return len(rows)
 
 
 def _convert_qualified_leads(ctx: DemoContext) -> int:

@@ -57,7 +57,6 @@ ALLOWED_MOVES: dict[Stage, frozenset[Stage]] = {
     stage: frozenset(STAGE_ORDER) - {stage} for stage in STAGE_ORDER
 }
 WIN_FROM: frozenset[Stage] = frozenset({Stage.CLOSING})
-LOSE_FROM: frozenset[Stage] = frozenset(STAGE_ORDER)
 
 
 class DealStatus(models.TextChoices):
@@ -172,10 +171,6 @@ class DealQuerySet(models.QuerySet["Deal"]):
     def open(self) -> DealQuerySet:
         """Return deals still in the pipeline."""
         return self.filter(status=DealStatus.OPEN)
-
-    def for_team(self, team) -> DealQuerySet:
-        """Return deals owned by members of a team."""
-        return self.filter(owner__team=team)
 
     def with_staleness(
         self, rules: StageRules | None = None, now: datetime.datetime | None = None

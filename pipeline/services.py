@@ -15,8 +15,8 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, Value
-from django.db.models.functions import Coalesce, Greatest, Least
+from django.db.models import Value
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from crm import webhooks
@@ -26,11 +26,11 @@ from crm.visibility import assignable_owners_scope
 from leads.models import Channel, Lead, LeadStatus
 from leads.models import Touch as LeadTouch
 from leads.services import lead_promote, lead_status_record
+from pipeline import history
 from pipeline.models import (
     ALLOWED_MOVES,
     INTEREST_KINDS,
     INTEREST_OUTCOMES,
-    LOSE_FROM,
     WIN_FROM,
     Activity,
     ActivityKind,
@@ -376,7 +376,7 @@ def deal_lose(
         raise ValidationError({"notes": 'Say why the deal was lost ("other").'})
     with transaction.atomic():
         deal = _lock(deal, expected_version)
-        if deal.status != DealStatus.OPEN or deal.stage not in LOSE_FROM:
+        if deal.status != DealStatus.OPEN:
             raise Conflict(f"This deal is already {deal.status}.", code="deal_closed")
         deal.status = DealStatus.LOST
         deal.lost_reason = reason
@@ -437,13 +437,14 @@ def _check_choice(errors: dict, field: str, value: str, choices, *, blank=False)
 
 
 def is_cold_call(*, kind: str, direction: str, lead: Lead | None) -> bool:
-    """Return whether a call is cold: outbound, to a prospect never inbound."""
-    return (
-        kind == ActivityKind.CALL
-        and direction == Direction.OUTBOUND
-        and lead is not None
-        and lead.status == LeadStatus.PROSPECT
-        and not LeadTouch.objects.filter(lead=lead, channel=Channel.INBOUND).exists()
+    """Return whether a call is cold (the rule of ``history.is_cold_call``)."""
+    return history.is_cold_call(
+        kind=kind,
+        direction=direction,
+        lead_status=lead.status if lead is not None else None,
+        came_inbound=lambda: LeadTouch.objects.filter(
+            lead=lead, channel=Channel.INBOUND
+        ).exists(),
     )
 
 
@@ -523,18 +524,7 @@ def activity_log(
         )
         if lead is not None:
             Lead.objects.filter(pk=lead.pk).update(
-                activity_count=F("activity_count") + 1,
-                # The earliest, even for a backdated activity: lead response
-                # time is measured to it.
-                first_activity_at=Least(
-                    Coalesce("first_activity_at", Value(occurred_at)),
-                    Value(occurred_at),
-                ),
-                last_activity_at=Greatest(
-                    Coalesce("last_activity_at", Value(occurred_at)),
-                    Value(occurred_at),
-                ),
-                updated_at=now,
+                **history.engagement_update(occurred_at), updated_at=now
             )
         if shows_interest(lead=lead, kind=kind, outcome=outcome):
             # Dated when the interest was shown (never before the record existed).

@@ -208,12 +208,6 @@ class SubscriptionQuerySet(models.QuerySet["Subscription"]):
         """Return the subscriptions in a user's scope, through the company owner."""
         return self.filter(owner_scope(user, "company__owner"))
 
-    def active_on(self, day) -> SubscriptionQuerySet:
-        """Return subscriptions running on a day (started, and not ended on it)."""
-        return self.filter(started_on__lte=day).filter(
-            Q(ended_on__isnull=True) | Q(ended_on__gt=day)
-        )
-
 
 class Subscription(TimeStamped):
     """A company's paid plan: a company is a customer while one is running."""

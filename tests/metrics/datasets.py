@@ -1,8 +1,11 @@
 """Small hand-checkable datasets for the KPI tests, all around Q1 2026.
 
 Each builder documents what it creates; the tests carry the arithmetic next
-to the expected figures. Rows are created directly (StageChange rows too) and
-``created_at`` is set with ``update()`` because it is ``auto_now_add``.
+to the expected figures. Rows are created directly, dated in the past, with
+what the services would have recorded taken from ``pipeline.history`` (the
+rules the services use): stage history and the deal's state, cold calls, the
+leads' activity counters. ``created_at`` is set with ``update()`` because it is
+``auto_now_add``.
 """
 
 from __future__ import annotations
@@ -10,12 +13,12 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 
-from django.db.models import Value
-from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 
 from leads.models import Lead
 from metrics.segments import Period
+from pipeline import history
+from pipeline.history import Step, deal_history
 from pipeline.models import Activity, Deal, StageChange
 from tests.factories import (
     ActivityFactory,
@@ -44,19 +47,23 @@ def set_created(obj, moment) -> None:
 
 
 def log_activity(*, lead, occurred_at, **fields) -> Activity:
-    """Create an activity on ``lead`` and keep the lead's first activity time.
+    """Create an activity on ``lead`` as if it had been logged at ``occurred_at``.
 
-    The rows are made with a factory (no permission checks or clock rules), so
-    this does what ``pipeline.services.activity_log`` does to the lead: its
-    ``first_activity_at`` is the earliest ``occurred_at`` logged on it, which
-    the response-time KPI reads.
+    A factory row (``activity_log`` would refuse a past that the clock has not
+    reached) with what the service records: whether it is a cold call, for the
+    person as they were then, and the lead's activity counters.
     """
-    activity = ActivityFactory(lead=lead, occurred_at=occurred_at, **fields)
-    Lead.objects.filter(pk=lead.pk).update(
-        first_activity_at=Least(
-            Coalesce("first_activity_at", Value(occurred_at)), Value(occurred_at)
-        )
+    activity = ActivityFactory.build(lead=lead, occurred_at=occurred_at, **fields)
+    activity.is_cold_call = history.is_cold_call(
+        kind=activity.kind,
+        direction=activity.direction,
+        lead_status=history.status_at(occurred_at, became_lead_at=lead.became_lead_at),
+        came_inbound=lead.touches.filter(
+            channel="inbound", occurred_at__lte=occurred_at
+        ).exists(),
     )
+    activity.save()
+    Lead.objects.filter(pk=lead.pk).update(**history.engagement_update(occurred_at))
     return activity
 
 
@@ -181,7 +188,8 @@ def build_cold_calls(rep, foreign_rep) -> None:
     C3 02-01 meeting_booked  on P2 (lead 03-15: 42 days later)
     C4 03-30 voicemail       on P3 (never a lead)
     C5 2025-12-20 connected  on P4 (lead 01-05) -- outside the period
-    a plain (not cold) call in the period, and foreign_rep's cold call 02-02
+    a call from P3 (inbound, so not cold) in the period, and foreign_rep's cold
+    call 02-02
     """
 
     def prospect(name, owner, became=None):
@@ -199,54 +207,46 @@ def build_cold_calls(rep, foreign_rep) -> None:
     p3 = prospect("P3", rep)
     p4 = prospect("P4", rep, at(2026, 1, 5))
     f1 = prospect("PF", foreign_rep)
-    for subject, moment, outcome, cold in [
-        (p1, at(2026, 1, 10), "connected", True),
-        (p1, at(2026, 1, 12), "no_answer", True),
-        (p2, at(2026, 2, 1), "meeting_booked", True),
-        (p3, at(2026, 3, 30), "voicemail", True),
-        (p4, at(2025, 12, 20), "connected", True),
-        (p3, at(2026, 2, 2), "connected", False),
-        (f1, at(2026, 2, 2), "connected", True),
+    for subject, moment, outcome, direction in [
+        (p1, at(2026, 1, 10), "connected", "outbound"),
+        (p1, at(2026, 1, 12), "no_answer", "outbound"),
+        (p2, at(2026, 2, 1), "meeting_booked", "outbound"),
+        (p3, at(2026, 3, 30), "voicemail", "outbound"),
+        (p4, at(2025, 12, 20), "connected", "outbound"),
+        (p3, at(2026, 2, 2), "connected", "inbound"),  # P3 called back
+        (f1, at(2026, 2, 2), "connected", "outbound"),
     ]:
         log_activity(
-            lead=subject, occurred_at=moment, outcome=outcome, is_cold_call=cold
+            lead=subject, occurred_at=moment, outcome=outcome, direction=direction
         )
     assert Activity.objects.count() == 7
+    assert Activity.objects.filter(is_cold_call=True).count() == 6
 
 
 # --- deals -----------------------------------------------------------------------
 
 
-def make_deal(owner, created, history, *, amount="1000", currency="EUR", **fields):
-    """Create a deal whose current state is its last history entry.
+def make_deal(owner, created, steps, *, amount="1000", currency="EUR", **fields):
+    """Create a deal whose current state is its last step, with its history.
 
-    ``history`` lists (stage, status, moment); the first entry is the creation.
+    ``steps`` lists (stage, status, moment); the first entry is the creation.
     """
-    stage, status, last_at = history[-1]
-    closed_at = None
-    if status != "open":
-        closed_at = last_at
+    built = deal_history([Step(*step) for step in steps])
     deal = DealFactory(
         owner=owner,
         amount=Decimal(amount),
         currency=currency,
-        stage=stage,
-        status=status,
-        closed_at=closed_at,
+        stage=built.stage,
+        status=built.status,
+        closed_at=built.closed_at,
+        stage_entered_at=built.stage_entered_at,
+        version=built.version,
         **fields,
     )
     set_created(deal, created)
-    previous_stage, previous_status = "", ""
-    for to_stage, to_status, moment in history:
-        StageChange.objects.create(
-            deal=deal,
-            from_stage=previous_stage,
-            to_stage=to_stage,
-            from_status=previous_status,
-            to_status=to_status,
-            changed_at=moment,
-        )
-        previous_stage, previous_status = to_stage, to_status
+    StageChange.objects.bulk_create(
+        StageChange(deal=deal, **change._asdict()) for change in built.changes
+    )
     return deal
 
 

@@ -52,7 +52,7 @@ def test_kpis_response_shape_and_numbers(
     items = _by_key(body)
     assert set(items) == set(KpiKey.values)
     assert set(items["win_rate"]) == {
-        "key", "label", "unit", "value", "target", "attainment"
+        "key", "label", "unit", "better", "value", "target", "attainment"
     }  # fmt: skip
     # Same figures as tests/metrics/test_*.py, as decimal strings.
     assert items["customer_churn_rate"]["value"] == "0.3333"  # 1 / 3

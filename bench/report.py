@@ -17,17 +17,17 @@ from pathlib import Path
 import django
 from django.db import connection
 
-from metrics.bench.generate import Dataset
-from metrics.bench.measure import Result
+from bench.generate import Dataset
+from bench.measure import Result
 
 START = "<!-- bench:results:start -->"
 END = "<!-- bench:results:end -->"
 
 MARKDOWN_TEMPLATE = f"""# Benchmarks
 
-`make bench` (`python manage.py bench`, see `metrics/bench/`) generates a synthetic
-CRM in a database of its own, measures the operations below through the real
-stack and writes this table. The section between the markers is rewritten by
+`make bench` (`python -m bench`, see `bench/`) generates a synthetic CRM in
+a database of its own, measures the operations below through the real stack
+and writes this table. The section between the markers is rewritten by
 each run; the analysis around it is kept.
 
 {START}

@@ -32,9 +32,9 @@ from django.db import connection
 from django.test import Client, override_settings
 from django.urls import Resolver404, resolve
 
+from bench.generate import Dataset, last_full_quarter
 from crm.models import User
 from leads.models import Lead
-from metrics.bench.generate import Dataset, last_full_quarter
 from pipeline.models import STAGE_ORDER, Deal, DealStatus
 
 NOT_AVAILABLE = "not available"

@@ -1,12 +1,13 @@
-"""The benchmark command runs end to end at a tiny scale on the current engine."""
+"""The benchmark (``python -m bench``) runs end to end at a tiny scale on the
+current engine."""
 
 import json
 
 import pytest
-from django.core.management import call_command
 
-from metrics.bench.database import is_test_database
-from metrics.bench.report import END, START, write_markdown
+from bench.cli import UsageError, run
+from bench.database import is_test_database
+from bench.report import END, START, write_markdown
 
 pytestmark = pytest.mark.django_db
 
@@ -35,15 +36,16 @@ def test_bench_reports_every_operation_with_a_query_count(tmp_path):
     json_path, markdown_path = tmp_path / "bench.json", tmp_path / "bench.md"
 
     # when
-    call_command(
-        "bench",
-        "--in-place",
-        "--scale=0.0005",
-        "--repeat=2",
-        "--warmup=1",
-        f"--json={json_path}",
-        f"--markdown={markdown_path}",
-        verbosity=0,
+    run(
+        [
+            "--in-place",
+            "--scale=0.0005",
+            "--repeat=2",
+            "--warmup=1",
+            f"--json={json_path}",
+            f"--markdown={markdown_path}",
+            "--verbosity=0",
+        ]
     )
 
     # then
@@ -85,3 +87,8 @@ def test_markdown_keeps_the_analysis_around_the_results(tmp_path):
 )
 def test_in_place_accepts_only_a_test_database(name, accepted):
     assert is_test_database(name) is accepted
+
+
+def test_generate_only_needs_keep_or_the_data_would_be_dropped():
+    with pytest.raises(UsageError, match="without --keep"):
+        run(["--generate-only", "--scale=0.0005"])

@@ -29,6 +29,13 @@ from decimal import Decimal
 from django.db import connection, models, transaction
 from django.db.models import Max
 
+from bench.loading import (
+    TableWriter,
+    analyze,
+    bulk_load,
+    is_postgresql,
+    reset_sequences,
+)
 from crm.models import Company, Contact, Role, Subscription, Team, User
 from leads.models import (
     Channel,
@@ -41,13 +48,6 @@ from leads.models import (
     Qualification,
     Source,
     Touch,
-)
-from metrics.bench.loading import (
-    TableWriter,
-    analyze,
-    bulk_load,
-    is_postgresql,
-    reset_sequences,
 )
 from metrics.models import KpiKey, KpiTarget, PeriodKind
 from pipeline.models import (

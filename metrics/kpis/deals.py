@@ -1,0 +1,262 @@
+"""Deals: win rate, revenue, deal size, cycle, the pipeline on a day, per rep."""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import (
+    Count,
+    DurationField,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce
+
+from metrics.kpis.numbers import MONEY_SUM, Money, in_units, ratio, to_cents
+from metrics.segments import Period, Segment
+from pipeline.models import STAGE_INDEX, Deal, DealStatus, StageChange, StageRules
+
+
+@dataclass(frozen=True)
+class StageRow:
+    """Open deals in one stage on ``end``, in one currency."""
+
+    stage: str
+    currency: str
+    deals: int
+    amount: Decimal
+    weighted_amount: Decimal
+
+
+@dataclass(frozen=True)
+class DealKpis:
+    """Closed deals of the period and the pipeline on its end (docs/metrics.md)."""
+
+    won: int
+    lost: int
+    win_rate: Decimal | None
+    revenue_won: Money
+    average_deal_size: Money
+    average_sales_cycle_days: Decimal | None
+    open_deals: int
+    pipeline_value: Money
+    weighted_pipeline: Money
+    sales_velocity_per_day: tuple[tuple[str, Decimal | None], ...]
+    open_by_stage: tuple[StageRow, ...]
+
+
+CLOSED = (DealStatus.WON, DealStatus.LOST)
+
+
+def closed_in(period: Period, segment: Segment) -> QuerySet:
+    start_at, end_at = period.bounds()
+    # Only won and lost deals have a closed_at (reopening clears it); naming
+    # the statuses lets the planner range-scan deal_status_closed (status,
+    # closed_at) rather than read every deal.
+    return Deal.objects.filter(
+        segment.owned("owner"),
+        segment.on_channel("channel"),
+        status__in=CLOSED,
+        closed_at__gte=start_at,
+        closed_at__lt=end_at,
+    )
+
+
+def open_on(moment: datetime.datetime, segment: Segment) -> tuple[StageRow, ...]:
+    """Return open deals per stage and currency at ``moment`` (2 queries).
+
+    A deal's stage and status at a moment are those of its last StageChange
+    before it (so reopened and moved-back deals count where they were); a
+    deal with no history then counts in its current stage. Amount and the
+    deal's own probability are current values (they have no history).
+    """
+    rules = StageRules.load()
+    last = StageChange.objects.filter(
+        deal=OuterRef("pk"), changed_at__lt=moment
+    ).order_by("-changed_at", "-pk")
+    rows = (
+        Deal.objects.filter(segment.owned("owner"), segment.on_channel("channel"))
+        # Closed before the moment and never reopened since: closed at it.
+        .filter(created_at__lt=moment)
+        # Statuses named for the deal_status_closed (status, closed_at) index.
+        .filter(Q(status=DealStatus.OPEN) | Q(status__in=CLOSED, closed_at__gte=moment))
+        .annotate(
+            stage_then=Coalesce(Subquery(last.values("to_stage")[:1]), F("stage")),
+            status_then=Coalesce(
+                Subquery(last.values("to_status")[:1]), Value(DealStatus.OPEN)
+            ),
+        )
+        .filter(status_then=DealStatus.OPEN)
+        .values("stage_then", "currency")
+        .annotate(
+            deals=Count("pk"),
+            # Not named "amount": it would shadow the column in the next Sums.
+            total_amount=Sum("amount", output_field=MONEY_SUM),
+            # Within a group the stage is fixed, so the stage's probability is
+            # applied here rather than by a CASE on the stage subquery in SQL.
+            own_probability_x100=Sum(
+                F("amount") * F("probability"),
+                filter=Q(probability__isnull=False),
+                output_field=MONEY_SUM,
+            ),
+            stage_probability_amount=Sum(
+                "amount", filter=Q(probability__isnull=True), output_field=MONEY_SUM
+            ),
+        )
+        .order_by()
+    )
+    return tuple(
+        sorted(
+            (
+                StageRow(
+                    stage=row["stage_then"],
+                    currency=row["currency"],
+                    deals=row["deals"],
+                    amount=row["total_amount"],
+                    # Kept unrounded until the totals are summed.
+                    weighted_amount=(
+                        (row["own_probability_x100"] or 0)
+                        + (row["stage_probability_amount"] or 0)
+                        * rules.probability[row["stage_then"]]
+                    )
+                    / 100,
+                )
+                for row in rows
+            ),
+            key=lambda r: (STAGE_INDEX[r.stage], r.currency),
+        )
+    )
+
+
+def _per_currency(rows: tuple[StageRow, ...], field: str) -> Money:
+    totals: dict[str, Decimal] = defaultdict(Decimal)
+    for row in rows:  # at most 5 stages x currencies
+        totals[row.currency] += getattr(row, field)
+    return tuple((c, to_cents(v)) for c, v in sorted(totals.items()))
+
+
+def deal_kpis(*, period: Period, segment: Segment) -> DealKpis:
+    """Return win rate, revenue, deal size, cycle, pipeline and velocity (3 queries).
+
+    Closed deals: those whose current status is won or lost and ``closed_at``
+    falls in the period (a reopened deal counts by its last closing only; a
+    reopened deal still open is not closed). Pipeline: deals open on ``end``.
+    """
+    closed = list(
+        closed_in(period, segment)
+        .values("currency")
+        .annotate(
+            won=Count("pk", filter=Q(status=DealStatus.WON)),
+            lost=Count("pk", filter=Q(status=DealStatus.LOST)),
+            revenue=Sum(
+                "amount", filter=Q(status=DealStatus.WON), output_field=MONEY_SUM
+            ),
+            cycle=Sum(
+                F("closed_at") - F("created_at"),
+                filter=Q(status=DealStatus.WON),
+                output_field=DurationField(),
+            ),
+        )
+        .order_by("currency")
+    )
+    won = sum(row["won"] for row in closed)
+    lost = sum(row["lost"] for row in closed)
+    win_rate = ratio(won, won + lost)
+    revenue = tuple((r["currency"], r["revenue"]) for r in closed if r["won"])
+    size = {r["currency"]: r["revenue"] / r["won"] for r in closed if r["won"]}
+    cycle_total = sum((r["cycle"] for r in closed if r["won"]), datetime.timedelta())
+    cycle_days = ratio(in_units(cycle_total, datetime.timedelta(days=1)), won)
+
+    _, end_at = period.bounds()
+    open_rows = open_on(end_at, segment)
+    open_by_currency: dict[str, int] = defaultdict(int)
+    for row in open_rows:
+        open_by_currency[row.currency] += row.deals
+    velocity = []
+    for currency in sorted(set(open_by_currency) | set(size)):
+        value = None
+        if win_rate is not None and cycle_days and currency in size:
+            value = to_cents(
+                open_by_currency[currency] * size[currency] * win_rate / cycle_days
+            )
+        velocity.append((currency, value))
+    return DealKpis(
+        won=won,
+        lost=lost,
+        win_rate=win_rate,
+        revenue_won=revenue,
+        average_deal_size=tuple((c, to_cents(v)) for c, v in sorted(size.items())),
+        average_sales_cycle_days=cycle_days,
+        open_deals=sum(open_by_currency.values()),
+        pipeline_value=_per_currency(open_rows, "amount"),
+        weighted_pipeline=_per_currency(open_rows, "weighted_amount"),
+        sales_velocity_per_day=tuple(velocity),
+        open_by_stage=open_rows,
+    )
+
+
+@dataclass(frozen=True)
+class RepPerformance:
+    owner_id: int
+    name: str
+    won: int
+    lost: int
+    win_rate: Decimal | None
+    revenue_won: Money
+
+
+def rep_performance(*, period: Period, segment: Segment) -> tuple[RepPerformance, ...]:
+    """Return win rate and revenue won per rep over the period (1 query)."""
+    rows = list(
+        closed_in(period, segment)
+        .values(
+            "owner",
+            "owner__username",
+            "owner__first_name",
+            "owner__last_name",
+            "currency",
+        )
+        .annotate(
+            won=Count("pk", filter=Q(status=DealStatus.WON)),
+            lost=Count("pk", filter=Q(status=DealStatus.LOST)),
+            revenue=Sum(
+                "amount", filter=Q(status=DealStatus.WON), output_field=MONEY_SUM
+            ),
+        )
+        .order_by("owner__username", "currency")
+    )
+    by_owner: dict[int, dict] = {}
+    for row in rows:  # one row per rep and currency
+        rep = by_owner.setdefault(
+            row["owner"],
+            {
+                "name": f"{row['owner__first_name']} {row['owner__last_name']}".strip()
+                or row["owner__username"],
+                "won": 0,
+                "lost": 0,
+                "revenue": [],
+            },
+        )
+        rep["won"] += row["won"]
+        rep["lost"] += row["lost"]
+        if row["won"]:
+            rep["revenue"].append((row["currency"], row["revenue"]))
+    return tuple(
+        RepPerformance(
+            owner_id=owner_id,
+            name=rep["name"],
+            won=rep["won"],
+            lost=rep["lost"],
+            win_rate=ratio(rep["won"], rep["won"] + rep["lost"]),
+            revenue_won=tuple(rep["revenue"]),
+        )
+        for owner_id, rep in by_owner.items()
+    )

@@ -1,0 +1,109 @@
+"""The funnel: how deep the deals created in a period ever went."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import (
+    Case,
+    Count,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Greatest
+
+from metrics.kpis.deals import StageRow, open_on
+from metrics.kpis.numbers import ratio
+from metrics.segments import Period, Segment
+from pipeline.models import (
+    STAGE_INDEX,
+    STAGE_ORDER,
+    Deal,
+    DealStatus,
+    Stage,
+    StageChange,
+)
+
+
+@dataclass(frozen=True)
+class FunnelStage:
+    stage: str
+    label: str
+    reached: int
+    # Share of the previous stage's deals that reached this one (None first).
+    conversion_from_previous: Decimal | None
+
+
+@dataclass(frozen=True)
+class Funnel:
+    """Deals created in the period, how deep they ever went, and the open pipeline."""
+
+    created: int
+    stages: tuple[FunnelStage, ...]
+    won: int
+    open_on_end: tuple[StageRow, ...]
+
+
+def _depth(field: str) -> Case:
+    return Case(
+        *(When(**{field: stage}, then=Value(i)) for stage, i in STAGE_INDEX.items()),
+        output_field=IntegerField(),
+    )
+
+
+def funnel(*, period: Period, segment: Segment) -> Funnel:
+    """Return the funnel of the deals created in the period (3 queries).
+
+    Each deal's depth is the deepest stage in its whole StageChange history
+    (or its current stage, if deeper), so a deal that skipped a stage passed
+    it, one that went back and forth counts once, and counts never grow down
+    the funnel. One GROUP BY depth, then cumulative sums over at most 5 rows.
+    """
+    start_at, end_at = period.bounds()
+    history_depth = Subquery(
+        StageChange.objects.filter(deal=OuterRef("pk"))
+        .order_by()
+        .values("deal")
+        .annotate(depth=Max(_depth("to_stage")))
+        .values("depth"),
+        output_field=IntegerField(),
+    )
+    rows = list(
+        Deal.objects.filter(
+            segment.owned("owner"),
+            segment.on_channel("channel"),
+            created_at__gte=start_at,
+            created_at__lt=end_at,
+        )
+        .annotate(depth=Greatest(Coalesce(history_depth, Value(-1)), _depth("stage")))
+        .values("depth")
+        .annotate(n=Count("pk"), won=Count("pk", filter=Q(status=DealStatus.WON)))
+        .order_by()
+    )
+    at_depth = {row["depth"]: row["n"] for row in rows}
+    stages, previous = [], None
+    for i, stage in enumerate(STAGE_ORDER):
+        reached = sum(n for depth, n in at_depth.items() if depth >= i)
+        stages.append(
+            FunnelStage(
+                stage=stage.value,
+                label=Stage(stage).label,
+                reached=reached,
+                conversion_from_previous=(
+                    None if previous is None else ratio(reached, previous)
+                ),
+            )
+        )
+        previous = reached
+    return Funnel(
+        created=sum(at_depth.values()),
+        stages=tuple(stages),
+        won=sum(row["won"] for row in rows),
+        open_on_end=open_on(end_at, segment),
+    )

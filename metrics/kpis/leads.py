@@ -1,0 +1,150 @@
+"""Leads and prospects: new leads, qualification, response time, leads by month."""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import connections
+from django.db.models import Count, F, Q
+from django.db.models.functions import TruncMonth
+from django.utils import timezone
+
+from leads.models import Channel, Lead
+from metrics.kpis.numbers import MedianDuration, in_units, median, ratio
+from metrics.segments import Period, Segment
+
+# A record whose became_lead_at is within this of its creation was created as a
+# lead (services stamp both fields from two clock reads), not as a prospect.
+CREATED_AS_LEAD_TOLERANCE = datetime.timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class LeadKpis:
+    """New leads, their qualification and response time (docs/metrics.md, "Leads")."""
+
+    new_leads: int
+    by_channel: tuple[tuple[str, int], ...]
+    by_source: tuple[tuple[str, int], ...]
+    # (offer id or None, offer title or "", count)
+    by_offer: tuple[tuple[int | None, str, int], ...]
+    prospects_added: int
+    qualified_by_end: int
+    lead_to_qualified_rate: Decimal | None
+    median_hours_to_qualify: Decimal | None
+    inbound_leads_answered: int
+    median_lead_response_minutes: Decimal | None
+
+
+def _rollup(rows: list[dict], *keys: str) -> tuple:
+    """Sum the grouped rows' ``n`` over the distinct values of ``keys``."""
+    totals: dict = defaultdict(int)
+    for row in rows:  # aggregated rows (channel x source x offer), not leads
+        totals[tuple(row[key] for key in keys)] += row["n"]
+    return tuple((*key, n) for key, n in sorted(totals.items(), key=str))
+
+
+def lead_kpis(*, period: Period, segment: Segment) -> LeadKpis:
+    """Return new leads, prospects added, qualification and response time.
+
+    Four queries at most: new leads grouped by channel x source x offer (with
+    those qualified by ``end``), prospects added with inbound leads answered
+    (and, on PostgreSQL, their median response time), then one ordered OFFSET
+    query per remaining median (skipped when nothing to rank).
+    """
+    start_at, end_at = period.bounds()
+    leads = Lead.objects.filter(segment.owned("owner"), segment.on_channel("channel"))
+    new_leads = leads.filter(became_lead_at__gte=start_at, became_lead_at__lt=end_at)
+    # Not "qualified_at IS NOT NULL AND qualified_at < end": the planner
+    # multiplies the two clauses' selectivities (both count the NULLs) and
+    # expects a tenth of the rows, then prefers the qualified_at index.
+    qualified = Q(qualified_at__lt=end_at)
+    # Counting columns of the lead_became_lead index (NULLs are not counted)
+    # rather than the primary key keeps this an index-only scan.
+    rows = list(
+        new_leads.values("channel", "source", "offer", "offer__title")
+        .annotate(
+            n=Count("became_lead_at"),
+            qualified=Count("qualified_at", filter=qualified),
+        )
+        .order_by()
+    )
+    total = sum(row["n"] for row in rows)
+    qualified_count = sum(row["qualified"] for row in rows)
+
+    # The lead's first activity time is kept on the lead by the activity
+    # service (pipeline.services.activity_log: the earliest occurred_at, even
+    # for a backdated activity), so no subquery into the activities per lead.
+    created = leads.filter(created_at__gte=start_at, created_at__lt=end_at)
+    answered = Q(channel=Channel.INBOUND, first_activity_at__isnull=False)
+    response_time = F("first_activity_at") - F("created_at")
+    # On PostgreSQL the response median comes with the counts, in the same
+    # pass over the period's leads; elsewhere it is one OFFSET query more.
+    in_one_pass = connections[created.db].vendor == "postgresql"
+    counts = created.aggregate(
+        prospects=Count(
+            "created_at",
+            filter=Q(became_lead_at__isnull=True)
+            | Q(became_lead_at__gt=F("created_at") + CREATED_AS_LEAD_TOLERANCE),
+        ),
+        answered=Count("created_at", filter=answered),
+        **(
+            {"response": MedianDuration(response_time, filter=answered)}
+            if in_one_pass
+            else {}
+        ),
+    )
+
+    to_qualify = median(
+        new_leads.filter(qualified),
+        F("qualified_at") - F("became_lead_at"),
+        qualified_count,
+    )
+    if in_one_pass:
+        response = counts["response"]
+    else:
+        response = median(created.filter(answered), response_time, counts["answered"])
+    hour, minute = datetime.timedelta(hours=1), datetime.timedelta(minutes=1)
+    return LeadKpis(
+        new_leads=total,
+        by_channel=_rollup(rows, "channel"),
+        by_source=_rollup(rows, "source"),
+        by_offer=_rollup(rows, "offer", "offer__title"),
+        prospects_added=counts["prospects"],
+        qualified_by_end=qualified_count,
+        lead_to_qualified_rate=ratio(qualified_count, total),
+        median_hours_to_qualify=None
+        if to_qualify is None
+        else in_units(to_qualify, hour),
+        inbound_leads_answered=counts["answered"],
+        median_lead_response_minutes=(
+            None if response is None else in_units(response, minute)
+        ),
+    )
+
+
+def new_leads_by_month(
+    *, period: Period, segment: Segment
+) -> tuple[tuple[datetime.date, str, int], ...]:
+    """Return (month, channel, new leads) over the period (1 query)."""
+    start_at, end_at = period.bounds()
+    rows = (
+        Lead.objects.filter(
+            segment.owned("owner"),
+            segment.on_channel("channel"),
+            became_lead_at__gte=start_at,
+            became_lead_at__lt=end_at,
+        )
+        .annotate(
+            month=TruncMonth("became_lead_at", tzinfo=timezone.get_default_timezone())
+        )
+        .values("month", "channel")
+        .annotate(n=Count("pk"))
+        .order_by("month", "channel")
+    )
+    return tuple(
+        (timezone.localtime(row["month"]).date(), row["channel"], row["n"])
+        for row in rows
+    )
