@@ -171,8 +171,15 @@ class ChurnPointSerializer(serializers.Serializer):
     mrr_start = CurrencyValueSerializer(many=True)
     mrr_end = CurrencyValueSerializer(many=True)
     new_mrr = CurrencyValueSerializer(many=True)
+    expansion_mrr = CurrencyValueSerializer(many=True)
+    contraction_mrr = CurrencyValueSerializer(many=True)
     churned_mrr = CurrencyValueSerializer(many=True)
+    reactivation_mrr = CurrencyValueSerializer(many=True)
+    net_new_mrr = CurrencyValueSerializer(many=True)
     gross_mrr_churn_rate = CurrencyValueSerializer(many=True)
+    net_mrr_churn_rate = CurrencyValueSerializer(many=True)
+    gross_revenue_retention = CurrencyValueSerializer(many=True)
+    net_revenue_retention = CurrencyValueSerializer(many=True)
 
 
 class ChurnSeriesSerializer(serializers.Serializer):
@@ -264,9 +271,26 @@ def churn_data(
                 "retention_rate": decimal_string(point.retention_rate, "rate"),
                 "mrr_start": money_list(point.mrr_start),
                 "mrr_end": money_list(point.mrr_end),
-                "new_mrr": money_list(point.new_mrr),
-                "churned_mrr": money_list(point.churned_mrr),
-                "gross_mrr_churn_rate": money_list(point.gross_mrr_churn_rate, "rate"),
+                **{
+                    name: money_list(getattr(point, name))
+                    for name in (
+                        "new_mrr",
+                        "expansion_mrr",
+                        "contraction_mrr",
+                        "churned_mrr",
+                        "reactivation_mrr",
+                        "net_new_mrr",
+                    )
+                },
+                **{
+                    name: money_list(getattr(point, name), "rate")
+                    for name in (
+                        "gross_mrr_churn_rate",
+                        "net_mrr_churn_rate",
+                        "gross_revenue_retention",
+                        "net_revenue_retention",
+                    )
+                },
             }
             for point in points
         ],

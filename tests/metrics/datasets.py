@@ -79,7 +79,7 @@ def build_customers(rep, foreign_rep) -> None:
     C   70 EUR  2025-03-01 -> 2026-03-10   still a customer
     D  100 EUR  2026-01-10 -> 2026-03-01   starts and churns inside the period
     E  300 EUR  2026-02-01 ->              new customer
-    F   80 EUR  2025-05-01 -> 2026-01-01   ended on `start`: not a customer then
+    F   80 EUR  2025-05-01 -> 2026-01-01   ends on `start`: in the cohort, lost on day 1
     G 1000 USD  2025-01-01 ->              another team, another currency
     """
     d = datetime.date

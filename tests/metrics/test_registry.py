@@ -66,9 +66,9 @@ def test_a_lower_is_better_rate_target_is_attained_on_its_single_currency(
         .json()
     )
 
-    # then: churned 270 / started 420 = 0.642857…; / 0.5 = 1.2857 (above 1:
-    # worse than the target, since lower is better)
+    # then: (churned 380 + contraction 70) / started 500 = 0.9; / 0.5 = 1.8
+    # (above 1: worse than the target, since lower is better)
     item = next(i for i in body["kpis"] if i["key"] == "gross_mrr_churn_rate")
     assert item["better"] == "lower"
-    assert item["value"] == "0.6429"
-    assert item["attainment"] == "1.2857"
+    assert item["value"] == "0.9000"
+    assert item["attainment"] == "1.8000"
