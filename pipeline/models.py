@@ -337,6 +337,14 @@ class StageChange(models.Model):
             models.Index(fields=["deal", "-changed_at"], name="stagechange_deal_at"),
             # Funnel KPI: which deals ever reached a stage.
             models.Index(fields=["to_stage", "deal"], name="stagechange_stage_deal"),
+            # Closed-deal KPIs (metrics.kpis.deals.closed_in): the wins and
+            # losses of a period, read from history.
+            models.Index(
+                fields=["changed_at"],
+                include=["deal"],
+                condition=Q(to_status__in=["won", "lost"]),
+                name="stagechange_closed_at",
+            ),
         ]
 
     def __str__(self) -> str:
