@@ -156,6 +156,7 @@ class FunnelSerializer(serializers.Serializer):
     filters = FiltersSerializer()
     created = serializers.IntegerField()
     won = serializers.IntegerField()
+    closing_to_won_rate = serializers.CharField(allow_null=True)
     stages = FunnelStageSerializer(many=True)
     open_on_end = OpenStageSerializer(many=True)
 
@@ -228,6 +229,7 @@ def funnel_data(funnel: kpis.Funnel, period: Period, segment: Segment) -> dict:
         **_head(period, segment),
         "created": funnel.created,
         "won": funnel.won,
+        "closing_to_won_rate": decimal_string(funnel.closing_to_won_rate, "rate"),
         "stages": [
             {
                 "stage": stage.stage,

@@ -51,6 +51,8 @@ def test_dashboard_shows_the_same_numbers_and_charts(
     assert "2370.00 EUR" in html
     assert "4000.00 EUR" in html
     # Five server-rendered SVG charts, nothing loaded from elsewhere.
+    # The funnel's closing-to-won rate, as the API gives it: D1, D4, D6 of 3.
+    assert "Closing to won: 100%" in html
     assert html.count('class="pygal-chart"') == 5
     assert "kozea.github.io" not in html
     assert "<script src" not in html.replace('src="/static', "")
