@@ -115,8 +115,8 @@ class KpiItemSerializer(serializers.Serializer):
     unit = serializers.ChoiceField(choices=list(UNITS))
     better = serializers.ChoiceField(
         choices=[b.value for b in Better],
-        help_text="Which way the KPI should go: for lower, an attainment below "
-        "1 is good.",
+        help_text="Which way the KPI should go (lower: a figure at or below "
+        "the target is within it, and there is no attainment).",
     )
     value = FigureField(required=False, help_text="Absent for money KPIs.")
     values = CurrencyValueSerializer(
@@ -127,7 +127,19 @@ class KpiItemSerializer(serializers.Serializer):
     )
     target = serializers.CharField(allow_null=True)
     target_currency = serializers.CharField(required=False, allow_null=True)
-    attainment = serializers.CharField(allow_null=True, help_text="actual / target")
+    target_from_months = serializers.BooleanField(
+        required=False,
+        help_text="True when a quarter's target is the sum of its monthly targets.",
+    )
+    attainment = serializers.CharField(
+        allow_null=True,
+        help_text="actual / target, where more is better; null where lower is.",
+    )
+    within_target = serializers.BooleanField(
+        allow_null=True,
+        help_text="Whether the figure meets the target: at or above it, or at "
+        "or below it where lower is better; null without a target.",
+    )
 
 
 class KpiReportSerializer(serializers.Serializer):
@@ -219,7 +231,10 @@ def report_data(report: KpiReport) -> dict:
             if item.values is not None:
                 row["values"] = money_list(item.values, item.unit)
             row["target"] = decimal_string(item.target, item.unit)
+        if item.target_from_months:
+            row["target_from_months"] = True
         row["attainment"] = decimal_string(item.attainment, "rate")
+        row["within_target"] = item.within_target
         items.append(row)
     return {**_head(report.period, report.segment), "kpis": items}
 

@@ -85,11 +85,23 @@ class Kpi:
     # the field of its result that holds this KPI.
     family: Callable[..., Any]
     field: str
+    # A figure at a moment (MRR on a day, the open pipeline), not a flow over
+    # the period: a quarter's target is not the sum of its months'.
+    level: bool = False
+    # A rate that may exceed 1 (net revenue retention with net expansion).
+    exceeds_one: bool = False
 
     @property
     def takes_currency(self) -> bool:
         """Return True when its targets name a currency (money KPIs)."""
         return self.unit is MONEY
+
+    @property
+    def adds_up_over_time(self) -> bool:
+        """Return True when the months' figures add up to the quarter's."""
+        return not self.level and (
+            self.unit is COUNT or self.currencies is Currencies.SUMMED
+        )
 
     def read(self, result: Any) -> Any:
         """Return this KPI's figure from its family's result."""
@@ -151,6 +163,7 @@ KPIS: tuple[Kpi, ...] = (
         currencies=Currencies.RATIO_PER_CURRENCY,
         family=churn,
         field="net_revenue_retention",
+        exceeds_one=True,
     ),
     Kpi(
         key="mrr_start",
@@ -160,6 +173,7 @@ KPIS: tuple[Kpi, ...] = (
         currencies=Currencies.SUMMED,
         family=churn,
         field="mrr_start",
+        level=True,
     ),
     Kpi(
         key="mrr_end",
@@ -169,6 +183,7 @@ KPIS: tuple[Kpi, ...] = (
         currencies=Currencies.SUMMED,
         family=churn,
         field="mrr_end",
+        level=True,
     ),
     Kpi(
         key="new_mrr",
@@ -379,6 +394,7 @@ KPIS: tuple[Kpi, ...] = (
         currencies=Currencies.SUMMED,
         family=deal_kpis,
         field="pipeline_value",
+        level=True,
     ),
     Kpi(
         key="weighted_pipeline",
@@ -388,6 +404,7 @@ KPIS: tuple[Kpi, ...] = (
         currencies=Currencies.SUMMED,
         family=deal_kpis,
         field="weighted_pipeline",
+        level=True,
     ),
     Kpi(
         key="sales_velocity_per_day",

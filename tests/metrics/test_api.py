@@ -52,7 +52,8 @@ def test_kpis_response_shape_and_numbers(
     items = _by_key(body)
     assert set(items) == set(KpiKey.values)
     assert set(items["win_rate"]) == {
-        "key", "label", "unit", "better", "value", "target", "attainment"
+        "key", "label", "unit", "better", "value", "target", "attainment",
+        "within_target",
     }  # fmt: skip
     # Same figures as tests/metrics/test_*.py, as decimal strings.
     # Churn: B and F lost of A, B, C, F (F ends on the first day) = 2 / 4.
