@@ -18,6 +18,19 @@ from crm.models import (
 from crm.visibility import assignable_owners_scope
 
 
+class ErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    detail = serializers.CharField()
+    attr = serializers.CharField(allow_null=True)
+
+
+class ConflictResponseSerializer(serializers.Serializer):
+    """The 409 of a domain action the record's state forbids (``Conflict``)."""
+
+    type = serializers.CharField()
+    errors = ErrorDetailSerializer(many=True)
+
+
 class OwnedSerializer(serializers.ModelSerializer):
     """A record with an ``owner``: it defaults to the caller, who may only pick
     someone in their own scope (a rep: themselves; a manager: their team)."""

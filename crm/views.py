@@ -178,7 +178,10 @@ class SubscriptionViewSet(
 
     @extend_schema(
         request=SubscriptionChangeSerializer,
-        responses={201: SubscriptionSerializer, 200: SubscriptionSerializer},
+        responses={
+            201: SubscriptionSerializer,
+            200: SubscriptionSerializer,
+        },
         examples=SUBSCRIPTION_CHANGE_EXAMPLES,
     )
     @action(detail=True, methods=["post"])

@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from crm.export import CsvExportMixin
 from crm.permissions import IsSalesUser
+from crm.serializers import ConflictResponseSerializer
 from leads import services
 from leads.api_examples import (
     CAPTURE_EXAMPLES,
@@ -105,7 +106,9 @@ class LeadViewSet(
         )
         return Response(self._fresh(lead))
 
-    @extend_schema(request=None, responses=LeadSerializer)
+    @extend_schema(
+        request=None, responses={200: LeadSerializer, 409: ConflictResponseSerializer}
+    )
     @action(detail=True, methods=["post"])
     def promote(self, request, pk=None):
         """Make the prospect a lead: they showed interest (409 unless a prospect)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from crm.models import Company, Contact, User
-from crm.serializers import OwnedSerializer
+from crm.serializers import ConflictResponseSerializer, OwnedSerializer
 from leads.models import Lead
 from pipeline.models import (
     Activity,
@@ -182,17 +182,6 @@ class ActivitySerializer(serializers.ModelSerializer):
 
 
 # --- documented error bodies (the format of crm.api_errors) ---------------------
-
-
-class ErrorDetailSerializer(serializers.Serializer):
-    code = serializers.CharField()
-    detail = serializers.CharField()
-    attr = serializers.CharField(allow_null=True)
-
-
-class ConflictResponseSerializer(serializers.Serializer):
-    type = serializers.CharField()
-    errors = ErrorDetailSerializer(many=True)
 
 
 class StaleDealResponseSerializer(ConflictResponseSerializer):
