@@ -2,11 +2,13 @@
 
 import datetime
 import importlib
+import io
 from decimal import Decimal
 
 import pytest
 import time_machine
 from django.apps import apps
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import Client
 
@@ -307,3 +309,22 @@ def test_admin_form_shows_mrr_and_plan_read_only(rep):
 
     assert 'name="mrr"' not in page
     assert 'name="plan"' not in page
+
+
+def test_post_mrr_ledger_command_reports_drift_and_posts_it(rep):
+    company = CompanyFactory(owner=rep)
+    Subscription.objects.bulk_create(
+        [Subscription(company=company, plan="P", mrr=90, started_on=d(2026, 1, 1))]
+    )
+    out = io.StringIO()
+
+    with pytest.raises(CommandError, match="lacks 1 movement"):
+        call_command("post_mrr_ledger", "--check", stdout=out)
+    assert not MrrMovement.objects.exists()
+    call_command("post_mrr_ledger", stdout=out)
+    call_command("post_mrr_ledger", "--check", stdout=out)
+
+    assert out.getvalue().splitlines()[-2:] == [
+        "MRR ledger: appended 1 movement row(s).",
+        "MRR ledger: would append 0 movement row(s).",
+    ]
