@@ -165,6 +165,16 @@ class SubscriptionForm(forms.ModelForm):
             "churn_reason",
         ]
 
+    def clean_started_on(self):
+        value = self.cleaned_data["started_on"]
+        sub = self.instance
+        if sub.pk and sub.replaces_id and value != sub.started_on:
+            raise forms.ValidationError(
+                "This subscription continues a plan change; its start is the "
+                "day of the change."
+            )
+        return value
+
     def clean_currency(self) -> str:
         value = self.cleaned_data["currency"]
         if len(value) != 3 or not value.isalpha():

@@ -328,3 +328,45 @@ def test_post_mrr_ledger_command_reports_drift_and_posts_it(rep):
         "MRR ledger: appended 1 movement row(s).",
         "MRR ledger: would append 0 movement row(s).",
     ]
+
+
+def test_admin_refuses_moving_the_start_of_a_plan_changes_successor(rep):
+    sub = SubscriptionFactory(
+        company=CompanyFactory(owner=rep), mrr=Decimal(100), started_on=d(2026, 1, 1)
+    )
+    successor = services.subscription_change(
+        subscription=sub,
+        by=rep,
+        plan="Scale",
+        mrr=Decimal(150),
+        effective_on=d(2026, 2, 1),
+    )
+    client = Client()
+    client.force_login(rep)
+
+    page = client.post(
+        f"/admin/crm/subscription/{successor.pk}/change/",
+        {"started_on": "2026-02-10"},
+    )
+
+    assert page.status_code == 200  # the form again, with the error
+    assert "continues a plan change" in page.content.decode()
+    successor.refresh_from_db()
+    assert successor.started_on == d(2026, 2, 1)
+
+
+def test_admin_moves_a_start_through_the_service(rep):
+    company = CompanyFactory(owner=rep)
+    sub = SubscriptionFactory(
+        company=company, mrr=Decimal(100), started_on=d(2026, 1, 1)
+    )
+    client = Client()
+    client.force_login(rep)
+
+    page = client.post(
+        f"/admin/crm/subscription/{sub.pk}/change/", {"started_on": "2026-01-05"}
+    )
+
+    assert page.status_code == 302
+    # The correction is appended: the ledger now starts on 01-05.
+    assert ledger(company) == [(d(2026, 1, 5), "new", Decimal(100))]
