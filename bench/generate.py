@@ -5,12 +5,14 @@ their managers, companies, contacts and subscriptions with churn, prospects and
 leads in every status with their touches, qualifications and activities (cold
 calls included), deals with their full stage history, and KPI targets.
 
-Rows are consistent the way the services would have written them: a deal's
-``StageChange`` rows start at its ``created_at`` and end at its ``closed_at``, its
-``stage_entered_at`` and ``version`` follow from them, a lead's activity counters
-and timestamps match its activities, a converted lead's deal is created at its
-``converted_at``. One ``random.Random(seed)`` drives everything, table after
-table, so the same seed and scale give the same rows.
+The generator draws what happened (when people were created, became leads,
+were called; how deals moved); what the services would have recorded comes
+from ``pipeline.history``, the rules the services themselves use: a deal's
+``StageChange`` rows and its stage, status, ``closed_at``, ``stage_entered_at``
+and ``version``, which calls are cold, a lead's activity counters. A converted
+lead's deal is created at its ``converted_at``. One ``random.Random(seed)``
+drives everything, table after table, so the same seed and scale give the same
+rows.
 
 Children are first kept in compact arrays (a few bytes per row) while their
 parents are written, because one connection streams one ``COPY`` at a time.
@@ -52,6 +54,13 @@ from leads.models import (
     Touch,
 )
 from metrics.models import KpiKey, KpiTarget, PeriodKind
+from pipeline.history import (
+    Engagement,
+    Step,
+    deal_history,
+    is_cold_call,
+    status_at,
+)
 from pipeline.models import (
     STAGE_ORDER,
     Activity,
@@ -192,6 +201,21 @@ CALL_OUTCOMES = (
 )
 NON_CALL_KINDS = (ActivityKind.EMAIL, ActivityKind.MEETING, ActivityKind.NOTE)
 STATUS_CODES = {"": 0, DealStatus.OPEN: 1, DealStatus.WON: 2, DealStatus.LOST: 3}
+STAGE_CODES = {"": -1, **{stage.value: i for i, stage in enumerate(STAGE_ORDER)}}
+# What kind of activity happened (the cold-call flag then follows from the rule):
+# any kind; the outbound call that opens an outbound prospect; the outbound
+# e-mail that opens a cold-e-mail prospect; a follow-up with a prospect (an
+# e-mail, a meeting or a note: the calls to a prospect are its opening call).
+PLAN_ANY, PLAN_CALL, PLAN_EMAIL, PLAN_NOT_CALL = range(4)
+# Whom an activity is logged on when it is: nobody's lead record, a lead, a
+# prospect never inbound, a prospect with an inbound touch.
+ON_NO_LEAD, ON_LEAD, ON_PROSPECT, ON_INBOUND_PROSPECT = range(4)
+ON_STATUS = {
+    ON_NO_LEAD: None,
+    ON_LEAD: LeadStatus.LEAD,
+    ON_PROSPECT: LeadStatus.PROSPECT,
+    ON_INBOUND_PROSPECT: LeadStatus.PROSPECT,
+}
 STATUS_NAMES = {code: name for name, code in STATUS_CODES.items()}
 
 
@@ -685,7 +709,8 @@ class Generator:
         max_converted = self.n["deals"] // 2
         # Children kept until their parents are written.
         self.act_lead, self.act_t = array("q"), array("d")
-        self.act_cold, self.act_owner = array("b"), array("q")
+        self.act_plan, self.act_on = array("b"), array("b")
+        self.act_owner = array("q")
         self.touch_lead, self.touch_t, self.touch_offer = (
             array("q"),
             array("d"),
@@ -757,32 +782,40 @@ class Generator:
                                         converted = None
                         else:
                             decided = None
-                # Activities: cold calls first for outbound people.
+                # Activities: outbound people are first called (or e-mailed,
+                # for a cold e-mail) while still prospects.
                 k = choices(counts, LEAD_ACTIVITY_WEIGHTS)[0]
-                first_act = last_act = None
+                engagement = Engagement()
                 if k:
                     horizon = min(created + 60 * DAY, end_t - 1)
-                    times = []
-                    cold = []
                     for j in range(k):
                         if j == 0 and inbound:
                             t = created + rng.expovariate(1 / (6 * 3600))
-                            is_cold = False
+                            plan = PLAN_ANY
                         elif j == 0:
                             limit = became if became is not None else horizon
                             t = created + rnd() * max(limit - created, 60)
-                            is_cold = source != Source.COLD_EMAIL
+                            cold_email = source == Source.COLD_EMAIL
+                            plan = PLAN_EMAIL if cold_email else PLAN_CALL
                         else:
                             t = created + rnd() * max(horizon - created, 60)
-                            is_cold = False
-                        times.append(min(t, end_t - 1))
-                        cold.append(is_cold)
-                    for t, is_cold in zip(times, cold, strict=True):
+                            plan = PLAN_ANY
+                        t = min(t, end_t - 1)
+                        if status_at(t, became_lead_at=became) != LeadStatus.PROSPECT:
+                            on = ON_LEAD
+                        else:
+                            # Inbound people are touched on creation.
+                            on = ON_INBOUND_PROSPECT if inbound else ON_PROSPECT
+                            if j and plan == PLAN_ANY:
+                                plan = PLAN_NOT_CALL
                         self.act_lead.append(pk)
                         self.act_t.append(t)
-                        self.act_cold.append(is_cold)
+                        self.act_plan.append(plan)
+                        self.act_on.append(on)
                         self.act_owner.append(owner)
-                    first_act, last_act = min(times), max(times)
+                        engagement.log(t)
+                first_act = engagement.first_activity_at
+                last_act = engagement.last_activity_at
                 touches = 0
                 if inbound:
                     touches = 1 if rnd() < 0.8 else choice((2, 3))
@@ -828,7 +861,7 @@ class Generator:
                     _ts(disqualified) if disqualified is not None else None,
                     _ts(converted) if converted is not None else None,
                     touches,
-                    k,
+                    engagement.activity_count,
                     _ts(first_act) if first_act is not None else None,
                     _ts(last_act) if last_act is not None else None,
                 )
@@ -950,25 +983,22 @@ class Generator:
 
     # -- deals ------------------------------------------------------------------
 
-    def _deal_history(self, created: float) -> tuple[list, str, str, float | None]:
-        """Return the moves [(from, to, from_status, to_status, t)], and the end."""
+    def _deal_steps(self, created: float, owner: int) -> list[Step]:
+        """Return a deal's steps: its creation, moves, and perhaps its close."""
         rng, end_t = self.rng, self.end_t
+        stages = [stage.value for stage in STAGE_ORDER]
         index, t = 0, created
-        events = [(-1, 0, 0, 1, created)]
-        status = DealStatus.OPEN
-        closed = None
+        steps = [Step(stages[0], DealStatus.OPEN, created, owner)]
         for _ in range(12):
             t += rng.expovariate(1 / (STAGE_DAYS * DAY))
             if t >= end_t:
                 break
             roll = rng.random()
             if roll < 0.2 or (index == 4 and roll < 0.55):
-                status, closed = DealStatus.LOST, t
-                events.append((index, index, 1, 3, t))
+                steps.append(Step(stages[index], DealStatus.LOST, t, owner))
                 break
             if index == 4:
-                status, closed = DealStatus.WON, t
-                events.append((index, index, 1, 2, t))
+                steps.append(Step(stages[index], DealStatus.WON, t, owner))
                 break
             if roll < 0.26 and index > 0:
                 target = index - 1
@@ -976,9 +1006,9 @@ class Generator:
                 target = index + 2
             else:
                 target = index + 1
-            events.append((index, target, 1, 1, t))
+            steps.append(Step(stages[target], DealStatus.OPEN, t, owner))
             index = target
-        return events, STAGE_ORDER[index], status, closed
+        return steps
 
     def _deals(self) -> None:
         rng, n = self.rng, self.n["deals"]
@@ -1016,27 +1046,29 @@ class Generator:
             for i in range(n):
                 pk = first_id + i
                 created, lead, owner, channel = origins[i]
-                events, stage, status, closed = self._deal_history(created)
-                for from_i, to_i, from_s, to_s, t in events:
+                built = deal_history(self._deal_steps(created, owner))
+                for change in built.changes:
                     self.sc_deal.append(pk)
-                    self.sc_from.append(from_i)
-                    self.sc_to.append(to_i)
-                    self.sc_from_status.append(from_s)
-                    self.sc_to_status.append(to_s)
-                    self.sc_t.append(t)
-                    self.sc_by.append(owner)
-                entered = max(t for *_, to_status, t in events if to_status == 1)
+                    self.sc_from.append(STAGE_CODES[change.from_stage])
+                    self.sc_to.append(STAGE_CODES[change.to_stage])
+                    self.sc_from_status.append(STATUS_CODES[change.from_status])
+                    self.sc_to_status.append(STATUS_CODES[change.to_status])
+                    self.sc_t.append(change.changed_at)
+                    self.sc_by.append(change.changed_by)
+                closed, entered = built.closed_at, built.stage_entered_at
                 k = rng.choices(counts, DEAL_ACTIVITY_WEIGHTS)[0]
-                last_act = None
+                engagement = Engagement()
                 horizon = closed if closed is not None else end_t - 1
                 for _ in range(k):
                     t = created + rng.random() * (horizon - created)
                     self.act_lead.append(0)
                     self.act_deal.append(pk)
                     self.act_t.append(t)
-                    self.act_cold.append(False)
+                    self.act_plan.append(PLAN_ANY)
+                    self.act_on.append(ON_NO_LEAD)
                     self.act_owner.append(owner)
-                    last_act = t if last_act is None else max(last_act, t)
+                    engagement.log(t)
+                last_act = engagement.last_activity_at
                 company = rng.randrange(n_companies)
                 amount = Decimal(round(rng.lognormvariate(8.5, 0.9), -1) + 100)
                 updated = max(closed or entered, last_act or created)
@@ -1054,14 +1086,14 @@ class Generator:
                     "USD" if company % 7 == 0 else "EUR",
                     int(rng.random() * 90) + 5 if rng.random() < 0.1 else None,
                     _ts(created + 45 * DAY).date(),
-                    stage,
-                    status,
-                    rng.choice(lost_reasons) if status == DealStatus.LOST else "",
+                    built.stage,
+                    built.status,
+                    rng.choice(lost_reasons) if built.status == DealStatus.LOST else "",
                     "",
                     _ts(closed) if closed is not None else None,
                     _ts(entered),
                     _ts(last_act) if last_act is not None else None,
-                    len(events),
+                    built.version,
                 )
 
         self._write(
@@ -1142,11 +1174,14 @@ class Generator:
         start_t, span = self.start_t, HISTORY_DAYS * DAY
         rnd, choice = rng.random, rng.choice
 
-        def activity(pk, t, is_cold, lead, contact, deal, owner):
-            if is_cold or rnd() < 0.45:
+        def activity(pk, t, plan, on, lead, contact, deal, owner):
+            if plan == PLAN_CALL or (plan == PLAN_ANY and rnd() < 0.45):
                 kind, direction = ActivityKind.CALL, Direction.OUTBOUND
                 outcome = choice(CALL_OUTCOMES)
                 duration = int(rng.expovariate(1 / 180)) + 5
+            elif plan == PLAN_EMAIL:
+                kind, direction = ActivityKind.EMAIL, Direction.OUTBOUND
+                outcome, duration = "", None
             else:
                 kind = choice(NON_CALL_KINDS)
                 direction = Direction.INBOUND if rnd() < 0.3 else Direction.OUTBOUND
@@ -1157,7 +1192,12 @@ class Generator:
                 kind,
                 direction,
                 outcome,
-                is_cold,
+                is_cold_call(
+                    kind=kind,
+                    direction=direction,
+                    lead_status=ON_STATUS[on],
+                    came_inbound=on == ON_INBOUND_PROSPECT,
+                ),
                 at,
                 duration,
                 lead,
@@ -1177,7 +1217,8 @@ class Generator:
                 max(start_t + rnd() * span, self.company_created[company])
             )
             self.act_lead.append(0)
-            self.act_cold.append(False)
+            self.act_plan.append(PLAN_ANY)
+            self.act_on.append(ON_NO_LEAD)
             self.act_owner.append(self.company_owner[company])
             deal_of.append(0)
             contact_of.append(first_contact + company)
@@ -1187,7 +1228,8 @@ class Generator:
                 yield activity(
                     first + n,
                     self.act_t[i],
-                    bool(self.act_cold[i]),
+                    self.act_plan[i],
+                    self.act_on[i],
                     self.act_lead[i] or None,
                     contact_of[i] or None,
                     deal_of[i] or None,
@@ -1214,7 +1256,8 @@ class Generator:
             kept + extra,
             rows(),
         )
-        del self.act_lead, self.act_t, self.act_cold, self.act_owner, self.act_deal
+        del self.act_lead, self.act_t, self.act_plan, self.act_on, self.act_owner
+        del self.act_deal
 
     def _targets(self) -> None:
         """Targets of the last full quarter: organisation, each team, each rep."""

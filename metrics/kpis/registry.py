@@ -91,6 +91,13 @@ class Kpi:
     # A rate that may exceed 1 (net revenue retention with net expansion).
     exceeds_one: bool = False
 
+    def __post_init__(self) -> None:
+        money = self.unit is MONEY
+        if money != (self.currencies in (Currencies.SUMMED, Currencies.PER_CURRENCY)):
+            raise ValueError(
+                f"{self.key}: money is summed or per currency, nothing else is."
+            )
+
     @property
     def takes_currency(self) -> bool:
         """Return True when its targets name a currency (money KPIs)."""

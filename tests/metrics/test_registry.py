@@ -10,7 +10,15 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ValidationError
 
-from metrics.kpis.registry import KPIS, markdown_table
+from metrics.kpis import deal_kpis
+from metrics.kpis.registry import (
+    KPIS,
+    MONEY,
+    Better,
+    Currencies,
+    Kpi,
+    markdown_table,
+)
 from metrics.models import KpiTarget
 from tests.metrics.datasets import Q1, build_customers
 
@@ -74,3 +82,16 @@ def test_a_lower_is_better_rate_target_is_judged_within_or_not(
     assert item["value"] == "0.9000"
     assert item["attainment"] is None
     assert item["within_target"] is False
+
+
+def test_a_money_kpi_must_be_summed_or_per_currency():
+    with pytest.raises(ValueError, match="money is summed or per currency"):
+        Kpi(
+            key="lifetime_value",
+            label="Lifetime value",
+            unit=MONEY,
+            better=Better.HIGHER,
+            currencies=Currencies.NONE,
+            family=deal_kpis,
+            field="revenue_won",
+        )
