@@ -38,7 +38,8 @@ from bench.loading import (
     is_postgresql,
     reset_sequences,
 )
-from crm.models import Company, Contact, Role, Subscription, Team, User
+from crm.models import Company, Contact, MrrMovement, Role, Subscription, Team, User
+from crm.mrr_ledger import mrr_ledger_rebuild
 from leads.models import (
     Channel,
     ContentOffer,
@@ -46,6 +47,7 @@ from leads.models import (
     DisqualificationReason,
     Lead,
     LeadStatus,
+    LeadStatusChange,
     OfferKind,
     Qualification,
     Source,
@@ -323,7 +325,9 @@ class Generator:
             self._offers()
             self._companies()
             self._subscriptions()
+            self._mrr_movements()
             self._leads()
+            self._lead_status_changes()
             self._touches()
             self._qualifications()
             self._deals()
@@ -340,7 +344,9 @@ class Generator:
                     Company,
                     Contact,
                     Subscription,
+                    MrrMovement,
                     Lead,
+                    LeadStatusChange,
                     Touch,
                     Qualification,
                     Deal,
@@ -646,7 +652,54 @@ class Generator:
             rows(),
         )
 
+    def _mrr_movements(self) -> None:
+        """The subscriptions' MRR ledger, derived as the services post it."""
+        started = time.perf_counter()
+        count = mrr_ledger_rebuild()
+        table = MrrMovement._meta.db_table
+        self.rows[table] = count
+        self.seconds[table] = time.perf_counter() - started
+
     # -- leads ------------------------------------------------------------------
+
+    def _lead_status_changes(self) -> None:
+        """Each lead's status history from its timestamps, in one pass per step.
+
+        The generator stamps a record created as a lead with ``became_lead_at``
+        equal to its ``created_at``; any other record was created a prospect.
+        """
+        started = time.perf_counter()
+        quote = connection.ops.quote_name
+        lead = quote(Lead._meta.db_table)
+        history = quote(LeadStatusChange._meta.db_table)
+        steps = [
+            # (from, to, moment, condition)
+            ("''", "CASE WHEN became_lead_at = created_at THEN 'lead' "
+             "ELSE 'prospect' END", "created_at", "TRUE"),
+            ("'prospect'", "'lead'", "became_lead_at",
+             "became_lead_at <> created_at"),
+            ("'lead'", "'qualified'", "qualified_at",
+             "status IN ('qualified', 'converted') AND qualified_at IS NOT NULL"),
+            ("'lead'", "'disqualified'", "disqualified_at",
+             "status = 'disqualified' AND disqualified_at IS NOT NULL"),
+            ("'qualified'", "'converted'", "converted_at",
+             "status = 'converted' AND converted_at IS NOT NULL"),
+        ]  # fmt: skip
+        count = 0
+        with connection.cursor() as cursor:
+            for before, after, moment, condition in steps:
+                cursor.execute(
+                    # Names and literals come from this module: no user input.
+                    f"INSERT INTO {history} "  # noqa: S608
+                    "(lead_id, from_status, to_status, changed_at) "
+                    f"SELECT id, {before}, {after}, {moment} FROM {lead} "
+                    f"WHERE id >= %s AND {condition}",
+                    [self.ids[Lead]],
+                )
+                count += cursor.rowcount
+        table = LeadStatusChange._meta.db_table
+        self.rows[table] = count
+        self.seconds[table] = time.perf_counter() - started
 
     def _leads(self) -> None:
         rng, n = self.rng, self.n["leads"]

@@ -5,11 +5,15 @@ below asks ``crm.policy``, like the API does, rather than per-model permission
 rows that could drift from it.
 """
 
+from decimal import Decimal
+
 from axes.admin import AccessAttemptAdmin
 from axes.models import AccessAttempt
 from axes.utils import reset as axes_reset
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.template.response import TemplateResponse
 
 from crm import policy, services
 from crm.admin_services import ServiceAdminMixin, run_on_each
@@ -18,6 +22,7 @@ from crm.models import (
     Company,
     Contact,
     DeliveryAttempt,
+    MrrMovement,
     OutboxEvent,
     Subscription,
     Team,
@@ -170,8 +175,48 @@ class ContactAdmin(ServiceAdminMixin, SalesModelAdmin):
     ordering = ["last_name", "first_name"]
 
 
+class SubscriptionChangeForm(forms.Form):
+    plan = forms.CharField(max_length=100)
+    mrr = forms.DecimalField(
+        label="MRR", max_digits=12, decimal_places=2, min_value=Decimal(0)
+    )
+    effective_on = forms.DateField(
+        required=False,
+        help_text="Default today; never before the start or after the end.",
+    )
+
+
+class SubscriptionForm(forms.ModelForm):
+    class Meta:
+        model = Subscription
+        fields = [
+            "company",
+            "plan",
+            "mrr",
+            "currency",
+            "started_on",
+        ]
+
+    def clean_started_on(self):
+        value = self.cleaned_data["started_on"]
+        sub = self.instance
+        if sub.pk and sub.replaces_id and value != sub.started_on:
+            raise forms.ValidationError(
+                "This subscription continues a plan change; its start is the "
+                "day of the change."
+            )
+        return value
+
+    def clean_currency(self) -> str:
+        value = self.cleaned_data["currency"]
+        if len(value) != 3 or not value.isalpha():
+            raise forms.ValidationError("Use a three-letter ISO 4217 code.")
+        return value.upper()
+
+
 @admin.register(Subscription)
 class SubscriptionAdmin(ServiceAdminMixin, SalesModelAdmin):
+    form = SubscriptionForm
     owner_field = None
     list_display = ["company", "plan", "mrr", "currency", "started_on", "ended_on"]
     list_filter = ["currency", "started_on", "ended_on"]
@@ -180,15 +225,46 @@ class SubscriptionAdmin(ServiceAdminMixin, SalesModelAdmin):
     autocomplete_fields = ["company"]
     date_hierarchy = "started_on"
     # A subscription ends only through the service (the action below, the
-    # API's end/), which records who and when and tells the webhooks.
-    readonly_fields = ["ended_on", "churn_reason", "ended_by", "ended_recorded_at"]
-    actions = ["end_today"]
+    # API's end/), which records who and when and tells the webhooks; plan
+    # and MRR change through change_plan (the MRR ledger keeps the history).
+    readonly_fields = [
+        "ended_on",
+        "churn_reason",
+        "ended_by",
+        "ended_recorded_at",
+        "replaces",
+    ]
+    actions = ["end_today", "change_plan"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None:
+            # The ledger is per customer and currency.
+            return [*self.readonly_fields, "company", "plan", "mrr", "currency"]
+        return self.readonly_fields
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "company":
             # Subscriptions are added to the companies one may change.
             kwargs["queryset"] = Company.objects.changeable_by(request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def apply_form(self, request, obj, form, change):
+        # The form validated what the services check (the model's constraints,
+        # SubscriptionForm.clean_currency); the services post the MRR ledger.
+        if change:
+            if "started_on" in form.changed_data:
+                return services.subscription_update(
+                    subscription=obj, by=request.user, started_on=obj.started_on
+                )
+            return obj
+        return services.subscription_start(
+            company=obj.company,
+            by=request.user,
+            plan=obj.plan,
+            mrr=obj.mrr,
+            currency=obj.currency,
+            started_on=obj.started_on,
+        )
 
     @admin.action(description="End selected subscriptions today")
     def end_today(self, request, queryset):
@@ -201,6 +277,57 @@ class SubscriptionAdmin(ServiceAdminMixin, SalesModelAdmin):
                 subscription=subscription, by=request.user
             ),
         )
+
+    @admin.action(description="Change plan and MRR of selected subscriptions")
+    def change_plan(self, request, queryset):
+        form = SubscriptionChangeForm(request.POST if "apply" in request.POST else None)
+        if "apply" in request.POST and form.is_valid():
+            run_on_each(
+                self,
+                request,
+                queryset,
+                "Changed",
+                lambda subscription: services.subscription_change(
+                    subscription=subscription, by=request.user, **form.cleaned_data
+                ),
+            )
+            return None
+        return TemplateResponse(
+            request,
+            "admin/crm/subscription/change_plan.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.opts,
+                "title": "Change plan and MRR",
+                "form": form,
+                "queryset": queryset,
+                "action": "change_plan",
+            },
+        )
+
+
+@admin.register(MrrMovement)
+class MrrMovementAdmin(SalesModelAdmin):
+    """The ledger is written by the subscription services only: read it here."""
+
+    owner_field = None
+    list_display = ["company", "effective_on", "kind", "amount", "currency"]
+    list_filter = ["kind", "currency", "effective_on"]
+    list_select_related = ["company"]
+    search_fields = ["company__name"]
+    date_hierarchy = "effective_on"
+
+    def get_queryset(self, request):
+        return MrrMovement.objects.visible_to(request.user)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 admin.site.site_header = "Sales CRM"

@@ -44,6 +44,7 @@ SUBSCRIPTION_EXAMPLES = [
             "started_on": "2026-12-01",
             "ended_on": None,
             "churn_reason": "",
+            "replaces": None,
             "version": 1,
         },
         response_only=True,
@@ -67,9 +68,36 @@ SUBSCRIPTION_END_EXAMPLES = [
             "started_on": "2026-12-01",
             "ended_on": "2027-11-30",
             "churn_reason": "Moved to an in-house tool",
+            "replaces": None,
             "version": 2,
         },
         response_only=True,
+    ),
+]
+
+SUBSCRIPTION_CHANGE_EXAMPLES = [
+    OpenApiExample(
+        "Customer upgrades",
+        description="Backdated by a billing sync; default effective_on is today.",
+        value={"plan": "Scale annual", "mrr": "1500.00", "effective_on": "2027-03-01"},
+        request_only=True,
+    ),
+    OpenApiExample(
+        "The successor with the new terms",
+        value={
+            "id": 88,
+            "company": 46,
+            "plan": "Scale annual",
+            "mrr": "1500.00",
+            "currency": "EUR",
+            "started_on": "2027-03-01",
+            "ended_on": None,
+            "churn_reason": "",
+            "replaces": 87,
+            "version": 1,
+        },
+        response_only=True,
+        status_codes=[201],
     ),
 ]
 

@@ -56,10 +56,12 @@ OWNER_PATHS: dict[str, str] = {
     "crm.company": "owner",
     "crm.contact": "owner",
     "crm.subscription": "company__owner",
+    "crm.mrrmovement": "company__owner",
     "leads.lead": "owner",
     "leads.prospect": "owner",
     "leads.touch": "lead__owner",
     "leads.qualification": "lead__owner",
+    "leads.leadstatuschange": "lead__owner",
     "pipeline.deal": "owner",
     "pipeline.stagechange": "deal__owner",
     "pipeline.activity": "owner",
@@ -70,10 +72,12 @@ ADDRESS_BOOK = frozenset({"crm.company", "crm.contact"})
 HISTORY = frozenset(
     {
         "crm.subscription",
+        "crm.mrrmovement",
         "leads.lead",
         "leads.prospect",
         "leads.touch",
         "leads.qualification",
+        "leads.leadstatuschange",
         "pipeline.deal",
         "pipeline.stagechange",
         "pipeline.activity",
@@ -84,7 +88,15 @@ HISTORY = frozenset(
 # ``PROTECT``. Deals always have a stage change; the others are append-only.
 ADMIN_DELETABLE_HISTORY = frozenset({"leads.lead", "leads.prospect"})
 # Records that append-only history rows are: nobody changes them.
-APPEND_ONLY = frozenset({"leads.touch", "leads.qualification", "pipeline.stagechange"})
+APPEND_ONLY = frozenset(
+    {
+        "crm.mrrmovement",
+        "leads.touch",
+        "leads.qualification",
+        "leads.leadstatuschange",
+        "pipeline.stagechange",
+    }
+)
 
 
 class KpiScope(enum.StrEnum):

@@ -136,6 +136,9 @@ class ContactSerializer(OwnedSerializer):
 class SubscriptionSerializer(serializers.ModelSerializer):
     mrr = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0)
 
+    # Terms with history: changing them is an action, not an edit.
+    CHANGED_BY_ACTION = {"mrr": "change", "plan": "change"}
+
     class Meta:
         model = Subscription
         fields = [
@@ -147,8 +150,19 @@ class SubscriptionSerializer(serializers.ModelSerializer):
             "started_on",
             "ended_on",
             "churn_reason",
+            "replaces",
             "version",
         ]
+        read_only_fields = ["replaces"]
+
+    def get_fields(self):
+        fields = super().get_fields()
+        if self.instance is not None:
+            # A customer's subscriptions never move to another company or
+            # currency (the MRR ledger is per customer and currency).
+            for name in ("company", "currency"):
+                fields[name].read_only = True
+        return fields
 
     def validate_company(self, company: Company) -> Company:
         if not policy.may_change(self.context["request"].user, company):
@@ -176,6 +190,16 @@ class SubscriptionSerializer(serializers.ModelSerializer):
                     "A subscription ends only through its end action "
                     "(POST subscriptions/{id}/end/)."
                 )
+        # Terms with history change through the change action, not an edit.
+        if self.instance is not None:
+            errors.update(
+                {
+                    name: f"Use POST /api/v1/subscriptions/{self.instance.pk}/"
+                    f"{action}/ to change the plan or MRR from a given day."
+                    for name, action in self.CHANGED_BY_ACTION.items()
+                    if name in attrs and attrs[name] != getattr(self.instance, name)
+                }
+            )
         ended = getattr(self.instance, "ended_on", None)
         if ended and attrs.get("started_on") and attrs["started_on"] > ended:
             errors["started_on"] = (
@@ -189,6 +213,15 @@ class SubscriptionSerializer(serializers.ModelSerializer):
 class SubscriptionEndSerializer(serializers.Serializer):
     ended_on = serializers.DateField(required=False)
     reason = serializers.CharField(required=False, allow_blank=True, max_length=255)
+
+
+class SubscriptionChangeSerializer(serializers.Serializer):
+    plan = serializers.CharField(max_length=100)
+    mrr = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0)
+    effective_on = serializers.DateField(
+        required=False,
+        help_text="Default today; never before the start or after the end.",
+    )
 
 
 class WebhookEndpointSerializer(serializers.ModelSerializer):
@@ -300,6 +333,8 @@ class ErrorDetailSerializer(serializers.Serializer):
 
 
 class ConflictResponseSerializer(serializers.Serializer):
+    """The 409 of a domain action the record's state forbids (``Conflict``)."""
+
     type = serializers.CharField()
     errors = ErrorDetailSerializer(many=True)
 

@@ -1,9 +1,10 @@
-"""Write workflows of the core app."""
+"""Write workflows of the core app: subscriptions and their MRR ledger."""
 
 from __future__ import annotations
 
 import datetime
 import secrets
+from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
@@ -19,10 +20,94 @@ from crm.models import (
     WebhookEndpoint,
     WebhookEventType,
 )
+from crm.mrr_ledger import mrr_ledger_post
 from crm.versioning import ExpectedVersion, lock_version, save_versioned
 
 # How long the previous webhook secret keeps signing after a rotation.
 WEBHOOK_SECRET_GRACE = datetime.timedelta(hours=24)
+
+
+def _lock_customer(company_id: int) -> Company:
+    """Lock the company: its MRR ledger is posted by one writer at a time."""
+    return Company.objects.select_for_update().get(pk=company_id)
+
+
+def _check_terms(*, mrr: Decimal, currency: str) -> None:
+    errors = {}
+    if mrr is None or mrr < 0:
+        errors["mrr"] = "MRR cannot be negative."
+    if len(currency) != 3 or not currency.isalpha():
+        errors["currency"] = "Use a three-letter ISO 4217 code."
+    if errors:
+        raise ValidationError(errors)
+
+
+def subscription_start(
+    *,
+    company: Company,
+    by: User | None,
+    plan: str,
+    mrr: Decimal,
+    started_on: datetime.date,
+    currency: str | None = None,
+    ended_on: datetime.date | None = None,
+    churn_reason: str = "",
+) -> Subscription:
+    """Record a subscription (a billing sync may send one that already ended).
+
+    Posts the customer's MRR movements in the same transaction: a start on the
+    day another subscription of the customer ends is one netted movement.
+    """
+    sub = Subscription(
+        company=company, plan=plan, mrr=mrr, started_on=started_on, ended_on=ended_on
+    )
+    sub.currency = (currency or sub.currency).upper()
+    _check_terms(mrr=mrr, currency=sub.currency)
+    if ended_on is not None and ended_on < started_on:
+        raise ValidationError(
+            {"ended_on": "A subscription cannot end before it starts."}
+        )
+    if ended_on is not None:
+        sub.churn_reason = churn_reason
+        sub.ended_by = by
+        sub.ended_recorded_at = timezone.now()
+    with transaction.atomic():
+        _lock_customer(company.pk)
+        sub.save(force_insert=True)
+        mrr_ledger_post(company=company.pk, currency=sub.currency, by=by)
+    return sub
+
+
+def subscription_update(
+    *,
+    subscription: Subscription,
+    by: User,
+    started_on: datetime.date,
+    expected_version: ExpectedVersion = None,
+) -> Subscription:
+    """Correct a subscription's start day; the ledger is posted again.
+
+    MRR and plan change only through ``subscription_change`` (history is
+    kept); company and currency never change.
+    """
+    with transaction.atomic():
+        _lock_customer(subscription.company_id)
+        sub = lock_version(subscription, expected_version)
+        if sub.ended_on is not None and started_on > sub.ended_on:
+            raise ValidationError(
+                {"started_on": "A subscription cannot end before it starts."}
+            )
+        if sub.replaces_id is not None and started_on != sub.started_on:
+            raise ValidationError(
+                {
+                    "started_on": "This subscription continues a plan change; "
+                    "its start is the day of the change."
+                }
+            )
+        sub.started_on = started_on
+        save_versioned(sub, ["started_on"])
+        mrr_ledger_post(company=sub.company_id, currency=sub.currency, by=by)
+    return sub
 
 
 def subscription_end(
@@ -33,9 +118,14 @@ def subscription_end(
     reason: str = "",
     expected_version: ExpectedVersion = None,
 ) -> Subscription:
-    """End a running subscription on a day (default today), recording who and when."""
+    """End a running subscription on a day (default today), recording who and when.
+
+    The customer churns when it was its last running subscription; the MRR
+    movement (churn or contraction) is posted in the same transaction.
+    """
     ended_on = ended_on or timezone.localdate()
     with transaction.atomic():
+        _lock_customer(subscription.company_id)
         # Locked so that two concurrent "end" calls cannot both succeed.
         sub = lock_version(subscription, expected_version)
         if sub.ended_on is not None:
@@ -60,6 +150,7 @@ def subscription_end(
         save_versioned(
             sub, ["ended_on", "churn_reason", "ended_by", "ended_recorded_at"]
         )
+        mrr_ledger_post(company=sub.company_id, currency=sub.currency, by=by)
         webhooks.emit(
             WebhookEventType.SUBSCRIPTION_ENDED,
             {
@@ -131,3 +222,84 @@ def webhook_secret_rotate(
             locked, ["secret", "previous_secret", "previous_secret_expires_at"]
         )
     return locked
+
+
+def subscription_change(
+    *,
+    subscription: Subscription,
+    by: User,
+    plan: str,
+    mrr: Decimal,
+    effective_on: datetime.date | None = None,
+    expected_version: ExpectedVersion = None,
+) -> Subscription:
+    """Change a subscription's plan and MRR from a day on (default today).
+
+    The subscription ends on ``effective_on`` and a successor with the new terms
+    starts that day (``replaces`` links them), so every row keeps the MRR it
+    ran with and past periods never change; on the successor's first day the
+    change is amended in place (the replaced terms never ran). The customer's
+    ledger gets one netted expansion or contraction on that day. A billing
+    system may backdate a change, but never before the start or after the end.
+    Returns the subscription that carries the new terms.
+    """
+    if not policy.may_change(by, subscription):
+        raise PermissionDenied(
+            "Only a user who may change this subscription can change its plan."
+        )
+    effective_on = effective_on or timezone.localdate()
+    with transaction.atomic():
+        _lock_customer(subscription.company_id)
+        sub = lock_version(subscription, expected_version)
+        _check_terms(mrr=mrr, currency=sub.currency)
+        if effective_on < sub.started_on:
+            raise ValidationError(
+                {
+                    "effective_on": "A change cannot take effect before the "
+                    f"subscription starts ({sub.started_on.isoformat()})."
+                }
+            )
+        if sub.ended_on is not None and effective_on >= sub.ended_on:
+            raise ValidationError(
+                {
+                    "effective_on": "A change must take effect before the "
+                    f"subscription ends ({sub.ended_on.isoformat()})."
+                }
+            )
+        if effective_on == sub.started_on:
+            sub.plan, sub.mrr = plan, mrr
+            save_versioned(sub, ["plan", "mrr"])
+            successor = sub
+        else:
+            successor = Subscription(
+                company_id=sub.company_id,
+                plan=plan,
+                mrr=mrr,
+                currency=sub.currency,
+                started_on=effective_on,
+                ended_on=sub.ended_on,
+                churn_reason=sub.churn_reason,
+                ended_by=sub.ended_by,
+                ended_recorded_at=sub.ended_recorded_at,
+            )
+            # A backdated change splits a subscription that already had a
+            # successor: the new piece takes the link over.
+            following = Subscription.objects.filter(replaces=sub).first()
+            if following is not None:
+                following = lock_version(following)
+                following.replaces = None
+                save_versioned(following, ["replaces"])
+            sub.ended_on = effective_on
+            sub.churn_reason = ""
+            sub.ended_by = by
+            sub.ended_recorded_at = timezone.now()
+            save_versioned(
+                sub, ["ended_on", "churn_reason", "ended_by", "ended_recorded_at"]
+            )
+            successor.replaces = sub
+            successor.save(force_insert=True)
+            if following is not None:
+                following.replaces = successor
+                save_versioned(following, ["replaces"])
+        mrr_ledger_post(company=sub.company_id, currency=sub.currency, by=by)
+    return successor

@@ -19,6 +19,7 @@ env = environ.Env(
     ALLOWED_HOSTS=(list, ["127.0.0.1", "localhost"]),
     TIME_ZONE=(str, "UTC"),
     CRM_DEFAULT_CURRENCY=(str, "EUR"),
+    CRM_LEAD_RESPONSE_SLA_MINUTES=(int, 60),
     CORS_ALLOWED_ORIGINS=(list, []),
     SECURE_SSL_REDIRECT=(bool, True),
     SECURE_HSTS_SECONDS=(int, 60 * 60 * 24 * 365),
@@ -330,6 +331,10 @@ WEBHOOK_ALLOW_PRIVATE_NETWORKS = env.bool(
     "WEBHOOK_ALLOW_PRIVATE_NETWORKS", default=False
 )
 WEBHOOK_ALLOWED_PRIVATE_HOSTS = env.list("WEBHOOK_ALLOWED_PRIVATE_HOSTS", default=[])
+
+# The service level of lead response (KPI lead_response_within_sla_rate): a new
+# inbound lead should get a user's first call, e-mail or meeting within it.
+CRM_LEAD_RESPONSE_SLA_MINUTES = env("CRM_LEAD_RESPONSE_SLA_MINUTES")
 
 # Covering indexes (Index(include=...)) serve the KPI queries on PostgreSQL, the
 # production database; SQLite builds them without the included columns.

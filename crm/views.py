@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from crm import policy, services
 from crm.api_examples import (
+    SUBSCRIPTION_CHANGE_EXAMPLES,
     SUBSCRIPTION_END_EXAMPLES,
     SUBSCRIPTION_EXAMPLES,
     TOKEN_EXAMPLES,
@@ -43,6 +44,7 @@ from crm.serializers import (
     DeliveryAttemptSerializer,
     SecretRotatedSerializer,
     SecretRotationSerializer,
+    SubscriptionChangeSerializer,
     SubscriptionEndSerializer,
     SubscriptionSerializer,
     TeamSerializer,
@@ -204,6 +206,58 @@ class SubscriptionViewSet(
 
     def get_queryset(self):
         return Subscription.objects.visible_to(self.request.user)
+
+    def perform_create(self, serializer):
+        serializer.instance = services.subscription_start(
+            by=self.request.user, **serializer.validated_data
+        )
+
+    def perform_versioned_update(self, instance, changes):
+        # A new start day moves the MRR ledger: the service posts it again.
+        # Plan and MRR were refused unless unchanged; company and currency
+        # are read-only, so nothing else is left to write.
+        started_on = changes.pop("started_on", None)
+        if started_on is not None and started_on != instance.started_on:
+            return services.subscription_update(
+                subscription=instance,
+                by=self.request.user,
+                started_on=started_on,
+                expected_version=expected_version(self.request),
+            )
+        return super().perform_versioned_update(instance, changes)
+
+    @extend_schema(
+        request=SubscriptionChangeSerializer,
+        responses={
+            201: SubscriptionSerializer,
+            200: SubscriptionSerializer,
+            412: stale_response_serializer(SubscriptionSerializer),
+        },
+        parameters=[IF_MATCH],
+        examples=SUBSCRIPTION_CHANGE_EXAMPLES,
+    )
+    @action(detail=True, methods=["post"])
+    def change(self, request, pk=None):
+        """Change the plan and MRR from a day on (an upgrade or a downgrade).
+
+        The subscription ends that day and its successor with the new terms is
+        returned (201); a change effective on the first day amends it (200).
+        """
+        subscription = self.get_object()
+        params = SubscriptionChangeSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        successor = services.subscription_change(
+            subscription=subscription,
+            by=request.user,
+            expected_version=expected_version(request),
+            **params.validated_data,
+        )
+        return self.versioned_response(
+            successor,
+            status.HTTP_200_OK
+            if successor.pk == subscription.pk
+            else status.HTTP_201_CREATED,
+        )
 
     @extend_schema(
         request=SubscriptionEndSerializer,

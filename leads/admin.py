@@ -196,7 +196,7 @@ class LeadAdmin(ServiceAdminMixin, SalesModelAdmin):
     ordering = ["-created_at"]
     readonly_fields = SERVICE_FIELDS
     inlines = [QualificationInline, ConsentRecordInline]
-    actions = ["qualify", "disqualify", "reassign"]
+    actions = ["promote", "qualify", "disqualify", "reassign"]
     change_list_template = "admin/leads/lead/change_list.html"
     # Status of records added through this admin.
     create_status = LeadStatus.LEAD
@@ -258,6 +258,16 @@ class LeadAdmin(ServiceAdminMixin, SalesModelAdmin):
                 "queryset": queryset,
                 "action": action,
             },
+        )
+
+    @admin.action(description="Promote selected prospects to leads")
+    def promote(self, request, queryset):
+        run_on_each(
+            self,
+            request,
+            queryset,
+            "Promoted",
+            lambda lead: services.lead_promote(lead=lead, by=request.user),
         )
 
     @admin.action(description="Qualify selected leads (BANT form)")
@@ -386,7 +396,7 @@ class ProspectAdmin(LeadAdmin):
     ]
     list_filter = ["channel", "source", "owner__team"]
     inlines = []
-    actions = ["reassign"]
+    actions = ["promote", "reassign"]
     create_status = LeadStatus.PROSPECT
 
     def get_queryset(self, request):

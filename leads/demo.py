@@ -17,6 +17,7 @@ from leads.models import (
     DisqualificationReason,
     Lead,
     LeadStatus,
+    LeadStatusChange,
     OfferKind,
     Qualification,
     Source,
@@ -76,10 +77,38 @@ def seed(ctx: DemoContext) -> str:
     Lead.objects.bulk_update(
         leads, ["created_at", "updated_at", "score"], batch_size=500
     )
+    _status_history(leads)
     return (
         f"{len(offers)} offers, {len(leads)} prospects and leads, "
         f"{touches} touches, {decisions} qualification decisions"
     )
+
+
+def _status_history(leads: list[Lead]) -> None:
+    """Write the rows the lead services would have written for these records.
+
+    A record created as a lead has ``became_lead_at`` equal to its creation
+    (``_lead``); any other was created a prospect.
+    """
+    rows = []
+    for lead in leads:
+        as_lead = lead.became_lead_at == lead.created_at
+        steps = [(LeadStatus.LEAD if as_lead else LeadStatus.PROSPECT, lead.created_at)]
+        if not as_lead and lead.became_lead_at is not None:
+            steps.append((LeadStatus.LEAD, lead.became_lead_at))
+        if lead.qualified_at is not None:
+            steps.append((LeadStatus.QUALIFIED, lead.qualified_at))
+        if lead.disqualified_at is not None:
+            steps.append((LeadStatus.DISQUALIFIED, lead.disqualified_at))
+        before = ""
+        for status, moment in steps:
+            rows.append(
+                LeadStatusChange(
+                    lead=lead, from_status=before, to_status=status, changed_at=moment
+                )
+            )
+            before = status
+    LeadStatusChange.objects.bulk_create(rows, batch_size=1000)
 
 
 def _offers() -> list[ContentOffer]:

@@ -38,7 +38,7 @@ from tqdm import tqdm
 
 from crm import policy
 from crm.models import User
-from leads.models import Channel, Lead, LeadStatus, Source
+from leads.models import Channel, Lead, LeadStatus, LeadStatusChange, Source
 from leads.services import CREATABLE, MERGEABLE_FIELDS
 
 COLUMNS = (
@@ -164,15 +164,18 @@ def leads_import(
         reader, names, owners, default_owner, report, batch_size, progress
     )
     insert = _Inserter(timezone.now())
+    raised = False
     try:
         with transaction.atomic():
             for batch in batches:
                 # After a rejection an all-or-nothing import only reads on, to
                 # report every bad row; the transaction is undone below.
                 if not (all_or_nothing and report.rejected_count):
-                    _write(batch, by, report, insert)
+                    raised = _write(batch, by, report, insert) or raised
             if report.rejected_count and all_or_nothing:
                 raise _Rollback
+            if report.created or raised:
+                _record_history(insert.now_value, by, raised=raised)
     except _Rollback:
         report.created = report.merged = 0
         report.rejected.sort(key=lambda r: r.line)
@@ -337,10 +340,12 @@ def _merge_values(first: dict[str, str], later: dict[str, str]) -> None:
 
 def _write(
     batch: list[_Row], by: User | None, report: ImportReport, insert: _Inserter
-) -> None:
+) -> bool:
+    """Write one batch; return whether it raised an existing prospect to a lead."""
     emails = [row.values["email"].lower() for row in batch if row.values["email"]]
     existing = _existing(emails, by)
     new, fills = [], []
+    raised = False
     for row in batch:
         match = existing.get(row.values["email"].lower())
         if match is None:
@@ -351,9 +356,46 @@ def _write(
             report.merged += 1
             if _brings_news(match, row.values):  # else costs nothing
                 fills.append((match["pk"], row.values))
+                raised = raised or _raises_to_lead(match["status"], row.values)
     insert(new)
     _fill_blanks(fills, insert.now_value)
     report.created += len(new)
+    return raised
+
+
+def _record_history(now, by: User | None, *, raised: bool) -> None:
+    """Append the status history of this import's records (1 or 2 statements).
+
+    Rows are inserted without model instances, so their history is written
+    from the rows themselves: what each record was created as, and which
+    prospects a row raised to leads. The import's one clock reading ``now``
+    marks them (a capture or another import cannot share it to the
+    microsecond).
+    """
+    quote = connection.ops.quote_name
+    lead = quote(Lead._meta.db_table)
+    history = quote(LeadStatusChange._meta.db_table)
+    by_id = by.pk if by is not None else None
+    insert = (
+        f"INSERT INTO {history} "
+        "(lead_id, from_status, to_status, changed_at, changed_by_id) "
+    )
+    # created_at was written as the inserter prepares it, became_lead_at of
+    # raised prospects as _fill_blanks passes it: compare each the same way.
+    created = connection.ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cursor:
+        # Names come from the models; every value is a parameter.
+        cursor.execute(
+            f"{insert} SELECT id, '', status, created_at, %s "  # noqa: S608  # nosec B608
+            f"FROM {lead} WHERE created_at = %s",
+            [by_id, created],
+        )
+        if raised:
+            cursor.execute(
+                f"{insert} SELECT id, 'prospect', 'lead', became_lead_at, %s "  # noqa: S608  # nosec B608
+                f"FROM {lead} WHERE became_lead_at = %s AND created_at <> %s",
+                [by_id, now, created],
+            )
 
 
 _OUT_OF_SCOPE: dict = {}

@@ -465,3 +465,60 @@ class ConsentRecord(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValueError("Consent records are append-only.")
+
+
+class LeadStatusChange(models.Model):
+    """One status a person reached, when and by whom. Never updated or deleted.
+
+    The first row of a record has no ``from_status``: it says what the record
+    was created as. The lead services write a row in the same transaction as
+    every status change (as ``StageChange`` for deals), and the lead KPIs read
+    them ("prospects added" counts records created as prospects, exactly).
+    """
+
+    # The lead's own record of itself: an admin's deletion of a lead entered
+    # by mistake (allowed only while nothing PROTECTs it) takes its status
+    # rows along, so the KPIs never count a person who is not there.
+    lead = models.ForeignKey(
+        Lead, on_delete=models.CASCADE, related_name="status_changes"
+    )
+    from_status = models.CharField(
+        max_length=16, choices=LeadStatus.choices, blank=True
+    )
+    to_status = models.CharField(max_length=16, choices=LeadStatus.choices)
+    changed_at = models.DateTimeField()
+    changed_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["changed_at", "pk"]
+        indexes = [
+            models.Index(fields=["lead", "changed_at"], name="leadstatus_lead_at"),
+            # Lead KPIs (metrics.kpis.lead_kpis): records created as prospects
+            # in a period.
+            models.Index(
+                fields=["to_status", "changed_at"],
+                condition=Q(from_status=""),
+                include=["lead"],
+                name="leadstatus_created_as",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(to_status__in=LeadStatus.values),
+                name="leadstatus_to_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        origin = self.from_status or "new"
+        return f"{self.lead_id}: {origin} -> {self.to_status}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("Lead status history is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("Lead status history is append-only.")

@@ -5,6 +5,7 @@ a ``pipeline.Deal``, and this app never imports ``pipeline``).
 
 from __future__ import annotations
 
+import datetime
 import logging
 from typing import Any
 
@@ -33,6 +34,7 @@ from leads.models import (
     DisqualificationReason,
     Lead,
     LeadStatus,
+    LeadStatusChange,
     Qualification,
     Source,
     Touch,
@@ -79,6 +81,25 @@ def _check_assignable(*, owner: User, by: User | None) -> None:
     )
     if not allowed:
         raise ValidationError({"owner": "You cannot assign a record to this user."})
+
+
+def lead_status_record(
+    *,
+    lead: Lead,
+    from_status: str,
+    to_status: str,
+    at: datetime.datetime,
+    by: User | None,
+) -> LeadStatusChange:
+    """Append the history row of a status change (call it in the change's
+    transaction; ``from_status`` is blank for what a record is created as)."""
+    return LeadStatusChange.objects.create(
+        lead=lead,
+        from_status=from_status,
+        to_status=to_status,
+        changed_at=at,
+        changed_by=by,
+    )
 
 
 def lead_payload(lead: Lead) -> dict:
@@ -149,6 +170,9 @@ def lead_create(
     try:
         with transaction.atomic():
             lead.save(force_insert=True)
+            lead_status_record(
+                lead=lead, from_status="", to_status=status, at=now, by=by
+            )
             if consent:
                 # Entered by a user, who answers for it: no confirmation round.
                 ConsentRecord.objects.create(
@@ -254,6 +278,13 @@ def lead_capture(
                         **values,
                     )
                     lead.save(force_insert=True)
+                    lead_status_record(
+                        lead=lead,
+                        from_status="",
+                        to_status=LeadStatus.LEAD,
+                        at=now,
+                        by=None,
+                    )
                     webhooks.emit(WebhookEventType.LEAD_CREATED, lead_payload(lead))
             except IntegrityError:
                 # A concurrent capture inserted this e-mail first: a touch on it.
@@ -271,6 +302,13 @@ def lead_capture(
             lead.status = LeadStatus.LEAD
             lead.became_lead_at = now
             changed += ["status", "became_lead_at"]
+            lead_status_record(
+                lead=lead,
+                from_status=LeadStatus.PROSPECT,
+                to_status=LeadStatus.LEAD,
+                at=now,
+                by=None,
+            )
         if lead.offer_id is None:  # attribution of the first capture, not data
             lead.offer = offer
             changed.append("offer")
@@ -490,7 +528,11 @@ def _decide(
             decided_at=now,
             **criteria,
         )
+        from_status = lead.status
         lead.status = LeadStatus.QUALIFIED if qualified else LeadStatus.DISQUALIFIED
+        lead_status_record(
+            lead=lead, from_status=from_status, to_status=lead.status, at=now, by=by
+        )
         lead.score = score
         # Each timestamp holds the current decision; the history is the rows.
         lead.qualified_at = now if qualified else None
@@ -499,6 +541,42 @@ def _decide(
         if qualified:
             webhooks.emit(WebhookEventType.LEAD_QUALIFIED, lead_payload(lead))
     return lead
+
+
+def lead_promote(
+    *,
+    lead: Lead,
+    by: User | None,
+    at: datetime.datetime | None = None,
+    expected_version: ExpectedVersion = None,
+) -> Lead:
+    """Make a prospect a lead: they showed interest (default: now).
+
+    Called by hand (API ``promote/``, the admin) and by
+    ``pipeline.activities.activity_log`` when a call or meeting records interest.
+    """
+    if by is not None and not policy.may_change(by, lead):
+        raise PermissionDenied("This lead is outside your scope.")
+    with transaction.atomic():
+        locked = lock_version(lead, expected_version)
+        if locked.status != LeadStatus.PROSPECT:
+            raise Conflict(
+                "Only a prospect can be promoted to a lead; this record is "
+                f"{locked.get_status_display().lower()}.",
+                code="not_a_prospect",
+            )
+        at = at or timezone.now()
+        locked.status = LeadStatus.LEAD
+        locked.became_lead_at = at
+        save_versioned(locked, ["status", "became_lead_at"])
+        lead_status_record(
+            lead=locked,
+            from_status=LeadStatus.PROSPECT,
+            to_status=LeadStatus.LEAD,
+            at=at,
+            by=by,
+        )
+    return locked
 
 
 def lead_reassign(

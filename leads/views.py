@@ -19,7 +19,7 @@ from crm.api_versioning import (
 from crm.client_ip import client_ip_or_none
 from crm.export import CsvExportMixin
 from crm.permissions import IsSalesUser
-from crm.serializers import stale_response_serializer
+from crm.serializers import ConflictResponseSerializer, stale_response_serializer
 from leads import services
 from leads.api_examples import (
     CAPTURE_EXAMPLES,
@@ -163,6 +163,25 @@ class LeadViewSet(
         lead = self.get_object()
         rows = lead.consent_records.order_by("-recorded_at", "-pk")
         return Response(ConsentRecordSerializer(rows, many=True).data)
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: LeadSerializer,
+            409: ConflictResponseSerializer,
+            412: stale_response_serializer(LeadSerializer),
+        },
+        parameters=[IF_MATCH],
+    )
+    @action(detail=True, methods=["post"])
+    def promote(self, request, pk=None):
+        """Make the prospect a lead: they showed interest (409 unless a prospect)."""
+        lead = services.lead_promote(
+            lead=self.get_object(),
+            by=request.user,
+            expected_version=expected_version(request),
+        )
+        return self.versioned_response(lead)
 
     @extend_schema(responses=QualificationSerializer(many=True))
     @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)

@@ -123,6 +123,8 @@ def _card(item) -> dict:
             else ""
         ),
         "lower_is_better": kpi.better is Better.LOWER,
+        "within_target": item.within_target,
+        "target_from_months": item.target_from_months,
     }
 
 

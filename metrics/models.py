@@ -7,6 +7,7 @@ its registry); only the targets a manager sets are stored.
 from __future__ import annotations
 
 import datetime
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -14,7 +15,7 @@ from django.db.models import Q
 
 from crm import policy
 from crm.models import Team, User, Versioned
-from metrics.kpis.registry import BY_KEY, KpiKey
+from metrics.kpis.registry import BY_KEY, COUNT, RATE, Kpi, KpiKey
 
 
 class PeriodKind(models.TextChoices):
@@ -34,6 +35,15 @@ class KpiTargetQuerySet(models.QuerySet["KpiTarget"]):
     def visible_to(self, user: User) -> KpiTargetQuerySet:
         """Return the targets a user may read (``policy.kpi_target_scope``)."""
         return policy.visible(user, self)
+
+
+def _unit_error(kpi: Kpi, value: Decimal) -> str:
+    """Return why ``value`` is not a target in the KPI's own unit, or ""."""
+    if kpi.unit is RATE and not kpi.exceeds_one and value > 1:
+        return f"A rate target is a fraction from 0 to 1 (0.25 for 25%), not {value}."
+    if kpi.unit is COUNT and value != value.to_integral_value():
+        return "A count target is a whole number."
+    return ""
 
 
 class KpiTarget(Versioned, models.Model):
@@ -165,6 +175,10 @@ class KpiTarget(Versioned, models.Model):
             errors["currency"] = "A money KPI's target needs a currency."
         if kpi is not None and not kpi.takes_currency and self.currency:
             errors["currency"] = "Only money KPIs take a currency."
+        if kpi is not None and self.value is not None:
+            unit_error = _unit_error(kpi, self.value)
+            if unit_error:
+                errors["value"] = unit_error
         if self.team_id and self.owner_id:
             errors["owner"] = "Set a team or a rep, not both."
         if errors:

@@ -135,8 +135,8 @@ class KpiItemSerializer(serializers.Serializer):
     unit = serializers.ChoiceField(choices=list(UNITS))
     better = serializers.ChoiceField(
         choices=[b.value for b in Better],
-        help_text="Which way the KPI should go: for lower, an attainment below "
-        "1 is good.",
+        help_text="Which way the KPI should go (lower: a figure at or below "
+        "the target is within it, and there is no attainment).",
     )
     value = FigureField(required=False, help_text="Absent for money KPIs.")
     values = CurrencyValueSerializer(
@@ -147,7 +147,19 @@ class KpiItemSerializer(serializers.Serializer):
     )
     target = serializers.CharField(allow_null=True)
     target_currency = serializers.CharField(required=False, allow_null=True)
-    attainment = serializers.CharField(allow_null=True, help_text="actual / target")
+    target_from_months = serializers.BooleanField(
+        required=False,
+        help_text="True when a quarter's target is the sum of its monthly targets.",
+    )
+    attainment = serializers.CharField(
+        allow_null=True,
+        help_text="actual / target, where more is better; null where lower is.",
+    )
+    within_target = serializers.BooleanField(
+        allow_null=True,
+        help_text="Whether the figure meets the target: at or above it, or at "
+        "or below it where lower is better; null without a target.",
+    )
 
 
 class KpiReportSerializer(serializers.Serializer):
@@ -176,6 +188,7 @@ class FunnelSerializer(serializers.Serializer):
     filters = FiltersSerializer()
     created = serializers.IntegerField()
     won = serializers.IntegerField()
+    closing_to_won_rate = serializers.CharField(allow_null=True)
     stages = FunnelStageSerializer(many=True)
     open_on_end = OpenStageSerializer(many=True)
 
@@ -191,8 +204,15 @@ class ChurnPointSerializer(serializers.Serializer):
     mrr_start = CurrencyValueSerializer(many=True)
     mrr_end = CurrencyValueSerializer(many=True)
     new_mrr = CurrencyValueSerializer(many=True)
+    expansion_mrr = CurrencyValueSerializer(many=True)
+    contraction_mrr = CurrencyValueSerializer(many=True)
     churned_mrr = CurrencyValueSerializer(many=True)
+    reactivation_mrr = CurrencyValueSerializer(many=True)
+    net_new_mrr = CurrencyValueSerializer(many=True)
     gross_mrr_churn_rate = CurrencyValueSerializer(many=True)
+    net_mrr_churn_rate = CurrencyValueSerializer(many=True)
+    gross_revenue_retention = CurrencyValueSerializer(many=True)
+    net_revenue_retention = CurrencyValueSerializer(many=True)
 
 
 class ChurnSeriesSerializer(serializers.Serializer):
@@ -231,7 +251,10 @@ def report_data(report: KpiReport) -> dict:
             if item.values is not None:
                 row["values"] = money_list(item.values, item.unit)
             row["target"] = decimal_string(item.target, item.unit)
+        if item.target_from_months:
+            row["target_from_months"] = True
         row["attainment"] = decimal_string(item.attainment, "rate")
+        row["within_target"] = item.within_target
         items.append(row)
     return {**_head(report.period, report.segment), "kpis": items}
 
@@ -241,6 +264,7 @@ def funnel_data(funnel: kpis.Funnel, period: Period, segment: Segment) -> dict:
         **_head(period, segment),
         "created": funnel.created,
         "won": funnel.won,
+        "closing_to_won_rate": decimal_string(funnel.closing_to_won_rate, "rate"),
         "stages": [
             {
                 "stage": stage.stage,
@@ -284,9 +308,26 @@ def churn_data(
                 "retention_rate": decimal_string(point.retention_rate, "rate"),
                 "mrr_start": money_list(point.mrr_start),
                 "mrr_end": money_list(point.mrr_end),
-                "new_mrr": money_list(point.new_mrr),
-                "churned_mrr": money_list(point.churned_mrr),
-                "gross_mrr_churn_rate": money_list(point.gross_mrr_churn_rate, "rate"),
+                **{
+                    name: money_list(getattr(point, name))
+                    for name in (
+                        "new_mrr",
+                        "expansion_mrr",
+                        "contraction_mrr",
+                        "churned_mrr",
+                        "reactivation_mrr",
+                        "net_new_mrr",
+                    )
+                },
+                **{
+                    name: money_list(getattr(point, name), "rate")
+                    for name in (
+                        "gross_mrr_churn_rate",
+                        "net_mrr_churn_rate",
+                        "gross_revenue_retention",
+                        "net_revenue_retention",
+                    )
+                },
             }
             for point in points
         ],

@@ -16,10 +16,19 @@ from django.utils import timezone
 
 from crm import policy
 from crm.models import Contact, User
-from leads.models import Channel, Lead
+from leads.models import Channel, Lead, LeadStatus
 from leads.models import Touch as LeadTouch
+from leads.services import lead_promote
 from pipeline import history
-from pipeline.models import Activity, ActivityKind, Deal, Direction, Outcome
+from pipeline.models import (
+    INTEREST_KINDS,
+    INTEREST_OUTCOMES,
+    Activity,
+    ActivityKind,
+    Deal,
+    Direction,
+    Outcome,
+)
 
 
 def _check_choice(errors: dict, field: str, value: str, choices, *, blank=False):
@@ -37,6 +46,20 @@ def is_cold_call(*, kind: str, direction: str, lead: Lead | None) -> bool:
         came_inbound=lambda: LeadTouch.objects.filter(
             lead=lead, channel=Channel.INBOUND
         ).exists(),
+    )
+
+
+def shows_interest(*, lead: Lead | None, kind: str, outcome: str) -> bool:
+    """Return whether an activity makes its prospect a lead (docs/leads.md).
+
+    A call or a meeting that booked a meeting is interest; answering the phone
+    (``connected``) is not, nor is an e-mail or a note.
+    """
+    return (
+        lead is not None
+        and lead.status == LeadStatus.PROSPECT
+        and kind in INTEREST_KINDS
+        and outcome in INTEREST_OUTCOMES
     )
 
 
@@ -100,6 +123,9 @@ def activity_log(
             Lead.objects.filter(pk=lead.pk).update(
                 **history.engagement_update(occurred_at), updated_at=now
             )
+        if shows_interest(lead=lead, kind=kind, outcome=outcome):
+            # Dated when the interest was shown (never before the record existed).
+            lead_promote(lead=lead, by=by, at=max(occurred_at, lead.created_at))
         if deal is not None:
             # Not a version bump: logging a call must not make a rep's open form
             # on the deal stale.

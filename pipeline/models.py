@@ -341,6 +341,14 @@ class StageChange(models.Model):
             models.Index(fields=["deal", "-changed_at"], name="stagechange_deal_at"),
             # Funnel KPI: which deals ever reached a stage.
             models.Index(fields=["to_stage", "deal"], name="stagechange_stage_deal"),
+            # Closed-deal KPIs (metrics.kpis.deals.closed_in): the wins and
+            # losses of a period, read from history.
+            models.Index(
+                fields=["changed_at"],
+                include=["deal"],
+                condition=Q(to_status__in=["won", "lost"]),
+                name="stagechange_closed_at",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -378,6 +386,13 @@ class Outcome(models.TextChoices):
 
 
 CONNECTED_OUTCOMES = frozenset({Outcome.CONNECTED, Outcome.MEETING_BOOKED})
+# A call or meeting with a prospect that records one of these outcomes makes the
+# prospect a lead (pipeline.activities.shows_interest).
+INTEREST_KINDS = frozenset({ActivityKind.CALL, ActivityKind.MEETING})
+INTEREST_OUTCOMES = frozenset({Outcome.MEETING_BOOKED})
+# What a user does to answer a lead (lead response time): not notes, and never
+# the lead's own inbound messages.
+TOUCH_KINDS = frozenset({ActivityKind.CALL, ActivityKind.EMAIL, ActivityKind.MEETING})
 
 
 class ActivityQuerySet(models.QuerySet["Activity"]):

@@ -24,6 +24,7 @@ from crm.errors import Conflict
 from crm.models import Company, Contact, User, WebhookEventType
 from crm.versioning import ExpectedVersion, lock_version, save_versioned
 from leads.models import Channel, Lead, LeadStatus
+from leads.services import lead_status_record
 from pipeline.models import (
     ALLOWED_MOVES,
     WIN_FROM,
@@ -530,6 +531,13 @@ def lead_convert(
         lead.status = LeadStatus.CONVERTED
         lead.converted_at = timezone.now()
         save_versioned(lead, ["status", "converted_at"])
+        lead_status_record(
+            lead=lead,
+            from_status=LeadStatus.QUALIFIED,
+            to_status=LeadStatus.CONVERTED,
+            at=lead.converted_at,
+            by=by,
+        )
         webhooks.emit(
             WebhookEventType.LEAD_CONVERTED,
             {"lead": {"id": lead.pk, "email": lead.email}, **deal_payload(deal)},

@@ -66,6 +66,13 @@ class SubscriptionFactory(factory.django.DjangoModelFactory):
         lambda: timezone.localdate() - datetime.timedelta(days=90)
     )
 
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        # Through the service, so that the customer's MRR ledger is posted.
+        from crm.services import subscription_start
+
+        return subscription_start(by=kwargs.pop("by", None), **kwargs)
+
 
 class ContentOfferFactory(factory.django.DjangoModelFactory):
     class Meta:

@@ -159,7 +159,7 @@ _add(
         owner="integration",
     ),
 )
-for action in ("qualify", "disqualify", "convert"):
+for action in ("promote", "qualify", "disqualify", "convert"):
     verb = "convert_lead" if action == "convert" else "change_lead"
     _add(f"leads/{{id}}/{action}/", _detail("lead", "see_lead", ("post", verb)))
 _add("leads/{id}/qualifications/", _detail("lead", "see_lead", ("get", "see_lead")))
@@ -173,6 +173,10 @@ _add("deals/{id}/history/", _detail("deal", "see_deal", ("get", "see_deal")))
 _add(
     "subscriptions/{id}/end/",
     _detail("subscription", "see_subscription", ("post", "end_subscription")),
+)
+_add(
+    "subscriptions/{id}/change/",
+    _detail("subscription", "see_subscription", ("post", "change_subscription")),
 )
 for kpi in ("kpis", "funnel", "churn"):
     _add(f"metrics/{kpi}/", {"get": Op("kpi", "read_owner_kpis", "user")})
@@ -330,6 +334,12 @@ ADMIN_RULES = {
     ),
     "crm.subscription": AdminRule(
         "subscription", "see_subscription", "change_subscription", "delete_subscription"
+    ),
+    "crm.mrrmovement": AdminRule(
+        "mrr_movement",
+        "see_mrr_movement",
+        "change_mrr_movement",
+        "delete_mrr_movement",
     ),
     "leads.lead": AdminRule("lead", "see_lead", "change_lead", "delete_lead"),
     "leads.prospect": AdminRule("prospect", "see_lead", "change_lead", "delete_lead"),

@@ -1,5 +1,6 @@
 """Models of the core app: people and customers (``core``), and what integrations
-need (``integrations``: idempotency keys, webhooks and their outbox)."""
+need (``integrations``: idempotency keys, webhooks and their outbox), and the MRR
+movement ledger (``revenue``)."""
 
 from crm.models.core import (
     Company,
@@ -21,12 +22,15 @@ from crm.models.integrations import (
     WebhookEndpoint,
     WebhookEventType,
 )
+from crm.models.revenue import MovementKind, MrrMovement
 
 __all__ = [
     "Company",
     "Contact",
     "DeliveryAttempt",
     "IdempotencyKey",
+    "MovementKind",
+    "MrrMovement",
     "OutboxEvent",
     "Role",
     "ScopedQuerySet",

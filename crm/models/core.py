@@ -231,6 +231,17 @@ class Subscription(Versioned, TimeStamped):
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     ended_recorded_at = models.DateTimeField(null=True, blank=True)
+    # A plan change ends one subscription and starts its successor on the same
+    # day (crm.services.subscription_change): each row's MRR never changes.
+    replaces = models.OneToOneField(
+        "self",
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.PROTECT,
+        related_name="replaced_by",
+        help_text="The subscription this one replaced by a plan change.",
+    )
 
     objects = SubscriptionQuerySet.as_manager()
 

@@ -11,7 +11,7 @@ from django.db.models import Count, F, FilteredRelation, Q
 from leads.models import Channel
 from metrics.kpis.numbers import ratio
 from metrics.segments import Period, Segment
-from pipeline.models import CONNECTED_OUTCOMES, Activity
+from pipeline.models import CONNECTED_OUTCOMES, Activity, Outcome
 
 COLD_CALL_TO_LEAD_WINDOW = datetime.timedelta(days=30)
 
@@ -22,10 +22,14 @@ class ColdCallKpis:
     connected: int
     connect_rate: Decimal | None
     became_leads: int
+    # Cold calls that booked a meeting, per connected call and per dial.
+    meetings_booked: int = 0
+    meetings_per_connect: Decimal | None = None
+    meetings_per_dial: Decimal | None = None
 
 
 def cold_call_kpis(*, period: Period, segment: Segment) -> ColdCallKpis:
-    """Return cold calls made, their connect rate and prospects won over (1 query).
+    """Return cold calls, their connect and meeting rates, prospects won over (1 query).
 
     The team and rep filters apply to the caller. A cold call is outbound by
     definition, so the inbound channel has none.
@@ -61,6 +65,7 @@ def cold_call_kpis(*, period: Period, segment: Segment) -> ColdCallKpis:
         .aggregate(
             calls=Count("occurred_at"),
             connected=Count("occurred_at", filter=Q(outcome__in=CONNECTED_OUTCOMES)),
+            meetings=Count("occurred_at", filter=Q(outcome=Outcome.MEETING_BOOKED)),
             became_leads=Count(
                 "lead_in_window",
                 distinct=True,
@@ -77,4 +82,7 @@ def cold_call_kpis(*, period: Period, segment: Segment) -> ColdCallKpis:
         connected=row["connected"],
         connect_rate=ratio(row["connected"], row["calls"]),
         became_leads=row["became_leads"],
+        meetings_booked=row["meetings"],
+        meetings_per_connect=ratio(row["meetings"], row["connected"]),
+        meetings_per_dial=ratio(row["meetings"], row["calls"]),
     )

@@ -1,4 +1,12 @@
-"""Customers and churn: customers on a day, customer churn, the MRR bridge."""
+"""Customers and churn: customers on a day, customer churn, and the MRR bridge
+read from the MRR movement ledger (``crm.MrrMovement``).
+
+Periods chain: the cohort of a period is what ran at the start of its first
+day (the end of the day before), its end what runs at the end of its last day,
+and an event effective on a day belongs to the period containing that day. So
+one period's end is the next one's start, and the movements of the months of
+a quarter add up to the quarter's.
+"""
 
 from __future__ import annotations
 
@@ -19,14 +27,23 @@ from django.db.models import (
     When,
 )
 
-from crm.models import Company, Subscription
+from crm.models import Company, MovementKind, MrrMovement, Subscription
 from metrics.kpis.numbers import MONEY_SUM, Money, ratio, to_cents
 from metrics.segments import Period, Segment
+
+Rates = tuple[tuple[str, Decimal | None], ...]
+DAY = datetime.timedelta(days=1)
 
 
 @dataclass(frozen=True)
 class ChurnKpis:
-    """Customers and MRR over one period (see docs/metrics.md, "Churn")."""
+    """Customers and the MRR bridge over one period (docs/metrics.md, "Churn").
+
+    Money is per currency; every MRR movement figure is positive (contraction
+    and churned MRR are amounts lost). ``mrr_end = mrr_start + net_new_mrr``
+    and ``net_new_mrr = new + expansion + reactivation - contraction - churned``
+    in each currency.
+    """
 
     period: Period
     customers_start: int
@@ -37,12 +54,19 @@ class ChurnKpis:
     mrr_start: Money
     mrr_end: Money
     new_mrr: Money
+    expansion_mrr: Money
+    contraction_mrr: Money
     churned_mrr: Money
-    gross_mrr_churn_rate: tuple[tuple[str, Decimal | None], ...]
+    reactivation_mrr: Money
+    net_new_mrr: Money
+    gross_mrr_churn_rate: Rates
+    net_mrr_churn_rate: Rates
+    gross_revenue_retention: Rates
+    net_revenue_retention: Rates
 
 
 def running_on(day: datetime.date) -> Q:
-    """Return the filter on subscriptions running on ``day``.
+    """Return the filter on subscriptions running on ``day`` (at its end).
 
     Started on or before it and not ended on or before it: a subscription that
     ended on a day is not running that day. A ``Q`` rather than a queryset
@@ -52,7 +76,7 @@ def running_on(day: datetime.date) -> Q:
 
 
 def customers_on(*, day: datetime.date, segment: Segment) -> int:
-    """Return the number of customers on ``day`` (1 query)."""
+    """Return the number of customers on ``day`` (at its end; 1 query)."""
     return (
         Company.objects.filter(segment.owned("owner"))
         .filter(
@@ -67,15 +91,18 @@ def customers_on(*, day: datetime.date, segment: Segment) -> int:
 
 
 def _customer_counts(periods: list[Period], segment: Segment) -> list[dict[str, int]]:
-    """Count customers on each start, on each end, and lost in between (1 query).
+    """Count customers at each start, at each end, and lost in between (1 query).
 
-    The subscriptions that overlap the whole span are grouped by company once,
+    A period's start is the end of the day before its first day. The
+    subscriptions that overlap the whole span are grouped by company once,
     with one conditional ``MAX`` per distinct boundary day (1 when one of the
-    company's subscriptions runs that day); the outer query then counts the
-    companies per figure. One pass over the span's subscriptions, however many
-    months: no correlated subquery per company and day.
+    company's subscriptions runs at the end of that day); the outer query then
+    counts the companies per figure. A customer is lost when none of its
+    subscriptions runs any more (a plan change or a second subscription
+    ending is not churn); one that left and came back within the period is
+    not lost.
     """
-    days = sorted({p.start for p in periods} | {p.end for p in periods})
+    days = sorted({p.start - DAY for p in periods} | {p.end for p in periods})
     column = {day: f"on_{i}" for i, day in enumerate(days)}
     running = {
         column[day]: Max(
@@ -86,7 +113,7 @@ def _customer_counts(periods: list[Period], segment: Segment) -> list[dict[str, 
     }
     aggregates = {}
     for n, p in enumerate(periods):
-        on_start, on_end = column[p.start], column[p.end]
+        on_start, on_end = column[p.start - DAY], column[p.end]
         aggregates[f"start_{n}"] = Count("company", filter=Q(**{on_start: 1}))
         aggregates[f"end_{n}"] = Count("company", filter=Q(**{on_end: 1}))
         aggregates[f"churned_{n}"] = Count(
@@ -94,7 +121,7 @@ def _customer_counts(periods: list[Period], segment: Segment) -> list[dict[str, 
         )
     row = (
         Subscription.objects.filter(segment.owned("company__owner"))
-        # Running on at least one day of the span [first day, last day].
+        # Running at the end of at least one day of the span.
         .filter(started_on__lte=days[-1])
         .filter(Q(ended_on__isnull=True) | Q(ended_on__gt=days[0]))
         .values("company")
@@ -112,40 +139,97 @@ def _customer_counts(periods: list[Period], segment: Segment) -> list[dict[str, 
     ]
 
 
+# The bridge's movement figures: (name, ledger kind, sign making it positive).
+MOVEMENTS = (
+    ("new", MovementKind.NEW, 1),
+    ("expansion", MovementKind.EXPANSION, 1),
+    ("contraction", MovementKind.CONTRACTION, -1),
+    ("churned", MovementKind.CHURN, -1),
+    ("reactivation", MovementKind.REACTIVATION, 1),
+)
+
+
 def _mrr(periods: list[Period], segment: Segment) -> list[dict[str, Money]]:
-    """Sum MRR on start, on end, new and churned, per currency (1 query)."""
-    first = min(p.start for p in periods)
+    """Sum the ledger per currency: MRR at start and end, each movement (1 query).
+
+    MRR at a moment is the sum of every movement effective before it, so the
+    query reads the ledger up to the last day (index ``mrrmovement_effective``
+    carries what it sums).
+    """
     last = max(p.end for p in periods)
     sums = {}
     for n, p in enumerate(periods):
-        figures = {
-            "start": running_on(p.start),
-            "end": running_on(p.end),
-            # Started after the first day and still running on the last.
-            "new": Q(started_on__gt=p.start) & running_on(p.end),
-            # Running on the first day, ended by the last.
-            "churned": running_on(p.start) & Q(ended_on__lte=p.end),
-        }
-        for name, condition in figures.items():
-            sums[f"{name}_{n}"] = Sum("mrr", filter=condition, output_field=MONEY_SUM)
+        within = Q(effective_on__gte=p.start, effective_on__lte=p.end)
+        sums[f"start_{n}"] = Q(effective_on__lt=p.start)
+        sums[f"end_{n}"] = Q(effective_on__lte=p.end)
+        for name, kind, _ in MOVEMENTS:
+            sums[f"{name}_{n}"] = within & Q(kind=kind)
     rows = list(
-        Subscription.objects.filter(segment.owned("company__owner"))
-        .filter(started_on__lte=last)
-        .filter(Q(ended_on__isnull=True) | Q(ended_on__gt=first))
+        MrrMovement.objects.filter(segment.owned("company__owner"))
+        .filter(effective_on__lte=last)
         .values("currency")
-        .annotate(**sums)
+        .annotate(
+            **{
+                name: Sum("amount", filter=condition, output_field=MONEY_SUM)
+                for name, condition in sums.items()
+            }
+        )
         .order_by("currency")
     )
+    signs = {"start": 1, "end": 1} | {name: sign for name, _, sign in MOVEMENTS}
     return [
         {
             name: tuple(
-                (row["currency"], to_cents(row[f"{name}_{n}"] or Decimal(0)))
-                for row in rows
+                (row["currency"], _positive(sign, row[f"{name}_{n}"])) for row in rows
             )
-            for name in ("start", "end", "new", "churned")
+            for name, sign in signs.items()
         }
         for n in range(len(periods))
     ]
+
+
+def _positive(sign: int, total: Decimal | None) -> Decimal:
+    """Return a ledger sum as the bridge shows it (losses positive; no -0.00)."""
+    value = to_cents(sign * (total or Decimal(0)))
+    return value if value else abs(value)
+
+
+def _per_currency(money: dict[str, Money], formula) -> Rates:
+    """Apply ``formula`` to each currency's figures (a dict of amounts)."""
+    by_name = {name: dict(values) for name, values in money.items()}
+    return tuple(
+        (currency, formula({name: by_name[name][currency] for name in by_name}))
+        for currency, _ in money["start"]
+    )
+
+
+def _bridge(money: dict[str, Money]) -> dict[str, Money | Rates]:
+    """Return the figures derived from the ledger sums, per currency."""
+    lost = dict(_per_currency(money, lambda m: m["churned"] + m["contraction"]))
+    expansion = dict(money["expansion"])
+    start = dict(money["start"])
+    gross = {c: ratio(lost[c], start[c]) for c in start}
+    net = {c: ratio(lost[c] - expansion[c], start[c]) for c in start}
+    return {
+        "net_new_mrr": _per_currency(
+            money,
+            lambda m: (
+                m["new"]
+                + m["expansion"]
+                + m["reactivation"]
+                - m["contraction"]
+                - m["churned"]
+            ),
+        ),
+        "gross_mrr_churn_rate": tuple(gross.items()),
+        "net_mrr_churn_rate": tuple(net.items()),
+        "gross_revenue_retention": tuple(
+            (c, None if r is None else 1 - r) for c, r in gross.items()
+        ),
+        "net_revenue_retention": tuple(
+            (c, None if r is None else 1 - r) for c, r in net.items()
+        ),
+    }
 
 
 def _churn_many(periods: list[Period], segment: Segment) -> list[ChurnKpis]:
@@ -154,7 +238,6 @@ def _churn_many(periods: list[Period], segment: Segment) -> list[ChurnKpis]:
     result = []
     for period, count, money in zip(periods, counts, mrr, strict=True):
         churn_rate = ratio(count["churned"], count["start"])
-        start_by_currency = dict(money["start"])
         result.append(
             ChurnKpis(
                 period=period,
@@ -166,11 +249,11 @@ def _churn_many(periods: list[Period], segment: Segment) -> list[ChurnKpis]:
                 mrr_start=money["start"],
                 mrr_end=money["end"],
                 new_mrr=money["new"],
+                expansion_mrr=money["expansion"],
+                contraction_mrr=money["contraction"],
                 churned_mrr=money["churned"],
-                gross_mrr_churn_rate=tuple(
-                    (currency, ratio(lost, start_by_currency[currency]))
-                    for currency, lost in money["churned"]
-                ),
+                reactivation_mrr=money["reactivation"],
+                **_bridge(money),
             )
         )
     return result

@@ -57,16 +57,41 @@ CLOSED = (DealStatus.WON, DealStatus.LOST)
 
 
 def closed_in(period: Period, segment: Segment) -> QuerySet:
+    """Return the deals closed in the period as it stood at its end.
+
+    A deal's status at the end of the period is that of its last StageChange
+    before it; it closed in the period when that row is a win or a loss dated
+    in the period. So each deal counts once, by the close that stood, and a
+    later reopen never changes a closed period. A deal with no history counts
+    by its current status and ``closed_at``. Annotated with ``status_then``
+    and ``closed_then`` (the standing close).
+    """
     start_at, end_at = period.bounds()
-    # Only won and lost deals have a closed_at (reopening clears it); naming
-    # the statuses lets the planner range-scan deal_status_closed (status,
-    # closed_at) rather than read every deal.
-    return Deal.objects.filter(
-        segment.owned("owner"),
-        segment.on_channel("channel"),
-        status__in=CLOSED,
-        closed_at__gte=start_at,
-        closed_at__lt=end_at,
+    last = StageChange.objects.filter(
+        deal=OuterRef("pk"), changed_at__lt=end_at
+    ).order_by("-changed_at", "-pk")
+    # Candidates: a closing row in the period (stagechange_closed_at), or a
+    # current close in it (deal_status_closed, for deals without history).
+    closings = StageChange.objects.filter(
+        to_status__in=CLOSED, changed_at__gte=start_at, changed_at__lt=end_at
+    ).values("deal")
+    return (
+        Deal.objects.filter(segment.owned("owner"), segment.on_channel("channel"))
+        .filter(
+            Q(pk__in=closings)
+            | Q(status__in=CLOSED, closed_at__gte=start_at, closed_at__lt=end_at)
+        )
+        .annotate(
+            status_then=Coalesce(Subquery(last.values("to_status")[:1]), F("status")),
+            closed_then=Coalesce(
+                Subquery(last.values("changed_at")[:1]), F("closed_at")
+            ),
+        )
+        .filter(
+            status_then__in=CLOSED,
+            closed_then__gte=start_at,
+            closed_then__lt=end_at,
+        )
     )
 
 
@@ -146,22 +171,21 @@ def _per_currency(rows: tuple[StageRow, ...], field: str) -> Money:
 def deal_kpis(*, period: Period, segment: Segment) -> DealKpis:
     """Return win rate, revenue, deal size, cycle, pipeline and velocity (3 queries).
 
-    Closed deals: those whose current status is won or lost and ``closed_at``
-    falls in the period (a reopened deal counts by its last closing only; a
-    reopened deal still open is not closed). Pipeline: deals open on ``end``.
+    Closed deals: those whose close stood at the end of the period, from the
+    stage history (``closed_in``). Pipeline: deals open at the end of ``end``,
+    from the same history, so each deal is either open or closed then.
     """
+    won_then = Q(status_then=DealStatus.WON)
     closed = list(
         closed_in(period, segment)
         .values("currency")
         .annotate(
-            won=Count("pk", filter=Q(status=DealStatus.WON)),
-            lost=Count("pk", filter=Q(status=DealStatus.LOST)),
-            revenue=Sum(
-                "amount", filter=Q(status=DealStatus.WON), output_field=MONEY_SUM
-            ),
+            won=Count("pk", filter=won_then),
+            lost=Count("pk", filter=Q(status_then=DealStatus.LOST)),
+            revenue=Sum("amount", filter=won_then, output_field=MONEY_SUM),
             cycle=Sum(
-                F("closed_at") - F("created_at"),
-                filter=Q(status=DealStatus.WON),
+                F("closed_then") - F("created_at"),
+                filter=won_then,
                 output_field=DurationField(),
             ),
         )
@@ -225,10 +249,12 @@ def rep_performance(*, period: Period, segment: Segment) -> tuple[RepPerformance
             "currency",
         )
         .annotate(
-            won=Count("pk", filter=Q(status=DealStatus.WON)),
-            lost=Count("pk", filter=Q(status=DealStatus.LOST)),
+            won=Count("pk", filter=Q(status_then=DealStatus.WON)),
+            lost=Count("pk", filter=Q(status_then=DealStatus.LOST)),
             revenue=Sum(
-                "amount", filter=Q(status=DealStatus.WON), output_field=MONEY_SUM
+                "amount",
+                filter=Q(status_then=DealStatus.WON),
+                output_field=MONEY_SUM,
             ),
         )
         .order_by("owner__username", "currency")

@@ -47,6 +47,8 @@ class Funnel:
     created: int
     stages: tuple[FunnelStage, ...]
     won: int
+    # Share of the deals that reached closing that are won (None: none did).
+    closing_to_won_rate: Decimal | None
     open_on_end: tuple[StageRow, ...]
 
 
@@ -101,9 +103,12 @@ def funnel(*, period: Period, segment: Segment) -> Funnel:
             )
         )
         previous = reached
+    won = sum(row["won"] for row in rows)
     return Funnel(
         created=sum(at_depth.values()),
         stages=tuple(stages),
-        won=sum(row["won"] for row in rows),
+        won=won,
+        # Only a deal in closing can be won (WIN_FROM), so won <= reached.
+        closing_to_won_rate=ratio(won, stages[-1].reached),
         open_on_end=open_on(end_at, segment),
     )

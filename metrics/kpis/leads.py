@@ -7,18 +7,16 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import connections
-from django.db.models import Count, F, Q
+from django.db.models import Count, DurationField, F, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
-from leads.models import Channel, Lead
+from leads.models import Channel, Lead, LeadStatus, LeadStatusChange
 from metrics.kpis.numbers import MedianDuration, in_units, median, ratio
 from metrics.segments import Period, Segment
-
-# A record whose became_lead_at is within this of its creation was created as a
-# lead (services stamp both fields from two clock reads), not as a prospect.
-CREATED_AS_LEAD_TOLERANCE = datetime.timedelta(minutes=1)
+from pipeline.models import TOUCH_KINDS, Activity, Direction
 
 
 @dataclass(frozen=True)
@@ -34,8 +32,12 @@ class LeadKpis:
     qualified_by_end: int
     lead_to_qualified_rate: Decimal | None
     median_hours_to_qualify: Decimal | None
+    # Response: the period's new inbound leads, to a user's first outbound touch.
+    inbound_new_leads: int
     inbound_leads_answered: int
     median_lead_response_minutes: Decimal | None
+    mean_lead_response_minutes: Decimal | None
+    lead_response_within_sla_rate: Decimal | None
 
 
 def _rollup(rows: list[dict], *keys: str) -> tuple:
@@ -46,13 +48,33 @@ def _rollup(rows: list[dict], *keys: str) -> tuple:
     return tuple((*key, n) for key, n in sorted(totals.items(), key=str))
 
 
+def first_response() -> Subquery:
+    """Return a lead's first outbound touch by a user since it became a lead.
+
+    A call, an e-mail or a meeting logged as outbound (``TOUCH_KINDS``); never
+    a note, never the lead's own inbound messages. Served by the
+    ``activity_lead_at`` (lead, occurred_at) index.
+    """
+    return Subquery(
+        Activity.objects.filter(
+            lead=OuterRef("pk"),
+            direction=Direction.OUTBOUND,
+            kind__in=TOUCH_KINDS,
+            occurred_at__gte=OuterRef("became_lead_at"),
+        )
+        .order_by("occurred_at")
+        .values("occurred_at")[:1]
+    )
+
+
 def lead_kpis(*, period: Period, segment: Segment) -> LeadKpis:
     """Return new leads, prospects added, qualification and response time.
 
-    Four queries at most: new leads grouped by channel x source x offer (with
-    those qualified by ``end``), prospects added with inbound leads answered
-    (and, on PostgreSQL, their median response time), then one ordered OFFSET
-    query per remaining median (skipped when nothing to rank).
+    Five queries at most: new leads grouped by channel x source x offer (with
+    those qualified by ``end``), prospects added (from the status history),
+    the response figures of the new inbound leads (and, on PostgreSQL, their
+    median), then one ordered OFFSET query per remaining median (skipped when
+    nothing to rank).
     """
     start_at, end_at = period.bounds()
     leads = Lead.objects.filter(segment.owned("owner"), segment.on_channel("channel"))
@@ -74,22 +96,33 @@ def lead_kpis(*, period: Period, segment: Segment) -> LeadKpis:
     total = sum(row["n"] for row in rows)
     qualified_count = sum(row["qualified"] for row in rows)
 
-    # The lead's first activity time is kept on the lead by the activity
-    # service (pipeline.activities.activity_log: the earliest occurred_at, even
-    # for a backdated activity), so no subquery into the activities per lead.
-    created = leads.filter(created_at__gte=start_at, created_at__lt=end_at)
-    answered = Q(channel=Channel.INBOUND, first_activity_at__isnull=False)
-    response_time = F("first_activity_at") - F("created_at")
+    # What each record was created as is its first history row: exact, where
+    # comparing two timestamps needed a tolerance.
+    prospects_added = LeadStatusChange.objects.filter(
+        segment.owned("lead__owner"),
+        segment.on_channel("lead__channel"),
+        from_status="",
+        to_status=LeadStatus.PROSPECT,
+        changed_at__gte=start_at,
+        changed_at__lt=end_at,
+    ).count()
+
+    sla = datetime.timedelta(minutes=settings.CRM_LEAD_RESPONSE_SLA_MINUTES)
+    inbound = new_leads.filter(channel=Channel.INBOUND).annotate(
+        responded_at=first_response()
+    )
+    answered = Q(responded_at__isnull=False)
+    response_time = F("responded_at") - F("became_lead_at")
     # On PostgreSQL the response median comes with the counts, in the same
     # pass over the period's leads; elsewhere it is one OFFSET query more.
-    in_one_pass = connections[created.db].vendor == "postgresql"
-    counts = created.aggregate(
-        prospects=Count(
-            "created_at",
-            filter=Q(became_lead_at__isnull=True)
-            | Q(became_lead_at__gt=F("created_at") + CREATED_AS_LEAD_TOLERANCE),
+    in_one_pass = connections[inbound.db].vendor == "postgresql"
+    counts = inbound.aggregate(
+        inbound=Count("pk"),
+        answered=Count("responded_at"),
+        within_sla=Count(
+            "responded_at", filter=Q(responded_at__lte=F("became_lead_at") + sla)
         ),
-        answered=Count("created_at", filter=answered),
+        response_total=Sum(response_time, output_field=DurationField()),
         **(
             {"response": MedianDuration(response_time, filter=answered)}
             if in_one_pass
@@ -105,23 +138,27 @@ def lead_kpis(*, period: Period, segment: Segment) -> LeadKpis:
     if in_one_pass:
         response = counts["response"]
     else:
-        response = median(created.filter(answered), response_time, counts["answered"])
+        response = median(inbound.filter(answered), response_time, counts["answered"])
     hour, minute = datetime.timedelta(hours=1), datetime.timedelta(minutes=1)
+    mean = ratio(in_units(counts["response_total"], minute), counts["answered"])
     return LeadKpis(
         new_leads=total,
         by_channel=_rollup(rows, "channel"),
         by_source=_rollup(rows, "source"),
         by_offer=_rollup(rows, "offer", "offer__title"),
-        prospects_added=counts["prospects"],
+        prospects_added=prospects_added,
         qualified_by_end=qualified_count,
         lead_to_qualified_rate=ratio(qualified_count, total),
         median_hours_to_qualify=None
         if to_qualify is None
         else in_units(to_qualify, hour),
+        inbound_new_leads=counts["inbound"],
         inbound_leads_answered=counts["answered"],
         median_lead_response_minutes=(
             None if response is None else in_units(response, minute)
         ),
+        mean_lead_response_minutes=mean,
+        lead_response_within_sla_rate=ratio(counts["within_sla"], counts["inbound"]),
     )
 
 

@@ -85,6 +85,11 @@ class Kpi:
     # the field of its result that holds this KPI.
     family: Callable[..., Any]
     field: str
+    # A figure at a moment (MRR on a day, the open pipeline), not a flow over
+    # the period: a quarter's target is not the sum of its months'.
+    level: bool = False
+    # A rate that may exceed 1 (net revenue retention with net expansion).
+    exceeds_one: bool = False
 
     def __post_init__(self) -> None:
         money = self.unit is MONEY
@@ -97,6 +102,13 @@ class Kpi:
     def takes_currency(self) -> bool:
         """Return True when its targets name a currency (money KPIs)."""
         return self.unit is MONEY
+
+    @property
+    def adds_up_over_time(self) -> bool:
+        """Return True when the months' figures add up to the quarter's."""
+        return not self.level and (
+            self.unit is COUNT or self.currencies is Currencies.SUMMED
+        )
 
     def read(self, result: Any) -> Any:
         """Return this KPI's figure from its family's result."""
@@ -133,6 +145,34 @@ KPIS: tuple[Kpi, ...] = (
         field="gross_mrr_churn_rate",
     ),
     Kpi(
+        key="net_mrr_churn_rate",
+        label="Net MRR churn rate",
+        unit=RATE,
+        better=Better.LOWER,
+        currencies=Currencies.RATIO_PER_CURRENCY,
+        family=churn,
+        field="net_mrr_churn_rate",
+    ),
+    Kpi(
+        key="gross_revenue_retention",
+        label="Gross revenue retention",
+        unit=RATE,
+        better=Better.HIGHER,
+        currencies=Currencies.RATIO_PER_CURRENCY,
+        family=churn,
+        field="gross_revenue_retention",
+    ),
+    Kpi(
+        key="net_revenue_retention",
+        label="Net revenue retention",
+        unit=RATE,
+        better=Better.HIGHER,
+        currencies=Currencies.RATIO_PER_CURRENCY,
+        family=churn,
+        field="net_revenue_retention",
+        exceeds_one=True,
+    ),
+    Kpi(
         key="mrr_start",
         label="MRR on start",
         unit=MONEY,
@@ -140,6 +180,7 @@ KPIS: tuple[Kpi, ...] = (
         currencies=Currencies.SUMMED,
         family=churn,
         field="mrr_start",
+        level=True,
     ),
     Kpi(
         key="mrr_end",
@@ -149,6 +190,7 @@ KPIS: tuple[Kpi, ...] = (
         currencies=Currencies.SUMMED,
         family=churn,
         field="mrr_end",
+        level=True,
     ),
     Kpi(
         key="new_mrr",
@@ -160,6 +202,24 @@ KPIS: tuple[Kpi, ...] = (
         field="new_mrr",
     ),
     Kpi(
+        key="expansion_mrr",
+        label="Expansion MRR",
+        unit=MONEY,
+        better=Better.HIGHER,
+        currencies=Currencies.SUMMED,
+        family=churn,
+        field="expansion_mrr",
+    ),
+    Kpi(
+        key="contraction_mrr",
+        label="Contraction MRR",
+        unit=MONEY,
+        better=Better.LOWER,
+        currencies=Currencies.SUMMED,
+        family=churn,
+        field="contraction_mrr",
+    ),
+    Kpi(
         key="churned_mrr",
         label="Churned MRR",
         unit=MONEY,
@@ -167,6 +227,24 @@ KPIS: tuple[Kpi, ...] = (
         currencies=Currencies.SUMMED,
         family=churn,
         field="churned_mrr",
+    ),
+    Kpi(
+        key="reactivation_mrr",
+        label="Reactivation MRR",
+        unit=MONEY,
+        better=Better.HIGHER,
+        currencies=Currencies.SUMMED,
+        family=churn,
+        field="reactivation_mrr",
+    ),
+    Kpi(
+        key="net_new_mrr",
+        label="Net new MRR",
+        unit=MONEY,
+        better=Better.HIGHER,
+        currencies=Currencies.SUMMED,
+        family=churn,
+        field="net_new_mrr",
     ),
     # Leads and prospects (metrics.kpis.leads).
     Kpi(
@@ -214,6 +292,24 @@ KPIS: tuple[Kpi, ...] = (
         family=lead_kpis,
         field="median_lead_response_minutes",
     ),
+    Kpi(
+        key="mean_lead_response_minutes",
+        label="Mean lead response time",
+        unit=MINUTES,
+        better=Better.LOWER,
+        currencies=Currencies.NONE,
+        family=lead_kpis,
+        field="mean_lead_response_minutes",
+    ),
+    Kpi(
+        key="lead_response_within_sla_rate",
+        label="Leads answered within the service level",
+        unit=RATE,
+        better=Better.HIGHER,
+        currencies=Currencies.NONE,
+        family=lead_kpis,
+        field="lead_response_within_sla_rate",
+    ),
     # Cold calls (metrics.kpis.activities).
     Kpi(
         key="cold_calls",
@@ -232,6 +328,24 @@ KPIS: tuple[Kpi, ...] = (
         currencies=Currencies.NONE,
         family=cold_call_kpis,
         field="connect_rate",
+    ),
+    Kpi(
+        key="cold_call_meetings_per_connect",
+        label="Cold call meetings per connect",
+        unit=RATE,
+        better=Better.HIGHER,
+        currencies=Currencies.NONE,
+        family=cold_call_kpis,
+        field="meetings_per_connect",
+    ),
+    Kpi(
+        key="cold_call_meetings_per_dial",
+        label="Cold call meetings per dial",
+        unit=RATE,
+        better=Better.HIGHER,
+        currencies=Currencies.NONE,
+        family=cold_call_kpis,
+        field="meetings_per_dial",
     ),
     Kpi(
         key="cold_calls_to_leads",
@@ -287,6 +401,7 @@ KPIS: tuple[Kpi, ...] = (
         currencies=Currencies.SUMMED,
         family=deal_kpis,
         field="pipeline_value",
+        level=True,
     ),
     Kpi(
         key="weighted_pipeline",
@@ -296,6 +411,7 @@ KPIS: tuple[Kpi, ...] = (
         currencies=Currencies.SUMMED,
         family=deal_kpis,
         field="weighted_pipeline",
+        level=True,
     ),
     Kpi(
         key="sales_velocity_per_day",

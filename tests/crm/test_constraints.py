@@ -5,7 +5,8 @@ import datetime
 import pytest
 from django.db import IntegrityError, transaction
 
-from tests.factories import CompanyFactory, ContactFactory, SubscriptionFactory
+from crm.models import Subscription
+from tests.factories import CompanyFactory, ContactFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -31,11 +32,21 @@ def test_many_companies_without_domain_are_allowed():
 
 def test_database_rejects_a_subscription_ending_before_it_starts():
     with pytest.raises(IntegrityError), transaction.atomic():
-        SubscriptionFactory(
-            started_on=datetime.date(2026, 5, 1), ended_on=datetime.date(2026, 4, 30)
+        # Written directly: the services refuse it before the database would.
+        Subscription.objects.create(
+            company=CompanyFactory(),
+            plan="Pro",
+            mrr=100,
+            started_on=datetime.date(2026, 5, 1),
+            ended_on=datetime.date(2026, 4, 30),
         )
 
 
 def test_database_rejects_negative_mrr():
     with pytest.raises(IntegrityError), transaction.atomic():
-        SubscriptionFactory(mrr=-1)
+        Subscription.objects.create(
+            company=CompanyFactory(),
+            plan="Pro",
+            mrr=-1,
+            started_on=datetime.date(2026, 5, 1),
+        )

@@ -23,7 +23,7 @@ from django.db import transaction
 from django.test import override_settings
 
 from crm import policy
-from crm.models import Role, User, WebhookEndpoint
+from crm.models import MrrMovement, Role, User, WebhookEndpoint
 from metrics.models import KpiTarget
 from pipeline import services as pipeline_services
 from tests.factories import (
@@ -106,6 +106,14 @@ for owner in OWNERS:
         ("change_subscription", owner): SCOPE[owner],
         ("end_subscription", owner): SCOPE[owner],
         ("delete_subscription", owner): NOBODY,
+        # The MRR ledger and the lead status history: append-only history,
+        # read in the scope of the customer's or the lead's owner.
+        ("see_mrr_movement", owner): SCOPE[owner],
+        ("change_mrr_movement", owner): NOBODY,
+        ("delete_mrr_movement", owner): NOBODY,
+        ("see_lead_status_change", owner): SCOPE[owner],
+        ("change_lead_status_change", owner): NOBODY,
+        ("delete_lead_status_change", owner): NOBODY,
         # Assigning a record to this owner.
         ("assign_to_owner", owner): SCOPE[owner],
         # KPIs and targets.
@@ -186,6 +194,16 @@ def build_world() -> World:
             "company": company,
             "contact": contact,
             "subscription": SubscriptionFactory(company=company),
+            "mrr_movement": MrrMovement.objects.create(
+                company=company,
+                currency="EUR",
+                effective_on=datetime.date(2026, 1, 1),
+                kind="new",
+                amount=Decimal(100),
+            ),
+            "lead_status_change": lead.status_changes.create(
+                from_status="", to_status="lead", changed_at=deal.created_at
+            ),
             "lead": lead,
             "prospect": prospect,
             "deal": deal,
@@ -262,6 +280,16 @@ CHECKS = {
     "end_subscription": lambda u, r: policy.may_end_subscription(u, r["subscription"]),
     "change_subscription": lambda u, r: policy.may_change(u, r["subscription"]),
     "delete_subscription": lambda u, r: policy.may_delete(u, r["subscription"]),
+    "see_mrr_movement": lambda u, r: policy.may_see(u, r["mrr_movement"]),
+    "change_mrr_movement": lambda u, r: policy.may_change(u, r["mrr_movement"]),
+    "delete_mrr_movement": lambda u, r: policy.may_delete(u, r["mrr_movement"]),
+    "see_lead_status_change": lambda u, r: policy.may_see(u, r["lead_status_change"]),
+    "change_lead_status_change": lambda u, r: policy.may_change(
+        u, r["lead_status_change"]
+    ),
+    "delete_lead_status_change": lambda u, r: policy.may_delete(
+        u, r["lead_status_change"]
+    ),
     "assign_to_owner": lambda u, r: policy.may_assign(u, r["user"]),
     "read_owner_kpis": lambda u, r: policy.may_read_kpis(u, owner=r["user"]),
     "read_owner_team_kpis": lambda u, r: policy.may_read_kpis(u, team=_owner_team(r)),

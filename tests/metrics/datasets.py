@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from leads.models import Lead
+from leads.models import Lead, LeadStatusChange
 from metrics.segments import Period
 from pipeline import history
 from pipeline.history import Step, deal_history
@@ -44,6 +44,19 @@ def at(year: int, month: int, day: int, hour: int = 0, minute: int = 0):
 def set_created(obj, moment) -> None:
     type(obj).objects.filter(pk=obj.pk).update(created_at=moment)
     obj.created_at = moment
+
+
+def record_history(lead, *, created, became) -> None:
+    """Write the status history the lead services would have written: what the
+    record was created as and, for a prospect, when it became a lead."""
+    created_as = "lead" if became is not None and became == created else "prospect"
+    LeadStatusChange.objects.create(
+        lead=lead, from_status="", to_status=created_as, changed_at=created
+    )
+    if created_as == "prospect" and became is not None:
+        LeadStatusChange.objects.create(
+            lead=lead, from_status="prospect", to_status="lead", changed_at=became
+        )
 
 
 def log_activity(*, lead, occurred_at, **fields) -> Activity:
@@ -79,7 +92,7 @@ def build_customers(rep, foreign_rep) -> None:
     C   70 EUR  2025-03-01 -> 2026-03-10   still a customer
     D  100 EUR  2026-01-10 -> 2026-03-01   starts and churns inside the period
     E  300 EUR  2026-02-01 ->              new customer
-    F   80 EUR  2025-05-01 -> 2026-01-01   ended on `start`: not a customer then
+    F   80 EUR  2025-05-01 -> 2026-01-01   ends on `start`: in the cohort, lost on day 1
     G 1000 USD  2025-01-01 ->              another team, another currency
     """
     d = datetime.date
@@ -140,6 +153,7 @@ def build_leads(rep, foreign_rep):
             **kw,
         )
         set_created(record, created)
+        record_history(record, created=created, became=became)
         return record
 
     l1 = lead(

@@ -39,10 +39,10 @@ def _by_key(body):
 def test_kpis_response_shape_and_numbers(
     crm, rep, api_as, django_assert_max_num_queries
 ):
-    # Queries: the owner parameter (with its team) 1, churn 2, leads 4 (3 on
+    # Queries: the owner parameter (with its team) 1, churn 2, leads 5 (4 on
     # PostgreSQL), cold calls 1, closed deals 1, stage settings 1, open deals 1,
-    # targets 1 = 12.
-    with django_assert_max_num_queries(12):
+    # targets 1 = 13.
+    with django_assert_max_num_queries(13):
         response = api_as(rep).get(KPIS, {**Q1_PARAMS, "owner": rep.pk})
 
     assert response.status_code == 200
@@ -52,15 +52,21 @@ def test_kpis_response_shape_and_numbers(
     items = _by_key(body)
     assert set(items) == set(KpiKey.values)
     assert set(items["win_rate"]) == {
-        "key", "label", "unit", "better", "value", "target", "attainment"
+        "key", "label", "unit", "better", "value", "target", "attainment",
+        "within_target",
     }  # fmt: skip
     # Same figures as tests/metrics/test_*.py, as decimal strings.
-    assert items["customer_churn_rate"]["value"] == "0.3333"  # 1 / 3
-    assert items["retention_rate"]["value"] == "0.6667"
-    assert items["gross_mrr_churn_rate"]["value"] == "0.6429"  # 270 / 420
+    # Churn: B and F lost of A, B, C, F (F ends on the first day) = 2 / 4.
+    assert items["customer_churn_rate"]["value"] == "0.5000"
+    assert items["retention_rate"]["value"] == "0.5000"
+    # (churned 380 + contraction 70) / 500.
+    assert items["gross_mrr_churn_rate"]["value"] == "0.9000"
     assert items["mrr_start"]["unit"] == "money"
     assert "value" not in items["mrr_start"]
-    assert items["mrr_start"]["values"] == [{"currency": "EUR", "value": "420.00"}]
+    assert items["mrr_start"]["values"] == [{"currency": "EUR", "value": "500.00"}]
+    assert items["contraction_mrr"]["values"] == [{"currency": "EUR", "value": "70.00"}]
+    assert items["net_new_mrr"]["values"] == [{"currency": "EUR", "value": "-50.00"}]
+    assert items["net_revenue_retention"]["value"] == "0.1000"  # 1 - 0.9
     assert items["new_leads"]["value"] == 5
     assert items["lead_to_qualified_rate"]["value"] == "0.4000"
     assert items["median_hours_to_qualify"]["value"] == "29.00"
@@ -87,13 +93,13 @@ def test_money_of_several_currencies_is_never_summed(crm, admin_user, api_as):
     items = _by_key(api_as(admin_user).get(KPIS, Q1_PARAMS).json())
 
     assert items["mrr_start"]["values"] == [
-        {"currency": "EUR", "value": "420.00"},
+        {"currency": "EUR", "value": "500.00"},
         {"currency": "USD", "value": "1000.00"},
     ]
     # A rate over two currencies would mix money: null, per currency in values.
     assert items["gross_mrr_churn_rate"]["value"] is None
     assert items["gross_mrr_churn_rate"]["values"] == [
-        {"currency": "EUR", "value": "0.6429"},
+        {"currency": "EUR", "value": "0.9000"},
         {"currency": "USD", "value": "0.0000"},
     ]
 
@@ -159,17 +165,18 @@ def test_team_kpis_for_its_manager(
     crm, rep, team, manager, api_as, django_assert_max_num_queries
 ):
     # Queries: the team parameter 1, the team's members 1 (then literal owner
-    # ids in every KPI query), churn 2, leads 4 (3 on PostgreSQL), cold calls 1,
-    # closed deals 1, stage settings 1, open deals 1, targets 1 = 13.
-    with django_assert_max_num_queries(13):
+    # ids in every KPI query), churn 2, leads 5 (4 on PostgreSQL), cold calls 1,
+    # closed deals 1, stage settings 1, open deals 1, targets 1 = 14.
+    with django_assert_max_num_queries(14):
         response = api_as(manager).get(KPIS, {**Q1_PARAMS, "team": team.pk})
 
     assert response.status_code == 200
     items = _by_key(response.json())
     # Team North is rep and other_rep; other_rep has no records: the rep's
-    # figures. New leads L1, L2, L3, L4, L7 = 5; churn B lost of A, B, C = 1/3.
+    # figures. New leads L1, L2, L3, L4, L7 = 5; churn B, F lost of A, B, C,
+    # F = 2/4.
     assert items["new_leads"]["value"] == 5
-    assert items["customer_churn_rate"]["value"] == "0.3333"
+    assert items["customer_churn_rate"]["value"] == "0.5000"
     # Won D1, D2, D6 of 4 closed (DF is the foreign team's): 0.75.
     assert items["win_rate"]["value"] == "0.7500"
 
@@ -257,8 +264,8 @@ def test_churn_series_endpoint(crm, rep, api_as, django_assert_max_num_queries):
 
     points = response.json()["points"]
     assert [p["start"] for p in points] == ["2026-01-01", "2026-02-01", "2026-03-01"]
-    # February: 1 customer (B) lost out of 5.
-    assert points[1]["customer_churn_rate"] == "0.2000"
+    # February: 1 customer (B) lost out of A, B, C, D (E starts on 02-01).
+    assert points[1]["customer_churn_rate"] == "0.2500"
     assert points[1]["churned_mrr"] == [{"currency": "EUR", "value": "200.00"}]
 
 

@@ -17,32 +17,45 @@ def test_churn_over_the_whole_crm(rep, foreign_rep, django_assert_max_num_querie
     build_customers(rep, foreign_rep)
 
     # Queries: 1 customer counts (subscriptions grouped by company, one
-    # conditional MAX per boundary day), 1 MRR per currency.
+    # conditional MAX per boundary day), 1 MRR ledger sums per currency.
     with django_assert_max_num_queries(2):
         result = kpis.churn(period=Q1, segment=Segment())
 
-    # Customers on 01-01: A, B, C, G = 4 (D starts later, F ended on 01-01).
-    assert result.customers_start == 4
-    # Customers on 03-31: A, C (one subscription left), E, G = 4.
+    # Customers at the start of 01-01 (the end of 12-31): A, B, C, F, G = 5
+    # (F ends on 01-01: it was a customer when the day began; D starts later).
+    assert result.customers_start == 5
+    # Customers at the end of 03-31: A, C (one subscription left), E, G = 4.
     assert result.customers_end == 4
-    # Lost: B only. D started and churned inside: in neither side.
-    assert result.churned_customers == 1
-    assert result.customer_churn_rate == Decimal("0.25")  # 1 / 4
-    assert result.retention_rate == Decimal("0.75")  # 1 - 0.25
-    # MRR on start: EUR A100 + B200 + C50 + C70 = 420; USD G1000.
-    assert result.mrr_start == (("EUR", Decimal("420.00")), ("USD", Decimal("1000.00")))
-    # MRR on end: EUR A100 + C50 + E300 = 450; USD 1000.
+    # Lost: B and F. D started and churned inside: not in the cohort.
+    assert result.churned_customers == 2
+    assert result.customer_churn_rate == Decimal("0.4")  # 2 / 5
+    assert result.retention_rate == Decimal("0.6")  # 1 - 0.4
+    # MRR at start: EUR A100 + B200 + C50 + C70 + F80 = 500; USD G1000.
+    assert result.mrr_start == (("EUR", Decimal("500.00")), ("USD", Decimal("1000.00")))
+    # MRR at end: EUR A100 + C50 + E300 = 450; USD 1000.
     assert result.mrr_end == (("EUR", Decimal("450.00")), ("USD", Decimal("1000.00")))
-    # New: E300 (D started after start but is gone on end).
-    assert result.new_mrr == (("EUR", Decimal("300.00")), ("USD", Decimal("0.00")))
-    # Churned: B200 + C70 = 270 (D's 100 was never in MRR on start).
-    assert result.churned_mrr == (("EUR", Decimal("270.00")), ("USD", Decimal("0.00")))
-    # Bridge: 420 + 300 - 270 = 450.
-    # Gross MRR churn: EUR 270 / 420; USD 0 / 1000.
-    assert result.gross_mrr_churn_rate == (
-        ("EUR", Decimal(270) / Decimal(420)),
-        ("USD", Decimal(0)),
+    # New: D100 (01-10) + E300 (02-01) = 400.
+    assert result.new_mrr == (("EUR", Decimal("400.00")), ("USD", Decimal("0.00")))
+    # Churned (customers whose last subscription ended): F80 + B200 + D100.
+    assert result.churned_mrr == (("EUR", Decimal("380.00")), ("USD", Decimal("0.00")))
+    # C lost one of two subscriptions: contraction, not churn.
+    assert result.contraction_mrr == (
+        ("EUR", Decimal("70.00")),
+        ("USD", Decimal("0.00")),
     )
+    assert result.expansion_mrr == result.reactivation_mrr
+    assert result.expansion_mrr == (("EUR", Decimal("0.00")), ("USD", Decimal("0.00")))
+    # Bridge: 500 + 400 - 380 - 70 = 450.
+    assert result.net_new_mrr == (("EUR", Decimal("-50.00")), ("USD", Decimal("0.00")))
+    # Gross MRR churn: EUR (380 + 70) / 500 = 0.9; USD 0 / 1000.
+    assert result.gross_mrr_churn_rate == (("EUR", Decimal("0.9")), ("USD", Decimal(0)))
+    # No expansion: net churn = gross churn; retention = 1 - churn.
+    assert result.net_mrr_churn_rate == result.gross_mrr_churn_rate
+    assert result.gross_revenue_retention == (
+        ("EUR", Decimal("0.1")),
+        ("USD", Decimal(1)),
+    )
+    assert result.net_revenue_retention == result.gross_revenue_retention
 
 
 def test_churn_narrowed_to_a_team_or_rep(rep, foreign_rep, team):
@@ -51,11 +64,11 @@ def test_churn_narrowed_to_a_team_or_rep(rep, foreign_rep, team):
     by_team = kpis.churn(period=Q1, segment=Segment(team=team))
     by_rep = kpis.churn(period=Q1, segment=Segment(owner=rep))
 
-    # Without G (foreign team): 3 customers on start, B lost: 1/3.
+    # Without G (foreign team): A, B, C, F at start, B and F lost: 2 / 4.
     assert by_team == by_rep
-    assert by_team.customers_start == 3
-    assert by_team.customer_churn_rate == Decimal(1) / Decimal(3)
-    assert by_team.mrr_start == ((EUR, Decimal("420.00")),)
+    assert by_team.customers_start == 4
+    assert by_team.customer_churn_rate == Decimal("0.5")
+    assert by_team.mrr_start == ((EUR, Decimal("500.00")),)
 
 
 def test_empty_period_has_null_rates(rep, foreign_rep):
@@ -81,23 +94,36 @@ def test_monthly_series_in_two_queries(rep, foreign_rep, django_assert_num_queri
 
     assert [p.period for p in points] == Q1.months()
     jan, feb, mar = points
-    # Jan: on 01-01 A, B, C = 3; on 01-31 A, B, C, D = 4; none lost.
-    assert (jan.customers_start, jan.customers_end, jan.churned_customers) == (3, 4, 0)
-    assert jan.customer_churn_rate == 0
-    # Jan MRR: start 420, end 420 + D100 = 520, new D100.
+    # Jan: at start A, B, C, F = 4; F ends 01-01 (lost), D starts 01-10;
+    # at end A, B, C, D = 4.
+    assert (jan.customers_start, jan.customers_end, jan.churned_customers) == (4, 4, 1)
+    assert jan.customer_churn_rate == Decimal("0.25")
+    # Jan MRR: start 500, - F80 + D100 = 520.
     assert jan.mrr_end == ((EUR, Decimal("520.00")),)
     assert jan.new_mrr == ((EUR, Decimal("100.00")),)
-    # Feb: on 02-01 A, B, C, D, E = 5; B ends 02-15: 1 / 5.
-    assert (feb.customers_start, feb.churned_customers) == (5, 1)
-    assert feb.customer_churn_rate == Decimal("0.2")
-    # Feb churned MRR: B 200.
+    assert jan.churned_mrr == ((EUR, Decimal("80.00")),)
+    # Feb: at start A, B, C, D = 4 (E starts on 02-01: new in Feb, not in
+    # the cohort); B ends 02-15: 1 / 4.
+    assert (feb.customers_start, feb.churned_customers) == (4, 1)
+    assert feb.customer_churn_rate == Decimal("0.25")
+    assert feb.new_mrr == ((EUR, Decimal("300.00")),)
     assert feb.churned_mrr == ((EUR, Decimal("200.00")),)
-    # Mar: D ended 03-01 (not a customer on 03-01): A, C, E = 3, none lost
-    # (C's second subscription ends 03-10 but C stays).
-    assert (mar.customers_start, mar.churned_customers) == (3, 0)
-    # Mar churned MRR: C70; gross MRR churn 70 / (100 + 120 + 300) = 70 / 520.
-    assert mar.churned_mrr == ((EUR, Decimal("70.00")),)
-    assert mar.gross_mrr_churn_rate == ((EUR, Decimal(70) / Decimal(520)),)
+    # Mar: at start A, C, D, E = 4; D ends 03-01 (lost in March, not lost
+    # between the months), C's 70 ends 03-10 (C stays: contraction).
+    assert (mar.customers_start, mar.churned_customers) == (4, 1)
+    assert mar.churned_mrr == ((EUR, Decimal("100.00")),)
+    assert mar.contraction_mrr == ((EUR, Decimal("70.00")),)
+    # Gross MRR churn (100 + 70) / (100 + 50 + 70 + 100 + 300) = 170 / 620.
+    assert mar.gross_mrr_churn_rate == ((EUR, Decimal(170) / Decimal(620)),)
+    # The months chain, and add up to the quarter.
+    assert jan.mrr_end == feb.mrr_start
+    assert feb.mrr_end == mar.mrr_start
+    assert jan.customers_end == feb.customers_start
+    assert feb.customers_end == mar.customers_start
+    quarter = kpis.churn(period=Q1, segment=Segment(owner=rep))
+    for name in ("new_mrr", "churned_mrr", "contraction_mrr", "net_new_mrr"):
+        monthly = sum(dict(getattr(p, name))[EUR] for p in points)
+        assert dict(getattr(quarter, name))[EUR] == monthly, name
 
 
 def test_customers_on_a_day(rep, foreign_rep):

@@ -35,11 +35,11 @@ def test_dashboard_shows_the_same_numbers_and_charts(
     )  # fmt: skip
     client.force_login(rep)
 
-    # Queries (24 today): session 1, user 1, admin permissions 2, owner picked
-    # in the form 1, report 11 (churn 2, leads 4 (3 on PostgreSQL), cold calls
+    # Queries (25 today): session 1, user 1, admin permissions 2, owner picked
+    # in the form 1, report 12 (churn 2, leads 5 (4 on PostgreSQL), cold calls
     # 1, deals 3, targets 1), funnel 3, churn series 2, per rep 1, leads per month 1,
     # the rep choices rendered 1 (a rep has no team choices).
-    with django_assert_max_num_queries(24):
+    with django_assert_max_num_queries(25):
         page = client.get(URL, {**Q1_PARAMS, "owner": rep.pk})
 
     assert page.status_code == 200
@@ -51,6 +51,8 @@ def test_dashboard_shows_the_same_numbers_and_charts(
     assert "2370.00 EUR" in html
     assert "4000.00 EUR" in html
     # Five server-rendered SVG charts, nothing loaded from elsewhere.
+    # The funnel's closing-to-won rate, as the API gives it: D1, D4, D6 of 3.
+    assert "Closing to won: 100%" in html
     assert html.count('class="pygal-chart"') == 5
     assert "kozea.github.io" not in html
     assert "<script src" not in html.replace('src="/static', "")

@@ -137,8 +137,9 @@ def test_funnel_counts_never_grow_down_the_stages(
         Decimal(1),
         Decimal("0.6"),  # 3 / 5
     ]
-    # Won among them: D1, D4, D6.
+    # Won among them: D1, D4, D6; all three that reached closing: 3 / 3.
     assert result.won == 3
+    assert result.closing_to_won_rate == Decimal(1)
     assert sum(row.deals for row in result.open_on_end) == 4
 
 
@@ -150,6 +151,7 @@ def test_funnel_of_an_empty_period(rep, foreign_rep):
     assert result.created == 0
     assert [s.reached for s in result.stages] == [0, 0, 0, 0, 0]
     assert result.stages[1].conversion_from_previous is None  # 0 / 0
+    assert result.closing_to_won_rate is None  # 0 / 0
 
 
 def test_rep_performance_is_one_grouped_query(

@@ -24,11 +24,11 @@ pytestmark = pytest.mark.django_db
 def test_lead_kpis_of_a_rep(rep, foreign_rep, django_assert_max_num_queries):
     offer = build_leads(rep, foreign_rep)
 
-    # Queries: 1 new leads grouped by channel x source x offer, 1 prospects and
-    # answered inbound leads (first_activity_at on the lead, no subquery;
-    # on PostgreSQL also their median response), 1 median time to qualify,
-    # 1 median response (SQLite only).
-    with django_assert_max_num_queries(4):
+    # Queries: 1 new leads grouped by channel x source x offer, 1 prospects
+    # added (status history), 1 response figures of the new inbound leads (on
+    # PostgreSQL also their median), 1 median time to qualify, 1 median
+    # response (SQLite only).
+    with django_assert_max_num_queries(5):
         result = kpis.lead_kpis(period=Q1, segment=Segment(owner=rep))
 
     # Entered "lead" in Q1: L1, L2, L3, L4, L7 (L5 did on 2025-12-31).
@@ -41,17 +41,20 @@ def test_lead_kpis_of_a_rep(rep, foreign_rep, django_assert_max_num_queries):
         ("website_form", 1),
     )
     assert result.by_offer == ((offer.pk, "Playbook", 1), (None, None, 4))
-    # Created in Q1 not as leads: L3 (prospect on 02-15) and L6.
+    # Created in Q1 as prospects (their first history row): L3 and L6.
     assert result.prospects_added == 2
     # Qualified by 03-31: L1, L2 (L3 on 04-02 is after `end`): 2 / 5.
     assert result.qualified_by_end == 2
     assert result.lead_to_qualified_rate == Decimal("0.4")
     # L1 10 h, L2 48 h: median (10 + 48) / 2 = 29 h.
     assert result.median_hours_to_qualify == Decimal(29)
-    # Inbound leads created in Q1 with an activity: L1 30 min, L2 120 min
-    # (L7 has none yet): median (30 + 120) / 2 = 75 min.
-    assert result.inbound_leads_answered == 2
+    # Inbound new leads L1, L2, L7; answered by a user's e-mail: L1 30 min,
+    # L2 120 min (L7 not yet): median and mean (30 + 120) / 2 = 75 min.
+    assert (result.inbound_new_leads, result.inbound_leads_answered) == (3, 2)
     assert result.median_lead_response_minutes == Decimal(75)
+    assert result.mean_lead_response_minutes == Decimal(75)
+    # Within the 60-minute service level: L1 only, of 3 (L7 unanswered).
+    assert result.lead_response_within_sla_rate == Decimal(1) / Decimal(3)
 
 
 def test_lead_kpis_by_channel_and_for_everyone(rep, foreign_rep):
@@ -92,14 +95,16 @@ def test_empty_period_gives_zero_counts_and_null_ratios(
 ):
     build_leads(rep, foreign_rep)
 
-    # Queries: the two counts; no median query when there is nothing to rank.
-    with django_assert_max_num_queries(2):
+    # Queries: the three counts; no median query when there is nothing to rank.
+    with django_assert_max_num_queries(3):
         result = kpis.lead_kpis(period=EMPTY, segment=Segment())
 
     assert result.new_leads == 0
     assert result.lead_to_qualified_rate is None  # 0 / 0
     assert result.median_hours_to_qualify is None
     assert result.median_lead_response_minutes is None
+    assert result.mean_lead_response_minutes is None
+    assert result.lead_response_within_sla_rate is None
 
 
 def test_period_bounds_follow_the_crm_time_zone(rep, settings):
@@ -136,6 +141,9 @@ def test_cold_call_kpis(rep, foreign_rep, django_assert_num_queries):
     assert mine.cold_calls == 4
     # Connected or meeting booked: C1, C3 = 2 / 4.
     assert mine.connect_rate == Decimal("0.5")
+    # Meeting booked: C3: 1 per 2 connects, 1 per 4 dials.
+    assert mine.meetings_per_connect == Decimal("0.5")
+    assert mine.meetings_per_dial == Decimal("0.25")
     # P1 called 01-10, lead 01-25 (15 days); P2 took 42 days: 1 prospect.
     assert mine.became_leads == 1
     # Everyone: + foreign_rep's connected call: 5 calls, 3 connected.
@@ -147,13 +155,15 @@ def test_cold_call_kpis(rep, foreign_rep, django_assert_num_queries):
 def test_response_time_counts_a_backdated_first_activity(rep):
     lead = LeadFactory(owner=rep, channel="inbound", became_lead_at=at(2026, 2, 1))
     set_created(lead, at(2026, 2, 1))
-    # Logged through the activity service (which keeps the lead's first
-    # activity time): a call at 03:00, then a call made at 01:00 logged late.
+    # Logged through the activity service: a call at 03:00, then a call made
+    # at 01:00 logged late.
     for moment in (at(2026, 2, 1, 3), at(2026, 2, 1, 1)):
         activity_log(by=rep, kind="call", lead=lead, occurred_at=moment)
 
     result = kpis.lead_kpis(period=Q1, segment=Segment(owner=rep))
 
-    # First activity 01:00, one hour after creation: 60 min.
+    # First outbound touch 01:00, one hour after becoming a lead: 60 min.
     assert result.inbound_leads_answered == 1
     assert result.median_lead_response_minutes == Decimal(60)
+    assert result.mean_lead_response_minutes == Decimal(60)
+    assert result.lead_response_within_sla_rate == 1  # 60 min is within 60

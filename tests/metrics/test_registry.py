@@ -57,7 +57,7 @@ def test_money_targets_name_a_currency_and_others_do_not(rep):
 
 
 @pytest.mark.django_db
-def test_a_lower_is_better_rate_target_is_attained_on_its_single_currency(
+def test_a_lower_is_better_rate_target_is_judged_within_or_not(
     rep, foreign_rep, manager, api_as
 ):
     # given: the rep's customers, all in EUR, and a gross MRR churn target
@@ -74,12 +74,14 @@ def test_a_lower_is_better_rate_target_is_attained_on_its_single_currency(
         .json()
     )
 
-    # then: churned 270 / started 420 = 0.642857…; / 0.5 = 1.2857 (above 1:
-    # worse than the target, since lower is better)
+    # then: (churned 380 + contraction 70) / started 500 = 0.9, above the 0.5
+    # target where lower is better: not within target. No attainment: a
+    # ratio of 180% (the old figure) read as over-achievement.
     item = next(i for i in body["kpis"] if i["key"] == "gross_mrr_churn_rate")
     assert item["better"] == "lower"
-    assert item["value"] == "0.6429"
-    assert item["attainment"] == "1.2857"
+    assert item["value"] == "0.9000"
+    assert item["attainment"] is None
+    assert item["within_target"] is False
 
 
 def test_a_money_kpi_must_be_summed_or_per_currency():

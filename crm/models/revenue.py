@@ -1,0 +1,102 @@
+"""The MRR movement ledger: how each customer's recurring revenue changed, and when.
+
+Subscriptions say what runs; the ledger says what moved. The subscription
+services (``crm.services``) post it in the same transaction as each start, end
+or plan change (``crm.mrr_ledger``), and the revenue KPIs read only the ledger.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from crm import policy
+from crm.models.core import Company, User
+
+
+class MovementKind(models.TextChoices):
+    NEW = "new", "New"
+    EXPANSION = "expansion", "Expansion"
+    CONTRACTION = "contraction", "Contraction"
+    CHURN = "churn", "Churn"
+    REACTIVATION = "reactivation", "Reactivation"
+
+
+class MrrMovementQuerySet(models.QuerySet["MrrMovement"]):
+    def visible_to(self, user: User) -> MrrMovementQuerySet:
+        """Return the movements of the customers in a user's scope."""
+        return policy.visible(user, self)
+
+
+class MrrMovement(models.Model):
+    """One change of a customer's MRR in one currency on one day. Append-only.
+
+    ``amount`` is the signed change of the customer's MRR (new, expansion and
+    reactivation add; contraction and churn subtract), so a customer's MRR at
+    the end of a day is the sum of its movements up to that day. A correction
+    (a backdated sync, a same-day end and start) is posted as further rows
+    that net the day out, never as an edit: the sum of a customer's rows of
+    one day and kind is that day's movement.
+    """
+
+    company = models.ForeignKey(
+        Company, on_delete=models.PROTECT, related_name="mrr_movements"
+    )
+    currency = models.CharField(max_length=3)
+    kind = models.CharField(max_length=12, choices=MovementKind.choices)
+    effective_on = models.DateField()
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    recorded_at = models.DateTimeField(default=timezone.now)
+    recorded_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = MrrMovementQuerySet.as_manager()
+
+    CSV_COLUMNS = (
+        ("id", "pk"),
+        ("company_id", "company_id"),
+        ("currency", "currency"),
+        ("kind", "kind"),
+        ("effective_on", "effective_on"),
+        ("amount", "amount"),
+        ("recorded_at", "recorded_at"),
+    )
+
+    class Meta:
+        ordering = ["effective_on", "pk"]
+        indexes = [
+            # Revenue KPIs (metrics.kpis): every movement up to a period's end,
+            # grouped by currency, carrying what the sums read.
+            models.Index(
+                fields=["effective_on"],
+                include=["currency", "kind", "amount", "company"],
+                name="mrrmovement_effective",
+            ),
+            # Posting (crm.mrr_ledger): one customer's ledger in one currency.
+            models.Index(
+                fields=["company", "currency", "effective_on"],
+                name="mrrmovement_company_day",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=MovementKind.values),
+                name="mrrmovement_kind_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.company_id} {self.effective_on} {self.kind} "
+            f"{self.amount} {self.currency}"
+        )
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("The MRR ledger is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("The MRR ledger is append-only.")
