@@ -8,7 +8,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from crm import services
+from crm import idempotency, services
 from crm.api_examples import (
     SUBSCRIPTION_END_EXAMPLES,
     SUBSCRIPTION_EXAMPLES,
@@ -199,10 +199,12 @@ class WebhookEndpointViewSet(viewsets.ModelViewSet):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         endpoint = serializer.save()
-        return Response(
+        response = Response(
             WebhookEndpointCreatedSerializer(endpoint).data,
             status=status.HTTP_201_CREATED,
         )
+        # The secret is shown once: an Idempotency-Key replay answers without it.
+        return idempotency.redact(response, "secret")
 
     @extend_schema(responses=DeliveryAttemptSerializer(many=True))
     @action(detail=True, methods=["get"], pagination_class=None)

@@ -167,6 +167,8 @@ class CaptureView(APIView):
     permission_classes = [AllowAny]
     throttle_classes = [CaptureThrottle]
     throttle_scope = "capture"
+    # Marketing sites may retry a form post safely (crm/idempotency.py).
+    idempotency_for_anonymous = True
 
     @extend_schema(
         request=CaptureSerializer,

@@ -120,7 +120,9 @@ def test_stage_settings_are_editable_by_superusers_only(admin_user, rep):
     assert (setting.probability, setting.stale_after_days) == (90, 7)
 
 
-@time_machine.travel(datetime.datetime(2026, 3, 10, 15, 0, tzinfo=datetime.UTC), tick=False)
+@time_machine.travel(
+    datetime.datetime(2026, 3, 10, 15, 0, tzinfo=datetime.UTC), tick=False
+)
 def test_activity_added_in_the_admin_is_marked_as_cold_call(rep):
     # The call is logged at 09:00 today: freezing the clock in the afternoon keeps
     # it in the past whatever time the suite runs.
