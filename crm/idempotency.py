@@ -34,6 +34,7 @@ from django.utils import timezone
 from rest_framework.exceptions import APIException
 from rest_framework.throttling import SimpleRateThrottle
 
+from crm.limits import MAX_BODY_BYTES
 from crm.models import IdempotencyKey
 
 HEADER = "Idempotency-Key"
@@ -154,8 +155,12 @@ class IdempotencyMiddleware:
             return _error(400, "invalid", f"{HEADER} is longer than {MAX_KEY_LENGTH}.")
         try:
             body = request.body
-        except RequestDataTooBig as exc:
-            return _error(413, "request_too_large", str(exc))
+        except RequestDataTooBig:
+            return _error(
+                413,
+                "request_too_large",
+                f"The request body is larger than {MAX_BODY_BYTES} bytes.",
+            )
         view = _view_for(view_func, request, view_args, view_kwargs)
         if view is None:
             return None

@@ -10,6 +10,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+handler400 = "crm.api_errors.api_aware_400"
 handler404 = "crm.api_errors.api_aware_404"
 handler500 = "crm.api_errors.api_aware_500"
 

@@ -15,6 +15,7 @@ from crm.api_examples import (
     TOKEN_EXAMPLES,
     WEBHOOK_EXAMPLES,
 )
+from crm.authentication import TokenAuthentication
 from crm.export import CsvExportMixin
 from crm.filters import CompanyFilter, ContactFilter, SubscriptionFilter
 from crm.models import (
@@ -86,6 +87,8 @@ class TokenLoginView(KnoxLoginView):
 
 class TokenLogoutView(KnoxLogoutView):
     """Revoke the token used for this request."""
+
+    authentication_classes = [TokenAuthentication]
 
     @extend_schema(request=None, responses={204: None})
     def post(self, request, format=None):

@@ -7,6 +7,7 @@ import ipaddress
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -14,6 +15,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from crm.export import CsvExportMixin
+from crm.parsers import JSONParser
 from crm.permissions import IsSalesUser
 from leads import services
 from leads.api_examples import (
@@ -167,6 +169,8 @@ class CaptureView(APIView):
     permission_classes = [AllowAny]
     throttle_classes = [CaptureThrottle]
     throttle_scope = "capture"
+    # Websites may post their HTML forms as they are.
+    parser_classes = [JSONParser, FormParser, MultiPartParser]
     # Marketing sites may retry a form post safely (crm/idempotency.py).
     idempotency_for_anonymous = True
 

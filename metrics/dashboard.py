@@ -12,6 +12,7 @@ from django import forms
 from django.conf import settings
 from django.db.models import Q
 
+from crm.limits import validate_day
 from crm.models import Team, User
 from crm.visibility import assignable_owners_scope
 from leads.models import Channel
@@ -25,10 +26,14 @@ class DashboardForm(forms.Form):
     """Period and filters; the choices offered follow the viewer's scope."""
 
     start = forms.DateField(
-        required=False, widget=forms.DateInput(attrs={"type": "date"})
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[validate_day],
     )
     end = forms.DateField(
-        required=False, widget=forms.DateInput(attrs={"type": "date"})
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[validate_day],
     )
     team = forms.ModelChoiceField(queryset=Team.objects.none(), required=False)
     owner = forms.ModelChoiceField(

@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import Q
 
 from crm.models import Team, User
+from crm.reference import normalize_currency
 from crm.visibility import NOTHING, owner_scope
 
 
@@ -252,6 +253,11 @@ class KpiTarget(models.Model):
                     if self.period_kind == PeriodKind.QUARTER
                     else "Use the first day of the month."
                 )
+        if self.currency:
+            try:
+                self.currency = normalize_currency(self.currency)
+            except ValidationError as exc:
+                errors["currency"] = exc.messages[0]
         if self.kpi in MONEY_KPIS and not self.currency:
             errors["currency"] = "A money KPI's target needs a currency."
         if self.kpi and self.kpi not in MONEY_KPIS and self.currency:

@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from crm.limits import validate_day
 from crm.models import Team, User
 from leads.models import Channel
 from metrics import kpis
@@ -52,8 +53,12 @@ def money_list(values, unit: str = "money") -> list[dict]:
 class KpiQuerySerializer(serializers.Serializer):
     """The period (default: the current quarter) and the filters of a KPI query."""
 
-    start = serializers.DateField(required=False, help_text="First day, included.")
-    end = serializers.DateField(required=False, help_text="Last day, included.")
+    start = serializers.DateField(
+        required=False, help_text="First day, included.", validators=[validate_day]
+    )
+    end = serializers.DateField(
+        required=False, help_text="Last day, included.", validators=[validate_day]
+    )
     team = serializers.PrimaryKeyRelatedField(
         queryset=Team.objects.all(), required=False, allow_null=True
     )
@@ -332,4 +337,6 @@ class KpiTargetSerializer(serializers.ModelSerializer):
                     "and their reps only."
                 }
             )
+        if "currency" in attrs:
+            attrs["currency"] = target.currency  # normalised by clean()
         return attrs

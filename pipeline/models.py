@@ -10,11 +10,13 @@ import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Case, DecimalField, ExpressionWrapper, F, Q, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from crm import limits
 from crm.models import Company, Contact, TimeStamped, User, default_currency
 from crm.visibility import owner_scope
 from leads.models import Channel, Lead
@@ -81,10 +83,11 @@ class StageSetting(models.Model):
 
     stage = models.CharField(max_length=16, choices=Stage.choices, unique=True)
     probability = models.PositiveSmallIntegerField(
-        help_text="Win probability, percent."
+        help_text="Win probability, percent.", validators=[MaxValueValidator(100)]
     )
     stale_after_days = models.PositiveSmallIntegerField(
-        help_text="A deal with no move and no activity for longer is stale."
+        help_text="A deal with no move and no activity for longer is stale.",
+        validators=[MaxValueValidator(limits.MAX_STALE_AFTER_DAYS)],
     )
 
     class Meta:
@@ -217,9 +220,14 @@ class Deal(TimeStamped):
     amount = models.DecimalField(max_digits=14, decimal_places=2)
     currency = models.CharField(max_length=3, default=default_currency)
     probability = models.PositiveSmallIntegerField(
-        null=True, blank=True, help_text="Overrides the stage's probability when set."
+        null=True,
+        blank=True,
+        help_text="Overrides the stage's probability when set.",
+        validators=[MaxValueValidator(100)],
     )
-    expected_close_on = models.DateField(null=True, blank=True)
+    expected_close_on = models.DateField(
+        null=True, blank=True, validators=[limits.validate_day]
+    )
     stage = models.CharField(
         max_length=16, choices=Stage.choices, default=Stage.PROSPECTION
     )
@@ -404,8 +412,14 @@ class Activity(models.Model):
     )
     outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True)
     is_cold_call = models.BooleanField(default=False)
-    occurred_at = models.DateTimeField(default=timezone.now)
-    duration_seconds = models.PositiveIntegerField(null=True, blank=True)
+    occurred_at = models.DateTimeField(
+        default=timezone.now, validators=[limits.validate_day]
+    )
+    duration_seconds = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(limits.MAX_ACTIVITY_SECONDS)],
+    )
     lead = models.ForeignKey(
         Lead, null=True, blank=True, on_delete=models.CASCADE, related_name="activities"
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from crm.limits import validate_day
 from crm.models import Company, Contact, User
 from crm.serializers import OwnedSerializer
 from leads.models import Lead
@@ -78,11 +79,6 @@ class DealSerializer(OwnedSerializer):
             "updated_at",
         ]
 
-    def validate_currency(self, value: str) -> str:
-        if len(value) != 3 or not value.isalpha():
-            raise serializers.ValidationError("Use a three-letter ISO 4217 code.")
-        return value.upper()
-
 
 class DealCreateSerializer(DealSerializer):
     """Creation may also choose the first stage (default ``prospection``)."""
@@ -130,7 +126,7 @@ class LeadConvertSerializer(serializers.Serializer):
         max_digits=14, decimal_places=2, min_value=0, required=False
     )
     currency = serializers.CharField(required=False, min_length=3, max_length=3)
-    expected_close_on = serializers.DateField(required=False)
+    expected_close_on = serializers.DateField(required=False, validators=[validate_day])
     stage = serializers.ChoiceField(
         choices=Stage.choices, default=Stage.PRESENTATION, required=False
     )
@@ -143,9 +139,6 @@ class ActivitySerializer(serializers.ModelSerializer):
     )
     outcome = serializers.ChoiceField(
         choices=Outcome.choices, allow_blank=True, default=""
-    )
-    duration_seconds = serializers.IntegerField(
-        min_value=0, required=False, allow_null=True
     )
     # The scope of each subject is checked by ``activity_log`` (a field message).
     lead = serializers.PrimaryKeyRelatedField(

@@ -18,8 +18,9 @@ from django.db import transaction
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce, Greatest, Least
 from django.utils import timezone
+from django.utils.text import Truncator
 
-from crm import webhooks
+from crm import reference, webhooks
 from crm.errors import Conflict, StaleVersion
 from crm.models import Company, Contact, Role, User, WebhookEventType
 from crm.visibility import assignable_owners_scope
@@ -116,10 +117,11 @@ def _clean_deal_fields(fields: dict[str, Any]) -> dict[str, Any]:
         errors["probability"] = "A probability is a percentage from 0 to 100."
     currency = fields.get("currency")
     if currency is not None:
-        if len(currency) != 3 or not currency.isalpha():
-            errors["currency"] = "Use a three-letter ISO 4217 code."
-        else:
-            fields["currency"] = currency.upper()
+        try:
+            fields["currency"] = reference.normalize_currency(currency)
+        except ValidationError as exc:
+            errors["currency"] = exc.messages[0]
+    errors.update(_field_errors(Deal, fields, "expected_close_on"))
     channel = fields.get("channel")
     if channel is not None and channel not in Channel.values:
         errors["channel"] = f"Use one of: {', '.join(Channel.values)}."
@@ -132,6 +134,19 @@ def _clean_deal_fields(fields: dict[str, Any]) -> dict[str, Any]:
     if errors:
         raise ValidationError(errors)
     return fields
+
+
+def _field_errors(model, values: dict[str, Any], *names: str) -> dict[str, str]:
+    """Check values against the model fields' own validators (ranges, dates)."""
+    errors = {}
+    for name in names:
+        if values.get(name) is None:
+            continue
+        try:
+            model._meta.get_field(name).run_validators(values[name])
+        except ValidationError as exc:
+            errors[name] = exc.messages[0]
+    return errors
 
 
 def _lock(deal: Deal, expected_version: int | None) -> Deal:
@@ -261,6 +276,7 @@ def deal_create(
             "channel": channel,
             "company": company,
             "contact": contact,
+            "expected_close_on": expected_close_on,
         }
     )
     now = timezone.now()
@@ -268,7 +284,6 @@ def deal_create(
         deal = Deal.objects.create(
             owner=owner,
             lead=lead,
-            expected_close_on=expected_close_on,
             stage=stage,
             status=DealStatus.OPEN,
             stage_entered_at=now,
@@ -478,8 +493,14 @@ def activity_log(
     # A few minutes of tolerance for the clocks of the callers' devices.
     if occurred_at > now + datetime.timedelta(minutes=5):
         errors["occurred_at"] = "An activity cannot happen in the future."
-    if duration_seconds is not None and duration_seconds < 0:
-        errors["duration_seconds"] = "A duration cannot be negative."
+    errors.update(
+        _field_errors(
+            Activity,
+            {"occurred_at": occurred_at, "duration_seconds": duration_seconds},
+            "occurred_at",
+            "duration_seconds",
+        )
+    )
     owner = owner or by
     if not User.objects.filter(assignable_owners_scope(by), pk=owner.pk).exists():
         errors["owner"] = "You cannot log an activity for this user."
@@ -574,6 +595,14 @@ def _contact_for(lead: Lead, *, company: Company | None, owner: User) -> Contact
     return contact
 
 
+def _deal_title(subject: Company | Contact) -> str:
+    """Name a converted lead's deal after its company or contact, within the
+    title's length (a company name may use all of it)."""
+    suffix = " deal"
+    limit = Deal._meta.get_field("title").max_length - len(suffix)
+    return Truncator(str(subject)).chars(limit) + suffix
+
+
 def lead_convert(
     *,
     lead: Lead,
@@ -605,7 +634,7 @@ def lead_convert(
         deal = deal_create(
             by=by,
             owner=lead.owner,
-            title=title or f"{company or contact} deal",
+            title=title or _deal_title(company or contact),
             amount=amount if amount is not None else Decimal(0),
             currency=currency,
             company=company,
