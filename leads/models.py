@@ -15,6 +15,7 @@ from django.db.models.functions import Lower
 from django.db.models.lookups import Exact, In
 
 from crm.models import TimeStamped, User
+from crm.reference import normalize_email
 from crm.visibility import owner_scope
 
 
@@ -294,6 +295,9 @@ class Lead(TimeStamped):
     def __str__(self) -> str:
         name = f"{self.first_name} {self.last_name}".strip()
         return name or self.email or f"Lead {self.pk}"
+
+    def clean(self) -> None:
+        self.email = normalize_email(self.email)
 
     def can_change(self, user: User) -> bool:
         return Lead.objects.visible_to(user).filter(pk=self.pk).exists()

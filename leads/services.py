@@ -19,6 +19,7 @@ from django.utils import timezone
 from crm import webhooks
 from crm.errors import Conflict
 from crm.models import Role, Team, User, WebhookEventType
+from crm.reference import normalize_email
 from crm.visibility import assignable_owners_scope
 from leads.models import (
     Channel,
@@ -101,7 +102,7 @@ def lead_create(
         )
     owner = owner or by
     _check_assignable(owner=owner, by=by)
-    email = email.strip()
+    email = normalize_email(email)
     now = timezone.now()
     lead = Lead(
         status=status,
@@ -199,7 +200,7 @@ def lead_capture(
     savepoint is rolled back (with its round-robin turn) and it retries as an
     update of the winner's row, so neither request is lost.
     """
-    email = email.strip()
+    email = normalize_email(email)
     values = {
         "first_name": first_name,
         "last_name": last_name,

@@ -222,3 +222,18 @@ def test_a_contact_email_domain_is_lower_case_in_the_admin_and_the_api(
         "Ana@corp.example",
         "Bo@corp.example",
     ]
+
+
+def test_a_lead_email_domain_is_lower_case_whichever_way_it_arrives(api_as, rep):
+    response = api_as(rep).post(
+        "/api/v1/leads/",
+        {
+            "first_name": "Ana",
+            "email": "Ana@Corp.EXAMPLE",
+            "channel": "outbound",
+            "source": "cold_email",
+        },
+    )
+
+    assert response.status_code == 201, response.content
+    assert response.json()["email"] == "Ana@corp.example"
