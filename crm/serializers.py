@@ -59,13 +59,12 @@ class TeamSerializer(serializers.ModelSerializer):
 
 
 class ModelRulesMixin:
-    """Apply the model's own rules: ``clean`` (normalisation and cross-field
-    checks) and its constraints, as the admin's forms do, so both agree.
-
-    The normalised values (a domain without ``www.``, an upper-case currency)
-    are what gets saved. Constraints are checked only when the request names one
-    of their fields (the unique index still decides races).
-    """
+    # Applies the model's own rules: ``clean`` (normalisation and cross-field
+    # checks) and its constraints, as the admin's forms do, so both agree. The
+    # normalised values (a domain without ``www.``, an upper-case currency) are
+    # what gets saved. Constraints are checked only when the request names one
+    # of their fields (the unique index still decides races). A comment, not a
+    # docstring: the schema would show it as every serializer's description.
 
     def validate(self, attrs):
         attrs = super().validate(attrs)

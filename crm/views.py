@@ -1,5 +1,10 @@
+from typing import ClassVar
+
 from django.contrib.auth import authenticate
+from django.http import HttpResponse
+from django.utils import translation
 from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.views import SpectacularAPIView
 from knox.views import LoginView as KnoxLoginView
 from knox.views import LogoutView as KnoxLogoutView
 from rest_framework import mixins, serializers, status, viewsets
@@ -38,6 +43,50 @@ from crm.serializers import (
     WebhookEndpointCreatedSerializer,
     WebhookEndpointSerializer,
 )
+
+
+class SchemaView(SpectacularAPIView):
+    """The OpenAPI document, generated and rendered once per process, version,
+    language and format.
+
+    It changes only with the code (it is public: no part depends on the caller),
+    and generating and rendering it take seconds.
+    """
+
+    _schemas: ClassVar[dict[tuple, dict]] = {}
+    _rendered: ClassVar[dict[tuple, tuple[bytes, str]]] = {}
+
+    def _schema(self, request, version) -> dict:
+        key = (version, translation.get_language())
+        if key not in self._schemas:
+            generator = self.generator_class(
+                urlconf=self.urlconf, api_version=version, patterns=self.patterns
+            )
+            self._schemas[key] = generator.get_schema(
+                request=request, public=self.serve_public
+            )
+        return self._schemas[key]
+
+    def _get_schema_response(self, request):
+        version = (
+            self.api_version or request.version or self._get_version_parameter(request)
+        )
+        renderer = request.accepted_renderer
+        key = (version, translation.get_language(), renderer.format)
+        if key not in self._rendered:
+            schema = self._schema(request, version)
+            content_type = request.accepted_media_type
+            if renderer.charset:
+                content_type = f"{content_type}; charset={renderer.charset}"
+            self._rendered[key] = (
+                renderer.render(schema, content_type, self.get_renderer_context()),
+                content_type,
+            )
+        content, content_type = self._rendered[key]
+        response = HttpResponse(content, content_type=content_type)
+        filename = self._get_filename(request, version)
+        response["Content-Disposition"] = f'inline; filename="{filename}"'
+        return response
 
 
 class TokenLoginSerializer(serializers.Serializer):
@@ -210,13 +259,16 @@ class WebhookEndpointViewSet(viewsets.ModelViewSet):
         return idempotency.redact(response, "secret")
 
     @extend_schema(responses=DeliveryAttemptSerializer(many=True))
-    @action(detail=True, methods=["get"], pagination_class=None)
+    @action(detail=True, methods=["get"], filter_backends=[])
     def attempts(self, request, pk=None):
-        """The 100 latest delivery attempts to this endpoint, newest first."""
+        """Delivery attempts to this endpoint, newest first, paginated as lists are."""
         endpoint = self.get_object()
         attempts = (
             DeliveryAttempt.objects.filter(delivery__endpoint=endpoint)
             .select_related("delivery__event")
-            .order_by("-attempted_at")[:100]
+            .order_by("-attempted_at", "-pk")
         )
-        return Response(DeliveryAttemptSerializer(attempts, many=True).data)
+        page = self.paginate_queryset(attempts)
+        return self.get_paginated_response(
+            DeliveryAttemptSerializer(page, many=True).data
+        )

@@ -108,12 +108,15 @@ class LeadViewSet(
         return Response(self._fresh(lead))
 
     @extend_schema(responses=QualificationSerializer(many=True))
-    @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)
+    @action(detail=True, methods=["get"], filter_backends=[])
     def qualifications(self, request, pk=None):
-        """Return the lead's qualification decisions, newest first."""
+        """Return the lead's qualification decisions, newest first, paginated."""
         lead = self.get_object()
         rows = lead.qualifications.order_by("-decided_at", "-pk")
-        return Response(QualificationSerializer(rows, many=True).data)
+        page = self.paginate_queryset(rows)
+        return self.get_paginated_response(
+            QualificationSerializer(page, many=True).data
+        )
 
     def _fresh(self, lead: Lead) -> dict:
         lead = self.get_queryset().get(pk=lead.pk)
@@ -175,7 +178,11 @@ class CaptureView(APIView):
     idempotency_for_anonymous = True
 
     @extend_schema(
-        request=CaptureSerializer,
+        # Documented as JSON only: generated clients cannot use an operation
+        # offering several body types; website forms post as they are anyway.
+        request={"application/json": CaptureSerializer},
+        description="Capture a visitor of a content offer. Also accepts HTML "
+        "form posts (application/x-www-form-urlencoded, multipart/form-data).",
         responses={201: CaptureResponseSerializer},
         examples=CAPTURE_EXAMPLES,
     )
