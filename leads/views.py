@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 
 from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_standardized_errors.openapi import AutoSchema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -160,6 +161,14 @@ def client_ip(request) -> str | None:
         return None
 
 
+class JsonBodySchema(AutoSchema):
+    """Document JSON bodies only: generated clients cannot use an operation that
+    offers several body types, and website forms post as they are anyway."""
+
+    def map_parsers(self):
+        return ["application/json"]
+
+
 class CaptureView(APIView):
     """Public endpoint of the website's content forms: no credentials, no session
     (so no CSRF), throttled per client address.
@@ -174,13 +183,12 @@ class CaptureView(APIView):
     throttle_scope = "capture"
     # Websites may post their HTML forms as they are.
     parser_classes = [JSONParser, FormParser, MultiPartParser]
+    schema = JsonBodySchema()
     # Marketing sites may retry a form post safely (crm/idempotency.py).
     idempotency_for_anonymous = True
 
     @extend_schema(
-        # Documented as JSON only: generated clients cannot use an operation
-        # offering several body types; website forms post as they are anyway.
-        request={"application/json": CaptureSerializer},
+        request=CaptureSerializer,
         description="Capture a visitor of a content offer. Also accepts HTML "
         "form posts (application/x-www-form-urlencoded, multipart/form-data).",
         responses={201: CaptureResponseSerializer},

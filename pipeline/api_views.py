@@ -37,6 +37,7 @@ from pipeline.api_examples import (
 from pipeline.filters import ActivityFilter, DealFilter
 from pipeline.models import Activity, Deal, StageRules
 from pipeline.serializers import (
+    ActivityCompleteSerializer,
     ActivitySerializer,
     ConflictResponseSerializer,
     DealCreateSerializer,
@@ -327,7 +328,9 @@ class DealViewSet(
             "owner",
             "occurred_at",
             "duration_seconds",
-        ]
+            "due_at",
+        ],
+        "complete": ["outcome", "occurred_at", "duration_seconds"],
     }
 )
 @extend_schema_view(create=extend_schema(examples=ACTIVITY_EXAMPLES))
@@ -345,7 +348,7 @@ class ActivityViewSet(
     permission_classes = [IsSalesUser]
     filterset_class = ActivityFilter
     search_fields = ["notes"]
-    ordering_fields = ["occurred_at", "duration_seconds"]
+    ordering_fields = ["occurred_at", "due_at", "duration_seconds"]
     ordering = ["-occurred_at", "-pk"]
 
     def get_queryset(self):
@@ -359,6 +362,21 @@ class ActivityViewSet(
         return Response(
             self.get_serializer(activity).data, status=status.HTTP_201_CREATED
         )
+
+    @extend_schema(
+        request=ActivityCompleteSerializer,
+        responses={200: ActivitySerializer, 409: ConflictResponseSerializer},
+    )
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def complete(self, request, pk=None):
+        """Mark a planned activity done (it then counts in engagement and KPIs)."""
+        activity = self.get_object()
+        params = ActivityCompleteSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        activity = services.activity_complete(
+            activity=activity, by=request.user, **params.validated_data
+        )
+        return Response(self.get_serializer(activity).data)
 
 
 @extend_validation_errors(["invalid"], field_name="amount", methods=["post"])

@@ -22,6 +22,8 @@ class DealFilter(django_filters.FilterSet):
 class ActivityFilter(django_filters.FilterSet):
     # ``occurred_after`` / ``occurred_before``
     occurred = django_filters.IsoDateTimeFromToRangeFilter(field_name="occurred_at")
+    # ``due_after`` / ``due_before``: planned activities by due time
+    due = django_filters.IsoDateTimeFromToRangeFilter(field_name="due_at")
 
     class Meta:
         model = Activity
@@ -30,6 +32,7 @@ class ActivityFilter(django_filters.FilterSet):
             "direction",
             "outcome",
             "is_cold_call",
+            "done",
             "owner",
             "lead",
             "contact",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from crm.limits import validate_day
+from crm.limits import MAX_ACTIVITY_SECONDS, validate_day
 from crm.models import Company, Contact, User
 from crm.serializers import OwnedSerializer
 from leads.models import Lead
@@ -162,6 +162,8 @@ class ActivitySerializer(serializers.ModelSerializer):
             "direction",
             "outcome",
             "is_cold_call",
+            "done",
+            "due_at",
             "occurred_at",
             "duration_seconds",
             "lead",
@@ -171,7 +173,26 @@ class ActivitySerializer(serializers.ModelSerializer):
             "notes",
         ]
         read_only_fields = ["is_cold_call"]
-        extra_kwargs = {"occurred_at": {"required": False}}
+        extra_kwargs = {
+            "occurred_at": {"required": False},
+            "done": {"required": False},
+        }
+
+
+class ActivityCompleteSerializer(serializers.Serializer):
+    """Body of ``complete/``: what happened, when (default: now)."""
+
+    occurred_at = serializers.DateTimeField(required=False, validators=[validate_day])
+    outcome = serializers.ChoiceField(
+        choices=Outcome.choices, allow_blank=True, default=""
+    )
+    duration_seconds = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=0,
+        max_value=MAX_ACTIVITY_SECONDS,
+    )
+    notes = serializers.CharField(required=False, allow_blank=True)
 
 
 # --- documented error bodies (the format of crm.api_errors) ---------------------
