@@ -78,10 +78,10 @@ class SchemaView(SpectacularAPIView):
             content_type = request.accepted_media_type
             if renderer.charset:
                 content_type = f"{content_type}; charset={renderer.charset}"
-            self._rendered[key] = (
-                renderer.render(schema, content_type, self.get_renderer_context()),
-                content_type,
+            content = renderer.render(
+                schema, request.accepted_media_type, self.get_renderer_context()
             )
+            self._rendered[key] = (content, content_type)
         content, content_type = self._rendered[key]
         response = HttpResponse(content, content_type=content_type)
         filename = self._get_filename(request, version)

@@ -7,6 +7,7 @@ import pytest
 import time_machine
 from django.core.management import call_command
 from django.db import connection
+from django.http import HttpResponse
 from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -378,3 +379,20 @@ def test_concurrent_duplicates_do_the_work_once_on_postgres(integration):
     assert statuses.count(201) >= 1
     assert set(statuses) <= {201, 409}
     assert Company.objects.count() == 1
+
+
+def test_a_replay_repeats_location_and_etag_but_no_other_header(integration):
+    # given a claimed key and the response its request gave
+    record, _ = idempotency._begin(f"user:{integration.pk}", "loc", "f" * 64)
+    original = HttpResponse(b'{"id": 7}', status=201, content_type="application/json")
+    original["Location"] = "/api/v1/companies/7/"
+    original["ETag"] = '"1"'
+    original["Set-Cookie"] = "session=secret"
+
+    idempotency._finish(record, original)
+    _, replay = idempotency._begin(f"user:{integration.pk}", "loc", "f" * 64)
+
+    assert replay.status_code == 201
+    assert replay.content == b'{"id": 7}'
+    assert (replay["Location"], replay["ETag"]) == ("/api/v1/companies/7/", '"1"')
+    assert "Set-Cookie" not in replay
