@@ -417,8 +417,12 @@ class Activity(models.Model):
     )
     outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True)
     is_cold_call = models.BooleanField(default=False)
+    # The database default too: bulk loaders that name their columns (the
+    # benchmark's generator) write done activities.
     done = models.BooleanField(
-        default=True, help_text="Off for a planned activity, until it is done."
+        default=True,
+        db_default=True,
+        help_text="Off for a planned activity, until it is done.",
     )
     due_at = models.DateTimeField(
         null=True,
