@@ -1,4 +1,5 @@
 import django_filters
+from rest_framework import exceptions, filters
 
 from crm.models import Company, Contact, Subscription
 
@@ -39,3 +40,13 @@ class SubscriptionFilter(django_filters.FilterSet):
     class Meta:
         model = Subscription
         fields = ["company", "currency", "active", "started_on", "ended_on"]
+
+
+class SearchFilter(filters.SearchFilter):
+    """DRF's ``?search=``, whose refusals (a NUL character) name the parameter."""
+
+    def get_search_terms(self, request):
+        try:
+            return super().get_search_terms(request)
+        except exceptions.ValidationError as exc:
+            raise exceptions.ValidationError({self.search_param: exc.detail}) from exc

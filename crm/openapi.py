@@ -15,6 +15,9 @@ import io
 import re
 from typing import Any
 
+from drf_standardized_errors.openapi import AutoSchema as StandardizedErrorsAutoSchema
+from rest_framework.filters import SearchFilter
+
 PAGE_KEYS = frozenset({"count", "next", "previous", "results"})
 HTTP_METHODS = frozenset({"get", "put", "post", "patch", "delete"})
 JSON = "application/json"
@@ -365,3 +368,16 @@ def _list_item_example(path: str, result: dict) -> dict:
         return {}
     rows = page.get("results", []) if isinstance(page, dict) else page
     return rows[0] if rows and isinstance(rows[0], dict) else {}
+
+
+class AutoSchema(StandardizedErrorsAutoSchema):
+    """drf-standardized-errors' schema, also documenting ``?search=`` refusals."""
+
+    def _get_validation_error_codes_by_field(self, data_fields):
+        codes = super()._get_validation_error_codes_by_field(data_fields)
+        if self.method == "GET" and any(
+            isinstance(backend, SearchFilter)
+            for backend in (cls() for cls in self.get_filter_backends())
+        ):
+            codes[SearchFilter.search_param].add("null_characters_not_allowed")
+        return codes

@@ -5,7 +5,6 @@ from __future__ import annotations
 import ipaddress
 
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from drf_standardized_errors.openapi import AutoSchema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -16,6 +15,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from crm.export import CsvExportMixin
+from crm.openapi import AutoSchema
 from crm.parsers import JSONParser
 from crm.permissions import IsSalesUser
 from leads import services

@@ -161,3 +161,10 @@ def test_converting_a_lead_with_a_200_character_company_names_its_deal_within_bo
     assert len(title) == Deal._meta.get_field("title").max_length
     assert title.startswith("Company xxx")
     assert title.endswith("… deal")
+
+
+def test_a_nul_in_a_search_is_a_400_on_the_search_parameter(client):
+    response = client.get("/api/v1/companies/", {"search": "a\x00b"})
+
+    error = _error(response, 400)
+    assert (error["attr"], error["code"]) == ("search", "null_characters_not_allowed")
