@@ -8,8 +8,11 @@ from django.contrib import admin
 from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularSwaggerSplitView
 
+from crm.views import SchemaView
+
+handler400 = "crm.api_errors.api_aware_400"
 handler404 = "crm.api_errors.api_aware_404"
 handler500 = "crm.api_errors.api_aware_500"
 
@@ -24,7 +27,7 @@ urlpatterns = [
     path("api/v1/", include("metrics.urls")),
     path("pipeline/", include("pipeline.urls")),
     path("offers/", include("leads.page_urls")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/schema/", SchemaView.as_view(), name="schema"),
     # The split view serves its start-up script as a file: no inline script
     # under the Content-Security-Policy.
     path(
