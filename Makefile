@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 # Local development runs with DEBUG on; production sets DEBUG=false and SECRET_KEY.
 export DEBUG ?= true
 
-.PHONY: demo test lint format check bench clean
+.PHONY: demo test fuzz lint format check bench clean
 
 $(VENV)/.runtime: requirements.txt
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,12 @@ demo: $(VENV)/.runtime
 
 test: $(VENV)/.dev
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Before a release: the schema fuzzing of `make test`, longer and as every role.
+fuzz: $(VENV)/.dev
+	CRM_FUZZ_EXAMPLES=25 CRM_FUZZ_STATEFUL_EXAMPLES=30 CRM_FUZZ_STATEFUL_STEPS=12 \
+		CRM_FUZZ_STATEFUL_ROLES=rep,manager,integration,admin \
+		$(PY) -m pytest tests/test_api_contract.py $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .

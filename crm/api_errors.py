@@ -4,6 +4,11 @@ Domain exceptions from services are converted here once, so that views never
 translate them by hand; anything unexpected still becomes a JSON 500.
 """
 
+from django.core.exceptions import (
+    RequestDataTooBig,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
 from django.db.models import ProtectedError
@@ -13,6 +18,7 @@ from rest_framework import exceptions, status
 from rest_framework.settings import api_settings
 
 from crm.errors import Conflict, StaleVersion, constraint_violation
+from crm.limits import MAX_BODY_BYTES, MAX_PARAMETERS
 
 
 class ConflictError(exceptions.APIException):
@@ -27,8 +33,23 @@ class PreconditionFailed(exceptions.APIException):
     default_code = "stale_version"
 
 
+class RequestTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is too large."
+    default_code = "request_too_large"
+
+
 class CrmExceptionHandler(ExceptionHandler):
     def convert_known_exceptions(self, exc: Exception) -> Exception:
+        # Django's request bounds (crm/limits.py), met while DRF reads the request.
+        if isinstance(exc, RequestDataTooBig):
+            return RequestTooLarge(
+                f"The request body is larger than {MAX_BODY_BYTES} bytes."
+            )
+        if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+            return exceptions.ParseError(
+                f"More than {MAX_PARAMETERS} parameters.", code="too_many_parameters"
+            )
         if isinstance(exc, DjangoValidationError):
             if hasattr(exc, "error_dict"):
                 detail = {
@@ -78,6 +99,25 @@ def _json_error(code: str, detail: str, status_code: int) -> JsonResponse:
         },
         status=status_code,
     )
+
+
+def api_aware_400(request, exception=None):
+    """Answer bad requests refused before a view under ``/api/`` in JSON."""
+    if request.path.startswith("/api/"):
+        if isinstance(exception, RequestDataTooBig):
+            return _json_error(
+                "request_too_large",
+                f"The request body is larger than {MAX_BODY_BYTES} bytes.",
+                413,
+            )
+        if isinstance(exception, TooManyFieldsSent | TooManyFilesSent):
+            return _json_error(
+                "too_many_parameters", f"More than {MAX_PARAMETERS} parameters.", 400
+            )
+        return _json_error("bad_request", "Bad request.", 400)
+    from django.views.defaults import bad_request
+
+    return bad_request(request, exception)
 
 
 def api_aware_404(request, exception=None):

@@ -12,7 +12,8 @@ class SearchAwareAutoSchema(AutoSchema):
     """drf-standardized-errors' schema, documenting the ``search`` refusal too.
 
     Its 400 response lists the fields a list's filters validate; the capped
-    search is a filter backend of its own, so its error is added here.
+    search is a filter backend of its own, so its errors (too many words, a
+    NUL character) are added here.
     """
 
     def _get_extra_validation_errors(self) -> dict[str, set[str]]:
@@ -22,5 +23,9 @@ class SearchAwareAutoSchema(AutoSchema):
             issubclass(backend, CappedSearchFilter)
             for backend in self.get_filter_backends()
         ):
-            extra["search"] = {*extra.get("search", ()), "invalid"}
+            extra["search"] = {
+                *extra.get("search", ()),
+                "invalid",
+                "null_characters_not_allowed",
+            }
         return extra

@@ -10,17 +10,23 @@ says why, the admin keeps the first ones.
 from __future__ import annotations
 
 from django.utils.text import smart_split, unescape_string_literal
-from rest_framework import filters, serializers
+from rest_framework import exceptions, filters, serializers
 
 MAX_SEARCH_TERMS = 8
 MAX_TERM_LENGTH = 100
 
 
 class CappedSearchFilter(filters.SearchFilter):
-    """DRF's search, refusing more than ``MAX_SEARCH_TERMS`` terms or long ones."""
+    """DRF's search, refusing more than ``MAX_SEARCH_TERMS`` terms or long ones.
+
+    Its refusals (too many words, a NUL character) name the parameter.
+    """
 
     def get_search_terms(self, request):
-        terms = super().get_search_terms(request)
+        try:
+            terms = super().get_search_terms(request)
+        except exceptions.ValidationError as exc:
+            raise exceptions.ValidationError({self.search_param: exc.detail}) from exc
         if len(terms) > MAX_SEARCH_TERMS or any(
             len(term) > MAX_TERM_LENGTH for term in terms
         ):

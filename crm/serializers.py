@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import copy
 import functools
 import secrets
 
-from django.db.models.functions import Lower
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import F
 from rest_framework import serializers
+from rest_framework.settings import api_settings
 
 from crm import egress, policy
 from crm.models import (
@@ -66,19 +69,47 @@ class TeamSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-def _unique_ci(model, field: str, value: str, instance, message: str) -> str:
-    """Refuse ``value`` when another row has it in another case."""
-    if not value:
-        return value
-    others = model.objects.annotate(_v=Lower(field)).filter(_v=value.lower())
-    if instance is not None:
-        others = others.exclude(pk=instance.pk)
-    if others.exists():
-        raise serializers.ValidationError(message)
-    return value
+class ModelRulesMixin:
+    # Applies the model's own rules: ``clean`` (normalisation and cross-field
+    # checks) and its constraints, as the admin's forms do, so both agree. The
+    # normalised values (a domain without ``www.``, an upper-case currency) are
+    # what gets saved. Constraints are checked only when the request names one
+    # of their fields (the unique index still decides races). A comment, not a
+    # docstring: the schema would show it as every serializer's description.
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        model = self.Meta.model
+        instance = copy.copy(self.instance) if self.instance else model()
+        for name, value in attrs.items():
+            setattr(instance, name, value)
+        try:
+            instance.clean()
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(
+                serializers.as_serializer_error(exc)
+            ) from exc
+        exclude = {f.name for f in model._meta.concrete_fields} - set(attrs)
+        for constraint in model._meta.constraints:
+            try:
+                constraint.validate(model, instance, exclude=exclude)
+            except DjangoValidationError as exc:
+                field = (
+                    _constraint_field(constraint) or api_settings.NON_FIELD_ERRORS_KEY
+                )
+                raise serializers.ValidationError({field: exc.messages}) from exc
+        return {name: getattr(instance, name) for name in attrs}
 
 
-class CompanySerializer(OwnedSerializer):
+def _constraint_field(constraint) -> str | None:
+    """Return the one field a constraint is about (``Lower("domain")``), if any."""
+    names = list(getattr(constraint, "fields", ()))
+    for expression in getattr(constraint, "expressions", ()):
+        names += [ref.name for ref in expression.flatten() if isinstance(ref, F)]
+    return names[0] if len(names) == 1 else None
+
+
+class CompanySerializer(ModelRulesMixin, OwnedSerializer):
     class Meta:
         model = Company
         fields = [
@@ -92,23 +123,8 @@ class CompanySerializer(OwnedSerializer):
             "version",
         ]
 
-    def validate_domain(self, value: str) -> str:
-        value = value.strip().lower().removeprefix("www.")
-        return _unique_ci(
-            Company,
-            "domain",
-            value,
-            self.instance,
-            "A company with this domain already exists.",
-        )
 
-    def validate_country(self, value: str) -> str:
-        if value and (len(value) != 2 or not value.isalpha()):
-            raise serializers.ValidationError("Use a two-letter ISO 3166 code.")
-        return value.upper()
-
-
-class ContactSerializer(OwnedSerializer):
+class ContactSerializer(ModelRulesMixin, OwnedSerializer):
     class Meta:
         model = Contact
         fields = [
@@ -123,17 +139,8 @@ class ContactSerializer(OwnedSerializer):
             "version",
         ]
 
-    def validate_email(self, value: str) -> str:
-        return _unique_ci(
-            Contact,
-            "email",
-            value,
-            self.instance,
-            "A contact with this e-mail already exists.",
-        )
 
-
-class SubscriptionSerializer(serializers.ModelSerializer):
+class SubscriptionSerializer(ModelRulesMixin, serializers.ModelSerializer):
     mrr = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0)
 
     # Terms with history: changing them is an action, not an edit.
@@ -171,11 +178,6 @@ class SubscriptionSerializer(serializers.ModelSerializer):
             )
         return company
 
-    def validate_currency(self, value: str) -> str:
-        if len(value) != 3 or not value.isalpha():
-            raise serializers.ValidationError("Use a three-letter ISO 4217 code.")
-        return value.upper()
-
     def validate(self, attrs):
         # Ending is an explicit action (``end/``) that records who and when and
         # tells the webhooks; a create or an update may only repeat what is.
@@ -207,7 +209,8 @@ class SubscriptionSerializer(serializers.ModelSerializer):
             )
         if errors:
             raise serializers.ValidationError(errors)
-        return attrs
+        # Then the model's own rules (ModelRulesMixin: currency, dates).
+        return super().validate(attrs)
 
 
 class SubscriptionEndSerializer(serializers.Serializer):

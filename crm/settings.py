@@ -12,6 +12,8 @@ import environ
 from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from crm import limits
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env(
@@ -158,6 +160,10 @@ MEDIA_URL = "media/"
 MEDIA_ROOT = BASE_DIR / "media"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Request bounds, answered with a JSON 413 or 400 (crm/limits.py, docs/api.md).
+DATA_UPLOAD_MAX_MEMORY_SIZE = limits.MAX_BODY_BYTES
+DATA_UPLOAD_MAX_NUMBER_FIELDS = limits.MAX_PARAMETERS
+
 # --- Security (``check --deploy`` passes when DEBUG is off) -------------------
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
@@ -221,10 +227,12 @@ CORS_URLS_REGEX = r"^/api/v1/capture/$"
 REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate header makes unauthenticated calls a 401.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "knox.auth.TokenAuthentication",
+        "crm.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON only (the public capture endpoint also takes HTML form posts).
+    "DEFAULT_PARSER_CLASSES": ["crm.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "crm.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
@@ -273,6 +281,8 @@ SPECTACULAR_SETTINGS = {
     # Offline docs: no badge that sends the schema to validator.swagger.io.
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "COMPONENT_SPLIT_REQUEST": True,
+    # Operation ids and tags start after the version: "leads_list", tag "leads".
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
     "ENUM_NAME_OVERRIDES": {
         **{
             name: f"drf_standardized_errors.openapi_serializers.{name}.choices"

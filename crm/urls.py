@@ -8,8 +8,11 @@ from django.contrib import admin
 from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularSwaggerSplitView
 
+from crm.views import SchemaView
+
+handler400 = "crm.api_errors.api_aware_400"
 handler404 = "crm.api_errors.api_aware_404"
 handler500 = "crm.api_errors.api_aware_500"
 
@@ -25,7 +28,7 @@ urlpatterns = [
     path("offers/", include("leads.page_urls")),
     # Today at "/", the record pages and search: the rep's workspace.
     path("", include("workspace.urls")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/schema/", SchemaView.as_view(), name="schema"),
     # The split view serves its start-up script as a file: no inline script
     # under the Content-Security-Policy.
     path(

@@ -1,8 +1,12 @@
 import datetime
+from typing import ClassVar
 
 from django.conf import settings
 from django.contrib.auth import authenticate
+from django.http import HttpResponse
+from django.utils import translation
 from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.views import SpectacularAPIView
 from knox.views import LoginView as KnoxLoginView
 from knox.views import LogoutView as KnoxLogoutView
 from rest_framework import exceptions, mixins, serializers, status, viewsets
@@ -11,7 +15,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from crm import policy, services
+from crm import idempotency, policy, services
 from crm.api_examples import (
     SUBSCRIPTION_CHANGE_EXAMPLES,
     SUBSCRIPTION_END_EXAMPLES,
@@ -26,6 +30,7 @@ from crm.api_versioning import (
     expected_version,
     versioned_schema,
 )
+from crm.authentication import TokenAuthentication
 from crm.export import CsvExportMixin
 from crm.filters import CompanyFilter, ContactFilter, SubscriptionFilter
 from crm.models import (
@@ -53,6 +58,50 @@ from crm.serializers import (
     WebhookEndpointSerializer,
     stale_response_serializer,
 )
+
+
+class SchemaView(SpectacularAPIView):
+    """The OpenAPI document, generated and rendered once per process, version,
+    language and format.
+
+    It changes only with the code (it is public: no part depends on the caller),
+    and generating and rendering it take seconds.
+    """
+
+    _schemas: ClassVar[dict[tuple, dict]] = {}
+    _rendered: ClassVar[dict[tuple, tuple[bytes, str]]] = {}
+
+    def _schema(self, request, version) -> dict:
+        key = (version, translation.get_language())
+        if key not in self._schemas:
+            generator = self.generator_class(
+                urlconf=self.urlconf, api_version=version, patterns=self.patterns
+            )
+            self._schemas[key] = generator.get_schema(
+                request=request, public=self.serve_public
+            )
+        return self._schemas[key]
+
+    def _get_schema_response(self, request):
+        version = (
+            self.api_version or request.version or self._get_version_parameter(request)
+        )
+        renderer = request.accepted_renderer
+        key = (version, translation.get_language(), renderer.format)
+        if key not in self._rendered:
+            schema = self._schema(request, version)
+            content_type = request.accepted_media_type
+            if renderer.charset:
+                content_type = f"{content_type}; charset={renderer.charset}"
+            content = renderer.render(
+                schema, request.accepted_media_type, self.get_renderer_context()
+            )
+            self._rendered[key] = (content, content_type)
+        content, content_type = self._rendered[key]
+        response = HttpResponse(content, content_type=content_type)
+        filename = self._get_filename(request, version)
+        response["Content-Disposition"] = f'inline; filename="{filename}"'
+        return response
 
 
 class TokenLoginSerializer(serializers.Serializer):
@@ -108,6 +157,8 @@ class TokenLoginView(KnoxLoginView):
 
 class TokenLogoutView(KnoxLogoutView):
     """Revoke the token used for this request."""
+
+    authentication_classes = [TokenAuthentication]
 
     @extend_schema(request=None, responses={204: None})
     def post(self, request, format=None):
@@ -304,11 +355,13 @@ class WebhookEndpointViewSet(VersionedViewSetMixin, viewsets.ModelViewSet):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         endpoint = serializer.save()
-        return Response(
+        response = Response(
             WebhookEndpointCreatedSerializer(endpoint).data,
             status=status.HTTP_201_CREATED,
             headers={"ETag": etag(endpoint)},
         )
+        # The secret is shown once: an Idempotency-Key replay answers without it.
+        return idempotency.redact(response, "secret")
 
     @extend_schema(request=SecretRotationSerializer, responses=SecretRotatedSerializer)
     @action(detail=True, methods=["post"], url_path="rotate-secret")
@@ -331,13 +384,16 @@ class WebhookEndpointViewSet(VersionedViewSetMixin, viewsets.ModelViewSet):
         return Response(SecretRotatedSerializer(endpoint).data)
 
     @extend_schema(responses=DeliveryAttemptSerializer(many=True))
-    @action(detail=True, methods=["get"], pagination_class=None)
+    @action(detail=True, methods=["get"], filter_backends=[])
     def attempts(self, request, pk=None):
-        """The 100 latest delivery attempts to this endpoint, newest first."""
+        """Delivery attempts to this endpoint, newest first, paginated as lists are."""
         endpoint = self.get_object()
         attempts = (
             DeliveryAttempt.objects.filter(delivery__endpoint=endpoint)
             .select_related("delivery__event")
-            .order_by("-attempted_at")[:100]
+            .order_by("-attempted_at", "-pk")
         )
-        return Response(DeliveryAttemptSerializer(attempts, many=True).data)
+        page = self.paginate_queryset(attempts)
+        return self.get_paginated_response(
+            DeliveryAttemptSerializer(page, many=True).data
+        )

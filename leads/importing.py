@@ -38,6 +38,7 @@ from tqdm import tqdm
 
 from crm import policy
 from crm.models import User
+from crm.reference import normalize_email
 from leads.models import Channel, Lead, LeadStatus, LeadStatusChange, Source
 from leads.services import CREATABLE, MERGEABLE_FIELDS
 
@@ -291,6 +292,8 @@ def _validated(
     for name, limit in MAX_LENGTHS.items():
         if len(values[name]) > limit:
             raise ValueError(f"{name}: longer than {limit} characters")
+    # The one normal form of every way in (crm.reference): domain in lower case.
+    values["email"] = normalize_email(values["email"])
     if values["email"]:
         if not is_email(values["email"]):
             raise ValueError(f"email: '{values['email']}' is not an e-mail")

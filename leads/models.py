@@ -16,6 +16,7 @@ from django.db.models.lookups import Exact, In
 
 from crm import policy
 from crm.models import ScopedQuerySet, TimeStamped, User, Versioned
+from crm.reference import normalize_email
 
 
 class Channel(models.TextChoices):
@@ -294,6 +295,9 @@ class Lead(Versioned, TimeStamped):
     def __str__(self) -> str:
         name = f"{self.first_name} {self.last_name}".strip()
         return name or self.email or f"Lead {self.pk}"
+
+    def clean(self) -> None:
+        self.email = normalize_email(self.email)
 
 
 class Prospect(Lead):

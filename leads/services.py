@@ -22,6 +22,7 @@ from django.utils import timezone
 from crm import policy, webhooks
 from crm.errors import Conflict
 from crm.models import Role, Team, User, WebhookEventType
+from crm.reference import normalize_email
 from crm.versioning import ExpectedVersion, differs, lock_version, save_versioned
 from leads import consent as double_opt_in
 from leads.models import (
@@ -147,7 +148,7 @@ def lead_create(
         )
     owner = owner or by
     _check_assignable(owner=owner, by=by)
-    email = email.strip()
+    email = normalize_email(email)
     now = timezone.now()
     lead = Lead(
         status=status,
@@ -251,7 +252,7 @@ def lead_capture(
     index on ``Lower(email)``; its savepoint is rolled back (with its round-robin
     turn) and it is recorded as a touch on the winner's row.
     """
-    email = email.strip()
+    email = normalize_email(email)
     values = {
         "first_name": first_name,
         "last_name": last_name,

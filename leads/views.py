@@ -5,6 +5,7 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
@@ -18,7 +19,9 @@ from crm.api_versioning import (
 )
 from crm.client_ip import client_ip_or_none
 from crm.export import CsvExportMixin
+from crm.parsers import JSONParser
 from crm.permissions import IsSalesUser
+from crm.schema import SearchAwareAutoSchema
 from crm.serializers import ConflictResponseSerializer, stale_response_serializer
 from leads import services
 from leads.api_examples import (
@@ -184,12 +187,15 @@ class LeadViewSet(
         return self.versioned_response(lead)
 
     @extend_schema(responses=QualificationSerializer(many=True))
-    @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)
+    @action(detail=True, methods=["get"], filter_backends=[])
     def qualifications(self, request, pk=None):
-        """Return the lead's qualification decisions, newest first."""
+        """Return the lead's qualification decisions, newest first, paginated."""
         lead = self.get_object()
         rows = lead.qualifications.order_by("-decided_at", "-pk")
-        return Response(QualificationSerializer(rows, many=True).data)
+        page = self.paginate_queryset(rows)
+        return self.get_paginated_response(
+            QualificationSerializer(page, many=True).data
+        )
 
     def represent(self, instance) -> dict:
         return LeadSerializer(instance, context=self.get_serializer_context()).data
@@ -226,6 +232,14 @@ class CaptureThrottle(ScopedRateThrottle):
 client_ip = client_ip_or_none
 
 
+class JsonBodySchema(SearchAwareAutoSchema):
+    """Document JSON bodies only: generated clients cannot use an operation that
+    offers several body types, and website forms post as they are anyway."""
+
+    def map_parsers(self):
+        return ["application/json"]
+
+
 class CaptureView(APIView):
     """Public endpoint of the website's content forms: no credentials, no session
     (so no CSRF), throttled per client address.
@@ -238,9 +252,16 @@ class CaptureView(APIView):
     permission_classes = [AllowAny]
     throttle_classes = [CaptureThrottle]
     throttle_scope = "capture"
+    # Websites may post their HTML forms as they are.
+    parser_classes = [JSONParser, FormParser, MultiPartParser]
+    schema = JsonBodySchema()
+    # Marketing sites may retry a form post safely (crm/idempotency.py).
+    idempotency_for_anonymous = True
 
     @extend_schema(
         request=CaptureSerializer,
+        description="Capture a visitor of a content offer. Also accepts HTML "
+        "form posts (application/x-www-form-urlencoded, multipart/form-data).",
         responses={201: CaptureResponseSerializer},
         examples=CAPTURE_EXAMPLES,
     )

@@ -12,6 +12,7 @@ from django import forms
 from django.conf import settings
 
 from crm import policy
+from crm.limits import validate_day
 from crm.models import Team, User
 from leads.models import Channel
 from metrics import charts, kpis
@@ -24,10 +25,14 @@ class DashboardForm(forms.Form):
     """Period and filters; the choices offered follow the viewer's scope."""
 
     start = forms.DateField(
-        required=False, widget=forms.DateInput(attrs={"type": "date"})
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[validate_day],
     )
     end = forms.DateField(
-        required=False, widget=forms.DateInput(attrs={"type": "date"})
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[validate_day],
     )
     team = forms.ModelChoiceField(queryset=Team.objects.none(), required=False)
     owner = forms.ModelChoiceField(

@@ -15,6 +15,7 @@ from django.db.models import Q
 
 from crm import policy
 from crm.models import Team, User, Versioned
+from crm.reference import normalize_currency
 from metrics.kpis.registry import BY_KEY, COUNT, RATE, Kpi, KpiKey
 
 
@@ -170,6 +171,11 @@ class KpiTarget(Versioned, models.Model):
                     if self.period_kind == PeriodKind.QUARTER
                     else "Use the first day of the month."
                 )
+        if self.currency:
+            try:
+                self.currency = normalize_currency(self.currency)
+            except ValidationError as exc:
+                errors["currency"] = exc.messages[0]
         kpi = BY_KEY.get(self.kpi)
         if kpi is not None and kpi.takes_currency and not self.currency:
             errors["currency"] = "A money KPI's target needs a currency."

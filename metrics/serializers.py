@@ -14,6 +14,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from crm import policy
+from crm.limits import validate_day
 from crm.models import Team, User
 from leads.models import Channel
 from metrics import kpis
@@ -58,8 +59,12 @@ class _KpiScopeField(serializers.PrimaryKeyRelatedField):
 class KpiQuerySerializer(serializers.Serializer):
     """The period (default: the current quarter) and the filters of a KPI query."""
 
-    start = serializers.DateField(required=False, help_text="First day, included.")
-    end = serializers.DateField(required=False, help_text="Last day, included.")
+    start = serializers.DateField(
+        required=False, help_text="First day, included.", validators=[validate_day]
+    )
+    end = serializers.DateField(
+        required=False, help_text="Last day, included.", validators=[validate_day]
+    )
     team = _KpiScopeField(
         queryset=Team.objects.all(),
         scope=policy.kpi_teams,
@@ -400,4 +405,6 @@ class KpiTargetSerializer(serializers.ModelSerializer):
                     "and their reps only."
                 }
             )
+        if "currency" in attrs:
+            attrs["currency"] = target.currency  # normalised by clean()
         return attrs

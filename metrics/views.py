@@ -57,8 +57,8 @@ QUERY_PARAMETERS = [
 def documents_query_errors(view):
     """Declare the 400 errors of the query parameters in the schema."""
     for field, codes in {
-        "start": ["invalid"],
-        "end": ["invalid"],
+        "start": ["invalid", "date_out_of_range"],
+        "end": ["invalid", "date_out_of_range"],
         "team": ["does_not_exist", "incorrect_type"],
         "owner": ["does_not_exist", "incorrect_type"],
         "channel": ["invalid_choice"],

@@ -30,6 +30,7 @@ from crm.api_versioning import (
 from crm.errors import StaleVersion
 from crm.export import CsvExportMixin
 from crm.permissions import IsSalesUser
+from crm.serializers import stale_response_serializer
 from leads.models import Lead
 from pipeline import activities, services
 from pipeline.api_examples import (
@@ -45,6 +46,7 @@ from pipeline.api_examples import (
 from pipeline.filters import ActivityFilter, DealFilter
 from pipeline.models import Activity, Deal, StageRules
 from pipeline.serializers import (
+    ActivityCompleteSerializer,
     ActivityNotesSerializer,
     ActivitySerializer,
     ConflictResponseSerializer,
@@ -301,7 +303,9 @@ class DealViewSet(
             "owner",
             "occurred_at",
             "duration_seconds",
-        ]
+            "due_at",
+        ],
+        "complete": ["outcome", "occurred_at", "duration_seconds"],
     }
 )
 @versioned_schema(ActivitySerializer)
@@ -323,7 +327,7 @@ class ActivityViewSet(
     permission_classes = [IsSalesUser]
     filterset_class = ActivityFilter
     search_fields = ["notes"]
-    ordering_fields = ["occurred_at", "duration_seconds"]
+    ordering_fields = ["occurred_at", "due_at", "duration_seconds"]
     ordering = ["-occurred_at", "-pk"]
 
     def get_queryset(self):
@@ -343,6 +347,29 @@ class ActivityViewSet(
         serializer.is_valid(raise_exception=True)
         activity = activities.activity_log(by=request.user, **serializer.validated_data)
         return self.versioned_response(activity, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=ActivityCompleteSerializer,
+        responses={
+            200: ActivitySerializer,
+            409: ConflictResponseSerializer,
+            412: stale_response_serializer(ActivitySerializer),
+        },
+        parameters=[IF_MATCH],
+    )
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def complete(self, request, pk=None):
+        """Mark a planned activity done (it then counts in engagement and KPIs)."""
+        activity = self.get_object()
+        params = ActivityCompleteSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        activity = activities.activity_complete(
+            activity=activity,
+            by=request.user,
+            expected_version=expected_version(request),
+            **params.validated_data,
+        )
+        return self.versioned_response(activity)
 
 
 @extend_validation_errors(["invalid"], field_name="amount", methods=["post"])

@@ -35,6 +35,8 @@ class ActivityFilter(django_filters.FilterSet):
     deal = django_filters.ModelChoiceFilter(queryset=_visible(Deal))
     # ``occurred_after`` / ``occurred_before``
     occurred = django_filters.IsoDateTimeFromToRangeFilter(field_name="occurred_at")
+    # ``due_after`` / ``due_before``: planned activities by due time
+    due = django_filters.IsoDateTimeFromToRangeFilter(field_name="due_at")
 
     class Meta:
         model = Activity
@@ -43,6 +45,7 @@ class ActivityFilter(django_filters.FilterSet):
             "direction",
             "outcome",
             "is_cold_call",
+            "done",
             "owner",
             "lead",
             "contact",

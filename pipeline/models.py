@@ -10,12 +10,13 @@ import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Case, DecimalField, ExpressionWrapper, F, Q, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from crm import policy
+from crm import limits, policy
 from crm.models import (
     Company,
     Contact,
@@ -87,10 +88,11 @@ class StageSetting(models.Model):
 
     stage = models.CharField(max_length=16, choices=Stage.choices, unique=True)
     probability = models.PositiveSmallIntegerField(
-        help_text="Win probability, percent."
+        help_text="Win probability, percent.", validators=[MaxValueValidator(100)]
     )
     stale_after_days = models.PositiveSmallIntegerField(
-        help_text="A deal with no move and no activity for longer is stale."
+        help_text="A deal with no move and no activity for longer is stale.",
+        validators=[MaxValueValidator(limits.MAX_STALE_AFTER_DAYS)],
     )
 
     class Meta:
@@ -219,9 +221,14 @@ class Deal(TimeStamped):
     amount = models.DecimalField(max_digits=14, decimal_places=2)
     currency = models.CharField(max_length=3, default=default_currency)
     probability = models.PositiveSmallIntegerField(
-        null=True, blank=True, help_text="Overrides the stage's probability when set."
+        null=True,
+        blank=True,
+        help_text="Overrides the stage's probability when set.",
+        validators=[MaxValueValidator(100)],
     )
-    expected_close_on = models.DateField(null=True, blank=True)
+    expected_close_on = models.DateField(
+        null=True, blank=True, validators=[limits.validate_day]
+    )
     stage = models.CharField(
         max_length=16, choices=Stage.choices, default=Stage.PROSPECTION
     )
@@ -408,6 +415,11 @@ class ActivityQuerySet(models.QuerySet["Activity"]):
 class Activity(Versioned, models.Model):
     """A call, e-mail, meeting or note logged against a lead, contact or deal.
 
+    Done (``done``, with the moment it ``occurred_at``) or planned: a task due
+    at ``due_at`` that has not happened yet, which may be in the future. Only
+    done activities count: the engagement counters, staleness and the KPIs read
+    ``occurred_at``, which a planned activity does not have.
+
     It lives in ``pipeline`` because it may point at a deal, and apps depend one
     way (``crm`` <- ``leads`` <- ``pipeline``); see docs/architecture.md.
     """
@@ -418,8 +430,31 @@ class Activity(Versioned, models.Model):
     )
     outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True)
     is_cold_call = models.BooleanField(default=False)
-    occurred_at = models.DateTimeField(default=timezone.now)
-    duration_seconds = models.PositiveIntegerField(null=True, blank=True)
+    # The database default too: bulk loaders that name their columns (the
+    # benchmark's generator) write done activities.
+    done = models.BooleanField(
+        default=True,
+        db_default=True,
+        help_text="Off for a planned activity, until it is done.",
+    )
+    due_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        validators=[limits.validate_day],
+        help_text="When a planned activity is due.",
+    )
+    occurred_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        default=timezone.now,
+        validators=[limits.validate_day],
+        help_text="When it happened; empty while it is planned.",
+    )
+    duration_seconds = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(limits.MAX_ACTIVITY_SECONDS)],
+    )
     lead = models.ForeignKey(
         Lead, null=True, blank=True, on_delete=models.PROTECT, related_name="activities"
     )
@@ -445,6 +480,8 @@ class Activity(Versioned, models.Model):
         ("direction", "direction"),
         ("outcome", "outcome"),
         ("is_cold_call", "is_cold_call"),
+        ("done", "done"),
+        ("due_at", "due_at"),
         ("occurred_at", "occurred_at"),
         ("duration_seconds", "duration_seconds"),
         ("lead_id", "lead_id"),
@@ -460,6 +497,13 @@ class Activity(Versioned, models.Model):
             models.Index(fields=["owner", "-occurred_at"], name="activity_owner_at"),
             models.Index(fields=["lead", "occurred_at"], name="activity_lead_at"),
             models.Index(fields=["deal", "occurred_at"], name="activity_deal_at"),
+            # A rep's planned activities by due date (``?done=false&ordering=
+            # due_at``), the coming workspace's task list.
+            models.Index(
+                fields=["owner", "due_at"],
+                condition=Q(done=False),
+                name="activity_planned_owner_due",
+            ),
             # Cold-call KPIs (metrics/kpis.py, cold_call_kpis): cold calls in a
             # period, for everyone or one rep. The called lead and the outcome
             # are carried so that the query is an index-only scan on PostgreSQL.
@@ -495,6 +539,14 @@ class Activity(Versioned, models.Model):
                 condition=Q(outcome="") | Q(outcome__in=Outcome.values),
                 name="activity_outcome_valid",
             ),
+            # Done means it happened; planned means it is due.
+            models.CheckConstraint(
+                condition=Q(done=True, occurred_at__isnull=False)
+                | Q(done=False, occurred_at__isnull=True, due_at__isnull=False),
+                name="activity_done_or_planned",
+                violation_error_message="A done activity has a time it occurred; "
+                "a planned one has a due time instead.",
+            ),
             # A cold call is, by definition, an outbound call.
             models.CheckConstraint(
                 condition=Q(is_cold_call=False)
@@ -504,4 +556,6 @@ class Activity(Versioned, models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.occurred_at:%Y-%m-%d %H:%M}"
+        moment = self.occurred_at or self.due_at
+        planned = "" if self.done else " (planned)"
+        return f"{self.get_kind_display()} {moment:%Y-%m-%d %H:%M}{planned}"

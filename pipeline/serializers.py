@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from crm.limits import MAX_ACTIVITY_SECONDS, validate_day
 from crm.models import Company, Contact, User
 from crm.serializers import (
     ConflictResponseSerializer,
@@ -82,11 +83,6 @@ class DealSerializer(OwnedSerializer):
             "updated_at",
         ]
 
-    def validate_currency(self, value: str) -> str:
-        if len(value) != 3 or not value.isalpha():
-            raise serializers.ValidationError("Use a three-letter ISO 4217 code.")
-        return value.upper()
-
 
 class DealCreateSerializer(DealSerializer):
     """Creation may also choose the first stage (default ``prospection``)."""
@@ -134,7 +130,7 @@ class LeadConvertSerializer(serializers.Serializer):
         max_digits=14, decimal_places=2, min_value=0, required=False
     )
     currency = serializers.CharField(required=False, min_length=3, max_length=3)
-    expected_close_on = serializers.DateField(required=False)
+    expected_close_on = serializers.DateField(required=False, validators=[validate_day])
     stage = serializers.ChoiceField(
         choices=Stage.choices, default=Stage.PRESENTATION, required=False
     )
@@ -147,9 +143,6 @@ class ActivitySerializer(serializers.ModelSerializer):
     )
     outcome = serializers.ChoiceField(
         choices=Outcome.choices, allow_blank=True, default=""
-    )
-    duration_seconds = serializers.IntegerField(
-        min_value=0, required=False, allow_null=True
     )
     # A subject out of the caller's scope is "Invalid pk", like a missing one.
     lead = VisiblePrimaryKeyRelatedField(
@@ -173,6 +166,8 @@ class ActivitySerializer(serializers.ModelSerializer):
             "direction",
             "outcome",
             "is_cold_call",
+            "done",
+            "due_at",
             "occurred_at",
             "duration_seconds",
             "lead",
@@ -183,7 +178,26 @@ class ActivitySerializer(serializers.ModelSerializer):
             "version",
         ]
         read_only_fields = ["is_cold_call"]
-        extra_kwargs = {"occurred_at": {"required": False}}
+        extra_kwargs = {
+            "occurred_at": {"required": False},
+            "done": {"required": False},
+        }
+
+
+class ActivityCompleteSerializer(serializers.Serializer):
+    """Body of ``complete/``: what happened, when (default: now)."""
+
+    occurred_at = serializers.DateTimeField(required=False, validators=[validate_day])
+    outcome = serializers.ChoiceField(
+        choices=Outcome.choices, allow_blank=True, default=""
+    )
+    duration_seconds = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=0,
+        max_value=MAX_ACTIVITY_SECONDS,
+    )
+    notes = serializers.CharField(required=False, allow_blank=True)
 
 
 class ActivityNotesSerializer(serializers.ModelSerializer):

@@ -18,13 +18,15 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.text import Truncator
 
-from crm import policy, webhooks
+from crm import policy, reference, webhooks
 from crm.errors import Conflict
 from crm.models import Company, Contact, User, WebhookEventType
 from crm.versioning import ExpectedVersion, lock_version, save_versioned
 from leads.models import Channel, Lead, LeadStatus
 from leads.services import lead_status_record
+from pipeline.activities import field_errors
 from pipeline.models import (
     ALLOWED_MOVES,
     WIN_FROM,
@@ -114,10 +116,11 @@ def _clean_deal_fields(fields: dict[str, Any]) -> dict[str, Any]:
         errors["probability"] = "A probability is a percentage from 0 to 100."
     currency = fields.get("currency")
     if currency is not None:
-        if len(currency) != 3 or not currency.isalpha():
-            errors["currency"] = "Use a three-letter ISO 4217 code."
-        else:
-            fields["currency"] = currency.upper()
+        try:
+            fields["currency"] = reference.normalize_currency(currency)
+        except ValidationError as exc:
+            errors["currency"] = exc.messages[0]
+    errors.update(field_errors(Deal, fields, "expected_close_on"))
     channel = fields.get("channel")
     if channel is not None and channel not in Channel.values:
         errors["channel"] = f"Use one of: {', '.join(Channel.values)}."
@@ -252,6 +255,7 @@ def deal_create(
             "channel": channel,
             "company": company,
             "contact": contact,
+            "expected_close_on": expected_close_on,
         }
     )
     now = timezone.now()
@@ -259,7 +263,6 @@ def deal_create(
         deal = Deal.objects.create(
             owner=owner,
             lead=lead,
-            expected_close_on=expected_close_on,
             stage=stage,
             status=DealStatus.OPEN,
             stage_entered_at=now,
@@ -485,6 +488,14 @@ def _contact_for(lead: Lead, *, company: Company | None, owner: User) -> Contact
     return contact
 
 
+def _deal_title(subject: Company | Contact) -> str:
+    """Name a converted lead's deal after its company or contact, within the
+    title's length (a company name may use all of it)."""
+    suffix = " deal"
+    limit = Deal._meta.get_field("title").max_length - len(suffix)
+    return Truncator(str(subject)).chars(limit) + suffix
+
+
 def lead_convert(
     *,
     lead: Lead,
@@ -519,7 +530,7 @@ def lead_convert(
         deal = deal_create(
             by=by,
             owner=lead.owner,
-            title=title or f"{company or contact} deal",
+            title=title or _deal_title(company or contact),
             amount=amount if amount is not None else Decimal(0),
             currency=currency,
             company=company,

@@ -3,9 +3,16 @@
 schemathesis generates requests from the schema (a fixed seed and a bounded
 number of examples per operation) and checks that no response is a 5xx and that
 every response matches what the schema documents: status code, content type and
-body. A failure is fixed in the code or in an honest schema annotation, never by
-loosening checks.
+body. The stateful test follows the links schemathesis infers between operations
+(create a lead, then qualify it, convert it, move its deal...), so it reaches
+states that one-off requests cannot. A failure is fixed in the code or in an
+honest schema annotation, never by loosening checks.
+
+``make test`` runs a short, seeded pass; ``make fuzz`` a longer one with every
+role, through the ``CRM_FUZZ_*`` variables below.
 """
+
+import os
 
 import pytest
 import schemathesis
@@ -32,9 +39,10 @@ from tests.factories import (
 )
 
 schema = schemathesis.openapi.from_wsgi("/api/schema/", application)
-# Examples and random fuzzing; the exhaustive "coverage" phase would multiply the
-# run time of CI, which runs this suite twice.
-schema.config.phases.update(phases=["examples", "fuzzing"])
+# Examples and random fuzzing, plus the links between operations that the
+# stateful test follows; the exhaustive "coverage" phase would multiply the run
+# time of CI, which runs this suite twice.
+schema.config.phases.update(phases=["examples", "fuzzing", "stateful"])
 
 CHECKS = [
     not_a_server_error,
@@ -43,6 +51,10 @@ CHECKS = [
     response_schema_conformance,
 ]
 ROLES = ["rep", "manager", "integration", "admin"]
+EXAMPLES = int(os.environ.get("CRM_FUZZ_EXAMPLES", "3"))
+STATEFUL_EXAMPLES = int(os.environ.get("CRM_FUZZ_STATEFUL_EXAMPLES", "4"))
+STATEFUL_STEPS = int(os.environ.get("CRM_FUZZ_STATEFUL_STEPS", "6"))
+STATEFUL_ROLES = os.environ.get("CRM_FUZZ_STATEFUL_ROLES", "rep,integration").split(",")
 
 
 @pytest.fixture(autouse=True)
@@ -89,7 +101,7 @@ def _token(user) -> str:
 @pytest.mark.parametrize("role", ROLES)
 @schema.parametrize()
 @settings(
-    max_examples=3,
+    max_examples=EXAMPLES,
     derandomize=True,
     deadline=None,
     suppress_health_check=list(HealthCheck),
@@ -98,3 +110,26 @@ def test_api_honours_its_schema(case, role, world):
     headers = {"Authorization": f"Token {_token(world[role])}"}
 
     case.call_and_validate(headers=headers, checks=CHECKS)
+
+
+@pytest.mark.parametrize("role", STATEFUL_ROLES)
+def test_api_workflows_honour_their_schema(role, world):
+    token = _token(world[role])
+
+    class Workflow(schema.as_state_machine()):
+        def get_call_kwargs(self, case):
+            return {"headers": {"Authorization": f"Token {token}"}}
+
+        def validate_response(self, response, case, additional_checks=None, **kw):
+            case.validate_response(response, checks=CHECKS)
+
+    Workflow.run(
+        settings=settings(
+            max_examples=STATEFUL_EXAMPLES,
+            stateful_step_count=STATEFUL_STEPS,
+            derandomize=True,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+    )

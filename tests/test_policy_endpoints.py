@@ -138,6 +138,10 @@ _add(
         ("patch", "change_activity"),
     ),
 )
+_add(
+    "activities/{id}/complete/",
+    _detail("activity", "see_activity", ("post", "change_activity")),
+)
 _add("offers/", {"post": Op("create", "edit_offers", owner="")})
 _add("metrics/targets/", {"post": Op("create", "set_targets", owner="")})
 _add("webhooks/", {"post": Op("create", "manage_webhooks", owner="")})

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Lower
 
-from crm import policy
+from crm import limits, policy, reference
 from crm.policy import Role
 
 
@@ -124,7 +126,9 @@ class Company(Versioned, TimeStamped):
         max_length=253, blank=True, help_text="Website domain, e.g. example.com"
     )
     industry = models.CharField(max_length=100, blank=True)
-    employees = models.PositiveIntegerField(null=True, blank=True)
+    employees = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MaxValueValidator(limits.MAX_EMPLOYEES)]
+    )
     country = models.CharField(max_length=2, blank=True, help_text="ISO 3166 code")
     owner = models.ForeignKey(User, on_delete=models.PROTECT, related_name="companies")
 
@@ -155,6 +159,14 @@ class Company(Versioned, TimeStamped):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        """Normalise the domain and the country (the admin, API and import agree)."""
+        self.domain = reference.normalize_domain(self.domain)
+        try:
+            self.country = reference.normalize_country(self.country)
+        except ValidationError as exc:
+            raise ValidationError({"country": exc.messages}) from exc
 
 
 class ContactQuerySet(models.QuerySet["Contact"]):
@@ -206,6 +218,9 @@ class Contact(Versioned, TimeStamped):
     def __str__(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
 
+    def clean(self) -> None:
+        self.email = reference.normalize_email(self.email)
+
 
 class SubscriptionQuerySet(models.QuerySet["Subscription"]):
     def visible_to(self, user: User) -> SubscriptionQuerySet:
@@ -224,8 +239,10 @@ class Subscription(Versioned, TimeStamped):
         "monthly recurring revenue", max_digits=12, decimal_places=2
     )
     currency = models.CharField(max_length=3, default=default_currency)
-    started_on = models.DateField(db_index=True)
-    ended_on = models.DateField(null=True, blank=True, db_index=True)
+    started_on = models.DateField(db_index=True, validators=[limits.validate_day])
+    ended_on = models.DateField(
+        null=True, blank=True, db_index=True, validators=[limits.validate_day]
+    )
     churn_reason = models.CharField(max_length=255, blank=True)
     ended_by = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -273,6 +290,17 @@ class Subscription(Versioned, TimeStamped):
 
     def __str__(self) -> str:
         return f"{self.company} - {self.plan}"
+
+    def clean(self) -> None:
+        errors = {}
+        try:
+            self.currency = reference.normalize_currency(self.currency)
+        except ValidationError as exc:
+            errors["currency"] = exc.messages
+        if self.ended_on and self.started_on and self.ended_on < self.started_on:
+            errors["ended_on"] = ["A subscription cannot end before it starts."]
+        if errors:
+            raise ValidationError(errors)
 
     @property
     def is_active(self) -> bool:

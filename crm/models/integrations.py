@@ -24,6 +24,12 @@ class IdempotencyKey(models.Model):
     content_type = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # Headers of the stored response that a replay repeats (ETag, Location).
+    headers = models.JSONField(default=dict, blank=True)
+    # While a request runs it holds the key: ``claim`` names that request and
+    # ``lease_until`` says when it is presumed dead and a retry may take over.
+    claim = models.UUIDField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

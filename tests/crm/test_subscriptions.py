@@ -3,6 +3,7 @@
 import datetime
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from crm.models import OutboxEvent, Subscription
@@ -113,6 +114,11 @@ def test_subscription_cannot_be_created_ending_before_it_starts(api_as, rep):
     assert response.json()["errors"][0]["attr"] == "ended_on"
 
 
+# 23:30 UTC is already the next day in the CRM's time zone (Europe/Paris).
+LATE_EVENING_UTC = datetime.datetime(2026, 3, 10, 23, 30, tzinfo=datetime.UTC)
+
+
+@time_machine.travel(LATE_EVENING_UTC, tick=False)
 def test_end_records_the_day_reason_who_and_when(api_as, rep):
     subscription = SubscriptionFactory(company=CompanyFactory(owner=rep))
 
@@ -129,13 +135,14 @@ def test_end_records_the_day_reason_who_and_when(api_as, rep):
     assert subscription.ended_recorded_at is not None
 
 
-def test_end_defaults_to_today(api_as, rep):
+@time_machine.travel(LATE_EVENING_UTC, tick=False)
+def test_end_defaults_to_today_in_the_crms_time_zone(api_as, rep):
     subscription = SubscriptionFactory(company=CompanyFactory(owner=rep))
 
     api_as(rep).post(f"/api/v1/subscriptions/{subscription.pk}/end/", {})
 
     subscription.refresh_from_db()
-    assert subscription.ended_on == timezone.localdate()
+    assert subscription.ended_on == datetime.date(2026, 3, 11)
 
 
 def test_cannot_end_before_the_start(api_as, rep):

@@ -264,7 +264,7 @@ def test_failures_are_recorded_as_fixed_classes(
         attempt = DeliveryAttempt.objects.get(delivery__endpoint=endpoint)
         assert (attempt.status_code, attempt.error) == (None, expected)
         shown = api_as(integration).get(f"/api/v1/webhooks/{endpoint.pk}/attempts/")
-        assert shown.json()[0]["error"] == expected
+        assert shown.json()["results"][0]["error"] == expected
     assert set(DeliveryAttempt.objects.values_list("error", flat=True)) <= set(
         DeliveryError.values
     )

@@ -241,7 +241,7 @@ def test_disqualify_action_and_history(api_as, rep):
     )
     assert response.status_code == 200
     assert response.json()["status"] == "disqualified"
-    history = client.get(f"{LEADS}{lead.pk}/qualifications/").json()
+    history = client.get(f"{LEADS}{lead.pk}/qualifications/").json()["results"]
     assert [(h["decision"], h["reason"]) for h in history] == [
         ("disqualified", "no_budget"),
         ("qualified", ""),

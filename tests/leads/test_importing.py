@@ -36,6 +36,13 @@ def test_import_creates_prospects_with_defaults(rep):
     assert lead.became_lead_at is None
 
 
+def test_imported_e_mails_take_the_crms_normal_form(rep):
+    # As the API and the admin store them (crm.reference.normalize_email).
+    run("first_name,email\nAna,Ana.Lima@X.Example\n", by=rep)
+
+    assert Lead.objects.get().email == "Ana.Lima@x.example"
+
+
 def test_rejected_rows_are_reported_with_line_and_reason(rep, other_rep):
     text = (
         HEADER

@@ -17,6 +17,8 @@ ACTIVITY_FIELDS = {
     "direction",
     "outcome",
     "is_cold_call",
+    "done",
+    "due_at",
     "occurred_at",
     "duration_seconds",
     "lead",

@@ -2,6 +2,7 @@ import datetime
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from pipeline import services
@@ -336,6 +337,9 @@ def test_malformed_if_match_is_400(api_as, rep, make_deal):
 # --- filters, search and query counts -----------------------------------------
 
 
+@time_machine.travel(
+    datetime.datetime(2026, 3, 10, 23, 30, tzinfo=datetime.UTC), tick=False
+)
 def test_filters_on_stage_status_owner_team_amount_and_close_date(
     api_as, manager, rep, other_rep, make_deal
 ):

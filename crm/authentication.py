@@ -1,0 +1,23 @@
+"""API token authentication: knox's, refusing malformed tokens with a 401."""
+
+from __future__ import annotations
+
+from drf_spectacular.contrib.knox_auth_token import KnoxTokenScheme
+from knox.auth import TokenAuthentication as KnoxTokenAuthentication
+from rest_framework import exceptions
+
+
+class TokenAuthentication(KnoxTokenAuthentication):
+    """Knox tokens are ASCII hex: anything else (invalid UTF-8, a NUL byte that
+    PostgreSQL would refuse in a query) is an invalid token, not a crash."""
+
+    def authenticate_credentials(self, token: bytes):
+        if not token.isascii() or not token.decode().isprintable():
+            raise exceptions.AuthenticationFailed("Invalid token.")
+        return super().authenticate_credentials(token)
+
+
+class TokenScheme(KnoxTokenScheme):
+    """Documents the scheme in the OpenAPI schema, as knox's own."""
+
+    target_class = TokenAuthentication
