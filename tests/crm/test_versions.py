@@ -65,8 +65,10 @@ RESOURCES = {
     "subscriptions": Resource(
         "subscriptions",
         "rep",
-        {"plan": "Scale"},
-        {"mrr": "300.00"},
+        # Plan and MRR change only through change/ (the MRR ledger keeps the
+        # history); a start-day correction is the field a PATCH writes.
+        {"started_on": "2025-01-02"},
+        {"started_on": "2025-01-03"},
         lambda cast: SubscriptionFactory(company=CompanyFactory(owner=cast["rep"])),
     ),
     "activities": Resource(
