@@ -155,17 +155,16 @@ class LeadViewSet(
 
     @extend_schema(responses=ConsentRecordSerializer(many=True))
     @action(
-        detail=True,
-        methods=["get"],
-        url_path="consent-records",
-        pagination_class=None,
-        filterset_class=None,
+        detail=True, methods=["get"], url_path="consent-records", filter_backends=[]
     )
     def consent_records(self, request, pk=None):
-        """Return the lead's consent evidence, newest first."""
+        """Return the lead's consent evidence, newest first, paginated."""
         lead = self.get_object()
         rows = lead.consent_records.order_by("-recorded_at", "-pk")
-        return Response(ConsentRecordSerializer(rows, many=True).data)
+        page = self.paginate_queryset(rows)
+        return self.get_paginated_response(
+            ConsentRecordSerializer(page, many=True).data
+        )
 
     @extend_schema(
         request=None,

@@ -53,7 +53,10 @@ def test_no_list_is_a_bare_array(operations):
 
 def test_webhook_attempts_are_paginated_like_every_list(api_as, integration):
     endpoint = WebhookEndpoint.objects.create(
-        url="https://hooks.example.com/in", secret="s" * 32, events=["deal.won"]
+        url="https://hooks.example.com/in",
+        secret="s" * 32,
+        events=["deal.won"],
+        created_by=integration,
     )
     delivery = WebhookDelivery.objects.create(
         event=OutboxEvent.objects.create(event_type="deal.won", payload={}),

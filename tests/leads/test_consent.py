@@ -206,7 +206,8 @@ def test_a_rep_records_a_withdrawal_and_the_api_keeps_the_history(api_as, rep):
     assert withdrawn.status_code == 200
     assert withdrawn.json()["consent"] is False
     assert ignored.json()["consent"] is False  # consent changes through records
-    history = client.get(f"/api/v1/leads/{lead.pk}/consent-records/").json()
+    page = client.get(f"/api/v1/leads/{lead.pk}/consent-records/").json()
+    history = page["results"]
     assert [(row["action"], row["recorded_by"]) for row in history] == [
         ("withdrawn", rep.pk),
         ("given", rep.pk),
