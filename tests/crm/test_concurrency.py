@@ -62,19 +62,21 @@ def test_end_racing_a_patch_always_leaves_the_subscription_ended(rep):
         subscription = SubscriptionFactory(
             company=CompanyFactory(owner=rep), started_on=datetime.date(2025, 1, 1)
         )
+        started = datetime.date(2025, 2, 1 + round_)
         url = f"/api/v1/subscriptions/{subscription.pk}/"
         # Both requests queue behind a third transaction's lock on the row,
         # so the end and the update's write meet every round.
         statuses = run_together(
             holding_row_lock(subscription),
             after(0.05, api_call(rep, "post", f"{url}end/", {"reason": "Budget cut"})),
-            after(0.05, api_call(rep, "patch", url, {"plan": f"Plan {round_}"})),
+            # Plan and MRR change only through change/; the start day is plain data.
+            after(0.05, api_call(rep, "patch", url, {"started_on": str(started)})),
         )
         assert statuses == [None, 200, 200]
         subscription.refresh_from_db()
         assert subscription.ended_on == datetime.date(2026, 3, 10)
         assert subscription.churn_reason == "Budget cut"
-        assert subscription.plan == f"Plan {round_}"
+        assert subscription.started_on == started
     assert OutboxEvent.objects.filter(event_type="subscription.ended").count() == (
         ROUNDS
     )
