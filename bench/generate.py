@@ -690,7 +690,7 @@ class Generator:
             for before, after, moment, condition in steps:
                 cursor.execute(
                     # Names and literals come from this module: no user input.
-                    f"INSERT INTO {history} "  # noqa: S608
+                    f"INSERT INTO {history} "  # noqa: S608  # nosec B608
                     "(lead_id, from_status, to_status, changed_at) "
                     f"SELECT id, {before}, {after}, {moment} FROM {lead} "
                     f"WHERE id >= %s AND {condition}",
