@@ -10,10 +10,12 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils.translation import gettext_lazy as _
 
 from crm import policy
 from crm.admin_services import ServiceAdminMixin
-from metrics.dashboard import dashboard_context
+from metrics.dashboard import chart_response, dashboard_context
 from metrics.models import Dashboard, KpiTarget
 
 
@@ -123,8 +125,23 @@ class DashboardAdmin(admin.ModelAdmin):
             raise PermissionDenied
         context = {
             **self.admin_site.each_context(request),
-            "title": "KPI dashboard",
+            "title": _("KPI dashboard"),
             "opts": self.model._meta,
             **dashboard_context(request),
         }
         return TemplateResponse(request, "admin/metrics/dashboard.html", context)
+
+    def get_urls(self):
+        chart = path(
+            "chart/<slug:name>.svg",
+            # cacheable: the view sets its own headers (ETag, revalidation).
+            self.admin_site.admin_view(self.chart_view, cacheable=True),
+            name="metrics_dashboard_chart",
+        )
+        return [chart, *super().get_urls()]
+
+    def chart_view(self, request, name):
+        """One chart of the dashboard, as SVG (``metrics.dashboard``)."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        return chart_response(request, name)

@@ -1,134 +1,278 @@
 """Server-rendered SVG charts of the KPI dashboard, drawn by pygal.
 
-pygal renders SVG in Python (no JavaScript build, nothing fetched from a CDN:
-``js=[]`` drops its optional tooltip script from kozea.github.io). Each function
-takes KPI dataclasses already computed, so charts add no query.
+Each chart is its own SVG document, served by its own cacheable request
+(``metrics.dashboard.chart_response``) and shown with an ``<img>``: the page
+carries only the figures. pygal renders in Python (no JavaScript, nothing from
+a CDN: ``js=[]``). Each function takes KPI dataclasses already computed, so
+drawing adds no query.
+
+Legibility: a chart is drawn at the size it is shown (a wide and a narrow
+variant, picked by the page's ``<picture>``), so its 15-unit text stays at
+least 12 px on screen; labels are never truncated; value axes start at zero.
+Its colours follow ``prefers-color-scheme`` (a light and a dark palette in the
+SVG's own style sheet); ``<title>`` and ``<desc>`` carry its figures as text.
 """
 
 from __future__ import annotations
 
 import datetime
 import re
+from dataclasses import dataclass
 from decimal import Decimal
+from xml.sax.saxutils import escape
 
 import pygal
-from pygal.style import DefaultStyle
+from babel.dates import format_date
+from django.utils.translation import gettext as _
+from pygal.style import Style
 
+from crm import formatting
 from metrics import kpis
 from pipeline.models import STAGE_ORDER, Stage
 
-CONFIG = {
-    "js": [],  # no CDN script; the SVG is complete on its own
-    "disable_xml_declaration": True,
-    "style": DefaultStyle,
-    "height": 320,
-    "legend_at_bottom": True,
-    "print_values": False,
-    "x_label_rotation": 0,
+
+@dataclass(frozen=True)
+class Size:
+    name: str
+    width: int
+    height: int
+    # Month labels shown: every one, or every third (the others are ticks).
+    month_label_every: int
+
+
+WIDE = Size("wide", 720, 360, 1)
+NARROW = Size("narrow", 360, 420, 3)
+SIZES = {size.name: size for size in (WIDE, NARROW)}
+
+# Mid-tone colours that read on a white and on a near-black background.
+COLOURS = ("#2f7dd1", "#e08a1e", "#2aa876", "#d9534f", "#8e6bd1", "#1fa3a3")
+
+STYLE = Style(
+    background="transparent",
+    plot_background="transparent",
+    foreground="#333333",
+    foreground_strong="#222222",
+    foreground_subtle="#d0d0d0",
+    colors=COLOURS,
+    font_family="system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif",
+    label_font_size=15,
+    major_label_font_size=15,
+    legend_font_size=15,
+    title_font_size=17,
+    value_font_size=15,
+    no_data_font_size=20,
+)
+
+# The dark palette: the SVG follows the reader's colour scheme (an SVG shown
+# by <img> evaluates media queries against the page's preference).
+DARK = """
+@media (prefers-color-scheme: dark) {
+  text, .title, .legends .legend text, .axis text { fill: #e8e8e8 !important; }
+  .axis .line, .axis .guides .line, .axis .guides .major, .axis .major .line {
+    stroke: #8a8a8a !important;
+  }
+  .axis .guide.line, .guides .guide.line { stroke: #4a4a4a !important; }
 }
+"""
 
 
-def _svg(chart) -> str:
-    return chart.render(is_unicode=True)
+def _config(size: Size, **overrides) -> dict:
+    return {
+        "js": [],  # no CDN script; the SVG is complete on its own
+        "css": ["file://style.css", "file://graph.css", "inline:" + DARK],
+        "no_prefix": True,  # one chart per document: plain selectors
+        "disable_xml_declaration": True,
+        "style": STYLE,
+        "width": size.width,
+        "height": size.height,
+        "legend_at_bottom": True,
+        "legend_at_bottom_columns": 2 if size is NARROW else 3,
+        "truncate_label": -1,
+        "truncate_legend": -1,
+        "print_values": False,
+        "include_x_axis": True,  # value axes from zero: no 66.67…67.67 scale
+        "margin": 12,
+        **overrides,
+    }
 
 
 _SCRIPT = re.compile(r"<script\b.*?</script>", re.S)
-_STYLE_ATTRIBUTE = re.compile(r'style="opacity: ?0"')
 
 
-def for_page(svg: str, *, nonce: str) -> str:
-    """Return a chart ready to inline in a page under the Content-Security-Policy.
-
-    pygal's SVG carries a ``<style>`` (its look), a ``<script>`` that only
-    configures the tooltip script we do not load, and one ``style`` attribute on
-    the hidden tooltip. The style gets the request's CSP nonce, the script goes,
-    and the attribute becomes the equivalent SVG presentation attribute, which
-    no policy restricts.
-    """
-    svg = _SCRIPT.sub("", svg)
-    svg = _STYLE_ATTRIBUTE.sub('opacity="0"', svg)
-    return svg.replace("<style", f'<style nonce="{nonce}"')
+def _render(chart, description: str) -> str:
+    """Return the SVG, with ``description`` (its figures) as its ``<desc>``."""
+    # pygal's <script> only configures the tooltip script we do not load.
+    svg = _SCRIPT.sub("", chart.render(is_unicode=True))
+    # pygal's tooltip placeholder hides with a style attribute; a presentation
+    # attribute is equivalent and needs no inline-style allowance.
+    svg = svg.replace('style="opacity: 0"', 'opacity="0"')
+    head_end = svg.index(">", svg.index("<svg")) + 1
+    return (
+        f"{svg[:head_end]}<desc>{escape(description)}</desc>{svg[head_end:]}"
+    ).replace("<svg ", '<svg role="img" ', 1)
 
 
 def _month_label(day: datetime.date) -> str:
-    return day.strftime("%b %Y")
+    """Return "Jan 26" in the reader's language."""
+    return format_date(day, "MMM yy", locale=formatting.reader_locale())
 
 
-def funnel_chart(funnel: kpis.Funnel) -> str:
+def _month_labels(months: list[datetime.date], size: Size) -> dict:
+    labels = [_month_label(m) for m in months]
+    if size.month_label_every == 1:
+        return {"x_labels": labels}
+    return {
+        "x_labels": labels,
+        "x_labels_major": labels[:: size.month_label_every],
+        "show_minor_x_labels": False,
+    }
+
+
+def _listing(pairs) -> str:
+    return "; ".join(f"{label}: {value}" for label, value in pairs)
+
+
+def funnel_chart(funnel: kpis.Funnel, size: Size = WIDE) -> str:
     """Deals of the period's cohort per stage reached (widest first)."""
-    chart = pygal.HorizontalBar(title="Funnel: deals reaching each stage", **CONFIG)
+    if funnel.closing_to_won_rate is None:
+        closing = _("no deal reached closing")
+    else:
+        closing = formatting.rate(funnel.closing_to_won_rate, 0)
+    title = _("Deals reaching each stage (closing to won: %(rate)s)") % {
+        "rate": closing
+    }
+    chart = pygal.HorizontalBar(title=title, show_legend=False, **_config(size))
     stages = list(reversed(funnel.stages))  # HorizontalBar draws bottom-up
     chart.x_labels = [stage.label for stage in stages]
-    chart.add("Deals", [stage.reached for stage in stages])
-    return _svg(chart)
+    chart.add(_("Deals"), [stage.reached for stage in stages])
+    description = _listing(
+        (stage.label, formatting.number(stage.reached)) for stage in funnel.stages
+    )
+    return _render(chart, f"{title}. {description}")
 
 
-def churn_chart(points: tuple[kpis.ChurnKpis, ...], currency: str) -> str:
+def churn_chart(
+    points: tuple[kpis.ChurnKpis, ...], currency: str, size: Size = WIDE
+) -> str:
     """Monthly customer churn rate (%) and MRR on each month's last day."""
+    title = _("Customer churn and MRR (%(currency)s) per month") % {
+        "currency": currency
+    }
+    mrr = [float(dict(p.mrr_end).get(currency, Decimal(0))) for p in points]
+    churn_rates = [p.customer_churn_rate for p in points]
     chart = pygal.Line(
-        title=f"Customer churn (%) and MRR ({currency}) per month", **CONFIG
-    )
-    chart.x_labels = [_month_label(p.period.start) for p in points]
-    chart.add(
-        "Customer churn %",
-        [
-            None
-            if p.customer_churn_rate is None
-            else float(p.customer_churn_rate * 100)
-            for p in points
-        ],
+        title=title,
+        secondary_range=(0, max([*mrr, 1.0]) * 1.1),
+        value_formatter=lambda v: formatting.number(v, 1),
+        **_config(size, **_month_labels([p.period.start for p in points], size)),
     )
     chart.add(
-        f"MRR {currency}",
-        [float(dict(p.mrr_end).get(currency, Decimal(0))) for p in points],
-        secondary=True,
+        _("Customer churn %"),
+        [None if rate is None else float(rate * 100) for rate in churn_rates],
     )
-    return _svg(chart)
+    chart.add(_("MRR (%(currency)s)") % {"currency": currency}, mrr, secondary=True)
+    description = _listing(
+        (
+            _month_label(p.period.start),
+            f"{'—' if rate is None else formatting.rate(rate)}, "
+            + formatting.money(dict(p.mrr_end).get(currency, Decimal(0)), currency),
+        )
+        for p, rate in zip(points, churn_rates, strict=True)
+    )
+    return _render(chart, f"{title}. {description}")
 
 
-def pipeline_chart(rows: tuple[kpis.StageRow, ...]) -> str:
+def pipeline_chart(rows: tuple[kpis.StageRow, ...], size: Size = WIDE) -> str:
     """Open pipeline on ``end`` per stage: value and weighted value per currency."""
-    chart = pygal.Bar(title="Pipeline by stage (open on end)", **CONFIG)
-    chart.x_labels = [Stage(stage).label for stage in STAGE_ORDER]
+    title = _("Open pipeline by stage")
+    chart = pygal.Bar(
+        title=title,
+        value_formatter=lambda v: formatting.number(v),
+        **_config(size, x_label_rotation=30 if size is NARROW else 0),
+    )
+    chart.x_labels = [str(Stage(stage).label) for stage in STAGE_ORDER]
+    parts = []
     for currency in sorted({row.currency for row in rows}):
         cells = {row.stage: row for row in rows if row.currency == currency}
-        for name, field in (("value", "amount"), ("weighted", "weighted_amount")):
-            chart.add(
-                f"{currency} {name}",
-                [
-                    float(getattr(cells[s], field)) if s in cells else 0
-                    for s in STAGE_ORDER
-                ],
+        for name, field in ((_("value"), "amount"), (_("weighted"), "weighted_amount")):
+            values = [
+                getattr(cells[s], field) if s in cells else Decimal(0)
+                for s in STAGE_ORDER
+            ]
+            chart.add(f"{currency} {name}", [float(v) for v in values])
+            parts.extend(
+                (f"{Stage(s).label} {name}", formatting.money(v, currency))
+                for s, v in zip(STAGE_ORDER, values, strict=True)
             )
-    return _svg(chart)
+    return _render(chart, f"{title}. {_listing(parts) or _('No open deal.')}")
 
 
-def reps_chart(reps: tuple[kpis.RepPerformance, ...]) -> str:
-    """Revenue won per rep (bars, per currency) and win rate % (secondary axis)."""
-    chart = pygal.Bar(title="Revenue won and win rate per rep", **CONFIG)
-    chart.x_labels = [rep.name for rep in reps]
+# Reps drawn at most; the rest are summed up in the text alternative.
+MAX_REPS = 10
+
+
+def reps_chart(reps: tuple[kpis.RepPerformance, ...], size: Size = WIDE) -> str:
+    """Revenue won per rep (the best ``MAX_REPS``) and their win rates."""
+    ranked = sorted(
+        reps,
+        key=lambda rep: (-sum(v for _, v in rep.revenue_won), rep.name),
+    )[:MAX_REPS]
+    title = _("Revenue won per rep")
+    if len(reps) > MAX_REPS:
+        title = _("Revenue won: the best %(shown)s of %(count)s reps") % {
+            "shown": MAX_REPS,
+            "count": len(reps),
+        }
+    chart = pygal.HorizontalBar(
+        title=title,
+        value_formatter=lambda v: formatting.number(v),
+        **_config(size, height=max(size.height, 120 + 36 * len(ranked))),
+    )
+    shown = list(reversed(ranked))  # HorizontalBar draws bottom-up
+    chart.x_labels = [rep.name for rep in shown]
     currencies = sorted({c for rep in reps for c, _ in rep.revenue_won})
     for currency in currencies:
         chart.add(
-            f"Revenue {currency}",
-            [float(dict(rep.revenue_won).get(currency, 0)) for rep in reps],
+            _("Revenue %(currency)s") % {"currency": currency},
+            [float(dict(rep.revenue_won).get(currency, 0)) for rep in shown],
         )
-    rates = [None if r.win_rate is None else float(r.win_rate * 100) for r in reps]
-    # pygal cannot scale a secondary axis without a single value.
-    if any(rate is not None for rate in rates):
-        chart.add("Win rate %", rates, secondary=True)
-    return _svg(chart)
+    description = _listing((rep.name, _rep_figures(rep)) for rep in ranked)
+    return _render(chart, f"{title}. {description or _('No rep.')}")
+
+
+def _rep_figures(rep: kpis.RepPerformance) -> str:
+    won = ", ".join(formatting.money(v, c) for c, v in rep.revenue_won) or "0"
+    if rep.win_rate is None:
+        return won
+    return f"{won} · " + _("win rate %(rate)s") % {
+        "rate": formatting.rate(rep.win_rate)
+    }
 
 
 def leads_chart(
-    rows: tuple[tuple[datetime.date, str, int], ...], months: list[datetime.date]
+    rows: tuple[tuple[datetime.date, str, int], ...],
+    months: list[datetime.date],
+    size: Size = WIDE,
 ) -> str:
     """New leads per month, stacked by channel."""
-    chart = pygal.StackedBar(title="New leads per month by channel", **CONFIG)
-    chart.x_labels = [_month_label(month) for month in months]
+    title = _("New leads per month by channel")
+    chart = pygal.StackedBar(
+        title=title,
+        value_formatter=lambda v: formatting.number(v),
+        **_config(size, **_month_labels(months, size)),
+    )
     counts = {(month, channel): n for month, channel, n in rows}
-    for channel in ("inbound", "outbound"):
-        chart.add(
-            channel.capitalize(), [counts.get((month, channel), 0) for month in months]
+    labels = {"inbound": _("Inbound"), "outbound": _("Outbound")}
+    for channel, label in labels.items():
+        chart.add(label, [counts.get((month, channel), 0) for month in months])
+    description = _listing(
+        (
+            _month_label(month),
+            ", ".join(
+                f"{labels[c]} {formatting.number(counts.get((month, c), 0))}"
+                for c in labels
+            ),
         )
-    return _svg(chart)
+        for month in months
+    )
+    return _render(chart, f"{title}. {description}")

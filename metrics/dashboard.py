@@ -1,45 +1,68 @@
-"""The KPI dashboard page of the admin: pickers, KPI cards and charts.
+"""The KPI dashboard page of the admin: pickers, KPI cards, and its charts.
 
-It renders ``metrics.report.kpi_report`` (the same numbers as the API) plus the
-series of ``metrics.kpis``; every series is one grouped query.
+The page carries the figures of ``metrics.report.kpi_report`` (the same
+numbers as the API) and one ``<img>`` per chart; each chart is its own request
+(``chart_response``), an SVG with an ``ETag``, answered 304 while nothing it
+draws has changed. Everything computed is cached under the data version
+(``metrics.data_version``), which moves in the same transaction as any change
+to what a KPI reads: a figure is recomputed only when it may have changed and
+is never served stale.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
 from django.conf import settings
+from django.core.cache import cache
+from django.http import Http404, HttpResponse
+from django.urls import reverse
+from django.utils import translation
+from django.utils.cache import get_conditional_response, patch_vary_headers
+from django.utils.translation import gettext_lazy as _
 
-from crm import policy
+from crm import formatting, policy
 from crm.limits import validate_day
 from crm.models import Team, User
 from leads.models import Channel
 from metrics import charts, kpis
-from metrics.kpis.registry import BY_KEY, MONEY, RATE, Better
+from metrics.data_version import data_version
+from metrics.kpis.registry import BY_KEY, DAYS, HOURS, MINUTES, MONEY, RATE, Better
 from metrics.report import kpi_report
-from metrics.segments import Period, add_months, segment_for
+from metrics.segments import Period, Segment, add_months, segment_for
+
+# Cached figures live until the data version moves (then their key is unused).
+CACHE_SECONDS = 24 * 3600
+# Bump when the charts' drawing changes: browsers then refetch them.
+DRAWING = "2"
+
+_DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 class DashboardForm(forms.Form):
     """Period and filters; the choices offered follow the viewer's scope."""
 
     start = forms.DateField(
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-        validators=[validate_day],
+        label=_("Start"), required=False, widget=_DATE, validators=[validate_day]
     )
     end = forms.DateField(
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-        validators=[validate_day],
+        label=_("End"), required=False, widget=_DATE, validators=[validate_day]
     )
-    team = forms.ModelChoiceField(queryset=Team.objects.none(), required=False)
+    team = forms.ModelChoiceField(
+        label=_("Team"), queryset=Team.objects.none(), required=False
+    )
     owner = forms.ModelChoiceField(
-        queryset=User.objects.none(), required=False, label="Rep"
+        queryset=User.objects.none(), required=False, label=_("Rep")
     )
     channel = forms.ChoiceField(
-        choices=[("", "All channels"), *Channel.choices], required=False
+        label=_("Channel"),
+        choices=[("", _("All channels")), *Channel.choices],
+        required=False,
     )
 
     def __init__(self, *args, viewer: User, **kwargs):
@@ -48,6 +71,10 @@ class DashboardForm(forms.Form):
         self.fields["owner"].queryset = (
             policy.kpi_owner_choices(viewer).select_related("team").order_by("username")
         )
+        # The inputs show the period on screen, the default quarter included.
+        quarter = Period.current_quarter()
+        self.fields["start"].initial = quarter.start
+        self.fields["end"].initial = quarter.end
 
     def clean(self):
         data = super().clean()
@@ -55,84 +82,246 @@ class DashboardForm(forms.Form):
         start = data.get("start") or quarter.start
         end = data.get("end") or quarter.end
         if start > end:
-            self.add_error("end", "The end is before the start.")
+            self.add_error("end", _("The end is before the start."))
         data["period"] = Period(start, end)
         return data
 
 
+@dataclass(frozen=True)
+class Query:
+    """A valid dashboard query: what to compute, for whom, and its cache key."""
+
+    period: Period
+    segment: Segment
+    params: dict[str, str]
+
+    def key(self, *parts: str) -> str:
+        viewer = self.segment.viewer.pk if self.segment.viewer else ""
+        text = "|".join([*parts, *self.params.values(), str(viewer)])
+        return "dash:" + hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+def parse_query(request) -> tuple[DashboardForm, Query | None]:
+    """Return the form and, when valid, the query (raises PermissionDenied)."""
+    data = {k: v for k, v in request.GET.items() if k in DashboardForm.base_fields}
+    form = DashboardForm(data or None, viewer=request.user)
+    if data and not form.is_valid():
+        return form, None
+    cleaned = form.cleaned_data if data else {}
+    period = cleaned.get("period") or Period.current_quarter()
+    team, owner = cleaned.get("team"), cleaned.get("owner")
+    channel = cleaned.get("channel") or ""
+    segment = segment_for(viewer=request.user, team=team, owner=owner, channel=channel)
+    params = {
+        "start": period.start.isoformat(),
+        "end": period.end.isoformat(),
+        "team": str(team.pk) if team else "",
+        "owner": str(owner.pk) if owner else "",
+        "channel": channel,
+    }
+    return form, Query(period, segment, params)
+
+
+def _cached(key: str, compute: Callable[[], Any]) -> Any:
+    value = cache.get(key)
+    if value is None:
+        value = compute()
+        cache.set(key, value, CACHE_SECONDS)
+    return value
+
+
 def dashboard_context(request) -> dict:
-    """Return the template context of the dashboard (raises PermissionDenied)."""
-    form = DashboardForm(request.GET or None, viewer=request.user)
-    if request.GET and not form.is_valid():
+    """Return the template context of the dashboard (raises PermissionDenied).
+
+    Queries: the form's choices (rendered), the data version (1), and on a
+    cache miss the report's (``kpi_report``).
+    """
+    form, query = parse_query(request)
+    if query is None:
         return {"form": form, "report": None}
-    data = form.cleaned_data if request.GET else {}
-    period = data.get("period") or Period.current_quarter()
-    segment = segment_for(
-        viewer=request.user,
-        team=data.get("team"),
-        owner=data.get("owner"),
-        channel=data.get("channel"),
+    version = data_version()
+    report = _cached(
+        query.key(version, "report"),
+        lambda: kpi_report(period=query.period, segment=query.segment),
     )
-    report = kpi_report(period=period, segment=segment)
-    funnel = kpis.funnel(period=period, segment=segment)
-    # The charts over time cover the 12 months ending with the period's month.
-    year = Period(add_months(period.end, -11), period.end)
-    months = [month.start for month in year.months()]
-    churn_points = kpis.churn_series(period=year, segment=segment)
-    reps = kpis.rep_performance(period=period, segment=segment)
-    leads = kpis.new_leads_by_month(period=year, segment=segment)
-    currency = settings.CRM_DEFAULT_CURRENCY
     return {
         "form": form,
         "report": report,
         "cards": [_card(item) for item in report.items],
-        "funnel": funnel,
-        "charts": {
-            name: charts.for_page(svg, nonce=request.csp_nonce)
-            for name, svg in {
-                "funnel": charts.funnel_chart(funnel),
-                "churn": charts.churn_chart(churn_points, currency),
-                "pipeline": charts.pipeline_chart(funnel.open_on_end),
-                "reps": charts.reps_chart(reps),
-                "leads": charts.leads_chart(leads, months),
-            }.items()
-        },
+        "charts": [
+            {
+                "name": name,
+                "alt": chart.alt,
+                "wide": _chart_url(name, query, charts.WIDE),
+                "narrow": _chart_url(name, query, charts.NARROW),
+                "width": charts.WIDE.width,
+                "height": charts.WIDE.height,
+                "narrow_width": charts.NARROW.width,
+                "narrow_height": charts.NARROW.height,
+            }
+            for name, chart in CHARTS.items()
+        ],
     }
 
 
+def _chart_url(name: str, query: Query, size: charts.Size) -> str:
+    params = {k: v for k, v in query.params.items() if v}
+    return (
+        reverse("admin:metrics_dashboard_chart", args=[name])
+        + "?"
+        + urlencode({**params, "size": size.name})
+    )
+
+
+# --- the KPI cards --------------------------------------------------------------
+
+
+def _figure(kpi, value) -> str:
+    """Write one figure of a KPI in the reader's language ("" for none)."""
+    if value is None:
+        return ""
+    if kpi.unit is RATE:
+        return formatting.rate(value)
+    minutes = {MINUTES: 1, HOURS: 60, DAYS: 24 * 60}.get(kpi.unit)
+    if minutes is not None:
+        return formatting.duration(value * minutes)
+    return formatting.number(value)
+
+
 def _card(item) -> dict:
-    """Format one KPI for its card, as the API formats it."""
+    """Format one KPI for its card."""
     kpi = BY_KEY[item.key]
     if kpi.unit is MONEY:
         shown = [
-            f"{value if value is not None else '—'} {currency}"
-            for currency, value in ((c, MONEY.format(v)) for c, v in item.values or ())
+            "—" if value is None else formatting.money(value, currency)
+            for currency, value in item.values or ()
         ] or ["—"]
     else:
-        value = kpi.unit.format(item.value)
-        if value is not None and kpi.unit is RATE:
-            value = percent(str(value))
-        shown = ["—" if value is None else f"{value} {kpi.unit.suffix}".strip()]
-    target = kpi.unit.format(item.target)
+        shown = [_figure(kpi, item.value) or "—"]
+    if item.target is None:
+        target = ""
+    elif kpi.unit is MONEY:
+        target = formatting.money(item.target, item.target_currency)
+    else:
+        target = _figure(kpi, item.target)
     return {
         "key": item.key,
         "label": item.label,
         "unit": item.unit,
         "values": shown,
-        "target": f"{target} {item.target_currency}".strip()
-        if target is not None
+        "target": target,
+        "attainment": formatting.rate(item.attainment)
+        if item.attainment is not None
         else "",
-        "attainment": (
-            f"{percent(str(RATE.format(item.attainment)))} %"
-            if item.attainment is not None
-            else ""
-        ),
         "lower_is_better": kpi.better is Better.LOWER,
         "within_target": item.within_target,
         "target_from_months": item.target_from_months,
     }
 
 
-def percent(value: str) -> str:
-    """Return a rate's decimal string as a percentage with one decimal."""
-    return str((Decimal(value) * 100).quantize(Decimal("0.1")))
+# --- the charts -----------------------------------------------------------------
+
+
+def _year(period: Period) -> Period:
+    """Return the 12 months ending with the period's month (the charts over time)."""
+    return Period(add_months(period.end, -11), period.end)
+
+
+def _funnel(query: Query):
+    return kpis.funnel(period=query.period, segment=query.segment)
+
+
+def _churn(query: Query):
+    return kpis.churn_series(period=_year(query.period), segment=query.segment)
+
+
+def _reps(query: Query):
+    return kpis.rep_performance(period=query.period, segment=query.segment)
+
+
+def _leads(query: Query):
+    return kpis.new_leads_by_month(period=_year(query.period), segment=query.segment)
+
+
+def _months(query: Query):
+    return [month.start for month in _year(query.period).months()]
+
+
+@dataclass(frozen=True)
+class Chart:
+    alt: Any  # a lazy translation
+    # The figures it draws (cached, shared by charts drawing the same ones).
+    data: Callable[[Query], Any]
+    draw: Callable[[Any, Query, charts.Size], str]
+
+
+CHARTS: dict[str, Chart] = {
+    "funnel": Chart(
+        _("Funnel: deals created in the period per stage reached"),
+        _funnel,
+        lambda funnel, query, size: charts.funnel_chart(funnel, size),
+    ),
+    "pipeline": Chart(
+        _("Open pipeline by stage on the period's last day, value and weighted"),
+        _funnel,
+        lambda funnel, query, size: charts.pipeline_chart(funnel.open_on_end, size),
+    ),
+    "churn": Chart(
+        _("Customer churn rate and MRR over the 12 months to the period's end"),
+        _churn,
+        lambda points, query, size: charts.churn_chart(
+            points, settings.CRM_DEFAULT_CURRENCY, size
+        ),
+    ),
+    "reps": Chart(
+        _("Revenue won per rep in the period"),
+        _reps,
+        lambda reps, query, size: charts.reps_chart(reps, size),
+    ),
+    "leads": Chart(
+        _("New leads per month by channel over the 12 months to the period's end"),
+        _leads,
+        lambda rows, query, size: charts.leads_chart(rows, _months(query), size),
+    ),
+}
+
+
+def chart_response(request, name: str) -> HttpResponse:
+    """Return one chart as SVG, or 304 when the browser's copy is current.
+
+    A chart is looked up like the page (same form, same ``segment_for``): a
+    choice outside the viewer's scope is a 404, as a missing chart is.
+    Queries: the form's choices (1 per id given), the data version (1), and
+    on a cache miss the chart's figures.
+    """
+    chart = CHARTS.get(name)
+    size = charts.SIZES.get(request.GET.get("size", "wide"))
+    if chart is None or size is None:
+        raise Http404
+    _, query = parse_query(request)
+    if query is None:
+        raise Http404
+    version = data_version()
+    language = translation.get_language() or ""
+    key = query.key(version, DRAWING, name, size.name, language)
+    etag = f'"{key.removeprefix("dash:")}"'
+    not_modified = get_conditional_response(request, etag=etag)
+    if not_modified is not None:
+        return _chart_headers(not_modified, etag)
+    data = _cached(
+        query.key(version, "data", chart.data.__name__), lambda: chart.data(query)
+    )
+    svg = _cached(key, lambda: chart.draw(data, query, size))
+    return _chart_headers(
+        HttpResponse(svg, content_type="image/svg+xml; charset=utf-8"), etag
+    )
+
+
+def _chart_headers(response: HttpResponse, etag: str) -> HttpResponse:
+    response["ETag"] = etag
+    # Kept, but asked again every time: a 304 costs one query and is never stale.
+    response["Cache-Control"] = "private, no-cache"
+    patch_vary_headers(response, ["Cookie", "Accept-Language"])
+    # An SVG document with no script: its own <style> is its whole look.
+    response._csp_replace = {"style-src": ["'unsafe-inline'"]}
+    return response

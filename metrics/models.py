@@ -198,3 +198,24 @@ class Dashboard(KpiTarget):
         proxy = True
         verbose_name = "KPI dashboard"
         verbose_name_plural = "KPI dashboard"
+
+
+class DataChange(models.Model):
+    """One in-place edit of a record the KPIs read (append-only).
+
+    The ledgers record every status, stage, activity, touch and MRR movement;
+    what they do not see is an edit in place (a deal's amount, a lead given to
+    another rep, a rep moved to another team, a target). Each such edit appends
+    a row here in the same transaction (``metrics.data_version``), so the
+    dashboard's data version moves with it.
+    """
+
+    model = models.CharField(max_length=64)
+    object_id = models.CharField(max_length=64)
+    changed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "data change"
+
+    def __str__(self) -> str:
+        return f"{self.model} {self.object_id} at {self.changed_at:%Y-%m-%d %H:%M}"
