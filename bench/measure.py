@@ -227,7 +227,9 @@ def _month_start(day, months_back: int):
 
 
 def http_operations(dataset: Dataset) -> list[HttpOperation]:
-    """Return the HTTP operations, reads first, then writes."""
+    """Return the HTTP operations, reads first, then writes, then the dashboard."""
+    from bench.dashboard import dashboard_operations  # it imports this module
+
     users = User.objects.in_bulk(
         [dataset.integration_id, dataset.manager_ids[0], dataset.rep_ids[0]]
     )
@@ -426,6 +428,7 @@ def http_operations(dataset: Dataset) -> list[HttpOperation]:
             company_update,
             target=Target(median_ms=15),
         ),
+        *dashboard_operations(dataset),
     ]
 
 
@@ -546,6 +549,9 @@ def measure(
             )
         progress("measuring csv_import")
         results.append(run_import(dataset))
+    from bench.dashboard import judge_ratios
+
+    judge_ratios(results)
     by_key = {r.key: r for r in results}
     for result in results:
         if result.target.startswith("queries = "):

@@ -23,6 +23,7 @@ from xml.sax.saxutils import escape
 
 import pygal
 from babel.dates import format_date
+from babel.numbers import format_compact_decimal, format_decimal
 from django.utils.translation import gettext as _
 from pygal.style import Style
 
@@ -40,8 +41,8 @@ class Size:
     month_label_every: int
 
 
-WIDE = Size("wide", 720, 360, 1)
-NARROW = Size("narrow", 360, 420, 3)
+WIDE = Size("wide", 720, 380, 2)
+NARROW = Size("narrow", 360, 440, 3)
 SIZES = {size.name: size for size in (WIDE, NARROW)}
 
 # Mid-tone colours that read on a white and on a near-black background.
@@ -86,17 +87,32 @@ def _config(size: Size, **overrides) -> dict:
         "width": size.width,
         "height": size.height,
         "legend_at_bottom": True,
-        "legend_at_bottom_columns": 2 if size is NARROW else 3,
+        "legend_at_bottom_columns": 1 if size is NARROW else 3,
         "truncate_label": -1,
         "truncate_legend": -1,
         "print_values": False,
         "include_x_axis": True,  # value axes from zero: no 66.67…67.67 scale
+        # Few value ticks, written short ("74.4K"): they never run together.
+        "max_scale": 6 if size is WIDE else 4,
+        "value_formatter": _axis_number,
         "margin": 12,
+        "margin_right": 28,  # the last value tick ("120K") stays inside
+        "margin_bottom": 28,  # room for the legend's 15-unit text
         **overrides,
     }
 
 
 _SCRIPT = re.compile(r"<script\b.*?</script>", re.S)
+
+
+def _axis_number(value: float) -> str:
+    """Write an axis tick short: "74.4K", "12.5", "3"."""
+    locale = formatting.reader_locale()
+    if abs(value) >= 1000:
+        return format_compact_decimal(
+            value, format_type="short", fraction_digits=1, locale=locale
+        )
+    return format_decimal(round(value, 1), format="#,##0.#", locale=locale)
 
 
 def _render(chart, description: str) -> str:
@@ -163,7 +179,6 @@ def churn_chart(
     chart = pygal.Line(
         title=title,
         secondary_range=(0, max([*mrr, 1.0]) * 1.1),
-        value_formatter=lambda v: formatting.number(v, 1),
         **_config(size, **_month_labels([p.period.start for p in points], size)),
     )
     chart.add(
@@ -185,24 +200,21 @@ def churn_chart(
 def pipeline_chart(rows: tuple[kpis.StageRow, ...], size: Size = WIDE) -> str:
     """Open pipeline on ``end`` per stage: value and weighted value per currency."""
     title = _("Open pipeline by stage")
-    chart = pygal.Bar(
-        title=title,
-        value_formatter=lambda v: formatting.number(v),
-        **_config(size, x_label_rotation=30 if size is NARROW else 0),
-    )
-    chart.x_labels = [str(Stage(stage).label) for stage in STAGE_ORDER]
+    chart = pygal.HorizontalBar(title=title, **_config(size))
+    stages = list(reversed(STAGE_ORDER))  # HorizontalBar draws bottom-up
+    chart.x_labels = [str(Stage(stage).label) for stage in stages]
     parts = []
     for currency in sorted({row.currency for row in rows}):
         cells = {row.stage: row for row in rows if row.currency == currency}
         for name, field in ((_("value"), "amount"), (_("weighted"), "weighted_amount")):
-            values = [
-                getattr(cells[s], field) if s in cells else Decimal(0)
+            values = {
+                s: getattr(cells[s], field) if s in cells else Decimal(0)
                 for s in STAGE_ORDER
-            ]
-            chart.add(f"{currency} {name}", [float(v) for v in values])
+            }
+            chart.add(f"{currency} {name}", [float(values[s]) for s in stages])
             parts.extend(
                 (f"{Stage(s).label} {name}", formatting.money(v, currency))
-                for s, v in zip(STAGE_ORDER, values, strict=True)
+                for s, v in values.items()
             )
     return _render(chart, f"{title}. {_listing(parts) or _('No open deal.')}")
 
@@ -225,7 +237,6 @@ def reps_chart(reps: tuple[kpis.RepPerformance, ...], size: Size = WIDE) -> str:
         }
     chart = pygal.HorizontalBar(
         title=title,
-        value_formatter=lambda v: formatting.number(v),
         **_config(size, height=max(size.height, 120 + 36 * len(ranked))),
     )
     shown = list(reversed(ranked))  # HorizontalBar draws bottom-up
@@ -258,7 +269,6 @@ def leads_chart(
     title = _("New leads per month by channel")
     chart = pygal.StackedBar(
         title=title,
-        value_formatter=lambda v: formatting.number(v),
         **_config(size, **_month_labels(months, size)),
     )
     counts = {(month, channel): n for month, channel, n in rows}

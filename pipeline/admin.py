@@ -112,6 +112,9 @@ class DealAdmin(ServiceAdminMixin, SalesModelAdmin):
     inlines = [StageChangeInline]
     action_form = DealActionForm
     actions = ["move_to_next_stage", "win", "lose", "reopen"]
+
+    class Media:
+        css = {"all": ["pipeline/deal_admin.css"]}
     fields = [
         "title",
         "owner",

@@ -29,6 +29,13 @@ OPERATIONS = [
     "capture",
     "lead_update",
     "company_update",
+    "dash_kpis_org",
+    "dashboard_org",
+    "dashboard_org_changed",
+    "dashboard_team",
+    "dashboard_team_changed",
+    "dashboard_chart_changed",
+    "dashboard_chart_304",
     "csv_import",
 ]
 
@@ -64,6 +71,9 @@ def test_bench_reports_every_operation_with_a_query_count(tmp_path):
     markdown = markdown_path.read_text()
     assert START in markdown
     assert "KPIs, one quarter, organisation" in markdown
+    # The dashboard page is judged against its KPI endpoint.
+    assert "x dash_kpis_org" in results["dashboard_org_changed"]["note"]
+    assert results["dashboard_chart_304"]["queries"] <= 3
 
 
 def test_markdown_keeps_the_analysis_around_the_results(tmp_path):

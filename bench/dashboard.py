@@ -1,0 +1,134 @@
+"""The KPI dashboard page measured next to the KPI endpoint it draws from.
+
+For the organisation (an admin) and a team (its manager), one quarter: the
+KPI endpoint, the page as a reader sees it again while the data has not
+changed (its report from the cache), the page right after a change (every
+cache emptied before each request: the report is computed), one chart drawn
+after a change, and a chart's revalidation (304). Each page's median is also
+written as a ratio to the endpoint's (target: at most 1.5).
+"""
+
+from __future__ import annotations
+
+from django.core.cache import cache
+
+from bench.generate import Dataset, last_full_quarter
+from bench.measure import HttpOperation, Result
+from bench.measure import _client as client_for
+from crm.models import User
+
+RATIO_TARGET = 1.5
+# page key -> the KPI endpoint of the same scope and period.
+PAGES = {
+    "dashboard_org": "dash_kpis_org",
+    "dashboard_org_changed": "dash_kpis_org",
+    "dashboard_team": "kpis_team",
+    "dashboard_team_changed": "kpis_team",
+}
+
+
+def _staff(dataset: Dataset) -> tuple[User, User]:
+    """Return an admin and the first team's manager, both allowed in the admin."""
+    User.objects.filter(pk=dataset.manager_ids[0]).update(is_staff=True)
+    admin, _ = User.objects.get_or_create(
+        username=f"bench-admin-{dataset.email_prefix}",
+        defaults={"is_staff": True, "is_superuser": True},
+    )
+    return admin, User.objects.get(pk=dataset.manager_ids[0])
+
+
+def dashboard_operations(dataset: Dataset) -> list[HttpOperation]:
+    """Return the dashboard's operations, each KPI endpoint before its pages."""
+    admin_user, manager_user = _staff(dataset)
+    admin, manager = client_for(admin_user), client_for(manager_user)
+    start, end = last_full_quarter(dataset.anchor.date())
+    quarter = f"start={start}&end={end}"
+    team = f"team={dataset.team_ids[0]}"
+    page = "/admin/metrics/dashboard/"
+    chart = page + "chart/{}.svg?" + quarter
+
+    def get(path: str):
+        return lambda i: ("GET", path, None)
+
+    def after_a_change(path: str):
+        def request(i: int):
+            # What a reader meets after a write: nothing cached for this version.
+            cache.clear()
+            return ("GET", path, None)
+
+        return request
+
+    revalidating = client_for(admin_user)
+
+    def conditional(i: int):
+        path = chart.format("churn")
+        if "HTTP_IF_NONE_MATCH" not in revalidating.defaults:
+            etag = revalidating.get(path, secure=True)["ETag"]
+            revalidating.defaults["HTTP_IF_NONE_MATCH"] = etag
+        return ("GET", path, None)
+
+    return [
+        HttpOperation(
+            "dash_kpis_org",
+            "KPIs, one quarter, organisation (admin)",
+            admin,
+            get(f"/api/v1/metrics/kpis/?{quarter}"),
+        ),
+        HttpOperation(
+            "dashboard_org",
+            "Dashboard page, organisation (admin), data unchanged",
+            admin,
+            get(f"{page}?{quarter}"),
+        ),
+        HttpOperation(
+            "dashboard_org_changed",
+            "Dashboard page, organisation (admin), after a change",
+            admin,
+            after_a_change(f"{page}?{quarter}"),
+        ),
+        HttpOperation(
+            "dashboard_team",
+            "Dashboard page, one team (its manager), data unchanged",
+            manager,
+            get(f"{page}?{quarter}&{team}"),
+        ),
+        HttpOperation(
+            "dashboard_team_changed",
+            "Dashboard page, one team (its manager), after a change",
+            manager,
+            after_a_change(f"{page}?{quarter}&{team}"),
+        ),
+        HttpOperation(
+            "dashboard_chart_changed",
+            "Dashboard chart, 12-month churn, organisation, after a change",
+            admin,
+            after_a_change(chart.format("churn")),
+        ),
+        HttpOperation(
+            "dashboard_chart_304",
+            "Dashboard chart revalidated (If-None-Match, 304)",
+            revalidating,
+            conditional,
+            expected_status=304,
+        ),
+    ]
+
+
+def judge_ratios(results: list[Result]) -> None:
+    """Write each page's median as a ratio to its KPI endpoint's, and judge it."""
+    by_key = {result.key: result for result in results}
+    for page, endpoint in PAGES.items():
+        result, reference = by_key.get(page), by_key.get(endpoint)
+        if (
+            result is None
+            or reference is None
+            or result.median_ms is None
+            or not reference.median_ms
+        ):
+            continue
+        ratio = result.median_ms / reference.median_ms
+        result.note = f"{ratio:.2f}x {endpoint}" + (
+            f"; {result.note}" if result.note else ""
+        )
+        result.target = f"<= {RATIO_TARGET:g}x {endpoint}"
+        result.met = ratio <= RATIO_TARGET
