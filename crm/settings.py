@@ -200,10 +200,10 @@ AXES_HTTP_RESPONSE_CODE = 429
 X_FRAME_OPTIONS = "DENY"
 
 # Content-Security-Policy on every response (django-csp): scripts, styles and
-# everything else from this site only, no inline code. The one exception is the
-# <style> of the dashboard's server-rendered SVG charts, which carries the
-# request's nonce (metrics/charts.py). Checked in a browser on every page
-# (tests/browser/test_content_security_policy.py).
+# everything else from this site only, no inline code (a style with the
+# request's nonce aside). The dashboard's SVG charts, documents of their own,
+# allow their inline <style> (metrics/dashboard.py). Checked in a browser on
+# every page (tests/browser/test_content_security_policy.py).
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
