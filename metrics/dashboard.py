@@ -140,8 +140,9 @@ def dashboard_context(request) -> dict:
     if query is None:
         return {"form": form, "report": None}
     version = data_version()
+    # The language too: the report carries the KPIs' labels.
     report = _cached(
-        query.key(version, "report"),
+        query.key(version, "report", translation.get_language() or ""),
         lambda: kpi_report(period=query.period, segment=query.segment),
     )
     return {

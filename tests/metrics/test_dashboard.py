@@ -7,12 +7,15 @@ from decimal import Decimal
 import pytest
 import time_machine
 
+from leads import services as lead_services
 from metrics.dashboard import _card
 from metrics.data_version import data_version
 from metrics.kpis.registry import BY_KEY
 from metrics.models import KpiTarget
 from metrics.report import KpiItem
 from pipeline import services
+from pipeline.activities import activity_log
+from tests.factories import LeadFactory, TeamFactory
 from tests.metrics.datasets import Q1, build_customers, build_deals, build_leads
 
 pytestmark = pytest.mark.django_db
@@ -177,6 +180,46 @@ def test_a_stage_move_moves_the_version(rep):
     services.deal_move(deal=deal, by=rep, to_stage="consideration")
 
     assert data_version() != version
+
+
+def _new_lead(rep, other_rep):
+    lead_services.lead_create(by=rep, first_name="A", email="a@example.com")
+
+
+def _reassign(rep, other_rep):
+    lead = lead_services.lead_create(by=rep, first_name="B", email="b@example.com")
+    version = data_version()
+    lead_services.lead_reassign(lead=lead, to=other_rep, by=other_rep.team.manager)
+    return version
+
+
+def _log_call(rep, other_rep):
+    lead = LeadFactory(owner=rep)
+    version = data_version()
+    activity_log(by=rep, kind="call", lead=lead)
+    return version
+
+
+def _move_rep(rep, other_rep):
+    other_rep.team = TeamFactory()
+    other_rep.save()
+
+
+def _set_target(rep, other_rep):
+    KpiTarget.objects.create(
+        kpi="new_leads", period_kind="quarter", period_start=Q1.start, value=3
+    )
+
+
+@pytest.mark.parametrize(
+    "change", [_new_lead, _reassign, _log_call, _move_rep, _set_target]
+)
+def test_each_kind_of_change_moves_the_version(rep, other_rep, change):
+    version = data_version()
+
+    before = change(rep, other_rep) or version
+
+    assert data_version() != before
 
 
 def test_a_row_committed_below_the_highest_id_still_moves_the_version(rep):
