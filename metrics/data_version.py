@@ -45,7 +45,8 @@ LEDGERS: tuple[type[models.Model], ...] = (
 # Records edited in place and the fields of theirs that a KPI or its segment
 # reads; None: any field (small tables, rarely edited). A new Lead, Deal or
 # Activity needs no DataChange: its first ledger row comes in the same
-# transaction (a status change, a stage change, the activity itself).
+# transaction (a status change, a stage change, the activity itself); nor does
+# a new company, which counts nowhere before its first subscription.
 WATCHED: dict[type[models.Model], frozenset[str] | None] = {
     Lead: frozenset({"owner", "owner_id", "channel", "source", "created_at"}),
     Deal: frozenset(
@@ -61,7 +62,7 @@ WATCHED: dict[type[models.Model], frozenset[str] | None] = {
     StageSetting: None,
     KpiTarget: None,
 }
-CREATED_WITH_A_LEDGER_ROW = (Lead, Deal, Activity)
+CREATED_WITHOUT_EFFECT = (Lead, Deal, Activity, Company)
 
 
 def _version_sql() -> str:
@@ -96,7 +97,7 @@ def _on_save(sender, instance, created, update_fields=None, raw=False, **kwargs)
     if raw:  # loaddata: no domain change
         return
     if created:
-        if not isinstance(instance, CREATED_WITH_A_LEDGER_ROW):
+        if not isinstance(instance, CREATED_WITHOUT_EFFECT):
             record_change(instance)
         return
     fields = WATCHED[sender]
