@@ -140,15 +140,14 @@ def dashboard_context(request) -> dict:
     if query is None:
         return {"form": form, "report": None}
     version = data_version()
-    # The language too: the report carries the KPIs' labels.
-    report = _cached(
-        query.key(version, "report", translation.get_language() or ""),
-        lambda: kpi_report(period=query.period, segment=query.segment),
+    # The language too: the cards are written for the reader.
+    figures = _cached(
+        query.key(version, "figures", translation.get_language() or ""),
+        lambda: _figures(query),
     )
     return {
         "form": form,
-        "report": report,
-        "cards": [_card(item) for item in report.items],
+        **figures,
         "charts": [
             {
                 "name": name,
@@ -163,6 +162,11 @@ def dashboard_context(request) -> dict:
             for name, chart in CHARTS.items()
         ],
     }
+
+
+def _figures(query: Query) -> dict:
+    report = kpi_report(period=query.period, segment=query.segment)
+    return {"report": report, "cards": [_card(item) for item in report.items]}
 
 
 def _chart_url(name: str, query: Query, size: charts.Size) -> str:
