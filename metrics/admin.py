@@ -126,6 +126,9 @@ class DashboardAdmin(admin.ModelAdmin):
         context = {
             **self.admin_site.each_context(request),
             "title": _("KPI dashboard"),
+            # The whole width for the figures and charts; the CRM's navigation
+            # bar stays (and the admin index is one click away).
+            "is_nav_sidebar_enabled": False,
             "opts": self.model._meta,
             **dashboard_context(request),
         }
