@@ -115,6 +115,7 @@ class DealAdmin(ServiceAdminMixin, SalesModelAdmin):
 
     class Media:
         css = {"all": ["pipeline/deal_admin.css"]}
+
     fields = [
         "title",
         "owner",
