@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 # Local development runs with DEBUG on; production sets DEBUG=false and SECRET_KEY.
 export DEBUG ?= true
 
-.PHONY: demo test fuzz lint format check bench clean
+.PHONY: demo test fuzz lint format check bench replica replica-remove clean
 
 $(VENV)/.runtime: requirements.txt
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -48,6 +48,14 @@ check: $(VENV)/.dev
 
 bench: $(VENV)/.dev
 	$(PY) -m bench $(BENCH_ARGS)
+
+# A streaming replica of the local PostgreSQL server on port 5433, for
+# DATABASE_REPLICA_URL (docs/deploy.md); rerunning it only makes sure it runs.
+replica:
+	deploy/replica.sh
+
+replica-remove:
+	deploy/replica.sh remove
 
 clean:
 	rm -rf $(VENV) db.sqlite3

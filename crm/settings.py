@@ -129,6 +129,28 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         _server.append(f"-c statement_timeout={_timeout}")
     _options["options"] = " ".join([*_server, _options.get("options", "")]).strip()
 
+# A PostgreSQL streaming replica for the reports and exports (crm/replica.py):
+# only the code paths wrapped in ``replica_reads()`` read from it, and they fall
+# back to the primary when it cannot be reached within the connect timeout.
+if env.str("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = env.db("DATABASE_REPLICA_URL")
+    _replica_options = DATABASES["replica"].setdefault("OPTIONS", {})
+    _replica_options.setdefault(
+        "connect_timeout", env.int("DATABASE_REPLICA_CONNECT_TIMEOUT", default=2)
+    )
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        _replica_options["options"] = " ".join(
+            [*_server, _replica_options.get("options", "")]
+        ).strip()
+    DATABASES["replica"].update(
+        ATOMIC_REQUESTS=False,
+        CONN_MAX_AGE=DATABASES["default"].get("CONN_MAX_AGE", 0),
+        # The test databases are the primary's: a replica cannot be created
+        # or flushed, and replays the primary's test database anyway.
+        TEST={"MIRROR": "default"},
+    )
+DATABASE_ROUTERS = ["crm.replica.ReplicaRouter"]
+
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 
 AUTH_USER_MODEL = "crm.User"

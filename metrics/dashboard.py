@@ -14,6 +14,7 @@ from django.conf import settings
 from crm import policy
 from crm.limits import validate_day
 from crm.models import Team, User
+from crm.replica import replica_reads
 from leads.models import Channel
 from metrics import charts, kpis
 from metrics.kpis.registry import BY_KEY, MONEY, RATE, Better
@@ -73,14 +74,15 @@ def dashboard_context(request) -> dict:
         owner=data.get("owner"),
         channel=data.get("channel"),
     )
-    report = kpi_report(period=period, segment=segment)
-    funnel = kpis.funnel(period=period, segment=segment)
-    # The charts over time cover the 12 months ending with the period's month.
-    year = Period(add_months(period.end, -11), period.end)
-    months = [month.start for month in year.months()]
-    churn_points = kpis.churn_series(period=year, segment=segment)
-    reps = kpis.rep_performance(period=period, segment=segment)
-    leads = kpis.new_leads_by_month(period=year, segment=segment)
+    with replica_reads():
+        report = kpi_report(period=period, segment=segment)
+        funnel = kpis.funnel(period=period, segment=segment)
+        # The charts over time cover the 12 months ending with the period's month.
+        year = Period(add_months(period.end, -11), period.end)
+        months = [month.start for month in year.months()]
+        churn_points = kpis.churn_series(period=year, segment=segment)
+        reps = kpis.rep_performance(period=period, segment=segment)
+        leads = kpis.new_leads_by_month(period=year, segment=segment)
     currency = settings.CRM_DEFAULT_CURRENCY
     return {
         "form": form,
