@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 # Local development runs with DEBUG on; production sets DEBUG=false and SECRET_KEY.
 export DEBUG ?= true
 
-.PHONY: demo test fuzz lint format check bench replica replica-remove clean
+.PHONY: demo serve test fuzz lint format check bench replica replica-remove clean
 
 $(VENV)/.runtime: requirements.txt
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,11 @@ demo: $(VENV)/.runtime
 	$(PY) manage.py seed_demo
 	@echo "Serving the CRM at http://127.0.0.1:8000/ (admin: /admin/, API: /api/v1/, docs: /api/docs/)"
 	$(PY) manage.py runserver 127.0.0.1:8000
+
+# The production stack on one machine: gunicorn, Celery worker and beat, from the
+# Procfile (honcho), on PostgreSQL and Redis; Ctrl-C stops it. docs/deploy.md.
+serve: $(VENV)/.runtime
+	DEBUG=false deploy/serve
 
 test: $(VENV)/.dev
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -372,6 +372,9 @@ SUPERUSER_ONLY = {
     "crm.webhookendpoint",
     "crm.webhookdelivery",
     "crm.outboxevent",
+    # django-celery-results: background jobs' results and failures.
+    "django_celery_results.taskresult",
+    "django_celery_results.groupresult",
 }
 STAFF_READS = {"crm.team", "pipeline.stagesetting", "metrics.dashboard"}
 STAFF = ("rep", "teammate", "foreign_rep", "manager", "foreign_manager", "admin")
