@@ -421,11 +421,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "crm.tasks.purge_expired_tokens",
         "schedule": timedelta(hours=1),
     },
-    "purge-job-files": {
-        "task": "crm.tasks.purge_job_files",
+    "purge-import-files": {
+        "task": "leads.tasks.purge_import_files",
         "schedule": timedelta(hours=6),
     },
 }
+# Uploaded import files are deleted this long after their import ended.
+IMPORT_FILES_KEEP_DAYS = env.int("IMPORT_FILES_KEEP_DAYS", default=7)
 
 # --- Health, metrics and logs ----------------------------------------------------
 # Addresses allowed to read /metrics (Prometheus); anyone else gets a 404.
