@@ -206,6 +206,8 @@ STORAGES = {
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
+# Pages only ever link the hashed names: the originals need no compressed copy.
+WHITENOISE_KEEP_ONLY_HASHED_FILES = True
 MEDIA_URL = "media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -443,11 +445,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "crm.tasks.purge_expired_tokens",
         "schedule": timedelta(hours=1),
     },
-    "purge-job-files": {
-        "task": "crm.tasks.purge_job_files",
+    "purge-import-files": {
+        "task": "leads.tasks.purge_import_files",
         "schedule": timedelta(hours=6),
     },
 }
+# Uploaded import files are deleted this long after their import ended.
+IMPORT_FILES_KEEP_DAYS = env.int("IMPORT_FILES_KEEP_DAYS", default=7)
 
 # --- Health, metrics and logs ----------------------------------------------------
 # Addresses allowed to read /metrics (Prometheus); anyone else gets a 404.
