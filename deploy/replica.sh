@@ -55,11 +55,26 @@ if cluster_exists && [ ! -f "$(cluster_data)/standby.signal" ]; then
   pg_dropcluster --stop "$VERSION" "$CLUSTER"
 fi
 
+streaming() {
+  for _ in $(seq 1 15); do
+    status="$(as_postgres psql -h 127.0.0.1 -p "$REPLICA_PORT" -Atc \
+      'SELECT status FROM pg_stat_wal_receiver' 2>/dev/null || true)"
+    [ "$status" = streaming ] && return 0
+    sleep 1
+  done
+  return 1
+}
+
 if cluster_exists; then
   pg_ctlcluster --skip-systemctl-redirect "$VERSION" "$CLUSTER" start 2>/dev/null || true
-  wait_ready
-  echo "Replica $VERSION/$CLUSTER running on port $REPLICA_PORT."
-  exit 0
+  # A replica stopped for long may need WAL the primary has recycled: it runs
+  # but never catches up. Such a one is built again.
+  if wait_ready && streaming; then
+    echo "Replica $VERSION/$CLUSTER running on port $REPLICA_PORT."
+    exit 0
+  fi
+  echo "Replica $VERSION/$CLUSTER is not streaming: building it again."
+  pg_dropcluster --stop "$VERSION" "$CLUSTER"
 fi
 
 # The primary must accept replication connections from this machine; Debian's
@@ -81,5 +96,6 @@ as_postgres pg_basebackup -h "$PRIMARY_HOST" -p "$PRIMARY_PORT" -U postgres \
   -D "$DATA" -R -X stream --checkpoint=fast
 pg_ctlcluster --skip-systemctl-redirect "$VERSION" "$CLUSTER" start
 wait_ready
+streaming || { echo "The replica does not stream from the primary." >&2; exit 1; }
 echo "Replica $VERSION/$CLUSTER streaming from $PRIMARY_HOST:$PRIMARY_PORT on port $REPLICA_PORT."
 echo "DATABASE_REPLICA_URL=postgres://postgres@127.0.0.1:$REPLICA_PORT/<database>"
