@@ -55,6 +55,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8200, help="nginx; servers follow.")
     p.add_argument("--redis", default="redis://127.0.0.1:6379/2")
     p.add_argument("--database", help="Default: DATABASE_URL's name + _loadtest.")
+    p.add_argument(
+        "--replica",
+        metavar="URL",
+        help="A streaming replica of the database's server (make replica: "
+        "postgres://postgres@127.0.0.1:5433): the app servers read their "
+        "reports and exports there (DATABASE_REPLICA_URL).",
+    )
     p.add_argument("--fresh", action="store_true", help="Drop the database first.")
     p.add_argument("--drop", action="store_true", help="Drop the database after.")
     p.add_argument(
@@ -132,7 +139,7 @@ def drop_database(url: str, maintenance_url: str) -> None:
 
 def server_env(options, database_url: str, run_dir: Path) -> dict[str, str]:
     """The production settings every process of the stack shares."""
-    return {
+    env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "crm.settings",
         "DEBUG": "false",
@@ -156,6 +163,13 @@ def server_env(options, database_url: str, run_dir: Path) -> dict[str, str]:
         "PROMETHEUS_MULTIPROC_DIR": str(run_dir / "metrics"),
         "STATIC_ROOT": str(run_dir / "static"),
     }
+    # A replica of this database only when asked for, never the caller's own.
+    env.pop("DATABASE_REPLICA_URL", None)
+    if options.replica:
+        env["DATABASE_REPLICA_URL"] = urlunsplit(
+            urlsplit(options.replica)._replace(path=urlsplit(database_url).path)
+        )
+    return env
 
 
 def setup_django(env: dict[str, str]) -> None:
@@ -355,6 +369,7 @@ def _finish(
         f"requests/s ({round(options.rate * 2)} users) for {options.duration:g} s "
         f"with a {options.ramp:g} s ramp-up"
         + (", one app server killed and restarted" if kill_record else "")
+        + (", reports and exports on a streaming replica" if options.replica else "")
         + "."
         + (f" {options.note}" if options.note else "")
     )
