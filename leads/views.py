@@ -311,7 +311,7 @@ class ImportViewSet(
     queryset = LeadImport.objects.none()  # the schema's model
     serializer_class = LeadImportSerializer
     permission_classes = [IsSalesUser]
-    parser_classes = [MultiPartParser, FormParser]
+    parser_classes = [MultiPartParser]  # a file upload
     filterset_fields = ["status"]
     ordering_fields = ["created_at"]
     ordering = ["-created_at", "-id"]
@@ -320,7 +320,7 @@ class ImportViewSet(
         return LeadImport.objects.visible_to(self.request.user)
 
     @extend_schema(
-        request={"multipart/form-data": ImportUploadSerializer},
+        request=ImportUploadSerializer,
         responses={202: LeadImportSerializer},
     )
     def create(self, request):
