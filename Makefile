@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 # Local development runs with DEBUG on; production sets DEBUG=false and SECRET_KEY.
 export DEBUG ?= true
 
-.PHONY: demo test fuzz lint format check bench clean
+.PHONY: demo serve test fuzz lint format check bench loadtest loadtest-short replica replica-remove clean
 
 $(VENV)/.runtime: requirements.txt
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,11 @@ demo: $(VENV)/.runtime
 	$(PY) manage.py seed_demo
 	@echo "Serving the CRM at http://127.0.0.1:8000/ (admin: /admin/, API: /api/v1/, docs: /api/docs/)"
 	$(PY) manage.py runserver 127.0.0.1:8000
+
+# The production stack on one machine: gunicorn, Celery worker and beat, from the
+# Procfile (honcho), on PostgreSQL and Redis; Ctrl-C stops it. docs/deploy.md.
+serve: $(VENV)/.runtime
+	DEBUG=false deploy/serve
 
 test: $(VENV)/.dev
 	$(PY) -m pytest $(PYTEST_ARGS)
@@ -48,6 +53,25 @@ check: $(VENV)/.dev
 
 bench: $(VENV)/.dev
 	$(PY) -m bench $(BENCH_ARGS)
+
+# nginx in front of two gunicorn app servers on PostgreSQL and Redis, driven by
+# locust, one server killed and restarted, then the integrity check; writes
+# docs/loadtest.md and .json. LOADTEST_ARGS="--scale 0.1 --duration 120".
+loadtest: $(VENV)/.dev
+	$(PY) -m loadtest $(LOADTEST_ARGS)
+
+# CI's version: 30 s at 10 requests/s on one server and a small database;
+# fails on any 5xx or integrity violation.
+loadtest-short: $(VENV)/.dev
+	$(PY) -m loadtest --short $(LOADTEST_ARGS)
+
+# A streaming replica of the local PostgreSQL server on port 5433, for
+# DATABASE_REPLICA_URL (docs/deploy.md); rerunning it only makes sure it runs.
+replica:
+	deploy/replica.sh
+
+replica-remove:
+	deploy/replica.sh remove
 
 clean:
 	rm -rf $(VENV) db.sqlite3

@@ -113,15 +113,21 @@ def run(argv: Sequence[str] | None = None) -> None:
         say(f"Generated in {dataset.total_seconds:,.1f} s: {dataset.rows}")
         if options.generate_only:
             return
+        references = []
         results = measure(
             dataset,
             warmup=options.warmup,
             repeat=options.repeat,
             budget_seconds=options.budget,
             progress=lambda text: say(text, level=2),
+            on_reference=references.append,
         )
         record = run_record(
-            dataset, results, warmup=options.warmup, repeat=options.repeat
+            dataset,
+            results,
+            warmup=options.warmup,
+            repeat=options.repeat,
+            reference=references[0] if references else None,
         )
     print(summary(dataset, record))  # noqa: T201 - the CLI's output
     print(text_table(results))  # noqa: T201

@@ -17,6 +17,7 @@ from pathlib import Path
 import django
 from django.db import connection
 
+from bench.floors import Reference
 from bench.generate import Dataset
 from bench.measure import Result
 
@@ -70,14 +71,20 @@ def _number(value: float | None, digits: int = 1) -> str:
 def _met(result: Result) -> str:
     if result.met is None:
         return ""
-    return "yes" if result.met else "NO"
+    shown = "yes" if result.met else "NO"
+    if result.met_ratio is not None:
+        # The ms target on this machine, then its ratio form.
+        shown += " / " + ("yes" if result.met_ratio else "NO")
+    return shown
 
 
 def rows_of(results: list[Result]) -> list[list[str]]:
     rows = []
     for r in results:
         if r.status != "ok":
-            rows.append([r.label, r.status, "", "", "", r.target, "", r.note])
+            rows.append(
+                [r.label, r.status, "", "", "", "", "", "", r.target, "", r.note]
+            )
             continue
         queries = str(r.queries)
         if r.queries_min is not None and r.queries_min != r.queries:
@@ -90,6 +97,9 @@ def rows_of(results: list[Result]) -> list[list[str]]:
                 r.label,
                 _number(r.median_ms),
                 _number(r.p95_ms),
+                _number(r.floor_ms, 2),
+                _times(r.vs_floor),
+                _times(r.vs_reference),
                 queries,
                 str(r.runs),
                 r.target,
@@ -100,7 +110,23 @@ def rows_of(results: list[Result]) -> list[list[str]]:
     return rows
 
 
-HEADER = ["Operation", "Median ms", "p95 ms", "Queries", "Runs", "Target", "Met", ""]
+def _times(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.1f}x"
+
+
+HEADER = [
+    "Operation",
+    "Median ms",
+    "p95 ms",
+    "Floor ms",
+    "x floor",
+    "x ref",
+    "Queries",
+    "Runs",
+    "Target",
+    "Met",
+    "",
+]
 
 
 def text_table(results: list[Result]) -> str:
@@ -110,7 +136,7 @@ def text_table(results: list[Result]) -> str:
     for n, row in enumerate(rows):
         lines.append(
             "  ".join(
-                cell.ljust(width) if i in (0, 5, 7) else cell.rjust(width)
+                cell.ljust(width) if i in (0, 8, 10) else cell.rjust(width)
                 for i, (cell, width) in enumerate(zip(row, widths, strict=True))
             ).rstrip()
         )
@@ -128,13 +154,26 @@ def summary(dataset: Dataset, run: dict) -> str:
         f"scale {dataset.scale:g}, warm-up {run['warmup']}, "
         f"{run['repeat']} timed runs per operation.\n"
         f"Generation: {dataset.total_seconds:,.1f} s for {rows}."
+        + _reference_line(run.get("reference"))
+    )
+
+
+def _reference_line(reference: dict | None) -> str:
+    if not reference:
+        return ""
+    request = reference["request_ms"]
+    shown = "not available" if request is None else f"{request:.3f} ms"
+    return (
+        f"\nReference request (`{reference['request']}`): {shown}; "
+        f"reference CPU loop (`{reference['cpu_loop']}`): "
+        f"{reference['cpu_loop_ms']:.2f} ms."
     )
 
 
 def markdown_section(dataset: Dataset, results: list[Result], run: dict) -> str:
     lines = [summary(dataset, run).replace("\n", "\n\n"), ""]
     lines.append("| " + " | ".join([*HEADER[:-1], "Notes"]) + " |")
-    lines.append("|" + "|".join(["---"] + ["---:"] * 4 + ["---", "---", "---"]) + "|")
+    lines.append("|" + "|".join(["---"] + ["---:"] * 7 + ["---", "---", "---"]) + "|")
     for row in rows_of(results):
         cells = [c.replace("|", "\\|").strip() for c in row]
         lines.append("| " + " | ".join(cells) + " |")
@@ -142,7 +181,12 @@ def markdown_section(dataset: Dataset, results: list[Result], run: dict) -> str:
     lines.append(
         "Times are wall-clock through `django.test.Client` (middleware, session "
         "authentication, DRF, serializers, templates), DEBUG off. Queries include "
-        "the session and user look-ups of the logged-in client (2 per request)."
+        "the session and user look-ups of the logged-in client (2 per request). "
+        "Floor: the same SQL statements replayed through psycopg alone, no Django "
+        "(PostgreSQL only); x floor and x ref: the median as a multiple of the "
+        "floor and of the reference request, figures that move far less than "
+        "milliseconds from one machine to another (bench/floors.py). Met: the "
+        "ms target / its ratio form."
     )
     return "\n".join(lines)
 
@@ -159,10 +203,16 @@ def write_markdown(path: Path, section: str) -> None:
 
 
 def run_record(
-    dataset: Dataset, results: list[Result], *, warmup: int, repeat: int
+    dataset: Dataset,
+    results: list[Result],
+    *,
+    warmup: int,
+    repeat: int,
+    reference: Reference | None = None,
 ) -> dict:
     """Return the JSON document of a run."""
     return {
+        "reference": reference.as_dict() if reference is not None else None,
         "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine(),
         "warmup": warmup,

@@ -31,6 +31,8 @@ from rest_framework.decorators import action
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 
+from crm.replica import replica_reads
+
 CHUNK_SIZE = 2000
 
 logger = logging.getLogger(__name__)
@@ -111,7 +113,10 @@ def csv_response(
     ordinary error response; a failure later aborts the stream (``_aborting``).
     """
     lines = csv_rows(queryset, columns)
-    head = list(itertools.islice(lines, 2))  # the header, then the first row
+    # The query starts here, so the rest of the stream keeps reading through the
+    # cursor opened on the replica (when there is one) after the block ends.
+    with replica_reads():
+        head = list(itertools.islice(lines, 2))  # the header, then the first row
     response = StreamingHttpResponse(
         itertools.chain(head, _aborting(lines, filename)),
         content_type="text/csv; charset=utf-8",

@@ -62,6 +62,8 @@ OWNER_PATHS: dict[str, str] = {
     "leads.touch": "lead__owner",
     "leads.qualification": "lead__owner",
     "leads.leadstatuschange": "lead__owner",
+    # An import is its uploader's: a rep sees their own, a manager their teams'.
+    "leads.leadimport": "created_by",
     "pipeline.deal": "owner",
     "pipeline.stagechange": "deal__owner",
     "pipeline.activity": "owner",
@@ -95,6 +97,8 @@ APPEND_ONLY = frozenset(
         "leads.qualification",
         "leads.leadstatuschange",
         "pipeline.stagechange",
+        # Written by its import job only (leads.import_jobs).
+        "leads.leadimport",
     }
 )
 

@@ -51,6 +51,8 @@ INSTALLED_APPS = [
     "corsheaders",
     "csp",
     "axes",
+    "django_prometheus",
+    "django_celery_results",
     "rest_framework",
     "knox",
     "django_filters",
@@ -67,7 +69,14 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First and last: django-prometheus times the whole stack between them.
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    # Early, so that every log line of the request carries its id.
+    "crm.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Right after the security headers: static files answer before sessions,
+    # CSRF and the database are touched (compressed, hashed names, cached).
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -77,6 +86,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "crm.idempotency.IdempotencyMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
     # Last, so that it turns a lockout flagged during the view into a 429.
     "axes.middleware.AxesMiddleware",
 ]
@@ -129,7 +139,36 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         _server.append(f"-c statement_timeout={_timeout}")
     _options["options"] = " ".join([*_server, _options.get("options", "")]).strip()
 
+# A PostgreSQL streaming replica for the reports and exports (crm/replica.py):
+# only the code paths wrapped in ``replica_reads()`` read from it, and they fall
+# back to the primary when it cannot be reached within the connect timeout.
+if env.str("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = env.db("DATABASE_REPLICA_URL")
+    _replica_options = DATABASES["replica"].setdefault("OPTIONS", {})
+    _replica_options.setdefault(
+        "connect_timeout", env.int("DATABASE_REPLICA_CONNECT_TIMEOUT", default=2)
+    )
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        _replica_options["options"] = " ".join(
+            [*_server, _replica_options.get("options", "")]
+        ).strip()
+    DATABASES["replica"].update(
+        ATOMIC_REQUESTS=False,
+        CONN_MAX_AGE=DATABASES["default"].get("CONN_MAX_AGE", 0),
+        # The test databases are the primary's: a replica cannot be created
+        # or flushed, and replays the primary's test database anyway.
+        TEST={"MIRROR": "default"},
+    )
+DATABASE_ROUTERS = ["crm.replica.ReplicaRouter"]
+
+# One cache shared by every process (Redis in production, CACHE_URL): DRF's
+# throttles count there and sessions are read from it, so two app servers (or
+# two gunicorn workers) agree. The default, local memory, is per process:
+# development and tests only.
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+# Sessions are read from the cache and written through to the database, so a
+# restart or a flush of Redis logs nobody out.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 AUTH_USER_MODEL = "crm.User"
 AUTH_PASSWORD_VALIDATORS = [
@@ -155,9 +194,22 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
+# Production serves what ``collectstatic`` wrote, through WhiteNoise: names
+# carry a hash of the content (cached for a year), with gzip and Brotli copies.
+# Development reads the apps' folders, so no collectstatic between edits.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+# Pages only ever link the hashed names: the originals need no compressed copy.
+WHITENOISE_KEEP_ONLY_HASHED_FILES = True
 MEDIA_URL = "media/"
-MEDIA_ROOT = BASE_DIR / "media"
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Request bounds, answered with a JSON 413 or 400 (crm/limits.py, docs/api.md).
@@ -168,6 +220,9 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = limits.MAX_PARAMETERS
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SECURE_SSL_REDIRECT = env("SECURE_SSL_REDIRECT") and not DEBUG
+# Probes (a load balancer, an orchestrator, Prometheus) speak plain HTTP to the
+# app server itself, behind the proxy that terminates TLS.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SECURE_HSTS_SECONDS = 0 if DEBUG else env("SECURE_HSTS_SECONDS")
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
@@ -350,9 +405,80 @@ CRM_LEAD_RESPONSE_SLA_MINUTES = env("CRM_LEAD_RESPONSE_SLA_MINUTES")
 # production database; SQLite builds them without the included columns.
 SILENCED_SYSTEM_CHECKS = ["models.W040"]
 
+# --- Background jobs (Celery; docs/deploy.md) -----------------------------------
+# With a broker (CELERY_BROKER_URL, e.g. redis://127.0.0.1:6379/2) jobs go to
+# the workers and beat schedules the periodic ones. Without one (make demo, the
+# tests) a job runs in the process that enqueued it, once its transaction has
+# committed: the same code, no service to start.
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="")
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_EAGER_PROPAGATES = False
+# Results (and failures, with their traceback) are rows of django-celery-results,
+# in the admin; eager runs are stored too, so the embedded mode shows them alike.
+CELERY_RESULT_BACKEND = "django-db"
+CELERY_RESULT_EXTENDED = True
+CELERY_TASK_STORE_EAGER_RESULT = True
+CELERY_RESULT_EXPIRES = timedelta(days=env.int("JOB_RESULTS_KEEP_DAYS", default=7))
+# A job is acknowledged when it ends, not when it starts: a worker killed mid-job
+# leaves it to another worker. Every job is idempotent, so a second run is safe.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Redis redelivers an unacknowledged job after this; longer than any job runs.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 60 * 60}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_SERIALIZER = CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = "UTC"
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BEAT_SCHEDULE = {
+    # Webhooks are claimed and sent by the job; a failed one waits its backoff.
+    "deliver-webhooks": {
+        "task": "crm.tasks.deliver_webhooks",
+        "schedule": env.float("WEBHOOK_POLL_SECONDS", default=5.0),
+    },
+    "purge-idempotency-keys": {
+        "task": "crm.tasks.purge_idempotency_keys",
+        "schedule": timedelta(hours=1),
+    },
+    "purge-expired-tokens": {
+        "task": "crm.tasks.purge_expired_tokens",
+        "schedule": timedelta(hours=1),
+    },
+    "purge-import-files": {
+        "task": "leads.tasks.purge_import_files",
+        "schedule": timedelta(hours=6),
+    },
+}
+# Uploaded import files are deleted this long after their import ended.
+IMPORT_FILES_KEEP_DAYS = env.int("IMPORT_FILES_KEEP_DAYS", default=7)
+
+# --- Health, metrics and logs ----------------------------------------------------
+# Addresses allowed to read /metrics (Prometheus); anyone else gets a 404.
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])
+# JSON lines (one object per record, with the request id) by default in
+# production, readable text in development.
+LOG_FORMAT = env("LOG_FORMAT", default="text" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "crm.request_id.RequestIdFilter"}},
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+            "rename_fields": {"asctime": "time", "levelname": "level"},
+        },
+        "text": {
+            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id"],
+            "formatter": LOG_FORMAT,
+        }
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
 }

@@ -7,9 +7,11 @@ one-way dependency between apps holds.
 from django.contrib import admin
 from django.templatetags.static import static
 from django.urls import include, path
+from django.utils.functional import lazy
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularSwaggerSplitView
 
+from crm import health
 from crm.views import SchemaView
 
 handler400 = "crm.api_errors.api_aware_400"
@@ -17,8 +19,13 @@ handler404 = "crm.api_errors.api_aware_404"
 handler500 = "crm.api_errors.api_aware_500"
 
 urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("metrics", health.metrics, name="metrics"),
     # Browsers ask for /favicon.ico whatever the page says.
-    path("favicon.ico", RedirectView.as_view(url=static("crm/favicon.svg"))),
+    # Lazy: the hashed name is read from collectstatic's manifest, which does
+    # not exist yet when collectstatic itself loads the URLs.
+    path("favicon.ico", RedirectView.as_view(url=lazy(static, str)("crm/favicon.svg"))),
     path("admin/", admin.site.urls),
     path("api/v1/", include("crm.api_urls")),
     path("api/v1/", include("leads.urls")),

@@ -9,8 +9,6 @@ list.
 
 from __future__ import annotations
 
-import io
-
 from django import forms
 from django.conf import settings
 from django.contrib import admin
@@ -19,6 +17,7 @@ from django.db import models
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from crm import policy
@@ -26,13 +25,15 @@ from crm.admin import SalesModelAdmin
 from crm.admin_services import ServiceAdminMixin, changed_fields, run_on_each
 from crm.models import User
 from crm.uploads import limit_upload
-from leads import services
-from leads.importing import ImportMode, leads_import
+from leads import import_jobs, services
+from leads.importing import ImportMode
 from leads.models import (
     ConsentRecord,
     ContentOffer,
     DisqualificationReason,
+    ImportStatus,
     Lead,
+    LeadImport,
     LeadStatus,
     Prospect,
     Qualification,
@@ -338,34 +339,25 @@ class LeadAdmin(ServiceAdminMixin, SalesModelAdmin):
         return entry
 
     def import_view(self, request):
-        """Upload a CSV of prospects and leads; show the import report."""
-        report = None
+        """Upload a CSV of prospects and leads; its import runs as a job.
+
+        The page of the import (``LeadImportAdmin``) shows its progress, then
+        its report.
+        """
         form = ImportForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
-            upload = form.cleaned_data["file"]
-            try:
-                # Read as a stream from the upload's temporary file: the import
-                # holds one batch of rows at a time, never the whole file.
-                stream = io.TextIOWrapper(upload.file, encoding="utf-8-sig", newline="")
-                report = leads_import(
-                    file=stream,
-                    by=request.user,
-                    mode=ImportMode(form.cleaned_data["mode"]),
-                )
-            except UnicodeDecodeError:
-                form.add_error("file", "The file is not UTF-8 text.")
-            except ValidationError as exc:
-                form.add_error("file", exc)
-            if report is not None and report.saved and not report.rejected:
-                self.message_user(request, report.summary())
-                return HttpResponseRedirect(
-                    reverse(
-                        f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist"
-                    )
-                )
-        return self._import_page(request, form, report=report)
+            job = import_jobs.lead_import_start(
+                file=form.cleaned_data["file"],
+                by=request.user,
+                mode=ImportMode(form.cleaned_data["mode"]),
+            )
+            self.message_user(request, f"{job.filename} is queued for import.")
+            return HttpResponseRedirect(
+                reverse("admin:leads_leadimport_change", args=[job.pk])
+            )
+        return self._import_page(request, form)
 
-    def _import_page(self, request, form, *, report=None, error=None, status=200):
+    def _import_page(self, request, form, *, error=None, status=200):
         return TemplateResponse(
             request,
             "admin/leads/lead/import.html",
@@ -374,7 +366,6 @@ class LeadAdmin(ServiceAdminMixin, SalesModelAdmin):
                 "opts": self.opts,
                 "title": "Import prospects and leads",
                 "form": form,
-                "report": report,
                 "error": error,
             },
             status=status,
@@ -448,3 +439,87 @@ class TouchAdmin(SalesModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(LeadImport)
+class LeadImportAdmin(SalesModelAdmin):
+    """CSV imports: progress while the job runs, the report when it ends.
+
+    Read-only: an import is written by its job only; new ones start from the
+    leads' "Import" page.
+    """
+
+    owner_field = "created_by"
+    list_display = [
+        "__str__",
+        "status",
+        "mode",
+        "rows_done",
+        "rejected_rows",
+        "created_by",
+        "created_at",
+        "finished_at",
+    ]
+    list_filter = ["status", "mode"]
+    list_select_related = ["created_by"]
+    date_hierarchy = "created_at"
+    fields = [
+        "filename",
+        "size",
+        "mode",
+        "status",
+        "saved",
+        "progress_now",
+        "error",
+        "attempts",
+        "created_by",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "report",
+    ]
+    readonly_fields = fields
+    change_form_template = "admin/leads/leadimport/change_form.html"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.display(description="rows done")
+    def rows_done(self, job: LeadImport) -> int:
+        return import_jobs.progress(job)["rows"]
+
+    @admin.display(description="rejected")
+    def rejected_rows(self, job: LeadImport) -> int:
+        return import_jobs.progress(job)["rejected"]
+
+    @admin.display(description="progress")
+    def progress_now(self, job: LeadImport) -> str:
+        figures = import_jobs.progress(job)
+        return (
+            f"{figures['rows']} rows read, {figures['created']} created, "
+            f"{figures['merged']} merged, {figures['rejected']} rejected "
+            f"({figures['rate']} rows/s)"
+        )
+
+    @admin.display(description="rejected rows")
+    def report(self, job: LeadImport) -> str:
+        if not job.rejected:
+            return "-"
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td></tr>",
+            ((row["line"], row["reason"]) for row in job.rejected),
+        )
+        return format_html(
+            "<table><thead><tr><th>Line</th><th>Reason</th></tr></thead>"
+            "<tbody>{}</tbody></table>",
+            rows,
+        )
+
+    def render_change_form(self, request, context, *args, obj=None, **kwargs):
+        # The page reloads itself (no script) until the import ends.
+        context["refresh"] = obj is not None and obj.status in (
+            ImportStatus.QUEUED,
+            ImportStatus.RUNNING,
+        )
+        return super().render_change_form(request, context, *args, obj=obj, **kwargs)

@@ -25,7 +25,7 @@ import csv
 import datetime
 import enum
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TextIO
 
@@ -145,6 +145,7 @@ def leads_import(
     default_owner: User | None = None,
     batch_size: int = BATCH_SIZE,
     progress: bool = False,
+    on_batch: Callable[[ImportReport], None] | None = None,
 ) -> ImportReport:
     """Import a CSV of prospects and leads; merge duplicates by e-mail.
 
@@ -154,6 +155,8 @@ def leads_import(
     ``ALL_OR_NOTHING`` any rejected row cancels the whole import; with
     ``KEEP_VALID`` the valid rows are saved. Raise ``ValidationError`` for a
     file that cannot be read at all (no header, unknown columns).
+    ``on_batch`` is called with the report so far after each batch (a job's
+    progress).
     """
     report = ImportReport(mode=ImportMode(mode))
     all_or_nothing = report.mode == ImportMode.ALL_OR_NOTHING
@@ -173,6 +176,8 @@ def leads_import(
                 # report every bad row; the transaction is undone below.
                 if not (all_or_nothing and report.rejected_count):
                     raised = _write(batch, by, report, insert) or raised
+                if on_batch is not None:
+                    on_batch(report)
             if report.rejected_count and all_or_nothing:
                 raise _Rollback
             if report.created or raised:

@@ -526,3 +526,76 @@ class LeadStatusChange(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValueError("Lead status history is append-only.")
+
+
+class ImportStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class ImportModeChoice(models.TextChoices):
+    # The values of leads.importing.ImportMode (which this module cannot import).
+    ALL_OR_NOTHING = "all-or-nothing", "All or nothing"
+    KEEP_VALID = "keep-valid", "Keep the valid rows"
+
+
+class LeadImport(models.Model):
+    """One uploaded CSV file and the background job that imports it.
+
+    Created with the upload (``leads.import_jobs.lead_import_start``); the job
+    fills the counters and the report when it ends. While it runs, its
+    progress is published through the shared cache (the import's own
+    transaction hides its rows from other connections until it commits).
+    ``status`` says whether the job ran to its end; ``saved`` whether rows
+    were written (an all-or-nothing import that met a bad row is done, not
+    saved).
+    """
+
+    created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    file = models.FileField(upload_to="imports/%Y/%m/", max_length=255)
+    filename = models.CharField(max_length=255)
+    size = models.PositiveBigIntegerField(default=0)
+    mode = models.CharField(
+        max_length=16,
+        choices=ImportModeChoice.choices,
+        default=ImportModeChoice.ALL_OR_NOTHING,
+    )
+    status = models.CharField(
+        max_length=8, choices=ImportStatus.choices, default=ImportStatus.QUEUED
+    )
+    saved = models.BooleanField(default=False)
+    rows = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    merged = models.PositiveIntegerField(default=0)
+    rejected_count = models.PositiveIntegerField(default=0)
+    # The first rejected rows, [{"line": n, "reason": "..."}], in line order.
+    rejected = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            # A rep's imports, newest first (GET /api/v1/imports/).
+            models.Index(fields=["created_by", "-created_at"], name="leadimport_by"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=ImportStatus.values),
+                name="leadimport_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Import #{self.pk} {self.filename} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (ImportStatus.DONE, ImportStatus.FAILED)

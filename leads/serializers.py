@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from crm.serializers import OwnedSerializer
-from leads import services
+from leads import import_jobs, services
 from leads.models import (
     ConsentRecord,
     ContentOffer,
     DisqualificationReason,
+    ImportModeChoice,
     Lead,
+    LeadImport,
     LeadStatus,
     Qualification,
 )
@@ -196,3 +199,64 @@ class CaptureSerializer(serializers.Serializer):
 class CaptureResponseSerializer(serializers.Serializer):
     offer = serializers.CharField()
     content_url = serializers.CharField(allow_null=True)
+
+
+class ImportUploadSerializer(serializers.Serializer):
+    """A CSV of prospects and leads to import in the background."""
+
+    file = serializers.FileField(
+        help_text="UTF-8 CSV with a header row (columns: docs/leads.md)."
+    )
+    mode = serializers.ChoiceField(
+        choices=ImportModeChoice.choices,
+        default=ImportModeChoice.ALL_OR_NOTHING,
+        help_text="all-or-nothing: any bad row cancels the import; "
+        "keep-valid: the good rows are saved and the others reported.",
+    )
+
+
+class RejectedRowSerializer(serializers.Serializer):
+    line = serializers.IntegerField()
+    reason = serializers.CharField()
+
+
+class ImportProgressSerializer(serializers.Serializer):
+    rows = serializers.IntegerField(help_text="Rows read so far.")
+    created = serializers.IntegerField()
+    merged = serializers.IntegerField()
+    rejected = serializers.IntegerField()
+    rate = serializers.FloatField(help_text="Rows read per second.")
+
+
+class LeadImportSerializer(serializers.ModelSerializer):
+    """An import: its progress while it runs, its report once it is done.
+
+    ``rejected_rows`` lists the first 1,000 rejected rows with their reasons.
+    """
+
+    progress = serializers.SerializerMethodField()
+    rejected_rows = RejectedRowSerializer(source="rejected", many=True, read_only=True)
+
+    class Meta:
+        model = LeadImport
+        fields = [
+            "id",
+            "filename",
+            "size",
+            "mode",
+            "status",
+            "saved",
+            "progress",
+            "rejected_rows",
+            "error",
+            "attempts",
+            "created_by",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(ImportProgressSerializer)
+    def get_progress(self, job: LeadImport) -> dict:
+        return import_jobs.progress(job)

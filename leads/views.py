@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -11,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from crm.api_errors import RequestTooLarge
 from crm.api_versioning import (
     IF_MATCH,
     VersionedViewSetMixin,
@@ -23,7 +26,8 @@ from crm.parsers import JSONParser
 from crm.permissions import IsSalesUser
 from crm.schema import SearchAwareAutoSchema
 from crm.serializers import ConflictResponseSerializer, stale_response_serializer
-from leads import services
+from crm.uploads import limit_upload
+from leads import import_jobs, services
 from leads.api_examples import (
     CAPTURE_EXAMPLES,
     DISQUALIFY_EXAMPLES,
@@ -31,7 +35,7 @@ from leads.api_examples import (
     QUALIFY_EXAMPLES,
 )
 from leads.filters import ContentOfferFilter, LeadFilter
-from leads.models import ContentOffer, Lead
+from leads.models import ContentOffer, Lead, LeadImport
 from leads.permissions import OfferEditorOrReadOnly
 from leads.serializers import (
     CaptureResponseSerializer,
@@ -40,6 +44,8 @@ from leads.serializers import (
     ConsentRecordSerializer,
     ContentOfferSerializer,
     DisqualifySerializer,
+    ImportUploadSerializer,
+    LeadImportSerializer,
     LeadSerializer,
     QualificationSerializer,
     QualifySerializer,
@@ -289,3 +295,53 @@ class CaptureView(APIView):
             {"offer": offer.slug, "content_url": content_url},
             status=status.HTTP_201_CREATED,
         )
+
+
+class ImportViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """CSV imports of prospects and leads, run as background jobs.
+
+    ``POST`` stores the file and answers 202 at once with the queued import;
+    ``GET /imports/{id}/`` shows its progress while it runs and its report
+    (rejected rows with their reasons) when it ends. A user sees the imports
+    in their scope (a rep their own).
+    """
+
+    queryset = LeadImport.objects.none()  # the schema's model
+    serializer_class = LeadImportSerializer
+    permission_classes = [IsSalesUser]
+    parser_classes = [MultiPartParser]  # a file upload
+    filterset_fields = ["status"]
+    ordering_fields = ["created_at"]
+    ordering = ["-created_at", "-id"]
+
+    def get_queryset(self):
+        return LeadImport.objects.visible_to(self.request.user)
+
+    @extend_schema(
+        request=ImportUploadSerializer,
+        responses={202: LeadImportSerializer},
+    )
+    def create(self, request):
+        """Upload a CSV file; its import runs in the background."""
+        limit = settings.LEADS_IMPORT_MAX_BYTES
+        handler = limit_upload(request._request, limit)
+        too_large = RequestTooLarge(f"The file is larger than {limit // 2**20} MB.")
+        if handler is None:
+            raise too_large
+        params = ImportUploadSerializer(data=request.data)
+        if handler.exceeded:
+            raise too_large
+        params.is_valid(raise_exception=True)
+        job = import_jobs.lead_import_start(
+            file=params.validated_data["file"],
+            by=request.user,
+            mode=params.validated_data["mode"],
+        )
+        job.refresh_from_db()  # an import run in-process has its report now
+        response = Response(
+            self.get_serializer(job).data, status=status.HTTP_202_ACCEPTED
+        )
+        response["Location"] = reverse("import-detail", args=[job.pk])
+        return response

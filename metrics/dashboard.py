@@ -29,6 +29,7 @@ from django.utils.translation import gettext_lazy as _
 from crm import formatting, policy
 from crm.limits import validate_day
 from crm.models import Team, User
+from crm.replica import replica_reads
 from leads.models import Channel
 from metrics import charts, kpis
 from metrics.data_version import data_version
@@ -139,12 +140,15 @@ def dashboard_context(request) -> dict:
     form, query = parse_query(request)
     if query is None:
         return {"form": form, "report": None}
-    version = data_version()
-    # The language too: the cards are written for the reader.
-    figures = _cached(
-        query.key(version, "figures", translation.get_language() or ""),
-        lambda: _figures(query),
-    )
+    # The version and the figures come from the same database (the replica
+    # when one is set): figures are never cached under a version they predate.
+    with replica_reads():
+        version = data_version()
+        # The language too: the cards are written for the reader.
+        figures = _cached(
+            query.key(version, "figures", translation.get_language() or ""),
+            lambda: _figures(query),
+        )
     return {
         "form": form,
         **figures,
@@ -306,16 +310,18 @@ def chart_response(request, name: str) -> HttpResponse:
     _, query = parse_query(request)
     if query is None:
         raise Http404
-    version = data_version()
-    language = translation.get_language() or ""
-    key = query.key(version, DRAWING, name, size.name, language)
-    etag = f'"{key.removeprefix("dash:")}"'
-    not_modified = get_conditional_response(request, etag=etag)
-    if not_modified is not None:
-        return _chart_headers(not_modified, etag)
-    data = _cached(
-        query.key(version, "data", chart.data.__name__), lambda: chart.data(query)
-    )
+    with replica_reads():  # the version and the figures: one database
+        version = data_version()
+        language = translation.get_language() or ""
+        key = query.key(version, DRAWING, name, size.name, language)
+        etag = f'"{key.removeprefix("dash:")}"'
+        not_modified = get_conditional_response(request, etag=etag)
+        if not_modified is not None:
+            return _chart_headers(not_modified, etag)
+        data = _cached(
+            query.key(version, "data", chart.data.__name__),
+            lambda: chart.data(query),
+        )
     svg = _cached(key, lambda: chart.draw(data, query, size))
     return _chart_headers(
         HttpResponse(svg, content_type="image/svg+xml; charset=utf-8"), etag

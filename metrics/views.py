@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 from crm import policy
 from crm.api_versioning import VersionedViewSetMixin, versioned_schema
 from crm.permissions import IsSalesUser
+from crm.replica import replica_reads
 from metrics import kpis
 from metrics.filters import KpiTargetFilter
 from metrics.models import KpiTarget
@@ -97,7 +98,8 @@ class KpiReportView(KpiQueryView):
     @extend_schema(parameters=QUERY_PARAMETERS, responses=KpiReportSerializer)
     def get(self, request):
         params, segment = self.segment(request)
-        report = kpi_report(period=params["period"], segment=segment)
+        with replica_reads():
+            report = kpi_report(period=params["period"], segment=segment)
         return Response(report_data(report))
 
 
@@ -109,7 +111,8 @@ class FunnelView(KpiQueryView):
     def get(self, request):
         params, segment = self.segment(request)
         period = params["period"]
-        funnel = kpis.funnel(period=period, segment=segment)
+        with replica_reads():
+            funnel = kpis.funnel(period=period, segment=segment)
         return Response(funnel_data(funnel, period, segment))
 
 
@@ -129,7 +132,8 @@ class ChurnSeriesView(KpiQueryView):
     def get(self, request):
         params, segment = self.segment(request)
         period = params["period"]
-        points = kpis.churn_series(period=period, segment=segment)
+        with replica_reads():
+            points = kpis.churn_series(period=period, segment=segment)
         return Response(churn_data(points, period, segment))
 
 

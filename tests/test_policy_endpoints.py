@@ -144,6 +144,14 @@ _add(
     _detail("activity", "see_activity", ("post", "change_activity")),
 )
 _add("offers/", {"post": Op("create", "edit_offers", owner="")})
+_add(
+    "imports/",
+    {
+        "get": Op("list", "see_import", "import"),
+        "post": Op("create", "create_records", owner=""),
+    },
+)
+_add("imports/{id}/", _detail("import", "see_import", ("get", "see_import")))
 _add("metrics/targets/", {"post": Op("create", "set_targets", owner="")})
 _add("webhooks/", {"post": Op("create", "manage_webhooks", owner="")})
 _add(
@@ -349,6 +357,9 @@ ADMIN_RULES = {
     "leads.lead": AdminRule("lead", "see_lead", "change_lead", "delete_lead"),
     "leads.prospect": AdminRule("prospect", "see_lead", "change_lead", "delete_lead"),
     "leads.touch": AdminRule("touch", "see_touch", "change_touch", "delete_touch"),
+    "leads.leadimport": AdminRule(
+        "import", "see_import", "change_import", "delete_import"
+    ),
     "leads.contentoffer": AdminRule(
         "offer", "see_offers", "edit_offers", "delete_offer", owner=""
     ),
@@ -373,6 +384,9 @@ SUPERUSER_ONLY = {
     "crm.webhookendpoint",
     "crm.webhookdelivery",
     "crm.outboxevent",
+    # django-celery-results: background jobs' results and failures.
+    "django_celery_results.taskresult",
+    "django_celery_results.groupresult",
 }
 STAFF_READS = {"crm.team", "pipeline.stagesetting", "metrics.dashboard"}
 STAFF = ("rep", "teammate", "foreign_rep", "manager", "foreign_manager", "admin")

@@ -4,6 +4,7 @@ current engine."""
 import json
 
 import pytest
+from django.db import connection
 
 from bench.cli import UsageError, run
 from bench.database import is_test_database
@@ -66,6 +67,18 @@ def test_bench_reports_every_operation_with_a_query_count(tmp_path):
         assert isinstance(result["queries"], int), key
         assert result["median_ms"] > 0, key
     assert results["csv_import"]["rows_per_second"] > 0
+    # Each operation next to its floor and the reference request (bench/floors.py).
+    reference = record["reference"]
+    assert reference["request_ms"] > 0
+    assert reference["cpu_loop_ms"] > 0
+    http = [r for key, r in results.items() if key != "csv_import"]
+    assert all(r["vs_reference"] > 0 for r in http)
+    if connection.vendor == "postgresql":
+        assert all(r["floor_ms"] > 0 and r["vs_floor"] > 0 for r in http), [
+            (r["key"], r["floor_ms"]) for r in http
+        ]
+    else:
+        assert all(r["floor_ms"] is None for r in http)
     assert record["dataset"]["rows"]["leads_lead"] == 500
     assert record["machine"]["cores"]
     markdown = markdown_path.read_text()

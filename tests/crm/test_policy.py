@@ -24,6 +24,7 @@ from django.test import override_settings
 
 from crm import policy
 from crm.models import MrrMovement, Role, User, WebhookEndpoint
+from leads.models import LeadImport
 from metrics.models import KpiTarget
 from pipeline import services as pipeline_services
 from tests.factories import (
@@ -111,6 +112,10 @@ for owner in OWNERS:
         ("see_mrr_movement", owner): SCOPE[owner],
         ("change_mrr_movement", owner): NOBODY,
         ("delete_mrr_movement", owner): NOBODY,
+        # CSV imports: the uploader's scope reads them; only their job writes.
+        ("see_import", owner): SCOPE[owner],
+        ("change_import", owner): NOBODY,
+        ("delete_import", owner): NOBODY,
         ("see_lead_status_change", owner): SCOPE[owner],
         ("change_lead_status_change", owner): NOBODY,
         ("delete_lead_status_change", owner): NOBODY,
@@ -205,6 +210,9 @@ def build_world() -> World:
                 from_status="", to_status="lead", changed_at=deal.created_at
             ),
             "lead": lead,
+            "import": LeadImport.objects.create(
+                created_by=user, filename="list.csv", file="imports/list.csv"
+            ),
             "prospect": prospect,
             "deal": deal,
             "stage_change": deal.stage_changes.get(),
@@ -290,6 +298,9 @@ CHECKS = {
     "delete_lead_status_change": lambda u, r: policy.may_delete(
         u, r["lead_status_change"]
     ),
+    "see_import": lambda u, r: policy.may_see(u, r["import"]),
+    "change_import": lambda u, r: policy.may_change(u, r["import"]),
+    "delete_import": lambda u, r: policy.may_delete(u, r["import"]),
     "assign_to_owner": lambda u, r: policy.may_assign(u, r["user"]),
     "read_owner_kpis": lambda u, r: policy.may_read_kpis(u, owner=r["user"]),
     "read_owner_team_kpis": lambda u, r: policy.may_read_kpis(u, team=_owner_team(r)),
