@@ -343,5 +343,7 @@ class ImportViewSet(
         response = Response(
             self.get_serializer(job).data, status=status.HTTP_202_ACCEPTED
         )
-        response["Location"] = reverse("import-detail", args=[job.pk])
+        response["Location"] = request.build_absolute_uri(
+            reverse("import-detail", args=[job.pk])
+        )
         return response

@@ -36,6 +36,9 @@ def test_an_upload_answers_202_and_the_import_reports_when_done(
     assert response.status_code == 202
     assert response.json()["status"] == "queued"  # the job waits for the commit
     assert len(queued) == 1
+    assert response["Location"] == (
+        f"http://testserver/api/v1/imports/{response.json()['id']}/"
+    )
     report = api.get(response["Location"]).json()
     assert report["status"] == "done"
     assert report["saved"] is True
