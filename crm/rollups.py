@@ -94,23 +94,29 @@ def _upsert(rollup: Rollup, merged: dict[tuple, list]) -> None:
     for key, totals in merged.items():
         for field, value in zip(fields, (*key, *totals), strict=True):
             params.append(field.get_db_prep_save(value, connection))
+    one = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    sql = _insert(rollup, connection, f"VALUES {', '.join([one] * len(merged))}")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def _insert(rollup: Rollup, connection, rows: str) -> str:
+    """Return ``INSERT INTO rollup (columns) <rows> ON CONFLICT (key) DO UPDATE``
+    adding each sum to the stored one. Built from the rollup's own model
+    names and ``rows`` (placeholders or the compiled ledger query), never input.
+    """
     quote = connection.ops.quote_name
     table = quote(rollup.model._meta.db_table)
     columns = rollup.columns()
-    key_columns = columns[: len(rollup.key)]
-    sum_columns = columns[len(rollup.key) :]
-    one = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    sql = (
-        f"INSERT INTO {table} ({', '.join(map(quote, columns))}) "  # nosec B608
-        f"VALUES {', '.join([one] * len(merged))} "
-        f"ON CONFLICT ({', '.join(map(quote, key_columns))}) DO UPDATE SET "
-        + ", ".join(
-            f"{quote(c)} = {table}.{quote(c)} + excluded.{quote(c)}"
-            for c in sum_columns
-        )
+    keys = ", ".join(map(quote, columns[: len(rollup.key)]))
+    adds = ", ".join(
+        f"{quote(c)} = {table}.{quote(c)} + excluded.{quote(c)}"
+        for c in columns[len(rollup.key) :]
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    return (
+        f"INSERT INTO {table} ({', '.join(map(quote, columns))}) {rows} "
+        f"ON CONFLICT ({keys}) DO UPDATE SET {adds}"
+    )
 
 
 def rebuild(rollup: Rollup, *, batch: int = 200_000, progress=None) -> None:
@@ -128,17 +134,6 @@ def rebuild(rollup: Rollup, *, batch: int = 200_000, progress=None) -> None:
     )
     if bounds["low"] is None:
         return
-    quote = connection.ops.quote_name
-    table = quote(rollup.model._meta.db_table)
-    columns = rollup.columns()
-    key_columns = columns[: len(rollup.key)]
-    sum_columns = columns[len(rollup.key) :]
-    upsert = f"ON CONFLICT ({', '.join(map(quote, key_columns))}) DO UPDATE SET " + (
-        ", ".join(
-            f"{quote(c)} = {table}.{quote(c)} + excluded.{quote(c)}"
-            for c in sum_columns
-        )
-    )
     for low in range(bounds["low"], bounds["high"] + 1, batch):
         select, params = (
             rollup.source(rollup.ledger)
@@ -148,38 +143,44 @@ def rebuild(rollup: Rollup, *, batch: int = 200_000, progress=None) -> None:
         )
         # SQLite parses "SELECT ... ON CONFLICT" only after a WHERE (the
         # range filter above always writes one).
+        rows = f"SELECT * FROM ({select}) AS source WHERE 1 = 1"  # noqa: S608
         with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {table} ({', '.join(map(quote, columns))}) "  # nosec B608
-                f"SELECT * FROM ({select}) AS source WHERE 1 = 1 {upsert}",
-                params,
-            )
+            cursor.execute(_insert(rollup, connection, rows), params)
         if progress is not None:
             progress(rollup.name, min(low + batch - 1, bounds["high"]), bounds["high"])
 
 
-def drift(rollup: Rollup) -> Iterator[tuple[tuple, tuple, tuple]]:
+def drift(rollup: Rollup, *, progress=None) -> Iterator[tuple[tuple, tuple, tuple]]:
     """Yield ``(key, in the rollup, recomputed)`` for every key that differs.
 
-    A key whose sums are all zero counts as absent (a moved owner leaves
-    zero rows behind).
+    Both sides are grouped in SQL and compared key by key (a rollup holds a
+    few rows per day and owner). A key whose sums are all zero counts as
+    absent (a moved owner leaves zero rows behind). ``progress(read)`` is
+    called every ``PROGRESS_EVERY`` rows read.
     """
     names = (*rollup.key, *rollup.sums)
-    stored = {
-        row[: len(rollup.key)]: row[len(rollup.key) :]
-        for row in rollup.model._default_manager.values_list(*names).iterator()
-        if any(row[len(rollup.key) :])
-    }
-    wanted = {
-        row[: len(rollup.key)]: row[len(rollup.key) :]
-        for row in rollup.source(rollup.ledger).iterator()
-        if any(row[len(rollup.key) :])
-    }
-    zero = tuple(0 for _ in rollup.sums)
+    width = len(rollup.key)
+    sides = []
+    for rows in (
+        rollup.model._default_manager.order_by().values_list(*names),
+        rollup.source(rollup.ledger),
+    ):
+        side = {}
+        for read, row in enumerate(rows.iterator(chunk_size=PROGRESS_EVERY), 1):
+            if any(row[width:]):
+                side[row[:width]] = tuple(map(Decimal, row[width:]))
+            if progress is not None and read % PROGRESS_EVERY == 0:
+                progress(read)
+        sides.append(side)
+    stored, wanted = sides
+    zero = tuple(Decimal(0) for _ in rollup.sums)
     for key in sorted(set(stored) | set(wanted), key=str):
         have, want = stored.get(key, zero), wanted.get(key, zero)
-        if tuple(map(Decimal, have)) != tuple(map(Decimal, want)):
+        if have != want:
             yield key, have, want
+
+
+PROGRESS_EVERY = 100_000
 
 
 # --- the MRR rollup ---------------------------------------------------------------

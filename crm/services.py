@@ -24,8 +24,8 @@ from crm.models import (
 from crm.mrr_ledger import mrr_ledger_post
 from crm.versioning import (
     ExpectedVersion,
+    differs,
     lock_version,
-    record_update,
     save_versioned,
 )
 
@@ -50,14 +50,20 @@ def company_update(
     rollup (``crm.rollups``) moves with it in the same transaction.
     """
     with transaction.atomic():
-        before = lock_version(company, expected_version)
-        updated = record_update(before, changes=changes)
-        rollups.mrr_move(
-            company_id=updated.pk,
-            from_owner_id=before.owner_id,
-            to_owner_id=updated.owner_id,
-        )
-    return updated
+        locked = lock_version(company, expected_version)
+        from_owner_id = locked.owner_id
+        # As ``record_update``: only what differs is written.
+        changes = {n: v for n, v in changes.items() if differs(locked, n, v)}
+        if changes:
+            for name, value in changes.items():
+                setattr(locked, name, value)
+            save_versioned(locked, list(changes))
+            rollups.mrr_move(
+                company_id=locked.pk,
+                from_owner_id=from_owner_id,
+                to_owner_id=locked.owner_id,
+            )
+    return locked
 
 
 def _check_terms(*, mrr: Decimal, currency: str) -> None:

@@ -169,13 +169,9 @@ class DisqualifySerializer(serializers.Serializer):
 class CaptureSerializer(serializers.Serializer):
     """The public capture form; ``website`` is a honeypot humans never see."""
 
-    offer = serializers.SlugRelatedField(
-        slug_field="slug",
-        queryset=ContentOffer.objects.filter(active=True),
-        error_messages={
-            "does_not_exist": "No active content offer has this slug.",
-            "invalid": "Give the content offer's slug.",
-        },
+    # The active offer of this slug (``ContentOffer.active_by_slug``, cached).
+    offer = serializers.SlugField(
+        max_length=80, error_messages={"invalid": "Give the content offer's slug."}
     )
     first_name = serializers.CharField(max_length=100)
     last_name = serializers.CharField(max_length=100, required=False, default="")
@@ -193,6 +189,12 @@ class CaptureSerializer(serializers.Serializer):
     website = serializers.CharField(
         required=False, allow_blank=True, default="", max_length=500
     )
+
+    def validate_offer(self, value: str) -> ContentOffer:
+        offer = ContentOffer.active_by_slug(value)
+        if offer is None:
+            raise serializers.ValidationError("No active content offer has this slug.")
+        return offer
 
 
 class CaptureResponseSerializer(serializers.Serializer):
