@@ -39,7 +39,11 @@ class Command(BaseCommand):
                 )
             )
             for row_key, have, want in differences[:show]:
-                self.stdout.write(f"  {row_key}: stored {have}, recomputed {want}")
+                key_text = " ".join(map(str, row_key))
+                self.stdout.write(
+                    f"  {key_text}: stored {' '.join(map(str, have))}, "
+                    f"recomputed {' '.join(map(str, want))}"
+                )
             seconds = time.monotonic() - started
             self.stdout.write(
                 f"{key}: {len(differences)} drifted key(s) in {seconds:.1f} s"
