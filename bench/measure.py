@@ -32,6 +32,7 @@ from django.db import connection
 from django.test import Client, override_settings
 from django.urls import Resolver404, resolve
 
+from bench.floor import floor_mounted, floor_request, ratios
 from bench.generate import Dataset, last_full_quarter
 from crm.models import Company, User
 from leads.models import Lead
@@ -73,6 +74,8 @@ class Result:
     rows_per_second: float | None = None
     target: str = ""
     met: bool | None = None
+    # Median over the floor request's median (bench.floor), for the writes.
+    floor_ratio: float | None = None
     samples_ms: list[float] = field(default_factory=list, repr=False)
 
 
@@ -284,6 +287,19 @@ def http_operations(dataset: Dataset) -> list[HttpOperation]:
             },
         )
 
+    def lead_create(i: int):
+        return (
+            "POST",
+            "/api/v1/leads/",
+            {
+                "first_name": "Created",
+                "last_name": f"Bench {i}",
+                "email": f"created.{i}@{dataset.email_prefix}.create.example",
+                "channel": "outbound",
+                "source": "prospect_list",
+            },
+        )
+
     # Plain updates, field-level under the row lock (the version check's one
     # extra query is the lock).
     lead_pk = (
@@ -396,6 +412,21 @@ def http_operations(dataset: Dataset) -> list[HttpOperation]:
             "Board page /pipeline/ (rep)",
             rep,
             get("/pipeline/"),
+        ),
+        HttpOperation(
+            "floor",
+            "Floor: bare Django view inserting one row (POST, anonymous)",
+            anonymous,
+            floor_request,
+            expected_status=201,
+        ),
+        HttpOperation(
+            "lead_create",
+            "Lead create POST leads/ (rep)",
+            rep,
+            lead_create,
+            expected_status=201,
+            target=Target(median_ms=15),
         ),
         HttpOperation(
             "deal_move",
@@ -533,7 +564,7 @@ def measure(
 ) -> list[Result]:
     """Run every operation; return one result each, in the report's order."""
     results = []
-    with bench_settings():
+    with bench_settings(), floor_mounted():
         for operation in http_operations(dataset):
             progress(f"measuring {operation.key}")
             results.append(
@@ -546,6 +577,7 @@ def measure(
             )
         progress("measuring csv_import")
         results.append(run_import(dataset))
+    ratios(results)
     by_key = {r.key: r for r in results}
     for result in results:
         if result.target.startswith("queries = "):
