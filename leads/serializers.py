@@ -97,7 +97,10 @@ class LeadSerializer(OwnedSerializer):
         return value
 
     def create(self, validated_data):
-        return services.lead_create(by=self.context["request"].user, **validated_data)
+        lead = services.lead_create(by=self.context["request"].user, **validated_data)
+        # A lead created now has no deal: the answer need not ask for it.
+        Lead._meta.get_field("deal").set_cached_value(lead, None)
+        return lead
 
 
 class ContentOfferSerializer(serializers.ModelSerializer):

@@ -192,8 +192,6 @@ def lead_create(
                 {"email": "A lead with this e-mail already exists."}
             ) from exc
         raise
-    # A new lead has no deal: its API answer need not ask (reverse one-to-one).
-    Lead._meta.get_field("deal").set_cached_value(lead, None)
     return lead
 
 

@@ -25,6 +25,8 @@ OPERATIONS = [
     "deals_stage_10",
     "deals_stage_500",
     "board",
+    "floor",
+    "lead_create",
     "deal_move",
     "capture",
     "lead_update",
@@ -59,6 +61,10 @@ def test_bench_reports_every_operation_with_a_query_count(tmp_path):
         assert isinstance(result["queries"], int), key
         assert result["median_ms"] > 0, key
     assert results["csv_import"]["rows_per_second"] > 0
+    # Each write is reported against the floor request measured in the run.
+    for key in ("lead_create", "capture", "deal_move"):
+        assert results[key]["floor_ratio"] > 0, key
+        assert "x the floor" in results[key]["note"], key
     assert record["dataset"]["rows"]["leads_lead"] == 500
     assert record["machine"]["cores"]
     markdown = markdown_path.read_text()
