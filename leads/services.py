@@ -208,11 +208,11 @@ def _round_robin_sql() -> str:
     count = f"(SELECT COUNT(*) {reps})"
     # A rep's place in the turn: how many active reps of the team precede it.
     place = (
-        f"(SELECT COUNT(*) FROM {user.db_table} v WHERE v.team_id = u.team_id "  # noqa: S608
+        f"(SELECT COUNT(*) FROM {user.db_table} v WHERE v.team_id = u.team_id "  # noqa: S608  # nosec B608
         "AND v.role = u.role AND v.is_active AND v.id < u.id)"
     )
     return (
-        f"UPDATE {team.db_table} SET inbound_cursor = "  # noqa: S608
+        f"UPDATE {team.db_table} SET inbound_cursor = "  # noqa: S608  # nosec B608
         f"COALESCE((inbound_cursor + 1) %% NULLIF({count}, 0), 0) "
         f"WHERE id = (SELECT t.id FROM {team.db_table} t WHERE t.handles_inbound "
         "ORDER BY t.name, t.id LIMIT 1) "
@@ -294,11 +294,11 @@ def _owner_whose_turn_it_is() -> RawSQL:
         f"FROM {user.db_table} u WHERE u.team_id = t.id AND u.role = %s AND u.is_active"
     )
     place = (
-        f"(SELECT COUNT(*) FROM {user.db_table} v WHERE v.team_id = u.team_id "  # noqa: S608
+        f"(SELECT COUNT(*) FROM {user.db_table} v WHERE v.team_id = u.team_id "  # noqa: S608  # nosec B608
         "AND v.role = u.role AND v.is_active AND v.id < u.id)"
     )
-    return RawSQL(  # noqa: S611
-        f"COALESCE((SELECT (SELECT u.id {reps} AND {place} = "  # noqa: S608
+    return RawSQL(  # noqa: S611  # nosec B611
+        f"COALESCE((SELECT (SELECT u.id {reps} AND {place} = "  # noqa: S608  # nosec B608
         f"t.inbound_cursor %% NULLIF((SELECT COUNT(*) {reps}), 0)) "
         f"FROM {team.db_table} t WHERE t.handles_inbound "
         "ORDER BY t.name, t.id LIMIT 1), "
