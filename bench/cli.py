@@ -18,6 +18,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connection
 
+from bench import rollup_check
 from bench.database import bench_database, is_test_database
 from bench.generate import SEED, generate
 from bench.measure import measure
@@ -111,6 +112,7 @@ def run(argv: Sequence[str] | None = None) -> None:
         say(f"Benchmark database: {db}")
         dataset = generate(scale=options.scale, seed=options.seed, progress=verbose)
         say(f"Generated in {dataset.total_seconds:,.1f} s: {dataset.rows}")
+        say(rollup_check.verify())
         if options.generate_only:
             return
         references = []

@@ -34,6 +34,7 @@ from django.urls import Resolver404, resolve
 
 from bench import floors
 from bench.generate import Dataset, last_full_quarter
+from bench.write_floor import floor_mounted, floor_request, ratios
 from crm.models import Company, User
 from leads.models import Lead
 from pipeline.models import STAGE_ORDER, Deal, DealStatus
@@ -86,6 +87,8 @@ class Result:
     vs_floor: float | None = None
     vs_reference: float | None = None
     met_ratio: bool | None = None
+    # Median over the floor request's median (bench.write_floor), for the writes.
+    floor_ratio: float | None = None
     samples_ms: list[float] = field(default_factory=list, repr=False)
 
 
@@ -317,6 +320,19 @@ def http_operations(dataset: Dataset) -> list[HttpOperation]:
             },
         )
 
+    def lead_create(i: int):
+        return (
+            "POST",
+            "/api/v1/leads/",
+            {
+                "first_name": "Created",
+                "last_name": f"Bench {i}",
+                "email": f"created.{i}@{dataset.email_prefix}.create.example",
+                "channel": "outbound",
+                "source": "prospect_list",
+            },
+        )
+
     # Plain updates, field-level under the row lock (the version check's one
     # extra query is the lock).
     lead_pk = (
@@ -431,6 +447,21 @@ def http_operations(dataset: Dataset) -> list[HttpOperation]:
             "Board page /pipeline/ (rep)",
             rep,
             get("/pipeline/"),
+        ),
+        HttpOperation(
+            "floor",
+            "Floor: bare Django view inserting one row (POST, anonymous)",
+            anonymous,
+            floor_request,
+            expected_status=201,
+        ),
+        HttpOperation(
+            "lead_create",
+            "Lead create POST leads/ (rep)",
+            rep,
+            lead_create,
+            expected_status=201,
+            target=Target(median_ms=15),
         ),
         HttpOperation(
             "deal_move",
@@ -573,7 +604,7 @@ def measure(
     ``on_reference`` receives the reference measured in the same run.
     """
     results = []
-    with bench_settings():
+    with bench_settings(), floor_mounted():
         progress("measuring the reference request")
         reference = floors.measure_reference(
             _client(None), available=_available(floors.REFERENCE_PATH)
@@ -594,6 +625,7 @@ def measure(
     from bench.dashboard import judge_ratios
 
     judge_ratios(results)
+    ratios(results)
     by_key = {r.key: r for r in results}
     targets = {op.key: op.target for op in operations if op.target is not None}
     requests = {op.key for op in operations}

@@ -19,7 +19,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from crm import policy, services
-from crm.admin_services import ServiceAdminMixin, run_on_each
+from crm.admin_services import ServiceAdminMixin, changed_fields, run_on_each
 from crm.export import csv_response
 from crm.models import (
     Company,
@@ -197,6 +197,12 @@ class CompanyAdmin(AddressBookAdmin):
     search_fields = ["name", "domain"]
     autocomplete_fields = ["owner"]
     ordering = ["name"]
+
+    def apply_form(self, request, obj, form, change: bool):
+        if not change:
+            return super().apply_form(request, obj, form, change)
+        # A new owner takes the customer's revenue rollup along.
+        return services.company_update(company=obj, changes=changed_fields(obj, form))
 
 
 @admin.register(Contact)

@@ -27,6 +27,7 @@ from decimal import Decimal
 
 from django.db.models import Sum
 
+from crm import rollups
 from crm.models import Company, MovementKind, MrrMovement, Subscription, User
 
 Movements = dict[tuple[datetime.date, str], Decimal]
@@ -110,15 +111,18 @@ def mrr_ledger_post(
 
     Called by the subscription services inside their transaction, after the
     subscription rows changed and with the company row locked (so two posts
-    for one customer never interleave). Three statements at most.
+    for one customer never interleave; pass the locked ``Company``, whose
+    owner the daily rollup is added under). Four statements at most: the
+    subscriptions, the posted sums, the new rows and their rollup upsert.
     """
-    company_id = company if isinstance(company, int) else company.pk
+    if isinstance(company, int):
+        company = Company.objects.only("owner").get(pk=company)
     missing = corrections(
-        movements_of(_terms(company_id, currency)), _posted(company_id, currency)
+        movements_of(_terms(company.pk, currency)), _posted(company.pk, currency)
     )
-    return MrrMovement.objects.bulk_create(
+    posted = MrrMovement.objects.bulk_create(
         MrrMovement(
-            company_id=company_id,
+            company_id=company.pk,
             currency=currency,
             kind=kind,
             effective_on=day,
@@ -127,6 +131,8 @@ def mrr_ledger_post(
         )
         for (day, kind), amount in missing.items()
     )
+    rollups.mrr_add(posted, owner_id=company.owner_id)
+    return posted
 
 
 def mrr_ledger_rebuild(*, companies: Iterable[int] | None = None) -> int:
@@ -170,4 +176,6 @@ def mrr_ledger_rebuild(*, companies: Iterable[int] | None = None) -> int:
         ).items()
     ]
     MrrMovement.objects.bulk_create(rows, batch_size=2000)
+    if rows:
+        rollups.rebuild(rollups.MRR)
     return len(rows)

@@ -239,7 +239,16 @@ def assignable_owners(user: AnyUser | None) -> QuerySet[User]:
 
 
 def may_assign(user: AnyUser | None, owner: User) -> bool:
-    """Return whether ``user`` may make ``owner`` the owner of a record."""
+    """Return whether ``user`` may make ``owner`` the owner of a record.
+
+    Owning what one creates is the common case of every write: answered from
+    the authenticated user in memory (``assignable_owners`` holds every
+    seller, manager or not, who is active), without a query.
+    """
+    if user is not None and user.is_authenticated and owner.pk == user.pk:
+        return user.is_active and (
+            sees_everything(user) or is_manager(user) or is_rep(user)
+        )
     return assignable_owners(user).filter(pk=owner.pk).exists()
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime
 import secrets
 from decimal import Decimal
+from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 
-from crm import policy, webhooks
+from crm import policy, rollups, webhooks
 from crm.errors import Conflict
 from crm.models import (
     Company,
@@ -21,7 +22,12 @@ from crm.models import (
     WebhookEventType,
 )
 from crm.mrr_ledger import mrr_ledger_post
-from crm.versioning import ExpectedVersion, lock_version, save_versioned
+from crm.versioning import (
+    ExpectedVersion,
+    differs,
+    lock_version,
+    save_versioned,
+)
 
 # How long the previous webhook secret keeps signing after a rotation.
 WEBHOOK_SECRET_GRACE = datetime.timedelta(hours=24)
@@ -30,6 +36,34 @@ WEBHOOK_SECRET_GRACE = datetime.timedelta(hours=24)
 def _lock_customer(company_id: int) -> Company:
     """Lock the company: its MRR ledger is posted by one writer at a time."""
     return Company.objects.select_for_update().get(pk=company_id)
+
+
+def company_update(
+    *,
+    company: Company,
+    changes: dict[str, Any],
+    expected_version: ExpectedVersion = None,
+) -> Company:
+    """Change a customer's fields; a new owner takes its revenue rollup along.
+
+    The KPIs count a customer under its current owner, so the daily MRR
+    rollup (``crm.rollups``) moves with it in the same transaction.
+    """
+    with transaction.atomic():
+        locked = lock_version(company, expected_version)
+        from_owner_id = locked.owner_id
+        # As ``record_update``: only what differs is written.
+        changes = {n: v for n, v in changes.items() if differs(locked, n, v)}
+        if changes:
+            for name, value in changes.items():
+                setattr(locked, name, value)
+            save_versioned(locked, list(changes))
+            rollups.mrr_move(
+                company_id=locked.pk,
+                from_owner_id=from_owner_id,
+                to_owner_id=locked.owner_id,
+            )
+    return locked
 
 
 def _check_terms(*, mrr: Decimal, currency: str) -> None:
@@ -72,9 +106,9 @@ def subscription_start(
         sub.ended_by = by
         sub.ended_recorded_at = timezone.now()
     with transaction.atomic():
-        _lock_customer(company.pk)
+        customer = _lock_customer(company.pk)
         sub.save(force_insert=True)
-        mrr_ledger_post(company=company.pk, currency=sub.currency, by=by)
+        mrr_ledger_post(company=customer, currency=sub.currency, by=by)
     return sub
 
 
@@ -91,7 +125,7 @@ def subscription_update(
     kept); company and currency never change.
     """
     with transaction.atomic():
-        _lock_customer(subscription.company_id)
+        customer = _lock_customer(subscription.company_id)
         sub = lock_version(subscription, expected_version)
         if sub.ended_on is not None and started_on > sub.ended_on:
             raise ValidationError(
@@ -106,7 +140,7 @@ def subscription_update(
             )
         sub.started_on = started_on
         save_versioned(sub, ["started_on"])
-        mrr_ledger_post(company=sub.company_id, currency=sub.currency, by=by)
+        mrr_ledger_post(company=customer, currency=sub.currency, by=by)
     return sub
 
 
@@ -125,7 +159,7 @@ def subscription_end(
     """
     ended_on = ended_on or timezone.localdate()
     with transaction.atomic():
-        _lock_customer(subscription.company_id)
+        customer = _lock_customer(subscription.company_id)
         # Locked so that two concurrent "end" calls cannot both succeed.
         sub = lock_version(subscription, expected_version)
         if sub.ended_on is not None:
@@ -150,7 +184,7 @@ def subscription_end(
         save_versioned(
             sub, ["ended_on", "churn_reason", "ended_by", "ended_recorded_at"]
         )
-        mrr_ledger_post(company=sub.company_id, currency=sub.currency, by=by)
+        mrr_ledger_post(company=customer, currency=sub.currency, by=by)
         webhooks.emit(
             WebhookEventType.SUBSCRIPTION_ENDED,
             {
@@ -256,7 +290,7 @@ def subscription_change(
         )
     effective_on = effective_on or timezone.localdate()
     with transaction.atomic():
-        _lock_customer(subscription.company_id)
+        customer = _lock_customer(subscription.company_id)
         sub = lock_version(subscription, expected_version)
         _check_terms(mrr=mrr, currency=sub.currency)
         if effective_on < sub.started_on:
@@ -308,5 +342,5 @@ def subscription_change(
             if following is not None:
                 following.replaces = successor
                 save_versioned(following, ["replaces"])
-        mrr_ledger_post(company=sub.company_id, currency=sub.currency, by=by)
+        mrr_ledger_post(company=customer, currency=sub.currency, by=by)
     return successor

@@ -56,13 +56,19 @@ def stale(
     )
 
 
-def lock_version(instance: M, expected_version: ExpectedVersion = None) -> M:
+def lock_version(
+    instance: M, expected_version: ExpectedVersion = None, *, scope=None
+) -> M:
     """Return the record's row, locked; raise ``StaleVersion`` if it moved on.
 
-    Call inside ``transaction.atomic()``.
+    Call inside ``transaction.atomic()``. ``scope`` (a queryset of the model,
+    e.g. what the caller may see) makes the lock also the access check: a
+    row outside it raises ``DoesNotExist``, so an API write need not read the
+    row once to check it and again to lock it.
     """
     model = type(instance)
-    locked = model._default_manager.select_for_update().get(pk=instance.pk)
+    rows = model._default_manager.all() if scope is None else scope
+    locked = rows.select_for_update(of=("self",)).get(pk=instance.pk)
     if not version_matches(expected_version, locked.version):
         raise stale(model, expected_version, locked)
     return locked

@@ -202,6 +202,13 @@ class CompanyViewSet(VersionedViewSetMixin, CsvExportMixin, viewsets.ModelViewSe
     def get_queryset(self):
         return Company.objects.visible_to(self.request.user)
 
+    def perform_versioned_update(self, instance, changes):
+        return services.company_update(
+            company=instance,
+            changes=changes,
+            expected_version=expected_version(self.request),
+        )
+
     def perform_destroy(self, instance):
         services.address_book_delete(
             record=instance,

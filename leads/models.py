@@ -9,6 +9,7 @@ to import ``pipeline``.
 
 from __future__ import annotations
 
+from django.core.cache import cache
 from django.db import connections, models
 from django.db.models import Lookup, Q, Value
 from django.db.models.functions import Lower
@@ -94,6 +95,53 @@ class ContentOffer(Versioned, TimeStamped):
     def download_url(self) -> str | None:
         """Return where the content is: its external URL, else the uploaded file."""
         return self.external_url or (self.file.url if self.file else None)
+
+    @classmethod
+    def active_by_slug(cls, slug: str) -> ContentOffer | None:
+        """Return the active offer of this slug, from the cache when it can.
+
+        Every public capture names its offer: a handful of rows read on each
+        post. Cached for ``OFFER_CACHE_SECONDS``, and dropped from the cache
+        by every save and deletion here; with a per-process cache another
+        process may accept a just-deactivated offer for that long.
+        """
+        key = _offer_cache_key(slug)
+        offer = cache.get(key)
+        if offer is None:
+            offer = cls.objects.filter(active=True, slug=slug).first()
+            if offer is not None:
+                cache.set(key, offer, OFFER_CACHE_SECONDS)
+        return offer
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        self._forget()
+
+    def delete(self, *args, **kwargs):
+        self._forget()
+        return super().delete(*args, **kwargs)
+
+    def _forget(self) -> None:
+        cache.delete(_offer_cache_key(self.slug))
+        previous = self._loaded_slug
+        if previous and previous != self.slug:
+            cache.delete(_offer_cache_key(previous))
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        offer = super().from_db(db, field_names, values)
+        # A renamed slug must also leave the cache under its old name.
+        offer._loaded_slug = offer.__dict__.get("slug", "")
+        return offer
+
+    _loaded_slug = ""
+
+
+OFFER_CACHE_SECONDS = 60
+
+
+def _offer_cache_key(slug: str) -> str:
+    return f"leads:offer:{slug}"
 
 
 class _EqualsAny(Lookup):

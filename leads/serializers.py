@@ -90,15 +90,20 @@ class LeadSerializer(OwnedSerializer):
 
     def validate_email(self, value: str) -> str:
         value = value.strip()
+        if not isinstance(self.instance, Lead):
+            # A new lead's duplicate is refused by the unique index, with the
+            # same message (``lead_create``): no query on the common path.
+            return value
         others = Lead.objects.with_email(value) if value else Lead.objects.none()
-        if isinstance(self.instance, Lead):
-            others = others.exclude(pk=self.instance.pk)
-        if others.exists():
+        if others.exclude(pk=self.instance.pk).exists():
             raise serializers.ValidationError("A lead with this e-mail already exists.")
         return value
 
     def create(self, validated_data):
-        return services.lead_create(by=self.context["request"].user, **validated_data)
+        lead = services.lead_create(by=self.context["request"].user, **validated_data)
+        # A lead created now has no deal: the answer need not ask for it.
+        Lead._meta.get_field("deal").set_cached_value(lead, None)
+        return lead
 
 
 class ContentOfferSerializer(serializers.ModelSerializer):
@@ -170,13 +175,9 @@ class DisqualifySerializer(serializers.Serializer):
 class CaptureSerializer(serializers.Serializer):
     """The public capture form; ``website`` is a honeypot humans never see."""
 
-    offer = serializers.SlugRelatedField(
-        slug_field="slug",
-        queryset=ContentOffer.objects.filter(active=True),
-        error_messages={
-            "does_not_exist": "No active content offer has this slug.",
-            "invalid": "Give the content offer's slug.",
-        },
+    # The active offer of this slug (``ContentOffer.active_by_slug``, cached).
+    offer = serializers.SlugField(
+        max_length=80, error_messages={"invalid": "Give the content offer's slug."}
     )
     first_name = serializers.CharField(max_length=100)
     last_name = serializers.CharField(max_length=100, required=False, default="")
@@ -194,6 +195,12 @@ class CaptureSerializer(serializers.Serializer):
     website = serializers.CharField(
         required=False, allow_blank=True, default="", max_length=500
     )
+
+    def validate_offer(self, value: str) -> ContentOffer:
+        offer = ContentOffer.active_by_slug(value)
+        if offer is None:
+            raise serializers.ValidationError("No active content offer has this slug.")
+        return offer
 
 
 class CaptureResponseSerializer(serializers.Serializer):

@@ -15,8 +15,10 @@ from django.core.exceptions import (
     PermissionDenied,
     ValidationError,
 )
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, connections, router, transaction
+from django.db.models.constants import OnConflict
+from django.db.models.expressions import RawSQL
+from django.db.models.sql import InsertQuery
 from django.utils import timezone
 
 from crm import policy, webhooks
@@ -165,9 +167,8 @@ def lead_create(
         consent=consent,
         became_lead_at=None if status == LeadStatus.PROSPECT else now,
     )
-    duplicate = ValidationError({"email": "A lead with this e-mail already exists."})
-    if email and Lead.objects.with_email(email).exists():
-        raise duplicate
+    # No existence check first: the unique index on the e-mail refuses a
+    # duplicate (one query less on every create, and no race to lose).
     try:
         with transaction.atomic():
             lead.save(force_insert=True)
@@ -186,33 +187,65 @@ def lead_create(
                 )
             webhooks.emit(WebhookEventType.LEAD_CREATED, lead_payload(lead))
     except IntegrityError as exc:
-        # Someone inserted the same e-mail between the check and the insert.
-        raise duplicate from exc
+        if email and Lead.objects.with_email(email).exists():
+            raise ValidationError(
+                {"email": "A lead with this e-mail already exists."}
+            ) from exc
+        raise
     return lead
 
 
-def _next_inbound_owner() -> User:
-    """Return the owner of a new inbound lead and advance the round robin.
+def _round_robin_sql() -> str:
+    """Return the statement taking the inbound team's next turn (see below).
+
+    Built from the models' own table and column names, never from input.
+    """
+    team, user = Team._meta, User._meta
+    reps = (
+        f"FROM {user.db_table} u WHERE u.team_id = {team.db_table}.id "
+        "AND u.role = %s AND u.is_active"
+    )
+    count = f"(SELECT COUNT(*) {reps})"
+    # A rep's place in the turn: how many active reps of the team precede it.
+    place = (
+        f"(SELECT COUNT(*) FROM {user.db_table} v WHERE v.team_id = u.team_id "  # noqa: S608  # nosec B608
+        "AND v.role = u.role AND v.is_active AND v.id < u.id)"
+    )
+    return (
+        f"UPDATE {team.db_table} SET inbound_cursor = "  # noqa: S608  # nosec B608
+        f"COALESCE((inbound_cursor + 1) %% NULLIF({count}, 0), 0) "
+        f"WHERE id = (SELECT t.id FROM {team.db_table} t WHERE t.handles_inbound "
+        "ORDER BY t.name, t.id LIMIT 1) "
+        # The rep whose turn it was: the cursor before the update is the new
+        # one minus 1, modulo the number of reps.
+        f"RETURNING (SELECT u.id {reps} AND {place} = "
+        f"({team.db_table}.inbound_cursor + {count} - 1) %% NULLIF({count}, 0)), "
+        f"manager_id, (SELECT m.is_active FROM {user.db_table} m "
+        f"WHERE m.id = {team.db_table}.manager_id), name"
+    )
+
+
+def _next_inbound_owner() -> int:
+    """Return the owner id of a new inbound lead and advance the round robin.
 
     Round robin among the active reps (ordered by id) of the team with
-    ``handles_inbound``; the team row is locked so that two captures never get
-    the same turn. Fallback, so that a capture is never lost: that team's
+    ``handles_inbound``. One statement: the ``UPDATE`` of the team's cursor
+    locks its row (two captures never get the same turn) and returns whose
+    turn it was. Fallback, so that a capture is never lost: that team's
     manager if it has no active rep, else the first active superuser, else the
     first active manager.
     """
-    team = Team.objects.select_for_update().filter(handles_inbound=True).first()
-    if team is not None:
-        reps = list(
-            User.objects.filter(team=team, role=Role.REP, is_active=True).order_by("pk")
-        )
-        if reps:
-            owner = reps[team.inbound_cursor % len(reps)]
-            team.inbound_cursor = (team.inbound_cursor + 1) % len(reps)
-            team.save(update_fields=["inbound_cursor", "updated_at"])
-            return owner
-        if team.manager.is_active:
-            logger.warning("Inbound team %s has no active rep: lead to manager", team)
-            return team.manager
+    role = Role.REP.value
+    with connection.cursor() as cursor:
+        cursor.execute(_round_robin_sql(), [role] * 4)
+        row = cursor.fetchone()
+    if row is not None:
+        rep_id, manager_id, manager_active, name = row
+        if rep_id is not None:
+            return rep_id
+        if manager_active:
+            logger.warning("Inbound team %s has no active rep: lead to manager", name)
+            return manager_id
     fallback = (
         User.objects.filter(is_active=True, is_superuser=True).order_by("pk").first()
         or User.objects.filter(is_active=True, role=Role.MANAGER).order_by("pk").first()
@@ -220,7 +253,58 @@ def _next_inbound_owner() -> User:
     if fallback is None:
         raise ImproperlyConfigured("No active user can receive inbound leads.")
     logger.warning("No inbound team or rep: inbound lead assigned to %s", fallback)
-    return fallback
+    return fallback.pk
+
+
+def _insert_unless_known(lead: Lead) -> bool:
+    """Insert a new lead unless its e-mail is taken; return whether it was.
+
+    One ``INSERT ... ON CONFLICT DO NOTHING RETURNING id`` (SQLite: ``INSERT
+    OR IGNORE``): a concurrent capture of the same e-mail makes it insert
+    nothing rather than fail, so the transaction goes on without a savepoint.
+    """
+    db = router.db_for_write(Lead)
+    query = InsertQuery(Lead, on_conflict=OnConflict.IGNORE)
+    query.insert_values(
+        [f for f in Lead._meta.concrete_fields if not f.primary_key], [lead]
+    )
+    compiler = query.get_compiler(using=db)
+    compiler.returning_fields = [Lead._meta.pk, Lead._meta.get_field("owner")]
+    ((sql, params),) = compiler.as_sql()
+    with connections[db].cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    lead.pk, lead.owner_id = row
+    lead._state.adding, lead._state.db = False, db
+    return True
+
+
+def _owner_whose_turn_it_is() -> RawSQL:
+    """Return SQL for the rep whose turn it is, without taking the turn.
+
+    The new lead is inserted with it (see ``lead_capture``), any active user
+    when the inbound team has no rep; ``_next_inbound_owner`` then takes the
+    turn and says whose it was, which is this one unless a concurrent capture
+    took it in between (or a fallback applies): the owner is then corrected.
+    """
+    team, user = Team._meta, User._meta
+    reps = (
+        f"FROM {user.db_table} u WHERE u.team_id = t.id AND u.role = %s AND u.is_active"
+    )
+    place = (
+        f"(SELECT COUNT(*) FROM {user.db_table} v WHERE v.team_id = u.team_id "  # noqa: S608  # nosec B608
+        "AND v.role = u.role AND v.is_active AND v.id < u.id)"
+    )
+    return RawSQL(  # noqa: S611  # nosec B611
+        f"COALESCE((SELECT (SELECT u.id {reps} AND {place} = "  # noqa: S608  # nosec B608
+        f"t.inbound_cursor %% NULLIF((SELECT COUNT(*) {reps}), 0)) "
+        f"FROM {team.db_table} t WHERE t.handles_inbound "
+        "ORDER BY t.name, t.id LIMIT 1), "
+        f"(SELECT MIN(a.id) FROM {user.db_table} a WHERE a.is_active))",
+        [Role.REP.value] * 2,
+    )
 
 
 def lead_capture(
@@ -248,9 +332,11 @@ def lead_capture(
     it: an e-mail with a signed link asks the person to confirm (double
     opt-in), and consent counts from that confirmation.
 
-    When two captures of a new e-mail race, the loser's insert hits the unique
-    index on ``Lower(email)``; its savepoint is rolled back (with its round-robin
-    turn) and it is recorded as a touch on the winner's row.
+    The insert comes first (``ON CONFLICT DO NOTHING``): a known e-mail, or
+    one a concurrent capture inserted a moment before, meets the unique index
+    on ``Lower(email)`` and inserts nothing (no savepoint to pay, no turn
+    taken) and is recorded as a touch on that lead. A new lead takes the
+    round-robin turn after its insert.
     """
     email = normalize_email(email)
     values = {
@@ -263,40 +349,36 @@ def lead_capture(
     submitted = {**values, "email": email, "consent": consent}
     now = timezone.now()
     with transaction.atomic():
+        # Insert first, with the owner whose turn it is: a new e-mail (the
+        # common case) costs no lookup, and a known one inserts nothing.
+        lead = Lead(
+            status=LeadStatus.LEAD,
+            email=email,
+            channel=Channel.INBOUND,
+            source=Source.CONTENT_DOWNLOAD,
+            offer=offer,
+            owner_id=_owner_whose_turn_it_is(),
+            became_lead_at=now,
+            touch_count=1,
+            **values,
+        )
+        if _insert_unless_known(lead):
+            owner_id = _next_inbound_owner()
+            if owner_id != lead.owner_id:  # a concurrent capture took the turn
+                lead.owner_id = owner_id
+                lead.save(update_fields=["owner"])
+            lead_status_record(
+                lead=lead, from_status="", to_status=LeadStatus.LEAD, at=now, by=None
+            )
+            webhooks.emit(WebhookEventType.LEAD_CREATED, lead_payload(lead))
+            _record_touch(lead, offer, now, ip_address, page_url, user_agent, submitted)
+            _request_consent(lead, offer, now, ip_address, consent)
+            return lead
+        # Known, or inserted by a concurrent capture a moment ago: a touch.
         lead = Lead.objects.select_for_update().with_email(email).first()
         if lead is None:
-            try:
-                with transaction.atomic():  # savepoint: the race is recoverable
-                    lead = Lead(
-                        status=LeadStatus.LEAD,
-                        email=email,
-                        channel=Channel.INBOUND,
-                        source=Source.CONTENT_DOWNLOAD,
-                        offer=offer,
-                        owner=_next_inbound_owner(),
-                        became_lead_at=now,
-                        touch_count=1,
-                        **values,
-                    )
-                    lead.save(force_insert=True)
-                    lead_status_record(
-                        lead=lead,
-                        from_status="",
-                        to_status=LeadStatus.LEAD,
-                        at=now,
-                        by=None,
-                    )
-                    webhooks.emit(WebhookEventType.LEAD_CREATED, lead_payload(lead))
-            except IntegrityError:
-                # A concurrent capture inserted this e-mail first: a touch on it.
-                logger.info("Concurrent capture of one e-mail: recorded as a touch")
-                lead = Lead.objects.select_for_update().with_email(email).get()
-            else:
-                _record_touch(
-                    lead, offer, now, ip_address, page_url, user_agent, submitted
-                )
-                _request_consent(lead, offer, now, ip_address, consent)
-                return lead
+            _next_inbound_owner()  # nobody could own it: says so
+            raise ImproperlyConfigured("No active user can receive inbound leads.")
         changed = []
         promoted = lead.status == LeadStatus.PROSPECT
         if promoted:
@@ -313,14 +395,15 @@ def lead_capture(
         if lead.offer_id is None:  # attribution of the first capture, not data
             lead.offer = offer
             changed.append("offer")
-        lead.touch_count = F("touch_count") + 1
+        # The row is locked (SELECT ... FOR UPDATE above): counted here, with
+        # no re-read after the write.
+        lead.touch_count += 1
         # A touch alone is engagement, not an edit: the version (the ETag of
         # a rep's open form) moves only when the record's fields change.
         if changed:
             lead.version += 1
             changed.append("version")
         lead.save(update_fields=[*changed, "touch_count", "updated_at"])
-        lead.refresh_from_db(fields=["touch_count"])
         _record_touch(
             lead, offer, now, ip_address, page_url, user_agent, submitted, promoted
         )

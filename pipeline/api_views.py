@@ -6,6 +6,7 @@ version, ``If-Match`` becomes the services' ``expected_version``.
 
 from __future__ import annotations
 
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import (
@@ -16,6 +17,7 @@ from drf_spectacular.utils import (
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -96,6 +98,13 @@ DEAL_FIELDS_CHECKED = [
 ]
 
 
+def _deal_id(pk: str | None) -> int:
+    """Return the URL's deal id; anything else is a missing deal (404)."""
+    if pk is None or not pk.isdigit():
+        raise Http404
+    return int(pk)
+
+
 @_service_errors(
     {
         "create": DEAL_FIELDS_CHECKED,
@@ -150,8 +159,18 @@ class DealViewSet(
             return DealCreateSerializer
         return super().get_serializer_class()
 
-    def _respond(self, deal: Deal, status_code: int = status.HTTP_200_OK) -> Response:
-        deal.is_stale = StageRules.load().is_stale(deal, timezone.now())
+    def _respond(
+        self,
+        deal: Deal,
+        status_code: int = status.HTTP_200_OK,
+        *,
+        just_moved: bool = False,
+    ) -> Response:
+        # A deal that entered its stage in this request is not stale at the
+        # moment of the write (nor is a closed one): no need to read the rules.
+        deal.is_stale = (
+            False if just_moved else StageRules.load().is_stale(deal, timezone.now())
+        )
         headers = (
             created_headers(self.request, deal, self.basename)
             if status_code == status.HTTP_201_CREATED
@@ -211,16 +230,22 @@ class DealViewSet(
     @action(detail=True, methods=["post"])
     def move(self, request, pk=None):
         """Move the deal to another open stage, forward or back."""
-        deal = self.get_object()
         params = DealMoveSerializer(data=request.data)
-        params.is_valid(raise_exception=True)
-        deal = services.deal_move(
-            deal=deal,
-            to_stage=params.validated_data["stage"],
-            by=request.user,
-            expected_version=expected_version(request),
-        )
-        return self._respond(deal)
+        if not params.is_valid():
+            self.get_object()  # a deal out of scope answers 404 first, as missing
+            raise ValidationError(params.errors)
+        # The lock is the scope check: one read of the row, not two.
+        try:
+            deal = services.deal_move(
+                deal=Deal(pk=_deal_id(pk)),
+                to_stage=params.validated_data["stage"],
+                by=request.user,
+                expected_version=expected_version(request),
+                scope=self.filter_queryset(self.get_queryset()),
+            )
+        except Deal.DoesNotExist:
+            raise Http404 from None
+        return self._respond(deal, just_moved=True)
 
     @extend_schema(
         request=None,

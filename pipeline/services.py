@@ -17,6 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.text import Truncator
 
@@ -135,9 +136,13 @@ def _clean_deal_fields(fields: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
-def _lock(deal: Deal, expected_version: ExpectedVersion) -> Deal:
-    """Lock the deal's row, then compare versions (in this order: see module doc)."""
-    return lock_version(deal, expected_version)
+def _lock(deal: Deal, expected_version: ExpectedVersion, scope=None) -> Deal:
+    """Lock the deal's row, then compare versions (in this order: see module doc).
+
+    With ``scope`` (the deals the caller sees) a deal outside it raises
+    ``Deal.DoesNotExist``.
+    """
+    return lock_version(deal, expected_version, scope=scope)
 
 
 def _record(
@@ -318,12 +323,21 @@ def deal_update(
 
 
 def deal_move(
-    *, deal: Deal, to_stage: str, by: User, expected_version: ExpectedVersion = None
+    *,
+    deal: Deal,
+    to_stage: str,
+    by: User,
+    expected_version: ExpectedVersion = None,
+    scope: QuerySet[Deal] | None = None,
 ) -> Deal:
-    """Move an open deal to another stage, forward or back."""
+    """Move an open deal to another stage, forward or back.
+
+    ``scope``: see ``_lock`` (the API locks the deal it was asked for in the
+    caller's scope without reading it first).
+    """
     to_stage = _stage(to_stage)
     with transaction.atomic():
-        deal = _lock(deal, expected_version)
+        deal = _lock(deal, expected_version, scope)
         if deal.status != DealStatus.OPEN:
             raise Conflict(
                 f"This deal is {deal.status}; reopen it before moving it.",

@@ -22,7 +22,7 @@ from crm.models.integrations import (
     WebhookEndpoint,
     WebhookEventType,
 )
-from crm.models.revenue import MovementKind, MrrMovement
+from crm.models.revenue import MovementKind, MrrDaily, MrrMovement
 
 __all__ = [
     "Company",
@@ -30,6 +30,7 @@ __all__ = [
     "DeliveryAttempt",
     "IdempotencyKey",
     "MovementKind",
+    "MrrDaily",
     "MrrMovement",
     "OutboxEvent",
     "Role",

@@ -100,3 +100,33 @@ class MrrMovement(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValueError("The MRR ledger is append-only.")
+
+
+class MrrDaily(models.Model):
+    """The MRR ledger summed per day, owner, currency and kind: an exact rollup.
+
+    Maintained by ``crm.rollups`` in the transaction of each ledger row (and
+    moved with a customer when it changes owner), so the revenue KPIs sum a
+    few rows per day and owner instead of every movement ever posted. The
+    owner is the customer's current owner, as the KPIs' segments filter.
+    ``verify_rollups`` recomputes it from the ledger.
+    """
+
+    day = models.DateField()
+    owner = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    currency = models.CharField(max_length=3)
+    kind = models.CharField(max_length=12, choices=MovementKind.choices)
+    amount = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    movements = models.IntegerField(default=0)
+
+    class Meta:
+        ordering = ["day", "owner", "currency", "kind"]
+        constraints = [
+            # The upserts' conflict target; also serves the KPIs' day range.
+            models.UniqueConstraint(
+                fields=["day", "owner", "currency", "kind"], name="mrrdaily_key"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.owner_id} {self.kind} {self.amount} {self.currency}"

@@ -27,7 +27,7 @@ from django.db.models import (
     When,
 )
 
-from crm.models import Company, MovementKind, MrrMovement, Subscription
+from crm.models import Company, MovementKind, MrrDaily, Subscription
 from metrics.kpis.numbers import MONEY_SUM, Money, ratio, to_cents
 from metrics.segments import Period, Segment
 
@@ -152,21 +152,22 @@ MOVEMENTS = (
 def _mrr(periods: list[Period], segment: Segment) -> list[dict[str, Money]]:
     """Sum the ledger per currency: MRR at start and end, each movement (1 query).
 
-    MRR at a moment is the sum of every movement effective before it, so the
-    query reads the ledger up to the last day (index ``mrrmovement_effective``
-    carries what it sums).
+    MRR at a moment is the sum of every movement effective before it. The
+    query reads the ledger's daily rollup (``crm.MrrDaily``: one row per day,
+    owner, currency and kind with movements, kept exact by the services), so
+    its cost follows the days and owners, not the number of movements.
     """
     last = max(p.end for p in periods)
     sums = {}
     for n, p in enumerate(periods):
-        within = Q(effective_on__gte=p.start, effective_on__lte=p.end)
-        sums[f"start_{n}"] = Q(effective_on__lt=p.start)
-        sums[f"end_{n}"] = Q(effective_on__lte=p.end)
+        within = Q(day__gte=p.start, day__lte=p.end)
+        sums[f"start_{n}"] = Q(day__lt=p.start)
+        sums[f"end_{n}"] = Q(day__lte=p.end)
         for name, kind, _ in MOVEMENTS:
             sums[f"{name}_{n}"] = within & Q(kind=kind)
     rows = list(
-        MrrMovement.objects.filter(segment.owned("company__owner"))
-        .filter(effective_on__lte=last)
+        MrrDaily.objects.filter(segment.owned("owner"))
+        .filter(day__lte=last)
         .values("currency")
         .annotate(
             **{

@@ -26,6 +26,8 @@ OPERATIONS = [
     "deals_stage_10",
     "deals_stage_500",
     "board",
+    "floor",
+    "lead_create",
     "deal_move",
     "capture",
     "lead_update",
@@ -79,6 +81,10 @@ def test_bench_reports_every_operation_with_a_query_count(tmp_path):
         ]
     else:
         assert all(r["floor_ms"] is None for r in http)
+    # Each write is reported against the floor request measured in the run.
+    for key in ("lead_create", "capture", "deal_move"):
+        assert results[key]["floor_ratio"] > 0, key
+        assert "x the floor" in results[key]["note"], key
     assert record["dataset"]["rows"]["leads_lead"] == 500
     assert record["machine"]["cores"]
     markdown = markdown_path.read_text()

@@ -1,0 +1,259 @@
+"""Exact daily rollups of the ledgers: how they are added to, rebuilt and checked.
+
+A rollup is a table of sums keyed by a day and a few dimensions (the owner,
+the currency...), kept by the services in the transaction of each ledger row.
+Increments are single-statement upserts, ``INSERT ... ON CONFLICT (key) DO
+UPDATE SET n = table.n + excluded.n`` (SQLite and PostgreSQL alike): two
+writers adding to the same day never lose a count, and no row is read first
+or locked. A dimension that can change later (an owner) is moved by
+subtracting the record's sums under the old value and adding them under the
+new one, in the transaction of the change.
+
+Each rollup is described once (``Rollup``): its table, key and summed
+columns, and the query that recomputes it from its ledger. ``rebuild``
+(migrations, the benchmark's bulk data) and ``drift`` (``verify_rollups``)
+both use that query, in SQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.db import connections, models, router
+from django.db.models import Count, Max, Min, QuerySet, Sum
+
+from crm.models import MrrDaily, MrrMovement
+
+Row = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Rollup:
+    """A rollup table, its key, its sums, and the ledger query recomputing it.
+
+    ``source()`` returns the ledger grouped as a ``values_list`` of the key's
+    then the sums' values, in the rollup's field order; a rebuild splits it
+    into ranges of the ledger's primary key.
+    """
+
+    name: str
+    model: type[models.Model]
+    key: tuple[str, ...]
+    sums: tuple[str, ...]
+    # Called with the ledger model (a migration's historical one, or the app's).
+    source: Callable[[type[models.Model]], QuerySet]
+    ledger: type[models.Model]
+
+    def columns(self) -> list[str]:
+        fields = [self.model._meta.get_field(n) for n in (*self.key, *self.sums)]
+        return [f.column for f in fields]
+
+    def using_apps(self, apps) -> Rollup:
+        """Return the rollup on a migration's historical models."""
+        return Rollup(
+            name=self.name,
+            model=apps.get_model(self.model._meta.label),
+            key=self.key,
+            sums=self.sums,
+            source=self.source,
+            ledger=apps.get_model(self.ledger._meta.label),
+        )
+
+
+def add(rollup: Rollup, rows: Iterable[Row]) -> int:
+    """Add ``rows`` (key and sums by field name) to the rollup in one statement.
+
+    Rows with the same key are summed first; nothing is written when every
+    sum is zero. Returns the number of keys written.
+    """
+    merged: dict[tuple, list] = {}
+    for row in rows:  # the few rows of one change, never a table
+        key = tuple(row[name] for name in rollup.key)
+        totals = merged.setdefault(key, [0] * len(rollup.sums))
+        for i, name in enumerate(rollup.sums):
+            totals[i] += row[name]
+    merged = {k: v for k, v in merged.items() if any(v)}
+    keys = list(merged)
+    for start in range(0, len(keys), ADD_BATCH):
+        _upsert(rollup, {k: merged[k] for k in keys[start : start + ADD_BATCH]})
+    return len(merged)
+
+
+# Keys per statement: within SQLite's bound-parameter limit for any rollup.
+ADD_BATCH = 500
+
+
+def _upsert(rollup: Rollup, merged: dict[tuple, list]) -> None:
+    db = router.db_for_write(rollup.model)
+    connection = connections[db]
+    fields = [rollup.model._meta.get_field(n) for n in (*rollup.key, *rollup.sums)]
+    params: list = []
+    for key, totals in merged.items():
+        for field, value in zip(fields, (*key, *totals), strict=True):
+            params.append(field.get_db_prep_save(value, connection))
+    one = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    sql = _insert(rollup, connection, f"VALUES {', '.join([one] * len(merged))}")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def _insert(rollup: Rollup, connection, rows: str) -> str:
+    """Return ``INSERT INTO rollup (columns) <rows> ON CONFLICT (key) DO UPDATE``
+    adding each sum to the stored one. Built from the rollup's own model
+    names and ``rows`` (placeholders or the compiled ledger query), never input.
+    """
+    quote = connection.ops.quote_name
+    table = quote(rollup.model._meta.db_table)
+    columns = rollup.columns()
+    keys = ", ".join(map(quote, columns[: len(rollup.key)]))
+    adds = ", ".join(
+        f"{quote(c)} = {table}.{quote(c)} + excluded.{quote(c)}"
+        for c in columns[len(rollup.key) :]
+    )
+    return (
+        f"INSERT INTO {table} ({', '.join(map(quote, columns))}) {rows} "  # nosec B608
+        f"ON CONFLICT ({keys}) DO UPDATE SET {adds}"
+    )
+
+
+def rebuild(rollup: Rollup, *, batch: int = 200_000, progress=None) -> None:
+    """Recompute the rollup from its ledger, in SQL, ``batch`` ledger rows at a time.
+
+    Deletes the table, then runs one ``INSERT ... SELECT ... GROUP BY ... ON
+    CONFLICT DO UPDATE`` per range of the ledger's primary key (a key met in
+    two ranges is summed), so neither side passes through Python.
+    """
+    db = router.db_for_write(rollup.model)
+    connection = connections[db]
+    rollup.model._default_manager.using(db).all().delete()
+    bounds = rollup.ledger._default_manager.using(db).aggregate(
+        low=Min("pk"), high=Max("pk")
+    )
+    if bounds["low"] is None:
+        return
+    for low in range(bounds["low"], bounds["high"] + 1, batch):
+        select, params = (
+            rollup.source(rollup.ledger)
+            .using(db)
+            .filter(pk__gte=low, pk__lt=low + batch)
+            .query.sql_with_params()
+        )
+        # SQLite parses "SELECT ... ON CONFLICT" only after a WHERE (the
+        # range filter above always writes one).
+        rows = f"SELECT * FROM ({select}) AS source WHERE 1 = 1"  # noqa: S608  # nosec B608
+        with connection.cursor() as cursor:
+            cursor.execute(_insert(rollup, connection, rows), params)
+        if progress is not None:
+            progress(rollup.name, min(low + batch - 1, bounds["high"]), bounds["high"])
+
+
+def drift(rollup: Rollup, *, progress=None) -> Iterator[tuple[tuple, tuple, tuple]]:
+    """Yield ``(key, in the rollup, recomputed)`` for every key that differs.
+
+    Both sides are grouped in SQL and compared key by key (a rollup holds a
+    few rows per day and owner). A key whose sums are all zero counts as
+    absent (a moved owner leaves zero rows behind). ``progress(read)`` is
+    called every ``PROGRESS_EVERY`` rows read.
+    """
+    names = (*rollup.key, *rollup.sums)
+    width = len(rollup.key)
+    sides = []
+    for rows in (
+        rollup.model._default_manager.order_by().values_list(*names),
+        rollup.source(rollup.ledger),
+    ):
+        side = {}
+        for read, row in enumerate(rows.iterator(chunk_size=PROGRESS_EVERY), 1):
+            if any(row[width:]):
+                side[row[:width]] = tuple(map(Decimal, row[width:]))
+            if progress is not None and read % PROGRESS_EVERY == 0:
+                progress(read)
+        sides.append(side)
+    stored, wanted = sides
+    zero = tuple(Decimal(0) for _ in rollup.sums)
+    for key in sorted(set(stored) | set(wanted), key=str):
+        have, want = stored.get(key, zero), wanted.get(key, zero)
+        if have != want:
+            yield key, have, want
+
+
+PROGRESS_EVERY = 100_000
+
+
+# --- the MRR rollup ---------------------------------------------------------------
+
+
+def _mrr_values(ledger: type[models.Model]) -> QuerySet:
+    """The ledger grouped as the rollup (its key, then its sums)."""
+    return (
+        ledger._default_manager.order_by()
+        .values("effective_on", "company__owner", "currency", "kind")
+        .annotate(total=Sum("amount"), n=Count("pk"))
+        .values_list("effective_on", "company__owner", "currency", "kind", "total", "n")
+    )
+
+
+MRR = Rollup(
+    name="MRR per day, owner, currency and kind (crm.MrrDaily)",
+    model=MrrDaily,
+    key=("day", "owner_id", "currency", "kind"),
+    sums=("amount", "movements"),
+    source=_mrr_values,
+    ledger=MrrMovement,
+)
+
+
+def mrr_add(movements: Iterable[MrrMovement], *, owner_id: int) -> None:
+    """Add new ledger rows of one customer (owned by ``owner_id``): 1 statement."""
+    add(
+        MRR,
+        (
+            {
+                "day": m.effective_on,
+                "owner_id": owner_id,
+                "currency": m.currency,
+                "kind": m.kind,
+                "amount": m.amount,
+                "movements": 1,
+            }
+            for m in movements
+        ),
+    )
+
+
+def mrr_move(*, company_id: int, from_owner_id: int, to_owner_id: int) -> None:
+    """Move a customer's sums to its new owner (2 statements; call it locked)."""
+    if from_owner_id == to_owner_id:
+        return
+    rows = list(
+        MrrMovement.objects.filter(company_id=company_id)
+        .order_by()
+        .values("effective_on", "currency", "kind")
+        .annotate(amount=Sum("amount"), movements=Count("pk"))
+    )
+    add(
+        MRR,
+        (
+            {
+                "day": row["effective_on"],
+                "owner_id": owner,
+                "currency": row["currency"],
+                "kind": row["kind"],
+                "amount": sign * row["amount"],
+                "movements": sign * row["movements"],
+            }
+            for row in rows
+            for owner, sign in ((from_owner_id, -1), (to_owner_id, 1))
+        ),
+    )
+
+
+# Every rollup of the CRM, by app (the apps that own ledgers register theirs).
+REGISTRY: dict[str, Rollup] = {"mrr": MRR}
+
+
+def register(key: str, rollup: Rollup) -> None:
+    REGISTRY[key] = rollup

@@ -1,0 +1,220 @@
+"""The daily MRR rollup stays equal to a recomputation from the ledger.
+
+Random sequences of subscription starts, plan changes, ends and customer
+reassignments go through the services; after each sequence the rollup kept
+in their transactions equals the ledger regrouped (``crm.rollups.drift``,
+what ``verify_rollups`` runs), and the revenue KPIs read it per owner.
+"""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import transaction
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from crm import rollups, services
+from crm.errors import Conflict
+from crm.models import MrrDaily, MrrMovement, Subscription
+from metrics import kpis
+from metrics.segments import Period, Segment
+from tests.factories import CompanyFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+d = datetime.date
+Q1 = Period(d(2026, 1, 1), d(2026, 3, 31))
+DAY0 = d(2025, 12, 1)
+
+day = st.integers(min_value=0, max_value=150)
+money = st.sampled_from([Decimal("50.00"), Decimal("120.00"), Decimal("300.00")])
+operation = st.one_of(
+    st.tuples(
+        st.just("start"),
+        st.integers(0, 2),
+        st.sampled_from(["EUR", "USD"]),
+        day,
+        money,
+    ),
+    st.tuples(st.just("change"), st.integers(0, 9), day, money),
+    st.tuples(st.just("end"), st.integers(0, 9), day),
+    st.tuples(st.just("reassign"), st.integers(0, 2), st.integers(0, 1)),
+)
+
+
+def _apply(op, companies, owners, actor) -> None:
+    """Run one operation through its service; a refused one changes nothing."""
+    kind, *args = op
+    subscriptions = list(Subscription.objects.order_by("pk"))
+    try:
+        with transaction.atomic():
+            if kind == "start":
+                company, currency, offset, mrr = args
+                services.subscription_start(
+                    company=companies[company],
+                    by=actor,
+                    plan="P",
+                    mrr=mrr,
+                    currency=currency,
+                    started_on=DAY0 + datetime.timedelta(days=offset),
+                )
+            elif kind == "change" and subscriptions:
+                index, offset, mrr = args
+                services.subscription_change(
+                    subscription=subscriptions[index % len(subscriptions)],
+                    by=actor,
+                    plan="Q",
+                    mrr=mrr,
+                    effective_on=DAY0 + datetime.timedelta(days=offset),
+                )
+            elif kind == "end" and subscriptions:
+                index, offset = args
+                services.subscription_end(
+                    subscription=subscriptions[index % len(subscriptions)],
+                    by=actor,
+                    ended_on=DAY0 + datetime.timedelta(days=offset),
+                )
+            elif kind == "reassign":
+                company, owner = args
+                services.company_update(
+                    company=companies[company], changes={"owner": owners[owner]}
+                )
+    except (ValidationError, Conflict):
+        pass  # refused (before its start, after its end...): nothing written
+
+
+@settings(
+    max_examples=25,
+    database=None,  # no example files in the checkout
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(operations=st.lists(operation, min_size=1, max_size=12))
+def test_rollup_equals_the_ledger_regrouped_after_any_operations(
+    admin_user, rep, other_rep, operations
+):
+    with transaction.atomic():  # each example rolls back
+        owners = [rep, other_rep]
+        companies = [CompanyFactory(owner=owners[i % 2]) for i in range(3)]
+        for op in operations:
+            _apply(op, companies, owners, admin_user)
+
+        assert list(rollups.drift(rollups.MRR)) == []
+        # Per owner, the KPI read from the rollup is the ledger's sum under
+        # each customer's current owner.
+        for owner in owners:
+            figures = kpis.churn(period=Q1, segment=Segment(owner=owner))
+            for currency, end in figures.mrr_end:
+                ledger = sum(
+                    MrrMovement.objects.filter(
+                        company__owner=owner,
+                        currency=currency,
+                        effective_on__lte=Q1.end,
+                    ).values_list("amount", flat=True),
+                    Decimal(0),
+                )
+                assert end == ledger
+        transaction.set_rollback(True)
+
+
+def test_reassigned_customer_takes_its_mrr_to_the_new_owner(api_as, rep, manager):
+    company = CompanyFactory(owner=rep)
+    services.subscription_start(
+        company=company,
+        by=rep,
+        plan="P",
+        mrr=Decimal("200.00"),
+        started_on=d(2026, 1, 10),
+    )
+    colleague = UserFactory(team=rep.team, role="rep")
+
+    response = api_as(manager).patch(
+        f"/api/v1/companies/{company.pk}/", {"owner": colleague.pk}, format="json"
+    )
+
+    assert response.status_code == 200
+    assert kpis.churn(period=Q1, segment=Segment(owner=rep)).new_mrr == (
+        ("EUR", Decimal("0.00")),
+    )
+    assert kpis.churn(period=Q1, segment=Segment(owner=colleague)).new_mrr == (
+        ("EUR", Decimal("200.00")),
+    )
+    assert list(rollups.drift(rollups.MRR)) == []
+
+
+def test_verify_rollups_reports_drift_and_rebuilds_it(rep, capsys):
+    company = CompanyFactory(owner=rep)
+    services.subscription_start(
+        company=company,
+        by=rep,
+        plan="P",
+        mrr=Decimal("80.00"),
+        started_on=d(2026, 2, 3),
+    )
+    call_command("verify_rollups")
+    assert "No drift." in capsys.readouterr().out
+
+    MrrDaily.objects.update(amount=Decimal("1.00"))  # a write around the services
+    with pytest.raises(CommandError, match="1 rollup key"):
+        call_command("verify_rollups")
+    out = capsys.readouterr().out
+    assert f"2026-02-03 {rep.pk} EUR new: stored 1.00 1, recomputed 80" in out
+
+    call_command("verify_rollups", "--rebuild")
+    call_command("verify_rollups")
+    assert "No drift." in capsys.readouterr().out
+
+
+def test_rebuild_in_batches_equals_what_the_services_kept(rep, other_rep):
+    for i, owner in enumerate([rep, other_rep, rep]):
+        company = CompanyFactory(owner=owner)
+        sub = services.subscription_start(
+            company=company,
+            by=rep,
+            plan="P",
+            mrr=Decimal(100 + i),
+            started_on=d(2026, 1, 5 + i),
+        )
+        services.subscription_change(
+            subscription=sub,
+            by=owner,
+            plan="Q",
+            mrr=Decimal(150),
+            effective_on=d(2026, 2, 1),
+        )
+    kept = set(
+        MrrDaily.objects.values_list("day", "owner", "currency", "kind", "amount")
+    )
+
+    rollups.rebuild(rollups.MRR, batch=2)  # ranges of two ledger rows
+
+    assert (
+        set(MrrDaily.objects.values_list("day", "owner", "currency", "kind", "amount"))
+        == kept
+    )
+
+
+def test_migration_builds_the_rollup_of_existing_ledger_rows(rep):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    company = CompanyFactory(owner=rep)
+    services.subscription_start(
+        company=company,
+        by=rep,
+        plan="P",
+        mrr=Decimal("70.00"),
+        started_on=d(2026, 3, 1),
+    )
+    MrrDaily.objects.all().delete()  # as before the migration
+    migration = import_module("crm.migrations.0014_build_mrr_daily_rollup")
+
+    migration.forward(apps, None)
+
+    assert list(rollups.drift(rollups.MRR)) == []
+    assert MrrDaily.objects.get().amount == Decimal("70.00")
