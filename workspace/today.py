@@ -9,13 +9,16 @@ from django.utils import timezone
 
 from crm.models import User
 from leads.models import Lead, LeadStatus
-from pipeline.models import Deal, StageRules
+from pipeline.models import Activity, Deal, StageRules
+from workspace import tasks
 
 PER_LIST = 20
 
 
 @dataclass(frozen=True)
 class Today:
+    tasks: list[Activity]
+    tasks_count: int
     waiting_leads: list[Lead]
     waiting_count: int
     stale_deals: list[Deal]
@@ -25,7 +28,9 @@ class Today:
 
 
 def today_for(user: User, *, now: datetime.datetime | None = None) -> Today:
-    """Return the user's waiting leads, stale deals and deals closing this month.
+    """Return the user's tasks due, waiting leads, stale deals and deals closing.
+
+    Tasks are the user's own, overdue or due today, the oldest due first.
 
     Waiting leads are leads in the user's scope nobody has called, written to or
     met yet, oldest first (the longest wait is the most urgent). Deals are the
@@ -41,7 +46,14 @@ def today_for(user: User, *, now: datetime.datetime | None = None) -> Today:
     )
     mine = Deal.objects.visible_to(user).open().filter(owner=user)
     rules = StageRules.load()
+    due = tasks.due_for(user, now)
     return Today(
+        tasks=list(
+            due.select_related("lead", "deal", "contact", "company").order_by(
+                "due_at", "pk"
+            )[:PER_LIST]
+        ),
+        tasks_count=due.count(),
         waiting_leads=list(
             waiting.select_related("offer").order_by("created_at", "pk")[:PER_LIST]
         ),
