@@ -324,6 +324,8 @@ SPECTACULAR_SETTINGS = {
 CRM_DEFAULT_CURRENCY = env("CRM_DEFAULT_CURRENCY")
 # The public address of this site, for links in e-mails (consent confirmation).
 CRM_SITE_URL = env("CRM_SITE_URL", default="http://127.0.0.1:8000")
+# Who the public offer pages speak for: the company selling, not this tool.
+CRM_SELLER_NAME = env("CRM_SELLER_NAME", default="Northwind Software")
 
 # Largest CSV upload the admin import accepts; refused before it is read.
 LEADS_IMPORT_MAX_BYTES = env.int("LEADS_IMPORT_MAX_MB", default=64) * 2**20
