@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.utils import timezone
 
 from crm.models import User
@@ -25,6 +26,9 @@ class Today:
     closing_deals: list[Deal]
     month_start: datetime.date
     now: datetime.datetime
+    # The response-time target, and the arrival before which a wait exceeds it.
+    response_target: datetime.timedelta
+    response_deadline: datetime.datetime
 
 
 def today_for(user: User, *, now: datetime.datetime | None = None) -> Today:
@@ -46,6 +50,7 @@ def today_for(user: User, *, now: datetime.datetime | None = None) -> Today:
     )
     mine = Deal.objects.visible_to(user).open().filter(owner=user)
     rules = StageRules.load()
+    target = datetime.timedelta(minutes=settings.CRM_LEAD_RESPONSE_SLA_MINUTES)
     due = tasks.due_for(user, now)
     return Today(
         tasks=list(
@@ -73,4 +78,6 @@ def today_for(user: User, *, now: datetime.datetime | None = None) -> Today:
         ),
         month_start=month_start,
         now=now,
+        response_target=target,
+        response_deadline=now - target,
     )
