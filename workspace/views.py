@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import push_url
 
 from crm import policy
 from crm.errors import Conflict, StaleVersion
@@ -67,7 +68,16 @@ def sales_user_required(view: Callable) -> Callable:
     def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if not policy.is_sales_user(request.user):
             raise PermissionDenied
-        return view(request, *args, **kwargs)
+        response = view(request, *args, **kwargs)
+        if (
+            request.htmx
+            and request.method == "POST"
+            and not response.has_header("Location")
+        ):
+            # A refused form is shown again on its page: htmx must not put the
+            # form's POST address in the address bar (a reload would be a 405).
+            push_url(response, False)
+        return response
 
     wrapped.__name__ = view.__name__
     wrapped.__doc__ = view.__doc__
