@@ -58,8 +58,7 @@ def _violations(page) -> list[str]:
 
 def _known(violation: dict) -> bool:
     return any(
-        violation["id"] == rule
-        and all(piece in node for node in violation["nodes"])
+        violation["id"] == rule and all(piece in node for node in violation["nodes"])
         for rule, piece in DJANGO_ADMIN_KNOWN
     )
 
