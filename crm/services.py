@@ -167,6 +167,18 @@ def subscription_end(
     return sub
 
 
+def address_book_deletion_refusal(record: Company | Contact) -> Conflict | None:
+    """Return why ``record`` cannot be deleted now (what refers to it), if so."""
+    blockers = policy.deletion_blockers(record)
+    if not blockers:
+        return None
+    return Conflict(
+        f"This {record._meta.verbose_name} cannot be deleted while other "
+        f"records refer to it ({', '.join(blockers)}).",
+        code="protected",
+    )
+
+
 def address_book_delete(
     *, record: Company | Contact, by: User, expected_version: ExpectedVersion = None
 ) -> None:
@@ -181,13 +193,8 @@ def address_book_delete(
         )
     with transaction.atomic():
         record = lock_version(record, expected_version)
-        blockers = policy.deletion_blockers(record)
-        if blockers:
-            raise Conflict(
-                f"This {record._meta.verbose_name} cannot be deleted while other "
-                f"records refer to it ({', '.join(blockers)}).",
-                code="protected",
-            )
+        if refusal := address_book_deletion_refusal(record):
+            raise refusal
         try:
             record.delete()
         except models.ProtectedError as exc:
