@@ -32,7 +32,7 @@ DJANGO_ADMIN_KNOWN = {
     # The admin's breadcrumbs: links told from text by colour only.
     ("link-in-text-block", ".breadcrumbs"),
     # SplitDateTimeWidget: one <label> for two inputs (date and time).
-    ("label", "#id_occurred_at_"),
+    ("label", "_at_"),
     # Tabular inlines scroll sideways on a phone, without a focusable box.
     ("scrollable-region-focusable", "-group"),
 }
