@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 # Local development runs with DEBUG on; production sets DEBUG=false and SECRET_KEY.
 export DEBUG ?= true
 
-.PHONY: demo serve test fuzz lint format check bench loadtest loadtest-short replica replica-remove clean
+.PHONY: demo serve test fuzz lint format check bench loadtest loadtest-short replica replica-remove clean vendor-js
 
 $(VENV)/.runtime: requirements.txt
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -75,3 +75,12 @@ replica-remove:
 
 clean:
 	rm -rf $(VENV) db.sqlite3
+
+# Refresh the vendored front-end files from the versions pinned in package.json
+# (needs node and npm; neither the app nor the tests need them otherwise).
+vendor-js:
+	npm ci --no-audit --no-fund --ignore-scripts
+	cp node_modules/htmx.org/dist/htmx.min.js workspace/static/workspace/vendor/htmx.min.js
+	cp node_modules/htmx.org/LICENSE workspace/static/workspace/vendor/htmx.LICENSE
+	cp node_modules/axe-core/axe.min.js tests/browser/vendor/axe.min.js
+	cp node_modules/axe-core/LICENSE tests/browser/vendor/axe-core.LICENSE

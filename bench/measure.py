@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from unittest import mock
+from urllib.parse import quote
 
 from django.conf import settings
 from django.core.cache import cache
@@ -354,6 +355,23 @@ def http_operations(dataset: Dataset) -> list[HttpOperation]:
 
     # Ratio forms: the reference request took about 1 ms on the quiet 2-core
     # machine where the ms targets were set, so they carry the same numbers.
+    # Global search (the workspace's /search/): a person's name as typed, with
+    # a typo one time in two (the trigram match), rotating over known names.
+    names = list(
+        Lead.objects.filter(owner=rep_user)
+        .exclude(last_name="")
+        .order_by("pk")
+        .values_list("last_name", flat=True)[:20]
+    ) or ["Nobody"]
+
+    def search(i: int):
+        name = names[i % len(names)]
+        if i % 2 and len(name) > 4:
+            name = name[:2] + name[3] + name[2] + name[4:]  # two letters swapped
+        return ("GET", f"/search/?q={quote(name)}", None)
+
+    # Ratio forms: the reference request took about 1 ms on the quiet 2-core
+    # machine where the ms targets were set, so they carry the same numbers.
     list_target = Target(median_ms=25, reference_ratio=25)
     return [
         HttpOperation(
@@ -441,6 +459,20 @@ def http_operations(dataset: Dataset) -> list[HttpOperation]:
             manager,
             get(f"{deals}&page_size=500"),
             target=Target(same_queries_as="deals_stage"),
+        ),
+        HttpOperation(
+            "search_rep",
+            "Global search /search/?q=name (rep's scope)",
+            rep,
+            search,
+            target=Target(median_ms=50),
+        ),
+        HttpOperation(
+            "search_all",
+            "Global search /search/?q=name (integration: every record)",
+            integration,
+            search,
+            target=Target(median_ms=50),
         ),
         HttpOperation(
             "board",

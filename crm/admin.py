@@ -17,6 +17,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.translation import gettext_lazy
 
 from crm import policy, services
 from crm.admin_services import ServiceAdminMixin, changed_fields, run_on_each
@@ -62,6 +63,20 @@ class SalesModelAdmin(admin.ModelAdmin):
         if not policy.is_sales_staff(request.user):
             return False
         return obj is None or policy.may_change(request.user, obj)
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        if obj is None or self.has_change_permission(request, obj):
+            return fields
+        # A read-only page links a foreign key to its change page, and the
+        # users' admin is closed to reps: show the owner's name instead of a
+        # link that answers 403.
+        return ["owner_name" if name == self.owner_field else name for name in fields]
+
+    @admin.display(description=gettext_lazy("owner"))
+    def owner_name(self, obj) -> str:
+        owner = getattr(obj, self.owner_field, None)
+        return (owner.get_full_name() or owner.username) if owner else "—"
 
     def has_delete_permission(self, request, obj=None) -> bool:
         # Without ``obj`` this decides whether the "delete selected" action and

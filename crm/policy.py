@@ -67,7 +67,10 @@ OWNER_PATHS: dict[str, str] = {
     "pipeline.deal": "owner",
     "pipeline.stagechange": "deal__owner",
     "pipeline.activity": "owner",
+    "workspace.savedview": "owner",
 }
+# A user's own tools, read and changed by that user only (not by a manager).
+PERSONAL = frozenset({"workspace.savedview"})
 # Every sales user reads these; the owner's scope changes them.
 ADDRESS_BOOK = frozenset({"crm.company", "crm.contact"})
 # Records that carry history: never deleted by reps or managers.
@@ -196,7 +199,15 @@ def visible_scope(user: AnyUser | None, model: type[models.Model]) -> Q:
         return kpi_target_scope(user)
     if label == "crm.webhookendpoint":
         return webhook_endpoint_scope(user)
+    if label in PERSONAL:
+        return _personal_scope(user, label)
     return owner_scope(user, _owner_path(label))
+
+
+def _personal_scope(user: AnyUser | None, label: str) -> Q:
+    if not is_sales_user(user):
+        return NOTHING
+    return Q(**{_owner_path(label): user})
 
 
 def visible(user: AnyUser | None, queryset: QuerySet) -> QuerySet:
@@ -279,6 +290,8 @@ def changeable_scope(user: AnyUser | None, model: type[models.Model]) -> Q:
         return target_change_scope(user)
     if label == "crm.webhookendpoint":
         return webhook_endpoint_scope(user)
+    if label in PERSONAL:
+        return _personal_scope(user, label)
     return owner_scope(user, _owner_path(label))
 
 
@@ -346,6 +359,8 @@ def may_delete(user: AnyUser | None, obj: models.Model | None = None, *, model=N
         return may_set_target(user, team=obj.team, owner=obj.owner)
     if label == "crm.webhookendpoint":
         return may_manage_webhooks(user) and (obj is None or may_change(user, obj))
+    if label in PERSONAL:
+        return is_sales_user(user) and (obj is None or may_change(user, obj))
     return False
 
 

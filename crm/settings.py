@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "drf_standardized_errors",
+    "django_htmx",
     # The four apps, in dependency order: each may import only those above it.
     "crm",
     "leads",
@@ -84,6 +85,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "crm.idempotency.IdempotencyMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
@@ -105,6 +107,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "workspace.tasks.badge",
             ],
         },
     },
@@ -376,6 +379,8 @@ SPECTACULAR_SETTINGS = {
 CRM_DEFAULT_CURRENCY = env("CRM_DEFAULT_CURRENCY")
 # The public address of this site, for links in e-mails (consent confirmation).
 CRM_SITE_URL = env("CRM_SITE_URL", default="http://127.0.0.1:8000")
+# Who the public offer pages speak for: the company selling, not this tool.
+CRM_SELLER_NAME = env("CRM_SELLER_NAME", default="Northwind Software")
 
 # Largest CSV upload the admin import accepts; refused before it is read.
 LEADS_IMPORT_MAX_BYTES = env.int("LEADS_IMPORT_MAX_MB", default=64) * 2**20

@@ -12,6 +12,7 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.http import HttpResponseRedirect
@@ -199,6 +200,20 @@ class LeadAdmin(ServiceAdminMixin, SalesModelAdmin):
     inlines = [QualificationInline, ConsentRecordInline]
     actions = ["promote", "qualify", "disqualify", "reassign"]
     change_list_template = "admin/leads/lead/change_list.html"
+    object_history_template = "admin/leads/lead/object_history.html"
+
+    def history_view(self, request, object_id, extra_context=None):
+        # Services write history rows, not admin log entries: without them the
+        # page said "no change history" for a qualified, converted lead.
+        lead = self.get_object(request, unquote(object_id))
+        if lead is not None:
+            extra_context = {
+                **(extra_context or {}),
+                "status_changes": lead.status_changes.select_related("changed_by"),
+                "decisions": lead.qualifications.select_related("decided_by"),
+            }
+        return super().history_view(request, object_id, extra_context)
+
     # Status of records added through this admin.
     create_status = LeadStatus.LEAD
 

@@ -390,6 +390,7 @@ class Touch(models.Model):
     objects = ScopedQuerySet.as_manager()
 
     class Meta:
+        verbose_name_plural = "touches"
         indexes = [
             models.Index(fields=["lead", "occurred_at"]),
             # "New leads by content offer" counts touches per offer in a period.

@@ -10,4 +10,5 @@ urlpatterns = [
         name="consent-confirm",
     ),
     path("<slug:slug>/", pages.offer_page, name="offer"),
+    path("<slug:slug>/thanks/", pages.offer_thanks_page, name="offer-thanks"),
 ]

@@ -1,14 +1,24 @@
 """Public landing pages of content offers: the inbound capture, without JavaScript."""
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import render as render_page
 from django.views.decorators.csrf import csrf_protect
 
 from leads import services
 from leads.forms import OfferCaptureForm
 from leads.models import ContentOffer
 from leads.views import CaptureThrottle, client_ip
+
+
+def render(
+    request: HttpRequest, template: str, context: dict | None = None, status=200
+) -> HttpResponse:
+    """Render a public page under the seller's name."""
+    context = {**(context or {}), "seller": settings.CRM_SELLER_NAME}
+    return render_page(request, template, context, status=status)
 
 
 class _CaptureScope:
@@ -46,8 +56,15 @@ def offer_page(request: HttpRequest, slug: str) -> HttpResponse:
                     page_url=request.build_absolute_uri(),
                     user_agent=request.META.get("HTTP_USER_AGENT", ""),
                 )
-            return render(request, "leads/offer_thanks.html", {"offer": offer})
+            # Post/redirect/get: reloading the thank-you page re-sends nothing.
+            return redirect("offers:offer-thanks", slug=offer.slug)
     return render(request, "leads/offer.html", {"offer": offer, "form": form})
+
+
+def offer_thanks_page(request: HttpRequest, slug: str) -> HttpResponse:
+    """Thank the visitor and give them the content (nothing personal shown)."""
+    offer = get_object_or_404(ContentOffer, slug=slug, active=True)
+    return render(request, "leads/offer_thanks.html", {"offer": offer})
 
 
 @csrf_protect

@@ -85,6 +85,7 @@ class KpiTarget(Versioned, models.Model):
     objects = KpiTargetQuerySet.as_manager()
 
     class Meta:
+        verbose_name = "KPI target"
         ordering = ["-period_start", "kpi"]
         constraints = [
             models.CheckConstraint(

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from crm import policy
 from crm.errors import Conflict
-from crm.models import Contact, User
+from crm.models import Company, Contact, User
 from crm.versioning import ExpectedVersion, lock_version, save_versioned
 from leads.models import Channel, Lead, LeadStatus
 from leads.models import Touch as LeadTouch
@@ -140,6 +140,7 @@ def activity_log(
     lead: Lead | None = None,
     contact: Contact | None = None,
     deal: Deal | None = None,
+    company: Company | None = None,
     occurred_at: datetime.datetime | None = None,
     duration_seconds: int | None = None,
     notes: str = "",
@@ -156,10 +157,11 @@ def activity_log(
     _check_choice(errors, "kind", kind, ActivityKind)
     _check_choice(errors, "direction", direction, Direction)
     _check_choice(errors, "outcome", outcome, Outcome, blank=True)
-    if lead is None and contact is None and deal is None:
-        errors["lead"] = "Log it against a lead, contact or deal."
+    if lead is None and contact is None and deal is None and company is None:
+        errors["lead"] = "Log it against a lead, contact, deal or company."
     # A subject out of scope is refused as if it did not exist.
-    for field, subject in (("lead", lead), ("deal", deal), ("contact", contact)):
+    subjects = {"lead": lead, "deal": deal, "contact": contact, "company": company}
+    for field, subject in subjects.items():
         if subject is not None and not policy.may_see(by, subject):
             errors[field] = policy.does_not_exist(subject.pk)
     now = timezone.now()
@@ -206,6 +208,7 @@ def activity_log(
             lead=lead,
             contact=contact,
             deal=deal,
+            company=company,
             owner=owner,
             notes=notes,
         )

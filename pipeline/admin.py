@@ -10,6 +10,10 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from crm import policy
 from crm.admin import OwnerListFilter, SalesModelAdmin
@@ -164,9 +168,12 @@ class DealAdmin(ServiceAdminMixin, SalesModelAdmin):
             ]
         return self.fields
 
-    @admin.display(boolean=True, ordering="is_stale", description="stale")
-    def stale(self, obj) -> bool:
-        return getattr(obj, "is_stale", False)
+    # Not ``boolean=True``: its green tick reads as good news on a stale deal.
+    @admin.display(ordering="is_stale", description="stale")
+    def stale(self, obj) -> str:
+        if getattr(obj, "is_stale", False):
+            return format_html('<strong class="stale-flag">{}</strong>', _("Stale"))
+        return ""
 
     def apply_form(self, request, obj, form, change):
         if change:
@@ -383,6 +390,28 @@ class ActivityAdmin(ServiceAdminMixin, SalesModelAdmin):
 admin.site.unregister(Lead)
 
 
+class ConvertForm(forms.Form):
+    """What the deal needs, asked once for the selected leads."""
+
+    amount = forms.DecimalField(
+        max_digits=14, decimal_places=2, min_value=0, label=gettext_lazy("Amount")
+    )
+    currency = forms.CharField(
+        min_length=3,
+        max_length=3,
+        required=False,
+        label=gettext_lazy("Currency"),
+        help_text=gettext_lazy("Blank: the default currency."),
+    )
+    expected_close_on = forms.DateField(
+        widget=forms.DateInput(attrs={"type": "date"}),
+        label=gettext_lazy("Expected close date"),
+    )
+
+    def clean_currency(self) -> str | None:
+        return self.cleaned_data["currency"].upper() or None
+
+
 @admin.register(Lead)
 class ConvertingLeadAdmin(LeadAdmin):
     """The leads app's Lead admin plus "Convert to deal" (``lead_convert``)."""
@@ -391,10 +420,26 @@ class ConvertingLeadAdmin(LeadAdmin):
 
     @admin.action(description="Convert selected qualified leads to deals")
     def convert_to_deal(self, request, queryset):
-        run_on_each(
-            self,
+        def convert(lead: Lead, data: dict) -> Deal:
+            deal = services.lead_convert(lead=lead, by=request.user, **data)
+            # The deal is the point of converting: link to it.
+            self.message_user(
+                request,
+                format_html(
+                    '{}: <a href="{}">{}</a>',
+                    _("Converted %(lead)s") % {"lead": lead},
+                    reverse("admin:pipeline_deal_change", args=[deal.pk]),
+                    deal.title,
+                ),
+                messages.SUCCESS,
+            )
+            return deal
+
+        return self._action_form(
             request,
             queryset,
-            "Converted",
-            lambda lead: services.lead_convert(lead=lead, by=request.user),
+            action="convert_to_deal",
+            form=ConvertForm(request.POST if "apply" in request.POST else None),
+            title="Convert leads to deals",
+            apply=convert,
         )

@@ -413,7 +413,7 @@ class ActivityQuerySet(models.QuerySet["Activity"]):
 
 
 class Activity(Versioned, models.Model):
-    """A call, e-mail, meeting or note logged against a lead, contact or deal.
+    """A call, e-mail, meeting or note about a lead, contact, deal or company.
 
     Done (``done``, with the moment it ``occurred_at``) or planned: a task due
     at ``due_at`` that has not happened yet, which may be in the future. Only
@@ -467,6 +467,14 @@ class Activity(Versioned, models.Model):
     )
     deal = models.ForeignKey(
         Deal, null=True, blank=True, on_delete=models.PROTECT, related_name="activities"
+    )
+    # A note (or call) about the company itself, from its page in the workspace.
+    company = models.ForeignKey(
+        Company,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="activities",
     )
     owner = models.ForeignKey(User, on_delete=models.PROTECT, related_name="activities")
     notes = models.TextField(blank=True)
@@ -524,9 +532,12 @@ class Activity(Versioned, models.Model):
             models.CheckConstraint(
                 condition=Q(lead__isnull=False)
                 | Q(contact__isnull=False)
-                | Q(deal__isnull=False),
+                | Q(deal__isnull=False)
+                | Q(company__isnull=False),
                 name="activity_has_subject",
-                violation_error_message="Log it against a lead, contact or deal.",
+                violation_error_message=(
+                    "Log it against a lead, contact, deal or company."
+                ),
             ),
             models.CheckConstraint(
                 condition=Q(kind__in=ActivityKind.values), name="activity_kind_valid"

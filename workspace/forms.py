@@ -1,7 +1,13 @@
 """The short forms of the record pages; the services decide, the forms only parse."""
 
-from django import forms
+import datetime
 
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from crm import policy
+from crm.models import User
 from leads.models import DisqualificationReason
 from pipeline.models import ActivityKind, Direction, LostReason, Outcome, Stage
 
@@ -108,4 +114,71 @@ class ReopenForm(VersionForm):
         choices=[("", "Where it closed"), *Stage.choices],
         required=False,
         label="Reopen in",
+    )
+
+
+class NoteForm(PageForm):
+    """A note on the record: what the rep wants the next reader to know."""
+
+    id_prefix = "note"
+
+    notes = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), max_length=5000, label=_("Note")
+    )
+
+
+class TaskForm(PageForm):
+    """Plan a call, e-mail or meeting: a task due at a day and time, for someone."""
+
+    id_prefix = "task"
+
+    kind = forms.ChoiceField(
+        choices=[c for c in ActivityKind.choices if c[0] != ActivityKind.NOTE],
+        initial=ActivityKind.CALL,
+        label=_("Task"),
+    )
+    due_on = forms.DateField(
+        widget=forms.DateInput(attrs={"type": "date"}), label=_("Due on")
+    )
+    due_time = forms.TimeField(
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        initial=datetime.time(9, 0),
+        label=_("At"),
+    )
+    owner = forms.ModelChoiceField(queryset=User.objects.none(), label=_("For"))
+    notes = forms.CharField(required=False, max_length=5000, label=_("What for"))
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        owners = policy.assignable_owners(user).order_by("first_name", "username")
+        self.fields["owner"].queryset = owners
+        self.fields["owner"].label_from_instance = lambda person: (
+            person.get_full_name() or person.username
+        )
+        self.fields["owner"].initial = user.pk
+        self.fields["due_on"].initial = timezone.localdate() + datetime.timedelta(1)
+
+    def task(self) -> dict:
+        """Return the ``activity_log`` arguments of the planned activity."""
+        data = self.cleaned_data
+        due_at = timezone.make_aware(
+            datetime.datetime.combine(data["due_on"], data["due_time"])
+        )
+        return {
+            "kind": data["kind"],
+            "owner": data["owner"],
+            "notes": data["notes"],
+            "done": False,
+            "due_at": due_at,
+        }
+
+
+class CompleteForm(PageForm):
+    """Mark a task done, with what came of it."""
+
+    id_prefix = "complete"
+
+    version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+    outcome = forms.ChoiceField(
+        choices=[("", "—"), *Outcome.choices], required=False, label=_("Outcome")
     )

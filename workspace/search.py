@@ -57,7 +57,8 @@ def terms_of(query: str) -> tuple[str, list[str]]:
     return query, query.split()[:MAX_TERMS]
 
 
-def _substring(fields: tuple[str, ...], terms: list[str]) -> Q:
+def substring(fields: tuple[str, ...], terms: list[str]) -> Q:
+    """Return the filter: every term is a substring of one of the fields."""
     return reduce(
         and_,
         (
@@ -69,7 +70,7 @@ def _substring(fields: tuple[str, ...], terms: list[str]) -> Q:
 
 def _matching(queryset: QuerySet, fields: tuple[str, ...], query: str, terms):
     if connection.vendor != "postgresql":
-        return queryset.filter(_substring(fields, terms))
+        return queryset.filter(substring(fields, terms))
     from django.contrib.postgres.lookups import TrigramWordSimilar
     from django.contrib.postgres.search import TrigramWordSimilarity
 

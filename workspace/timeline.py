@@ -15,9 +15,11 @@ from dataclasses import dataclass
 
 from django.db.models import QuerySet
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from leads.models import Decision, Qualification, Touch
-from pipeline.models import Activity, DealStatus, Stage, StageChange
+from leads.models import Decision, LeadStatus, LeadStatusChange, Qualification, Touch
+from pipeline.models import Activity, ActivityKind, DealStatus, Stage, StageChange
 
 LIMIT = 50
 
@@ -25,7 +27,8 @@ LIMIT = 50
 @dataclass(frozen=True)
 class Event:
     at: datetime.datetime
-    kind: str  # a CSS class and a filter word: touch, activity, decision, stage
+    # A CSS class and a filter word: touch, activity, note, decision, status, stage
+    kind: str
     title: str
     detail: str = ""
     by: str = ""
@@ -44,16 +47,27 @@ def _touches(touches: QuerySet[Touch]) -> Iterable[Event]:
 
 
 def _activities(activities: QuerySet[Activity]) -> Iterable[Event]:
-    rows = activities.select_related("owner", "deal").order_by("-occurred_at", "-pk")
+    # Planned activities have not happened: they are tasks, listed apart.
+    rows = (
+        activities.filter(done=True)
+        .select_related("owner", "deal")
+        .order_by("-occurred_at", "-pk")
+    )
     for activity in rows[:LIMIT]:
-        title = f"{activity.get_kind_display()} ({activity.get_direction_display()})"
+        is_note = activity.kind == ActivityKind.NOTE
+        if is_note:
+            title = _("Note")
+        else:
+            title = (
+                f"{activity.get_kind_display()} ({activity.get_direction_display()})"
+            )
         if activity.outcome:
             title += f": {activity.get_outcome_display()}"
         if activity.is_cold_call:
             title += " · cold call"
         yield Event(
             at=activity.occurred_at,
-            kind="activity",
+            kind="note" if is_note else "activity",
             title=title,
             detail=activity.notes,
             by=str(activity.owner),
@@ -88,6 +102,33 @@ def _decisions(decisions: QuerySet[Qualification]) -> Iterable[Event]:
         )
 
 
+# The status changes no other event tells: a decision and a conversion have
+# their own (with their reasons), the others are how the record began or grew.
+STATUS_TITLES = {
+    ("", LeadStatus.PROSPECT): gettext_lazy("Added as a prospect"),
+    ("", LeadStatus.LEAD): gettext_lazy("Arrived as a lead"),
+    (LeadStatus.PROSPECT, LeadStatus.LEAD): gettext_lazy("Marked as a lead"),
+}
+
+
+def _status_changes(changes: QuerySet[LeadStatusChange]) -> Iterable[Event]:
+    rows = (
+        changes.filter(to_status__in=[LeadStatus.PROSPECT, LeadStatus.LEAD])
+        .select_related("changed_by")
+        .order_by("-changed_at", "-pk")
+    )
+    for change in rows[:LIMIT]:
+        title = STATUS_TITLES.get((change.from_status, change.to_status))
+        if title is None:
+            title = _("Status: %(status)s") % {"status": change.get_to_status_display()}
+        yield Event(
+            at=change.changed_at,
+            kind="status",
+            title=str(title),
+            by=str(change.changed_by or ""),
+        )
+
+
 def _stage_changes(changes: QuerySet[StageChange]) -> Iterable[Event]:
     rows = changes.select_related("changed_by", "deal").order_by("-changed_at", "-pk")
     for change in rows[:LIMIT]:
@@ -117,6 +158,7 @@ def build(
     touches: QuerySet[Touch] | None = None,
     activities: QuerySet[Activity] | None = None,
     decisions: QuerySet[Qualification] | None = None,
+    status_changes: QuerySet[LeadStatusChange] | None = None,
     stage_changes: QuerySet[StageChange] | None = None,
     extra: Iterable[Event] = (),
 ) -> list[Event]:
@@ -128,6 +170,8 @@ def build(
         sources.append(_activities(activities))
     if decisions is not None:
         sources.append(_decisions(decisions))
+    if status_changes is not None:
+        sources.append(_status_changes(status_changes))
     if stage_changes is not None:
         sources.append(_stage_changes(stage_changes))
     events = [event for source in sources for event in source]

@@ -18,8 +18,11 @@ from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import push_url
 
 from crm import policy
 from crm.errors import Conflict, StaleVersion
@@ -27,26 +30,32 @@ from crm.models import Company, Contact
 from leads import services as lead_services
 from leads.models import Lead, LeadStatus
 from pipeline import services
-from pipeline.activities import activity_log
+from pipeline.activities import activity_complete, activity_log
 from pipeline.forms import DealMoveForm
 from pipeline.models import (
     STAGE_ORDER,
     WIN_FROM,
     Activity,
+    ActivityKind,
     Deal,
     DealStatus,
+    Outcome,
     Stage,
     StageChange,
 )
 from workspace import search as global_search
-from workspace import timeline
+from workspace import tasks, timeline
 from workspace.forms import (
     ActivityForm,
+    CompleteForm,
     ConvertForm,
     DisqualifyForm,
+    LeadDecisionForm,
     LoseForm,
+    NoteForm,
     QualifyForm,
     ReopenForm,
+    TaskForm,
     VersionForm,
 )
 from workspace.today import today_for
@@ -59,7 +68,16 @@ def sales_user_required(view: Callable) -> Callable:
     def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if not policy.is_sales_user(request.user):
             raise PermissionDenied
-        return view(request, *args, **kwargs)
+        response = view(request, *args, **kwargs)
+        if (
+            request.htmx
+            and request.method == "POST"
+            and not response.has_header("Location")
+        ):
+            # A refused form is shown again on its page: htmx must not put the
+            # form's POST address in the address bar (a reload would be a 405).
+            push_url(response, False)
+        return response
 
     wrapped.__name__ = view.__name__
     wrapped.__doc__ = view.__doc__
@@ -93,6 +111,17 @@ def _conflict_text(exc: Conflict, record: str = "deal") -> str:
     return exc.message
 
 
+def _record_extras(request: HttpRequest, subject: Q, bound: dict) -> dict:
+    """The note and task forms every record page has, and its open tasks."""
+    return {
+        "note_form": bound.get("note_form") or NoteForm(),
+        "task_form": bound.get("task_form") or TaskForm(user=request.user),
+        "tasks": tasks.tasks_of(request.user, subject),
+        "outcomes": Outcome.choices,
+        "now": timezone.now(),
+    }
+
+
 # --- Today and search -----------------------------------------------------------
 
 
@@ -100,7 +129,13 @@ def _conflict_text(exc: Conflict, record: str = "deal") -> str:
 @sales_user_required
 def today(request: HttpRequest) -> HttpResponse:
     """Show waiting leads, the user's stale deals and deals closing this month."""
-    return render(request, "workspace/today.html", {"today": today_for(request.user)})
+    today_ = today_for(request.user)
+    tasks.remember_due_count(request, today_.tasks_count)
+    return render(
+        request,
+        "workspace/today.html",
+        {"today": today_, "now": today_.now, "outcomes": Outcome.choices},
+    )
 
 
 @require_GET
@@ -140,6 +175,7 @@ def _render_lead(
         touches=lead.touches.all(),
         activities=Activity.objects.filter(activities),
         decisions=lead.qualifications.all(),
+        status_changes=lead.status_changes.all(),
         stage_changes=StageChange.objects.filter(deal=deal) if deal else None,
         extra=extra,
     )
@@ -149,6 +185,7 @@ def _render_lead(
         "deal": deal,
         "events": events,
         "can_decide": lead.status in lead_services.DECIDABLE,
+        "can_promote": lead.status == LeadStatus.PROSPECT,
         "can_convert": lead.status == LeadStatus.QUALIFIED and deal is None,
         "activity_form": bound.get("activity_form") or ActivityForm(),
         "qualify_form": bound.get("qualify_form") or QualifyForm(initial=version),
@@ -158,6 +195,7 @@ def _render_lead(
         or ConvertForm(
             initial={**version, "title": f"{lead.company_name or lead} deal"}
         ),
+        **_record_extras(request, Q(lead=lead), bound),
     }
     return render(request, "workspace/lead.html", context, status=status)
 
@@ -209,6 +247,25 @@ def lead_log(request: HttpRequest, pk: int) -> HttpResponse:
         lambda lead, data: activity_log(by=request.user, lead=lead, **data),
         lambda lead, activity: (
             f"{activity.get_kind_display()} logged.",
+            reverse("workspace:lead", args=[lead.pk]),
+        ),
+    )
+
+
+@require_POST
+@sales_user_required
+def lead_promote(request: HttpRequest, pk: int) -> HttpResponse:
+    """Mark a prospect as a lead: they showed interest."""
+    return _lead_action(
+        request,
+        pk,
+        LeadDecisionForm,
+        "promote_form",
+        lambda lead, data: lead_services.lead_promote(
+            lead=lead, by=request.user, expected_version=data["version"]
+        ),
+        lambda lead, result: (
+            _("%(lead)s is now a lead.") % {"lead": lead},
             reverse("workspace:lead", args=[lead.pk]),
         ),
     )
@@ -333,6 +390,7 @@ def _render_deal(
         "move_form": move_form,
         "lose_form": bound.get("lose_form") or LoseForm(initial=version),
         "reopen_form": bound.get("reopen_form") or ReopenForm(initial=version),
+        **_record_extras(request, Q(deal=deal), bound),
     }
     return render(request, "workspace/deal.html", context, status=status)
 
@@ -464,18 +522,20 @@ def deal_reopen(request: HttpRequest, pk: int) -> HttpResponse:
 # --- companies and contacts ------------------------------------------------------
 
 
-@require_GET
-@sales_user_required
-def company_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    """Show a company, its contacts, its deals in scope and their timeline."""
-    company = get_object_or_404(
+def _company(request: HttpRequest, pk: int) -> Company:
+    return get_object_or_404(
         Company.objects.visible_to(request.user).select_related("owner"), pk=pk
     )
+
+
+def _render_company(
+    request: HttpRequest, company: Company, *, status: int = 200, **bound
+) -> HttpResponse:
     deals = Deal.objects.visible_to(request.user).filter(company=company)
     contacts = Contact.objects.visible_to(request.user).filter(company=company)
     events = timeline.build(
         activities=Activity.objects.visible_to(request.user).filter(
-            Q(contact__in=contacts) | Q(deal__in=deals)
+            Q(company=company) | Q(contact__in=contacts) | Q(deal__in=deals)
         ),
         stage_changes=StageChange.objects.filter(deal__in=deals),
     )
@@ -487,8 +547,17 @@ def company_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "contacts": list(contacts.order_by("last_name", "first_name")[:50]),
             "deals": list(deals.order_by("-created_at")[:50]),
             "events": events,
+            **_record_extras(request, Q(company=company), bound),
         },
+        status=status,
     )
+
+
+@require_GET
+@sales_user_required
+def company_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """Show a company, its contacts, its deals in scope and their timeline."""
+    return _render_company(request, _company(request, pk))
 
 
 def _contact(request: HttpRequest, pk: int) -> Contact:
@@ -516,6 +585,7 @@ def _render_contact(
             "deals": list(deals.order_by("-created_at")[:50]),
             "events": events,
             "activity_form": bound.get("activity_form") or ActivityForm(),
+            **_record_extras(request, Q(contact=contact), bound),
         },
         status=status,
     )
@@ -543,3 +613,114 @@ def contact_log(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, "Logged.")
             return redirect("workspace:contact", pk=contact.pk)
     return _render_contact(request, contact, status=400, activity_form=form)
+
+
+# --- notes and tasks on any record ------------------------------------------------
+
+# Per kind of record: how to read one in scope and how to render its page.
+RECORDS: dict[str, tuple[Callable, Callable]] = {
+    "lead": (_lead, _render_lead),
+    "deal": (_deal, _render_deal),
+    "company": (_company, _render_company),
+    "contact": (_contact, _render_contact),
+}
+
+
+def _record_action(
+    request: HttpRequest,
+    kind: str,
+    pk: int,
+    form: forms.Form,
+    form_name: str,
+    act: Callable[[object, forms.Form], object],
+    done: str,
+) -> HttpResponse:
+    read, render_page = RECORDS[kind]
+    record = read(request, pk)
+    if form.is_valid():
+        try:
+            act(record, form)
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, done)
+            return redirect(f"workspace:{kind}", pk=pk)
+    return render_page(request, record, status=400, **{form_name: form})
+
+
+@require_POST
+@sales_user_required
+def record_note(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
+    """Add a note to a lead, deal, company or contact."""
+    return _record_action(
+        request,
+        kind,
+        pk,
+        NoteForm(request.POST),
+        "note_form",
+        lambda record, form: activity_log(
+            by=request.user,
+            kind=ActivityKind.NOTE,
+            notes=form.cleaned_data["notes"],
+            **{kind: record},
+        ),
+        _("Note added."),
+    )
+
+
+@require_POST
+@sales_user_required
+def record_plan(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
+    """Plan a task on a lead, deal, company or contact."""
+    return _record_action(
+        request,
+        kind,
+        pk,
+        TaskForm(request.POST, user=request.user),
+        "task_form",
+        lambda record, form: activity_log(
+            by=request.user, **form.task(), **{kind: record}
+        ),
+        _("Task planned."),
+    )
+
+
+def _task_home(task: Activity) -> str:
+    """Return the page of the record a task is about."""
+    for kind in ("deal", "lead", "contact", "company"):
+        pk = getattr(task, f"{kind}_id")
+        if pk is not None:
+            return reverse(f"workspace:{kind}", args=[pk])
+    return reverse("workspace:today")
+
+
+@require_POST
+@sales_user_required
+def task_complete(request: HttpRequest, pk: int) -> HttpResponse:
+    """Mark a task done: it is logged as having happened now."""
+    task = get_object_or_404(Activity.objects.visible_to(request.user), pk=pk)
+    form = CompleteForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("This task could not be completed: reload the page."))
+        return _next_or(request, _task_home(task))
+    try:
+        activity_complete(
+            activity=task,
+            by=request.user,
+            outcome=form.cleaned_data["outcome"],
+            expected_version=form.cleaned_data["version"],
+        )
+    except (ValidationError, Conflict, PermissionDenied) as exc:
+        text = (
+            exc.message
+            if isinstance(exc, Conflict)
+            else " ".join(getattr(exc, "messages", [str(exc)]))
+        )
+        if isinstance(exc, StaleVersion):
+            text = _conflict_text(exc, "task")
+        messages.error(request, text)
+    else:
+        messages.success(
+            request, _("%(task)s done and logged.") % {"task": task.get_kind_display()}
+        )
+    return _next_or(request, _task_home(task))

@@ -25,6 +25,8 @@ OPERATIONS = [
     "deals_stage",
     "deals_stage_10",
     "deals_stage_500",
+    "search_rep",
+    "search_all",
     "board",
     "floor",
     "lead_create",

@@ -16,7 +16,11 @@ import pytest
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or ""
-SCREENSHOTS = Path(__file__).resolve().parents[1] / "screenshots"
+# CRM_SCREENSHOTS puts them elsewhere (outside the repository, to look at them).
+SCREENSHOTS = Path(
+    os.environ.get("CRM_SCREENSHOTS")
+    or Path(__file__).resolve().parents[1] / "screenshots"
+)
 # The flags a sandboxed, offline CI machine needs (no GPU, no background calls).
 CHROMIUM_ARGS = [
     "--no-sandbox",

@@ -38,6 +38,9 @@ def test_offer_page_shows_the_offer_and_its_form(client, offer):
     html = response.content.decode()
     assert "The pipeline playbook" in html
     assert "Five stages, explained." in html
+    # The page speaks for the seller, not for the CRM.
+    assert "<title>The pipeline playbook · Northwind Software</title>" in html
+    assert "Sales CRM" not in html
     assert '<label for="id_email">Work e-mail:</label>' in html
 
 
@@ -54,8 +57,10 @@ def test_bad_email_shows_the_message_and_keeps_what_was_typed(client, offer, rep
 def test_valid_form_captures_an_inbound_lead_and_thanks_with_the_download(
     client, offer, rep
 ):
-    response = client.post("/offers/pipeline-playbook/", FORM)
+    response = client.post("/offers/pipeline-playbook/", FORM, follow=True)
 
+    # Post/redirect/get: reloading the thank-you page posts nothing again.
+    assert response.redirect_chain == [("/offers/pipeline-playbook/thanks/", 302)]
     assert response.status_code == 200
     assert b"https://cdn.example/playbook.pdf" in response.content
     lead = Lead.objects.get()
@@ -71,7 +76,9 @@ def test_valid_form_captures_an_inbound_lead_and_thanks_with_the_download(
 
 
 def test_bot_filling_the_honeypot_is_thanked_but_nothing_is_saved(client, offer, rep):
-    response = client.post("/offers/pipeline-playbook/", {**FORM, "website": "spam"})
+    response = client.post(
+        "/offers/pipeline-playbook/", {**FORM, "website": "spam"}, follow=True
+    )
 
     assert response.status_code == 200
     assert not Lead.objects.exists()
@@ -101,5 +108,5 @@ def test_repeated_posts_are_throttled(client, offer, rep, monkeypatch):
         for i in range(3)
     ]
 
-    assert statuses == [200, 200, 429]
+    assert statuses == [302, 302, 429]
     assert Lead.objects.count() == 2

@@ -156,16 +156,35 @@ def test_lead_admin_gets_the_convert_action_and_keeps_the_leads_actions(rep):
         model_admin.get_actions(request)
     )
     lead = LeadFactory(status="qualified", owner=rep, email="x@initech.example")
-    response = client_for(rep).post(
+    client = client_for(rep)
+    selected = {"action": "convert_to_deal", "_selected_action": [lead.pk]}
+    # The action first asks what the deal needs.
+    asking = client.post("/admin/leads/lead/", selected)
+    assert "Expected close date" in asking.content.decode()
+    lead.refresh_from_db()
+    assert lead.status == "qualified"
+    response = client.post(
         "/admin/leads/lead/",
-        {"action": "convert_to_deal", "_selected_action": [lead.pk]},
+        {
+            **selected,
+            "apply": "1",
+            "amount": "12500",
+            "currency": "",
+            "expected_close_on": "2026-12-15",
+        },
         follow=True,
     )
     assert response.status_code == 200
     lead.refresh_from_db()
     assert lead.status == "converted"
-    assert Deal.objects.get(lead=lead).owner == rep
-    assert Deal.objects.get(lead=lead).stage == "presentation"
+    deal = Deal.objects.get(lead=lead)
+    assert (deal.owner, deal.stage) == (rep, "presentation")
+    assert (deal.amount, deal.expected_close_on) == (
+        Decimal("12500.00"),
+        datetime.date(2026, 12, 15),
+    )
+    # The message links to the new deal.
+    assert f'href="/admin/pipeline/deal/{deal.pk}/change/"' in response.content.decode()
 
 
 # --- a refusal is a form error: nothing saved, nothing logged ----------------

@@ -78,8 +78,8 @@ def test_search_page_links_to_the_record_pages(
     rep, records, client_for, django_assert_max_num_queries
 ):
     client = client_for(rep)
-    # session + user, then one query per kind -> 6
-    with django_assert_max_num_queries(6):
+    # session + user, one query per kind, the navigation's tasks due -> 7
+    with django_assert_max_num_queries(7):
         response = client.get("/search/?q=dupont")
     html = response.content.decode()
     assert f'href="/companies/{records["company"].pk}/"' in html

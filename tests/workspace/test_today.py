@@ -69,7 +69,24 @@ def test_today_reads_a_bounded_number_of_queries(
         LeadFactory(owner=rep)
         make_deal(rep, title=f"Deal {n}")
     client = client_for(rep)
-    # session + user, stage rules, waiting leads, their count, stale deals,
-    # closing deals -> 7
-    with django_assert_max_num_queries(7):
+    # session + user, stage rules, tasks due, their count (which the
+    # navigation's badge reuses), waiting leads, their count, stale deals,
+    # closing deals -> 9
+    with django_assert_max_num_queries(9):
         assert client.get("/").status_code == 200
+
+
+def test_waiting_leads_past_the_response_target_stand_out(rep, client_for, settings):
+    settings.CRM_LEAD_RESPONSE_SLA_MINUTES = 60
+    start = datetime.datetime(2026, 3, 2, 9, 0, tzinfo=datetime.UTC)
+    with time_machine.travel(start, tick=False):
+        late = LeadFactory(owner=rep, last_name="Late")
+    with time_machine.travel(start + datetime.timedelta(minutes=50), tick=False):
+        fresh = LeadFactory(owner=rep, last_name="Fresh")
+    with time_machine.travel(start + datetime.timedelta(minutes=70), tick=False):
+        html = client_for(rep).get("/").content.decode()
+    assert "Target: an answer within 1\xa0hour." in html
+    # 70 minutes for the first, 20 for the second, against 60.
+    assert html.count("past the response target") == 1
+    assert html.index(late.last_name) < html.index("past the response target")
+    assert html.index("past the response target") < html.index(fresh.last_name)

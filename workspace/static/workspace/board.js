@@ -1,11 +1,17 @@
 // Drag and drop on the board: dropping a card in another column submits the
 // card's own move form (the one keyboard and no-JavaScript users submit), so
 // the server, the version check and the messages are the same either way.
-document.addEventListener("DOMContentLoaded", () => {
+// With htmx the answer replaces the page in place: the new columns are set up
+// again when htmx has loaded them.
+function setUpBoard(root) {
   if (!window.Sortable) {
     return;
   }
-  for (const list of document.querySelectorAll(".board .cards")) {
+  for (const list of root.querySelectorAll(".board .cards")) {
+    if (list.dataset.sortable) {
+      continue;
+    }
+    list.dataset.sortable = "on";
     window.Sortable.create(list, {
       group: "board",
       draggable: ".card",
@@ -21,4 +27,7 @@ document.addEventListener("DOMContentLoaded", () => {
       },
     });
   }
-});
+}
+
+document.addEventListener("DOMContentLoaded", () => setUpBoard(document));
+document.addEventListener("htmx:load", (event) => setUpBoard(event.target));
