@@ -10,6 +10,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularSwaggerSplitView
 
+from crm.language import language_choose
 from crm.views import SchemaView
 
 handler400 = "crm.api_errors.api_aware_400"
@@ -20,6 +21,8 @@ urlpatterns = [
     # Browsers ask for /favicon.ico whatever the page says.
     path("favicon.ico", RedirectView.as_view(url=static("crm/favicon.svg"))),
     path("admin/", admin.site.urls),
+    # Django's set_language, plus the choice saved on the signed-in user.
+    path("i18n/setlang/", language_choose, name="set_language"),
     path("api/v1/", include("crm.api_urls")),
     path("api/v1/", include("leads.urls")),
     path("api/v1/", include("pipeline.api_urls")),

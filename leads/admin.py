@@ -19,6 +19,9 @@ from django.db import models
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from crm import policy
@@ -150,15 +153,15 @@ class ReassignForm(forms.Form):
 
 class ImportForm(forms.Form):
     file = forms.FileField(
-        help_text=(
-            f"CSV, UTF-8, with a header row; at most "
-            f"{settings.LEADS_IMPORT_MAX_BYTES // 2**20} MB."
+        help_text=format_lazy(
+            _("CSV, UTF-8, with a header row; at most {megabytes} MB."),
+            megabytes=settings.LEADS_IMPORT_MAX_BYTES // 2**20,
         )
     )
     mode = forms.ChoiceField(
         choices=[
-            (ImportMode.ALL_OR_NOTHING.value, "All or nothing: any bad row cancels"),
-            (ImportMode.KEEP_VALID.value, "Keep the valid rows, report the others"),
+            (ImportMode.ALL_OR_NOTHING.value, _("All or nothing: any bad row cancels")),
+            (ImportMode.KEEP_VALID.value, _("Keep the valid rows, report the others")),
         ]
     )
 
@@ -243,7 +246,9 @@ class LeadAdmin(ServiceAdminMixin, SalesModelAdmin):
                 self,
                 request,
                 queryset.select_related("owner"),
-                f"{title}:",
+                ngettext_lazy(
+                    "%(count)d lead updated.", "%(count)d leads updated.", "count"
+                ),
                 lambda lead: apply(lead, form.cleaned_data),
             )
             return None
@@ -260,43 +265,47 @@ class LeadAdmin(ServiceAdminMixin, SalesModelAdmin):
             },
         )
 
-    @admin.action(description="Promote selected prospects to leads")
+    @admin.action(description=_("Promote selected prospects to leads"))
     def promote(self, request, queryset):
         run_on_each(
             self,
             request,
             queryset,
-            "Promoted",
+            ngettext_lazy(
+                "%(count)d prospect promoted to lead.",
+                "%(count)d prospects promoted to leads.",
+                "count",
+            ),
             lambda lead: services.lead_promote(lead=lead, by=request.user),
         )
 
-    @admin.action(description="Qualify selected leads (BANT form)")
+    @admin.action(description=_("Qualify selected leads (BANT form)"))
     def qualify(self, request, queryset):
         return self._action_form(
             request,
             queryset,
             action="qualify",
             form=QualifyForm(request.POST if "apply" in request.POST else None),
-            title="Qualify leads",
+            title=_("Qualify leads"),
             apply=lambda lead, data: services.lead_qualify(
                 lead=lead, by=request.user, **data
             ),
         )
 
-    @admin.action(description="Disqualify selected leads (with a reason)")
+    @admin.action(description=_("Disqualify selected leads (with a reason)"))
     def disqualify(self, request, queryset):
         return self._action_form(
             request,
             queryset,
             action="disqualify",
             form=DisqualifyForm(request.POST if "apply" in request.POST else None),
-            title="Disqualify leads",
+            title=_("Disqualify leads"),
             apply=lambda lead, data: services.lead_disqualify(
                 lead=lead, by=request.user, **data
             ),
         )
 
-    @admin.action(description="Reassign selected records to another owner")
+    @admin.action(description=_("Reassign selected records to another owner"))
     def reassign(self, request, queryset):
         return self._action_form(
             request,
@@ -305,7 +314,7 @@ class LeadAdmin(ServiceAdminMixin, SalesModelAdmin):
             form=ReassignForm(
                 request.POST if "apply" in request.POST else None, user=request.user
             ),
-            title="Reassign records",
+            title=_("Reassign records"),
             apply=lambda lead, data: services.lead_reassign(
                 lead=lead, to=data["owner"], by=request.user
             ),
@@ -330,7 +339,8 @@ class LeadAdmin(ServiceAdminMixin, SalesModelAdmin):
                 return self._import_page(
                     request,
                     ImportForm(),
-                    error=f"The file is larger than {limit // 2**20} MB.",
+                    error=_("The file is larger than %(megabytes)d MB.")
+                    % {"megabytes": limit // 2**20},
                     status=413,
                 )
             return csrf_protect(self.import_view)(request)
@@ -353,7 +363,7 @@ class LeadAdmin(ServiceAdminMixin, SalesModelAdmin):
                     mode=ImportMode(form.cleaned_data["mode"]),
                 )
             except UnicodeDecodeError:
-                form.add_error("file", "The file is not UTF-8 text.")
+                form.add_error("file", _("The file is not UTF-8 text."))
             except ValidationError as exc:
                 form.add_error("file", exc)
             if report is not None and report.saved and not report.rejected:
@@ -372,7 +382,7 @@ class LeadAdmin(ServiceAdminMixin, SalesModelAdmin):
             {
                 **self.admin_site.each_context(request),
                 "opts": self.opts,
-                "title": "Import prospects and leads",
+                "title": _("Import prospects and leads"),
                 "form": form,
                 "report": report,
                 "error": error,

@@ -3,6 +3,7 @@
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils import translation
 from django.views.decorators.csrf import csrf_protect
 
 from leads import services
@@ -19,8 +20,16 @@ class _CaptureScope:
 
 @csrf_protect
 def offer_page(request: HttpRequest, slug: str) -> HttpResponse:
-    """Show an active offer and its form; on a valid post, capture and thank."""
+    """Show an active offer in its own language (page, errors and e-mail)."""
     offer = get_object_or_404(ContentOffer, slug=slug, active=True)
+    with translation.override(offer.language):
+        response = _offer_page(request, offer)
+    response["Content-Language"] = offer.language
+    return response
+
+
+def _offer_page(request: HttpRequest, offer: ContentOffer) -> HttpResponse:
+    """Capture and thank on a valid post, else show the offer and its form."""
     form = OfferCaptureForm(request.POST or None)
     if request.method == "POST":
         throttle = CaptureThrottle()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from crm.serializers import OwnedSerializer
@@ -79,8 +80,10 @@ class LeadSerializer(OwnedSerializer):
     def validate_status(self, value: str) -> str:
         if value not in services.CREATABLE:
             raise serializers.ValidationError(
-                "Create a 'prospect' or a 'lead'; other statuses are reached "
-                "through the qualify, disqualify and convert actions.",
+                _(
+                    "Create a 'prospect' or a 'lead'; other statuses are reached "
+                    "through the qualify, disqualify and convert actions."
+                ),
                 code="invalid_choice",
             )
         return value
@@ -91,7 +94,9 @@ class LeadSerializer(OwnedSerializer):
         if isinstance(self.instance, Lead):
             others = others.exclude(pk=self.instance.pk)
         if others.exists():
-            raise serializers.ValidationError("A lead with this e-mail already exists.")
+            raise serializers.ValidationError(
+                _("A lead with this e-mail already exists.")
+            )
         return value
 
     def create(self, validated_data):
@@ -145,7 +150,9 @@ class ConsentInputSerializer(serializers.Serializer):
     text = serializers.CharField(
         required=False,
         max_length=2000,
-        help_text="What the person agreed to or withdrew (default: the form's text).",
+        help_text=_(
+            "What the person agreed to or withdrew (default: the form's text)."
+        ),
     )
 
 
@@ -171,8 +178,8 @@ class CaptureSerializer(serializers.Serializer):
         slug_field="slug",
         queryset=ContentOffer.objects.filter(active=True),
         error_messages={
-            "does_not_exist": "No active content offer has this slug.",
-            "invalid": "Give the content offer's slug.",
+            "does_not_exist": _("No active content offer has this slug."),
+            "invalid": _("Give the content offer's slug."),
         },
     )
     first_name = serializers.CharField(max_length=100)

@@ -10,6 +10,7 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext_lazy as _
 
 from crm import policy
 from crm.admin_services import ServiceAdminMixin
@@ -40,7 +41,7 @@ class KpiTargetForm(forms.ModelForm):
             self.request.user, team=data.get("team"), owner=data.get("owner")
         ):
             raise forms.ValidationError(
-                "You can set targets for the teams you manage and their reps only."
+                _("You can set targets for the teams you manage and their reps only.")
             )
         return data
 
@@ -123,7 +124,7 @@ class DashboardAdmin(admin.ModelAdmin):
             raise PermissionDenied
         context = {
             **self.admin_site.each_context(request),
-            "title": "KPI dashboard",
+            "title": _("KPI dashboard"),
             "opts": self.model._meta,
             **dashboard_context(request),
         }

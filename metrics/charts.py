@@ -12,8 +12,11 @@ import re
 from decimal import Decimal
 
 import pygal
+from babel.dates import format_date
+from django.utils.translation import gettext_lazy as _
 from pygal.style import DefaultStyle
 
+from crm.formatting import reader_locale
 from metrics import kpis
 from pipeline.models import STAGE_ORDER, Stage
 
@@ -51,26 +54,29 @@ def for_page(svg: str, *, nonce: str) -> str:
 
 
 def _month_label(day: datetime.date) -> str:
-    return day.strftime("%b %Y")
+    """Write "Jan 2026" / "janv. 2026" in the reader's language."""
+    return format_date(day, "MMM y", locale=reader_locale())
 
 
 def funnel_chart(funnel: kpis.Funnel) -> str:
     """Deals of the period's cohort per stage reached (widest first)."""
-    chart = pygal.HorizontalBar(title="Funnel: deals reaching each stage", **CONFIG)
+    chart = pygal.HorizontalBar(title=_("Funnel: deals reaching each stage"), **CONFIG)
     stages = list(reversed(funnel.stages))  # HorizontalBar draws bottom-up
     chart.x_labels = [stage.label for stage in stages]
-    chart.add("Deals", [stage.reached for stage in stages])
+    chart.add(_("Deals"), [stage.reached for stage in stages])
     return _svg(chart)
 
 
 def churn_chart(points: tuple[kpis.ChurnKpis, ...], currency: str) -> str:
     """Monthly customer churn rate (%) and MRR on each month's last day."""
     chart = pygal.Line(
-        title=f"Customer churn (%) and MRR ({currency}) per month", **CONFIG
+        title=_("Customer churn (%%) and MRR (%(currency)s) per month")
+        % {"currency": currency},
+        **CONFIG,
     )
     chart.x_labels = [_month_label(p.period.start) for p in points]
     chart.add(
-        "Customer churn %",
+        _("Customer churn %"),
         [
             None
             if p.customer_churn_rate is None
@@ -79,7 +85,7 @@ def churn_chart(points: tuple[kpis.ChurnKpis, ...], currency: str) -> str:
         ],
     )
     chart.add(
-        f"MRR {currency}",
+        _("MRR %(currency)s") % {"currency": currency},
         [float(dict(p.mrr_end).get(currency, Decimal(0))) for p in points],
         secondary=True,
     )
@@ -88,13 +94,16 @@ def churn_chart(points: tuple[kpis.ChurnKpis, ...], currency: str) -> str:
 
 def pipeline_chart(rows: tuple[kpis.StageRow, ...]) -> str:
     """Open pipeline on ``end`` per stage: value and weighted value per currency."""
-    chart = pygal.Bar(title="Pipeline by stage (open on end)", **CONFIG)
+    chart = pygal.Bar(title=_("Pipeline by stage (open on end)"), **CONFIG)
     chart.x_labels = [Stage(stage).label for stage in STAGE_ORDER]
     for currency in sorted({row.currency for row in rows}):
         cells = {row.stage: row for row in rows if row.currency == currency}
-        for name, field in (("value", "amount"), ("weighted", "weighted_amount")):
+        for name, field in (
+            (_("%(currency)s value"), "amount"),
+            (_("%(currency)s weighted"), "weighted_amount"),
+        ):
             chart.add(
-                f"{currency} {name}",
+                name % {"currency": currency},
                 [
                     float(getattr(cells[s], field)) if s in cells else 0
                     for s in STAGE_ORDER
@@ -105,18 +114,18 @@ def pipeline_chart(rows: tuple[kpis.StageRow, ...]) -> str:
 
 def reps_chart(reps: tuple[kpis.RepPerformance, ...]) -> str:
     """Revenue won per rep (bars, per currency) and win rate % (secondary axis)."""
-    chart = pygal.Bar(title="Revenue won and win rate per rep", **CONFIG)
+    chart = pygal.Bar(title=_("Revenue won and win rate per rep"), **CONFIG)
     chart.x_labels = [rep.name for rep in reps]
-    currencies = sorted({c for rep in reps for c, _ in rep.revenue_won})
+    currencies = sorted({c for rep in reps for c, _amount in rep.revenue_won})
     for currency in currencies:
         chart.add(
-            f"Revenue {currency}",
+            _("Revenue %(currency)s") % {"currency": currency},
             [float(dict(rep.revenue_won).get(currency, 0)) for rep in reps],
         )
     rates = [None if r.win_rate is None else float(r.win_rate * 100) for r in reps]
     # pygal cannot scale a secondary axis without a single value.
     if any(rate is not None for rate in rates):
-        chart.add("Win rate %", rates, secondary=True)
+        chart.add(_("Win rate %"), rates, secondary=True)
     return _svg(chart)
 
 
@@ -124,7 +133,7 @@ def leads_chart(
     rows: tuple[tuple[datetime.date, str, int], ...], months: list[datetime.date]
 ) -> str:
     """New leads per month, stacked by channel."""
-    chart = pygal.StackedBar(title="New leads per month by channel", **CONFIG)
+    chart = pygal.StackedBar(title=_("New leads per month by channel"), **CONFIG)
     chart.x_labels = [_month_label(month) for month in months]
     counts = {(month, channel): n for month, channel, n in rows}
     for channel in ("inbound", "outbound"):

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from django import forms
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 from crm import policy
 from crm.limits import validate_day
@@ -36,10 +37,10 @@ class DashboardForm(forms.Form):
     )
     team = forms.ModelChoiceField(queryset=Team.objects.none(), required=False)
     owner = forms.ModelChoiceField(
-        queryset=User.objects.none(), required=False, label="Rep"
+        queryset=User.objects.none(), required=False, label=_("Rep")
     )
     channel = forms.ChoiceField(
-        choices=[("", "All channels"), *Channel.choices], required=False
+        choices=[("", _("All channels")), *Channel.choices], required=False
     )
 
     def __init__(self, *args, viewer: User, **kwargs):
@@ -55,7 +56,7 @@ class DashboardForm(forms.Form):
         start = data.get("start") or quarter.start
         end = data.get("end") or quarter.end
         if start > end:
-            self.add_error("end", "The end is before the start.")
+            self.add_error("end", _("The end is before the start."))
         data["period"] = Period(start, end)
         return data
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
-from crm import policy
+from crm import formatting, policy
 from crm.admin import OwnerListFilter, SalesModelAdmin
 from crm.admin_services import ServiceAdminMixin, changed_fields, run_on_each
 from crm.errors import Conflict
@@ -31,11 +33,11 @@ from pipeline.models import (
 
 
 class StaleListFilter(admin.SimpleListFilter):
-    title = "staleness"
+    title = _("staleness")
     parameter_name = "stale"
 
     def lookups(self, request, model_admin):
-        return [("yes", "Stale"), ("no", "Not stale")]
+        return [("yes", _("Stale")), ("no", _("Not stale"))]
 
     def queryset(self, request, queryset):
         # ``is_stale`` is annotated by DealAdmin.get_queryset.
@@ -80,7 +82,7 @@ class DealActionForm(ActionForm):
     lost_reason = forms.ChoiceField(
         choices=[("", "---------"), *LostReason.choices],
         required=False,
-        label="Lost reason (for “lose”)",
+        label=_("Lost reason (for “lose”)"),
     )
 
 
@@ -91,8 +93,7 @@ class DealAdmin(ServiceAdminMixin, SalesModelAdmin):
         "owner",
         "stage",
         "status",
-        "amount",
-        "currency",
+        "amount_shown",
         "stale",
         "expected_close_on",
         "stage_entered_at",
@@ -160,7 +161,11 @@ class DealAdmin(ServiceAdminMixin, SalesModelAdmin):
             ]
         return self.fields
 
-    @admin.display(boolean=True, ordering="is_stale", description="stale")
+    @admin.display(ordering="amount", description=_("amount"))
+    def amount_shown(self, deal: Deal) -> str:
+        return formatting.money(deal.amount, deal.currency)
+
+    @admin.display(boolean=True, ordering="is_stale", description=_("stale"))
     def stale(self, obj) -> bool:
         return getattr(obj, "is_stale", False)
 
@@ -185,56 +190,66 @@ class DealAdmin(ServiceAdminMixin, SalesModelAdmin):
             },
         )
 
-    @admin.action(description="Move selected deals to the next stage")
+    @admin.action(description=_("Move selected deals to the next stage"))
     def move_to_next_stage(self, request, queryset):
         def move(deal):
             index = STAGE_INDEX[deal.stage]
             if index + 1 >= len(STAGE_ORDER):
-                raise Conflict("already in the last stage (Closing).")
+                raise Conflict(_("already in the last stage (Closing)."))
             services.deal_move(
                 deal=deal, to_stage=STAGE_ORDER[index + 1], by=request.user
             )
 
-        run_on_each(self, request, queryset, "Moved", move)
+        run_on_each(
+            self,
+            request,
+            queryset,
+            ngettext_lazy("%(count)d deal moved.", "%(count)d deals moved.", "count"),
+            move,
+        )
 
-    @admin.action(description="Mark selected deals as won")
+    @admin.action(description=_("Mark selected deals as won"))
     def win(self, request, queryset):
         run_on_each(
             self,
             request,
             queryset,
-            "Won",
+            ngettext_lazy("%(count)d deal won.", "%(count)d deals won.", "count"),
             lambda deal: services.deal_win(deal=deal, by=request.user),
         )
 
-    @admin.action(description="Mark selected deals as lost (choose a reason)")
+    @admin.action(description=_("Mark selected deals as lost (choose a reason)"))
     def lose(self, request, queryset):
         reason = request.POST.get("lost_reason", "")
         if not reason:
             self.message_user(
-                request, "Choose a lost reason next to the action.", messages.ERROR
+                request, _("Choose a lost reason next to the action."), messages.ERROR
             )
             return
         run_on_each(
             self,
             request,
             queryset,
-            "Lost",
+            ngettext_lazy("%(count)d deal lost.", "%(count)d deals lost.", "count"),
             lambda deal: services.deal_lose(
                 deal=deal,
                 by=request.user,
                 reason=reason,
-                notes="Closed from the admin" if reason == LostReason.OTHER else "",
+                notes=str(_("Closed from the admin"))
+                if reason == LostReason.OTHER
+                else "",
             ),
         )
 
-    @admin.action(description="Reopen selected closed deals")
+    @admin.action(description=_("Reopen selected closed deals"))
     def reopen(self, request, queryset):
         run_on_each(
             self,
             request,
             queryset,
-            "Reopened",
+            ngettext_lazy(
+                "%(count)d deal reopened.", "%(count)d deals reopened.", "count"
+            ),
             lambda deal: services.deal_reopen(deal=deal, by=request.user),
         )
 
@@ -349,12 +364,16 @@ class ConvertingLeadAdmin(LeadAdmin):
 
     actions = [*LeadAdmin.actions, "convert_to_deal"]
 
-    @admin.action(description="Convert selected qualified leads to deals")
+    @admin.action(description=_("Convert selected qualified leads to deals"))
     def convert_to_deal(self, request, queryset):
         run_on_each(
             self,
             request,
             queryset,
-            "Converted",
+            ngettext_lazy(
+                "%(count)d lead converted to a deal.",
+                "%(count)d leads converted to deals.",
+                "count",
+            ),
             lambda lead: services.lead_convert(lead=lead, by=request.user),
         )

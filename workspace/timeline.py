@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from django.db.models import QuerySet
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from leads.models import Decision, Qualification, Touch
 from pipeline.models import Activity, DealStatus, Stage, StageChange
@@ -34,7 +35,11 @@ class Event:
 
 def _touches(touches: QuerySet[Touch]) -> Iterable[Event]:
     for touch in touches.select_related("offer").order_by("-occurred_at")[:LIMIT]:
-        what = f"Downloaded {touch.offer.title}" if touch.offer else "Got in touch"
+        what = (
+            _("Downloaded %(offer)s") % {"offer": touch.offer.title}
+            if touch.offer
+            else _("Got in touch")
+        )
         yield Event(
             at=touch.occurred_at,
             kind="touch",
@@ -50,7 +55,7 @@ def _activities(activities: QuerySet[Activity]) -> Iterable[Event]:
         if activity.outcome:
             title += f": {activity.get_outcome_display()}"
         if activity.is_cold_call:
-            title += " · cold call"
+            title += " · " + str(_("cold call"))
         yield Event(
             at=activity.occurred_at,
             kind="activity",
@@ -93,15 +98,18 @@ def _stage_changes(changes: QuerySet[StageChange]) -> Iterable[Event]:
     for change in rows[:LIMIT]:
         to_stage = Stage(change.to_stage).label
         if not change.from_stage:
-            title = f"Deal created in {to_stage}"
+            title = _("Deal created in %(stage)s") % {"stage": to_stage}
         elif change.to_status == DealStatus.WON:
-            title = "Won"
+            title = _("Won")
         elif change.to_status == DealStatus.LOST:
-            title = "Lost"
+            title = _("Lost")
         elif change.from_status != DealStatus.OPEN:
-            title = f"Reopened in {to_stage}"
+            title = _("Reopened in %(stage)s") % {"stage": to_stage}
         else:
-            title = f"Moved from {Stage(change.from_stage).label} to {to_stage}"
+            title = _("Moved from %(from)s to %(to)s") % {
+                "from": Stage(change.from_stage).label,
+                "to": to_stage,
+            }
         yield Event(
             at=change.changed_at,
             kind="stage",
