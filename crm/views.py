@@ -120,9 +120,12 @@ class TokenLoginSerializer(serializers.Serializer):
             # django-axes refused before checking the password (see settings).
             raise exceptions.Throttled(
                 wait=settings.AXES_COOLOFF_TIME.total_seconds(),
-                detail=_(
-                    "Too many failed logins for this account or address: "
-                    "try again later."
+                # DRF joins it with its own "Expected available in…": a str.
+                detail=str(
+                    _(
+                        "Too many failed logins for this account or address: "
+                        "try again later."
+                    )
                 ),
             )
         if user is None:

@@ -13,13 +13,16 @@ from decimal import Decimal
 
 import pygal
 from babel.dates import format_date
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext as _
 from pygal.style import DefaultStyle
 
 from crm.formatting import reader_locale
+from leads.models import Channel
 from metrics import kpis
 from pipeline.models import STAGE_ORDER, Stage
 
+# Titles and legends use gettext, not gettext_lazy: pygal serialises them as
+# JSON, and a chart is drawn during a request, in the reader's language.
 CONFIG = {
     "js": [],  # no CDN script; the SVG is complete on its own
     "disable_xml_declaration": True,
@@ -62,7 +65,7 @@ def funnel_chart(funnel: kpis.Funnel) -> str:
     """Deals of the period's cohort per stage reached (widest first)."""
     chart = pygal.HorizontalBar(title=_("Funnel: deals reaching each stage"), **CONFIG)
     stages = list(reversed(funnel.stages))  # HorizontalBar draws bottom-up
-    chart.x_labels = [stage.label for stage in stages]
+    chart.x_labels = [str(stage.label) for stage in stages]
     chart.add(_("Deals"), [stage.reached for stage in stages])
     return _svg(chart)
 
@@ -95,7 +98,7 @@ def churn_chart(points: tuple[kpis.ChurnKpis, ...], currency: str) -> str:
 def pipeline_chart(rows: tuple[kpis.StageRow, ...]) -> str:
     """Open pipeline on ``end`` per stage: value and weighted value per currency."""
     chart = pygal.Bar(title=_("Pipeline by stage (open on end)"), **CONFIG)
-    chart.x_labels = [Stage(stage).label for stage in STAGE_ORDER]
+    chart.x_labels = [str(Stage(stage).label) for stage in STAGE_ORDER]
     for currency in sorted({row.currency for row in rows}):
         cells = {row.stage: row for row in rows if row.currency == currency}
         for name, field in (
@@ -136,8 +139,8 @@ def leads_chart(
     chart = pygal.StackedBar(title=_("New leads per month by channel"), **CONFIG)
     chart.x_labels = [_month_label(month) for month in months]
     counts = {(month, channel): n for month, channel, n in rows}
-    for channel in ("inbound", "outbound"):
+    for channel in (Channel.INBOUND, Channel.OUTBOUND):
         chart.add(
-            channel.capitalize(), [counts.get((month, channel), 0) for month in months]
+            str(channel.label), [counts.get((month, channel), 0) for month in months]
         )
     return _svg(chart)

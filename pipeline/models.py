@@ -16,6 +16,7 @@ from django.db.models import Case, DecimalField, ExpressionWrapper, F, Q, Value,
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from crm import limits, policy
 from crm.models import (
@@ -452,8 +453,9 @@ class ActivityKind(models.TextChoices):
 
 
 class Direction(models.TextChoices):
-    INBOUND = "inbound", _("Inbound")
-    OUTBOUND = "outbound", _("Outbound")
+    # A call's direction, not the lead's channel: French says "entrant/sortant".
+    INBOUND = "inbound", pgettext_lazy("activity direction", "Inbound")
+    OUTBOUND = "outbound", pgettext_lazy("activity direction", "Outbound")
 
 
 class Outcome(models.TextChoices):

@@ -83,7 +83,8 @@ class ConvertForm(LeadDecisionForm):
         min_length=3, max_length=3, required=False, label=_("Currency")
     )
     expected_close_on = forms.DateField(
-        widget=forms.DateInput(attrs={"type": "date"}), label=_("Expected close date")
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        label=_("Expected close date"),
     )
 
     def clean_currency(self) -> str | None:

@@ -51,9 +51,15 @@ def _touches(touches: QuerySet[Touch]) -> Iterable[Event]:
 def _activities(activities: QuerySet[Activity]) -> Iterable[Event]:
     rows = activities.select_related("owner", "deal").order_by("-occurred_at", "-pk")
     for activity in rows[:LIMIT]:
-        title = f"{activity.get_kind_display()} ({activity.get_direction_display()})"
+        title = _("%(kind)s (%(direction)s)") % {
+            "kind": activity.get_kind_display(),
+            "direction": activity.get_direction_display(),
+        }
         if activity.outcome:
-            title += f": {activity.get_outcome_display()}"
+            title = _("%(activity)s: %(outcome)s") % {
+                "activity": title,
+                "outcome": activity.get_outcome_display(),
+            }
         if activity.is_cold_call:
             title += " · " + str(_("cold call"))
         yield Event(
