@@ -178,12 +178,13 @@ class ContactAdmin(ServiceAdminMixin, SalesModelAdmin):
 
 
 class SubscriptionChangeForm(forms.Form):
-    plan = forms.CharField(max_length=100)
+    plan = forms.CharField(max_length=100, label=_("Plan"))
     mrr = forms.DecimalField(
         label=_("MRR"), max_digits=12, decimal_places=2, min_value=Decimal(0)
     )
     effective_on = forms.DateField(
         required=False,
+        label=_("Effective on"),
         help_text=_("Default today; never before the start or after the end."),
     )
 

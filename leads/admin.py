@@ -129,20 +129,26 @@ class QualificationInline(admin.TabularInline):
 
 
 class QualifyForm(forms.Form):
-    budget = forms.BooleanField(required=False)
-    authority = forms.BooleanField(required=False)
-    need = forms.BooleanField(required=False)
-    timeline = forms.BooleanField(required=False)
-    notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    budget = forms.BooleanField(required=False, label=_("Budget"))
+    authority = forms.BooleanField(required=False, label=_("Authority"))
+    need = forms.BooleanField(required=False, label=_("Need"))
+    timeline = forms.BooleanField(required=False, label=_("Timeline"))
+    notes = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 3}), label=_("Notes")
+    )
 
 
 class DisqualifyForm(forms.Form):
-    reason = forms.ChoiceField(choices=DisqualificationReason.choices)
-    notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    reason = forms.ChoiceField(
+        choices=DisqualificationReason.choices, label=_("Reason")
+    )
+    notes = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 3}), label=_("Notes")
+    )
 
 
 class ReassignForm(forms.Form):
-    owner = forms.ModelChoiceField(queryset=User.objects.none())
+    owner = forms.ModelChoiceField(queryset=User.objects.none(), label=_("Owner"))
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
@@ -153,16 +159,18 @@ class ReassignForm(forms.Form):
 
 class ImportForm(forms.Form):
     file = forms.FileField(
+        label=_("File"),
         help_text=format_lazy(
             _("CSV, UTF-8, with a header row; at most {megabytes} MB."),
             megabytes=settings.LEADS_IMPORT_MAX_BYTES // 2**20,
-        )
+        ),
     )
     mode = forms.ChoiceField(
         choices=[
             (ImportMode.ALL_OR_NOTHING.value, _("All or nothing: any bad row cancels")),
             (ImportMode.KEEP_VALID.value, _("Keep the valid rows, report the others")),
-        ]
+        ],
+        label=_("Mode"),
     )
 
 

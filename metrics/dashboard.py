@@ -25,22 +25,29 @@ from metrics.segments import Period, add_months, segment_for
 class DashboardForm(forms.Form):
     """Period and filters; the choices offered follow the viewer's scope."""
 
+    # A date input's value is ISO in every language (the browser shows it local).
     start = forms.DateField(
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         validators=[validate_day],
+        label=_("Start"),
     )
     end = forms.DateField(
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         validators=[validate_day],
+        label=_("End"),
     )
-    team = forms.ModelChoiceField(queryset=Team.objects.none(), required=False)
+    team = forms.ModelChoiceField(
+        queryset=Team.objects.none(), required=False, label=_("Team")
+    )
     owner = forms.ModelChoiceField(
         queryset=User.objects.none(), required=False, label=_("Rep")
     )
     channel = forms.ChoiceField(
-        choices=[("", _("All channels")), *Channel.choices], required=False
+        choices=[("", _("All channels")), *Channel.choices],
+        required=False,
+        label=_("Channel"),
     )
 
     def __init__(self, *args, viewer: User, **kwargs):

@@ -57,7 +57,9 @@ def test_a_french_rep_qualifies_and_converts_a_lead_in_french(french_page, rep):
     for criterion in ("Budget", "Autorité", "Besoin", "Échéance"):
         page.get_by_role("checkbox", name=criterion).check()
     page.get_by_role("button", name="Qualifier", exact=True).click()
-    expect(page.get_by_text("Lead qualifié\xa0: Ada Lovelace (score\xa0:")).to_be_visible()
+    expect(
+        page.get_by_text("Lead qualifié\xa0: Ada Lovelace (score\xa0:")
+    ).to_be_visible()
     expect(page.locator("h1 .status")).to_have_text("Qualifié")
 
     page.get_by_label("Montant").fill("12500")
@@ -69,7 +71,8 @@ def test_a_french_rep_qualifies_and_converts_a_lead_in_french(french_page, rep):
     expect(details).to_contain_text("15/12/2026")
     expect(page.locator("h1 .status")).to_have_text("Présentation du produit")
 
-    page.get_by_role("link", name="Tableau", exact=True).click()
+    navigation = page.get_by_role("navigation", name="Principale")
+    navigation.get_by_role("link", name="Pipeline", exact=True).click()
     expect(page.get_by_role("heading", name="Pipeline", exact=True)).to_be_visible()
     column = page.locator('section[data-stage="presentation"]')
     expect(column).to_contain_text("Présentation du produit")
