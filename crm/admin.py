@@ -11,9 +11,12 @@ from axes.admin import AccessAttemptAdmin
 from axes.models import AccessAttempt
 from axes.utils import reset as axes_reset
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext, ngettext_lazy
 
@@ -158,8 +161,38 @@ class TeamAdmin(admin.ModelAdmin):
         return policy.is_sales_staff(request.user)
 
 
+class AddressBookAdmin(ServiceAdminMixin, SalesModelAdmin):
+    """Companies and contacts: deleted through the service, never half-way.
+
+    A record that others refer to (``PROTECT``) shows no delete button, and its
+    delete page answers what the API's 409 says instead of Django's list of
+    protected objects.
+    """
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        allowed = super().has_delete_permission(request, obj)
+        return allowed and not (obj and services.address_book_deletion_refusal(obj))
+
+    def delete_view(self, request, object_id, extra_context=None):
+        obj = self.get_object(request, unquote(object_id))
+        refusal = (
+            obj is not None
+            and super().has_delete_permission(request, obj)
+            and services.address_book_deletion_refusal(obj)
+        )
+        if refusal:
+            self.message_user(request, refusal.message, messages.ERROR)
+            meta = obj._meta
+            change = f"admin:{meta.app_label}_{meta.model_name}_change"
+            return redirect(reverse(change, args=[obj.pk]))
+        return super().delete_view(request, object_id, extra_context)
+
+    def delete_model(self, request, obj) -> None:
+        services.address_book_delete(record=obj, by=request.user)
+
+
 @admin.register(Company)
-class CompanyAdmin(ServiceAdminMixin, SalesModelAdmin):
+class CompanyAdmin(AddressBookAdmin):
     list_display = ["name", "domain", "industry", "employees", "country", "owner"]
     list_filter = ["industry", "country"]
     list_select_related = ["owner"]
@@ -169,7 +202,7 @@ class CompanyAdmin(ServiceAdminMixin, SalesModelAdmin):
 
 
 @admin.register(Contact)
-class ContactAdmin(ServiceAdminMixin, SalesModelAdmin):
+class ContactAdmin(AddressBookAdmin):
     list_display = ["__str__", "email", "job_title", "company", "owner"]
     list_select_related = ["company", "owner"]
     search_fields = ["first_name", "last_name", "email"]

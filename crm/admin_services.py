@@ -9,19 +9,32 @@ the page is shown again with nothing saved and nothing logged. ``save_model``
 then only picks up the saved record.
 
 The admins using it have read-only inlines, so the form is the whole change.
+
+A change form also carries the version of the record it showed (a hidden
+``seen_version``): if someone else saved the record meanwhile, the save is
+refused with a form error instead of writing the values this page showed over
+theirs (the admin's form, rebuilt at POST time, would otherwise take every
+field the other writer changed as changed back by this one).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import IntegrityError, models, transaction
 from django.utils.translation import gettext_lazy as _
 
 from crm.errors import Conflict, constraint_violation
-from crm.versioning import record_update
+from crm.versioning import lock_version, record_update
+
+SEEN_VERSION = "seen_version"
+
+
+def is_versioned(model: type[models.Model]) -> bool:
+    return any(f.name == "version" for f in model._meta.concrete_fields)
 
 
 def add_service_error(form, exc: Exception) -> None:
@@ -106,12 +119,42 @@ class ServiceAdminMixin:
             return obj
         return record_update(obj, changes=changed_fields(obj, form))
 
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or not is_versioned(self.model):
+            return fieldsets
+        # The hidden field rides in the last fieldset (the admin renders a
+        # hidden field's row hidden), so every change form sends it back.
+        *head, (name, options) = fieldsets
+        fields = [*options["fields"], SEEN_VERSION]
+        return [*head, (name, {**options, "fields": fields})]
+
     def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is not None and is_versioned(self.model):
+            kwargs.setdefault(
+                "form",
+                type(
+                    self.form.__name__,
+                    (self.form,),
+                    {
+                        SEEN_VERSION: forms.IntegerField(
+                            widget=forms.HiddenInput,
+                            required=False,
+                            initial=obj.version,
+                        )
+                    },
+                ),
+            )
         base = super().get_form(request, obj, change=change, **kwargs)
         model_admin = self
 
         class ServiceForm(base):
             saved = None
+
+            @property
+            def changed_data(self):
+                # The version read is no change of the record (nor of its log).
+                return [n for n in super().changed_data if n != SEEN_VERSION]
 
             def _post_clean(self):
                 super()._post_clean()
@@ -119,6 +162,10 @@ class ServiceAdminMixin:
                     return
                 try:
                     with transaction.atomic():
+                        seen = self.cleaned_data.get(SEEN_VERSION)
+                        if change and seen is not None:
+                            # Checked under the row lock the write then reuses.
+                            lock_version(self.instance, seen)
                         self.saved = model_admin.apply_form(
                             request, self.instance, self, change
                         )

@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
+from rest_framework.reverse import reverse
 
 from crm.errors import StaleVersion
 from crm.versioning import ExpectedVersion, lock_version, record_update
@@ -88,6 +89,12 @@ def etag(record: Any) -> str:
     return f'"{record.version}"'
 
 
+def created_headers(request, record: Any, basename: str) -> dict[str, str]:
+    """Return the headers of a 201: the new record's ``ETag`` and ``Location``."""
+    url = reverse(f"{basename}-detail", kwargs={"pk": record.pk}, request=request)
+    return {"ETag": etag(record), "Location": url}
+
+
 def versioned_schema(serializer_class: type[serializers.Serializer]):
     """Document If-Match and the 412 on a viewset's update and destroy."""
     from crm.serializers import stale_response_serializer
@@ -122,11 +129,12 @@ class VersionedViewSetMixin:
     def versioned_response(
         self, instance, status_code: int = status.HTTP_200_OK
     ) -> Response:
-        return Response(
-            self.represent(instance),
-            status=status_code,
-            headers={"ETag": etag(instance)},
+        headers = (
+            created_headers(self.request, instance, self.basename)
+            if status_code == status.HTTP_201_CREATED
+            else {"ETag": etag(instance)}
         )
+        return Response(self.represent(instance), status=status_code, headers=headers)
 
     def retrieve(self, request, *args, **kwargs):
         return self.versioned_response(self.get_object())

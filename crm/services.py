@@ -172,6 +172,21 @@ def subscription_end(
     return sub
 
 
+def address_book_deletion_refusal(record: Company | Contact) -> Conflict | None:
+    """Return why ``record`` cannot be deleted now (what refers to it), if so."""
+    blockers = policy.deletion_blockers(record)
+    if not blockers:
+        return None
+    return Conflict(
+        _(
+            "This %(record)s cannot be deleted while other records refer "
+            "to it (%(blockers)s)."
+        )
+        % {"record": record._meta.verbose_name, "blockers": ", ".join(blockers)},
+        code="protected",
+    )
+
+
 def address_book_delete(
     *, record: Company | Contact, by: User, expected_version: ExpectedVersion = None
 ) -> None:
@@ -186,19 +201,8 @@ def address_book_delete(
         )
     with transaction.atomic():
         record = lock_version(record, expected_version)
-        blockers = policy.deletion_blockers(record)
-        if blockers:
-            raise Conflict(
-                _(
-                    "This %(record)s cannot be deleted while other records refer "
-                    "to it (%(blockers)s)."
-                )
-                % {
-                    "record": record._meta.verbose_name,
-                    "blockers": ", ".join(blockers),
-                },
-                code="protected",
-            )
+        if refusal := address_book_deletion_refusal(record):
+            raise refusal
         try:
             record.delete()
         except models.ProtectedError as exc:

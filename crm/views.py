@@ -27,7 +27,7 @@ from crm.api_examples import (
 from crm.api_versioning import (
     IF_MATCH,
     VersionedViewSetMixin,
-    etag,
+    created_headers,
     expected_version,
     versioned_schema,
 )
@@ -364,7 +364,7 @@ class WebhookEndpointViewSet(VersionedViewSetMixin, viewsets.ModelViewSet):
         response = Response(
             WebhookEndpointCreatedSerializer(endpoint).data,
             status=status.HTTP_201_CREATED,
-            headers={"ETag": etag(endpoint)},
+            headers=created_headers(request, endpoint, self.basename),
         )
         # The secret is shown once: an Idempotency-Key replay answers without it.
         return idempotency.redact(response, "secret")

@@ -280,13 +280,25 @@ class StageSettingAdmin(admin.ModelAdmin):
         return False
 
 
+class ActivityAdminForm(forms.ModelForm):
+    # Unticked (what an older form or a script sends) logs a done activity.
+    planned = forms.BooleanField(
+        required=False,
+        label=_("Planned"),
+        help_text=_("A task for later: not done yet, due at the date above."),
+    )
+
+
 @admin.register(Activity)
 class ActivityAdmin(ServiceAdminMixin, SalesModelAdmin):
+    form = ActivityAdminForm
     list_display = [
         "occurred_at",
         "kind",
         "direction",
         "outcome",
+        "done",
+        "due_at",
         "is_cold_call",
         "owner",
         "lead",
@@ -294,6 +306,7 @@ class ActivityAdmin(ServiceAdminMixin, SalesModelAdmin):
         "deal",
     ]
     list_filter = [
+        "done",
         "kind",
         "direction",
         "outcome",
@@ -309,6 +322,8 @@ class ActivityAdmin(ServiceAdminMixin, SalesModelAdmin):
         "kind",
         "direction",
         "outcome",
+        "done",
+        "due_at",
         "occurred_at",
         "duration_seconds",
         "lead",
@@ -318,12 +333,33 @@ class ActivityAdmin(ServiceAdminMixin, SalesModelAdmin):
         "notes",
         "is_cold_call",
     ]
+    actions = ["complete"]
+
+    def get_fields(self, request, obj=None):
+        if obj is None:  # "planned" says it in the words of the one adding it
+            return [("planned" if f == "done" else f) for f in self.fields]
+        return self.fields
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return ["is_cold_call"]
-        # A log: only the notes can be completed afterwards.
+        # A log: only the notes can be completed afterwards (a planned one is
+        # marked done with the "complete" action, which logs it).
         return [f for f in self.fields if f != "notes"]
+
+    @admin.action(description=_("Mark selected planned activities done now"))
+    def complete(self, request, queryset):
+        run_on_each(
+            self,
+            request,
+            queryset,
+            ngettext_lazy(
+                "%(count)d activity done.", "%(count)d activities done.", "count"
+            ),
+            lambda activity: activities.activity_complete(
+                activity=activity, by=request.user
+            ),
+        )
 
     def apply_form(self, request, obj, form, change):
         if change:  # only the notes are editable (get_readonly_fields)
@@ -342,10 +378,12 @@ class ActivityAdmin(ServiceAdminMixin, SalesModelAdmin):
                     "occurred_at",
                     "duration_seconds",
                     "owner",
+                    "due_at",
                 ]
             },
             outcome=data.get("outcome") or "",
             notes=data.get("notes") or "",
+            done=not data.get("planned"),
         )
 
 

@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 from crm.api_versioning import (
     IF_MATCH,
     VersionedViewSetMixin,
+    created_headers,
     etag,
     expected_version,
     stale_response,
@@ -151,10 +152,15 @@ class DealViewSet(
 
     def _respond(self, deal: Deal, status_code: int = status.HTTP_200_OK) -> Response:
         deal.is_stale = StageRules.load().is_stale(deal, timezone.now())
+        headers = (
+            created_headers(self.request, deal, self.basename)
+            if status_code == status.HTTP_201_CREATED
+            else {"ETag": etag(deal)}
+        )
         return Response(
             DealSerializer(deal, context=self.get_serializer_context()).data,
             status=status_code,
-            headers={"ETag": etag(deal)},
+            headers=headers,
         )
 
     def handle_exception(self, exc):
@@ -413,5 +419,5 @@ class LeadConvertView(APIView):
         return Response(
             DealSerializer(deal, context={"request": request}).data,
             status=status.HTTP_201_CREATED,
-            headers={"ETag": etag(deal)},
+            headers=created_headers(request, deal, "deal"),
         )

@@ -31,6 +31,7 @@ from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from crm import policy
+from crm.admin import AddressBookAdmin
 from tests.crm.test_policy import ACTORS, MD5, OWNERS, allowed, build_world
 
 pytestmark = pytest.mark.django_db
@@ -386,6 +387,13 @@ def test_every_admin_is_classified():
     assert sorted([*ADMIN_RULES, *SUPERUSER_ONLY, *STAFF_READS]) == REGISTERED
 
 
+def _referenced(model_admin, record) -> bool:
+    """Return whether the admin refuses to delete ``record`` for its references."""
+    return isinstance(model_admin, AddressBookAdmin) and bool(
+        policy.deletion_blockers(record)
+    )
+
+
 def _admin_client(user) -> Client:
     client = Client()
     if user.is_authenticated:
@@ -463,6 +471,9 @@ def test_admin_agrees_with_the_table(world, label):
                 # Seen but not changeable: the page is shown read-only.
                 assert status == 200, (actor, page)
                 assert (b'name="_save"' in response.content) is may, (actor, page)
+            elif may and _referenced(model_admin, record):
+                # The address book's delete page says what refers to the record.
+                assert (status, location) == (302, urls["change"]), (actor, page)
             else:
                 assert status == (200 if may else 403), (actor, page)
 

@@ -278,3 +278,47 @@ def test_action_refusals_are_errors_and_no_success_is_reported(rep, make_deal):
     assert levels == {"error"}
     early.refresh_from_db()
     assert early.status == "open"
+
+
+# --- planned activities: a task planned in the admin, completed by an action --
+
+
+@time_machine.travel(
+    datetime.datetime(2026, 3, 10, 7, 0, tzinfo=datetime.UTC), tick=False
+)
+def test_a_planned_call_is_added_in_the_admin_and_counts_only_once_done(rep):
+    # given a call planned for tomorrow 10:00 (not done: allowed in the future)
+    lead = LeadFactory(status="lead", owner=rep)
+    response = client_for(rep).post(
+        "/admin/pipeline/activity/add/",
+        {
+            "kind": "call",
+            "direction": "outbound",
+            "planned": "on",
+            "due_at_0": "2026-03-11",
+            "due_at_1": "10:00:00",
+            "lead": lead.pk,
+            "owner": rep.pk,
+        },
+    )
+    assert response.status_code == 302
+    planned = lead.activities.get()
+    assert (planned.done, planned.due_at.isoformat()) == (
+        False,
+        "2026-03-11T09:00:00+00:00",
+    )
+    lead.refresh_from_db()
+    assert lead.activity_count == 0
+
+    # when the rep marks it done with the list action
+    client_for(rep).post(
+        "/admin/pipeline/activity/",
+        {"action": "complete", "_selected_action": [planned.pk]},
+    )
+
+    # then it is logged now and counts
+    planned.refresh_from_db()
+    lead.refresh_from_db()
+    assert planned.done is True
+    assert planned.occurred_at == timezone.now()
+    assert lead.activity_count == 1

@@ -106,6 +106,7 @@ def test_convert_endpoint_returns_the_deal(api_as, rep, qualified):
         qualified.pk,
     )
     assert response["ETag"] == '"1"'
+    assert response["Location"] == f"http://testserver/api/v1/deals/{body['id']}/"
 
 
 def test_convert_endpoint_answers_409_twice_and_404_outside_scope(
