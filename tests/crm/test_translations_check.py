@@ -24,13 +24,20 @@ def test_the_committed_french_catalogue_is_complete():
     assert catalogue_problems(CATALOGUE) == []
 
 
-def test_the_command_fails_on_a_string_marked_but_not_translated(tmp_path, settings):
-    # A catalogue that lacks every string: the fresh extraction adds them all
-    # as untranslated, and the tree's own catalogue is left alone.
+def test_the_command_fails_on_a_string_marked_but_not_translated(tmp_path):
+    # A catalogue that lacks most strings: the fresh extraction adds every
+    # marked one as untranslated, and the tree's own catalogue is left alone.
     (tmp_path / "fr" / "LC_MESSAGES").mkdir(parents=True)
     (tmp_path / "fr" / "LC_MESSAGES" / "django.po").write_bytes(FIXTURE.read_bytes())
-    settings.LOCALE_PATHS = [tmp_path]
     before = CATALOGUE.read_bytes()
-    with pytest.raises(CommandError, match="untranslated: 'Pipeline board'"):
-        call_command("translations_check")
+    with pytest.raises(CommandError) as refusal:
+        call_command("translations_check", catalogues=tmp_path)
+    assert "fr: untranslated: 'Pipeline board'" in str(refusal.value)
+    assert "fr: untranslated: 'Log out'" in str(refusal.value)
+    assert CATALOGUE.read_bytes() == before
+
+
+def test_the_command_passes_on_the_committed_catalogue():
+    before = CATALOGUE.read_bytes()
+    call_command("translations_check")
     assert CATALOGUE.read_bytes() == before
