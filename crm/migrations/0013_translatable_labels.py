@@ -63,7 +63,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='user',
             name='language',
-            field=models.CharField(blank=True, choices=[('en', 'English'), ('fr', 'Français')], help_text='The language of the pages; blank follows the browser.', max_length=8, verbose_name='language'),
+            field=models.CharField(blank=True, db_default='', choices=[('en', 'English'), ('fr', 'Français')], help_text='The language of the pages; blank follows the browser.', max_length=8, verbose_name='language'),
         ),
         migrations.AlterField(
             model_name='company',

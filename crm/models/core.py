@@ -68,10 +68,12 @@ class User(TimeStamped, AbstractUser):
         verbose_name=_("team"),
     )
     # Blank: the browser's language (Accept-Language) applies (crm.language).
+    # The database default serves the bulk writers that insert users in SQL.
     language = models.CharField(
         max_length=8,
         choices=settings.LANGUAGES,
         blank=True,
+        db_default="",
         verbose_name=_("language"),
         help_text=_("The language of the pages; blank follows the browser."),
     )

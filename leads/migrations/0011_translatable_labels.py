@@ -44,7 +44,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='contentoffer',
             name='language',
-            field=models.CharField(choices=[('en', 'English'), ('fr', 'Français')], default='en', max_length=8, verbose_name='language'),
+            field=models.CharField(choices=[('en', 'English'), ('fr', 'Français')], db_default='en', default='en', max_length=8, verbose_name='language'),
         ),
         migrations.AlterField(
             model_name='consentrecord',
