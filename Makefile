@@ -5,7 +5,21 @@ PY := $(VENV)/bin/python
 # Local development runs with DEBUG on; production sets DEBUG=false and SECRET_KEY.
 export DEBUG ?= true
 
-.PHONY: demo serve test fuzz lint format check bench loadtest loadtest-short replica replica-remove clean vendor-js
+.PHONY: demo serve test fuzz lint format check bench loadtest loadtest-short replica replica-remove clean vendor-js messages
+
+# Translations: the .po files are the source, the .mo files are built (and not
+# committed). A file rule, so compilemessages reruns only when a .po changed.
+PO := $(wildcard locale/*/LC_MESSAGES/django.po)
+MO := $(PO:.po=.mo)
+I18N_IGNORE := --ignore=.venv --ignore=node_modules --ignore=staticfiles \
+	--ignore=tests --ignore=bench --ignore=media
+
+locale/%/LC_MESSAGES/django.mo: locale/%/LC_MESSAGES/django.po $(VENV)/.runtime
+	$(PY) manage.py compilemessages -l $* $(I18N_IGNORE)
+
+# After marking strings: refresh the catalogues, then translate the new entries.
+messages: $(VENV)/.runtime
+	$(PY) manage.py makemessages -l fr --no-obsolete --add-location=file $(I18N_IGNORE)
 
 $(VENV)/.runtime: requirements.txt
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -17,7 +31,7 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt $(VENV)/.runtime
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
-demo: $(VENV)/.runtime
+demo: $(VENV)/.runtime $(MO)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
 	@echo "Serving the CRM at http://127.0.0.1:8000/ (admin: /admin/, API: /api/v1/, docs: /api/docs/)"
@@ -25,14 +39,14 @@ demo: $(VENV)/.runtime
 
 # The production stack on one machine: gunicorn, Celery worker and beat, from the
 # Procfile (honcho), on PostgreSQL and Redis; Ctrl-C stops it. docs/deploy.md.
-serve: $(VENV)/.runtime
+serve: $(VENV)/.runtime $(MO)
 	DEBUG=false deploy/serve
 
-test: $(VENV)/.dev
+test: $(VENV)/.dev $(MO)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Before a release: the schema fuzzing of `make test`, longer and as every role.
-fuzz: $(VENV)/.dev
+fuzz: $(VENV)/.dev $(MO)
 	CRM_FUZZ_EXAMPLES=25 CRM_FUZZ_STATEFUL_EXAMPLES=30 CRM_FUZZ_STATEFUL_STEPS=12 \
 		CRM_FUZZ_STATEFUL_ROLES=rep,manager,integration,admin \
 		$(PY) -m pytest tests/test_api_contract.py $(PYTEST_ARGS)
@@ -41,6 +55,7 @@ lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/bandit -q -c pyproject.toml -r . --severity-level medium
+	$(PY) manage.py translations_check
 
 format: $(VENV)/.dev
 	$(VENV)/bin/ruff check --fix .
@@ -57,12 +72,12 @@ bench: $(VENV)/.dev
 # nginx in front of two gunicorn app servers on PostgreSQL and Redis, driven by
 # locust, one server killed and restarted, then the integrity check; writes
 # docs/loadtest.md and .json. LOADTEST_ARGS="--scale 0.1 --duration 120".
-loadtest: $(VENV)/.dev
+loadtest: $(VENV)/.dev $(MO)
 	$(PY) -m loadtest $(LOADTEST_ARGS)
 
 # CI's version: 30 s at 10 requests/s on one server and a small database;
 # fails on any 5xx or integrity violation.
-loadtest-short: $(VENV)/.dev
+loadtest-short: $(VENV)/.dev $(MO)
 	$(PY) -m loadtest --short $(LOADTEST_ARGS)
 
 # A streaming replica of the local PostgreSQL server on port 5433, for

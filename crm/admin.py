@@ -17,9 +17,10 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext, ngettext_lazy
 
-from crm import policy, services
+from crm import formatting, policy, services
 from crm.admin_services import ServiceAdminMixin, changed_fields, run_on_each
 from crm.export import csv_response
 from crm.models import (
@@ -73,7 +74,7 @@ class SalesModelAdmin(admin.ModelAdmin):
         # link that answers 403.
         return ["owner_name" if name == self.owner_field else name for name in fields]
 
-    @admin.display(description=gettext_lazy("owner"))
+    @admin.display(description=_("owner"))
     def owner_name(self, obj) -> str:
         owner = getattr(obj, self.owner_field, None)
         return (owner.get_full_name() or owner.username) if owner else "—"
@@ -93,7 +94,7 @@ class SalesModelAdmin(admin.ModelAdmin):
             actions.setdefault("export_csv", self.get_action("export_csv"))
         return actions
 
-    @admin.action(description="Export selected %(verbose_name_plural)s as CSV")
+    @admin.action(description=_("Export selected %(verbose_name_plural)s as CSV"))
     def export_csv(self, request, queryset):
         return csv_response(
             queryset.order_by("pk"), self.model.CSV_COLUMNS, self.model._meta.model_name
@@ -140,11 +141,11 @@ class UserAdmin(DjangoUserAdmin):
     autocomplete_fields = ["team"]
     fieldsets = (
         *DjangoUserAdmin.fieldsets,
-        ("Sales", {"fields": ("role", "team")}),
+        (_("Sales"), {"fields": ("role", "team", "language")}),
     )
     add_fieldsets = (
         *DjangoUserAdmin.add_fieldsets,
-        ("Sales", {"fields": ("role", "team")}),
+        (_("Sales"), {"fields": ("role", "team", "language")}),
     )
 
     # The owner pickers of the sales admins search users here: sales staff may
@@ -230,13 +231,14 @@ class ContactAdmin(AddressBookAdmin):
 
 
 class SubscriptionChangeForm(forms.Form):
-    plan = forms.CharField(max_length=100)
+    plan = forms.CharField(max_length=100, label=_("Plan"))
     mrr = forms.DecimalField(
-        label="MRR", max_digits=12, decimal_places=2, min_value=Decimal(0)
+        label=_("MRR"), max_digits=12, decimal_places=2, min_value=Decimal(0)
     )
     effective_on = forms.DateField(
         required=False,
-        help_text="Default today; never before the start or after the end.",
+        label=_("Effective on"),
+        help_text=_("Default today; never before the start or after the end."),
     )
 
 
@@ -256,15 +258,17 @@ class SubscriptionForm(forms.ModelForm):
         sub = self.instance
         if sub.pk and sub.replaces_id and value != sub.started_on:
             raise forms.ValidationError(
-                "This subscription continues a plan change; its start is the "
-                "day of the change."
+                _(
+                    "This subscription continues a plan change; its start is the "
+                    "day of the change."
+                )
             )
         return value
 
     def clean_currency(self) -> str:
         value = self.cleaned_data["currency"]
         if len(value) != 3 or not value.isalpha():
-            raise forms.ValidationError("Use a three-letter ISO 4217 code.")
+            raise forms.ValidationError(_("Use a three-letter ISO 4217 code."))
         return value.upper()
 
 
@@ -272,7 +276,12 @@ class SubscriptionForm(forms.ModelForm):
 class SubscriptionAdmin(ServiceAdminMixin, SalesModelAdmin):
     form = SubscriptionForm
     owner_field = None
-    list_display = ["company", "plan", "mrr", "currency", "started_on", "ended_on"]
+    list_display = ["company", "plan", "mrr_shown", "started_on", "ended_on"]
+
+    @admin.display(ordering="mrr", description=_("MRR"))
+    def mrr_shown(self, subscription: Subscription) -> str:
+        return formatting.money(subscription.mrr, subscription.currency)
+
     list_filter = ["currency", "started_on", "ended_on"]
     list_select_related = ["company"]
     search_fields = ["plan", "company__name"]
@@ -320,19 +329,23 @@ class SubscriptionAdmin(ServiceAdminMixin, SalesModelAdmin):
             started_on=obj.started_on,
         )
 
-    @admin.action(description="End selected subscriptions today")
+    @admin.action(description=_("End selected subscriptions today"))
     def end_today(self, request, queryset):
         run_on_each(
             self,
             request,
             queryset.select_related("company"),
-            "Ended",
+            ngettext_lazy(
+                "%(count)d subscription ended.",
+                "%(count)d subscriptions ended.",
+                "count",
+            ),
             lambda subscription: services.subscription_end(
                 subscription=subscription, by=request.user
             ),
         )
 
-    @admin.action(description="Change plan and MRR of selected subscriptions")
+    @admin.action(description=_("Change plan and MRR of selected subscriptions"))
     def change_plan(self, request, queryset):
         form = SubscriptionChangeForm(request.POST if "apply" in request.POST else None)
         if "apply" in request.POST and form.is_valid():
@@ -340,7 +353,11 @@ class SubscriptionAdmin(ServiceAdminMixin, SalesModelAdmin):
                 self,
                 request,
                 queryset,
-                "Changed",
+                ngettext_lazy(
+                    "%(count)d subscription changed.",
+                    "%(count)d subscriptions changed.",
+                    "count",
+                ),
                 lambda subscription: services.subscription_change(
                     subscription=subscription, by=request.user, **form.cleaned_data
                 ),
@@ -352,7 +369,7 @@ class SubscriptionAdmin(ServiceAdminMixin, SalesModelAdmin):
             {
                 **self.admin_site.each_context(request),
                 "opts": self.opts,
-                "title": "Change plan and MRR",
+                "title": _("Change plan and MRR"),
                 "form": form,
                 "queryset": queryset,
                 "action": "change_plan",
@@ -365,7 +382,12 @@ class MrrMovementAdmin(SalesModelAdmin):
     """The ledger is written by the subscription services only: read it here."""
 
     owner_field = None
-    list_display = ["company", "effective_on", "kind", "amount", "currency"]
+    list_display = ["company", "effective_on", "kind", "amount_shown"]
+
+    @admin.display(ordering="amount", description=_("amount"))
+    def amount_shown(self, movement: MrrMovement) -> str:
+        return formatting.money(movement.amount, movement.currency)
+
     list_filter = ["kind", "currency", "effective_on"]
     list_select_related = ["company"]
     search_fields = ["company__name"]
@@ -384,8 +406,9 @@ class MrrMovementAdmin(SalesModelAdmin):
         return False
 
 
-admin.site.site_header = "Sales CRM"
-admin.site.site_title = "Sales CRM"
+admin.site.site_header = _("Sales CRM")
+admin.site.site_title = _("Sales CRM")
+admin.site.index_title = _("Site administration")
 
 
 class DeliveryAttemptInline(admin.TabularInline):
@@ -451,14 +474,20 @@ admin.site.unregister(AccessAttempt)
 class LoginAttemptAdmin(AccessAttemptAdmin):
     actions = [*AccessAttemptAdmin.actions, "unlock"]
 
-    @admin.action(description="Unlock the accounts and addresses of selected rows")
+    @admin.action(description=_("Unlock the accounts and addresses of selected rows"))
     def unlock(self, request, queryset):
         pairs = set(queryset.values_list("username", "ip_address"))
         removed = 0
-        for username in {username for username, _ in pairs if username}:
+        for username in {username for username, _address in pairs if username}:
             removed += axes_reset(username=username)
-        for address in {address for _, address in pairs if address}:
+        for address in {address for _username, address in pairs if address}:
             removed += axes_reset(ip=address)
         self.message_user(
-            request, f"Unlocked: {removed} failed-attempt record(s) cleared."
+            request,
+            ngettext(
+                "Unlocked: %(count)d failed-attempt record cleared.",
+                "Unlocked: %(count)d failed-attempt records cleared.",
+                removed,
+            )
+            % {"count": removed},
         )

@@ -25,6 +25,7 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import IntegrityError, models, transaction
+from django.utils.translation import gettext_lazy as _
 
 from crm.errors import Conflict, constraint_violation
 from crm.versioning import lock_version, record_update
@@ -42,7 +43,7 @@ def add_service_error(form, exc: Exception) -> None:
         form.add_error(None, exc.message)
         return
     if isinstance(exc, PermissionDenied):
-        form.add_error(None, str(exc) or "You may not make this change.")
+        form.add_error(None, str(exc) or _("You may not make this change."))
         return
     if not hasattr(exc, "error_dict"):
         form.add_error(None, exc.messages)
@@ -68,14 +69,16 @@ def refusal_text(exc: Exception) -> str:
                 for message in errors
             )
         return " ".join(exc.messages)
-    return str(exc) or "You may not make this change."
+    return str(exc) or _("You may not make this change.")
 
 
-def run_on_each(modeladmin, request, queryset, verb: str, call) -> int:
+def run_on_each(modeladmin, request, queryset, done_text, call) -> int:
     """Call ``call(obj)`` per selected row; report each refusal and the successes.
 
     A refusal is an error message naming the record; the success message
-    appears only if something was done. Return how many were done.
+    appears only if something was done: ``done_text`` is an ``ngettext_lazy``
+    with a ``%(count)d`` placeholder, so it agrees with the count in every
+    language. Return how many were done.
     """
     done = 0
     for obj in queryset:
@@ -85,10 +88,13 @@ def run_on_each(modeladmin, request, queryset, verb: str, call) -> int:
             done += 1
         except (Conflict, ValidationError, PermissionDenied) as exc:
             modeladmin.message_user(
-                request, f"{obj}: {refusal_text(exc)}", messages.ERROR
+                request,
+                _("%(record)s: %(error)s")
+                % {"record": obj, "error": refusal_text(exc)},
+                messages.ERROR,
             )
     if done:
-        modeladmin.message_user(request, f"{verb} {done} record(s).", messages.SUCCESS)
+        modeladmin.message_user(request, done_text % {"count": done}, messages.SUCCESS)
     return done
 
 
@@ -170,7 +176,7 @@ class ServiceAdminMixin:
                     add_service_error(
                         self,
                         constraint_violation(exc)
-                        or Conflict("Someone changed this meanwhile; try again."),
+                        or Conflict(_("Someone changed this meanwhile; try again.")),
                     )
 
         ServiceForm.__name__ = base.__name__

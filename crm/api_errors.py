@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
 from django.db.models import ProtectedError
 from django.http import JsonResponse
+from django.utils.translation import gettext_lazy as _
 from drf_standardized_errors.handler import ExceptionHandler
 from rest_framework import exceptions, status
 from rest_framework.settings import api_settings
@@ -23,19 +24,19 @@ from crm.limits import MAX_BODY_BYTES, MAX_PARAMETERS
 
 class ConflictError(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
-    default_detail = "The record's current state does not allow this change."
+    default_detail = _("The record's current state does not allow this change.")
     default_code = "conflict"
 
 
 class PreconditionFailed(exceptions.APIException):
     status_code = status.HTTP_412_PRECONDITION_FAILED
-    default_detail = "The record changed since you read it."
+    default_detail = _("The record changed since you read it.")
     default_code = "stale_version"
 
 
 class RequestTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = "The request body is too large."
+    default_detail = _("The request body is too large.")
     default_code = "request_too_large"
 
 
@@ -44,11 +45,13 @@ class CrmExceptionHandler(ExceptionHandler):
         # Django's request bounds (crm/limits.py), met while DRF reads the request.
         if isinstance(exc, RequestDataTooBig):
             return RequestTooLarge(
-                f"The request body is larger than {MAX_BODY_BYTES} bytes."
+                _("The request body is larger than %(bytes)d bytes.")
+                % {"bytes": MAX_BODY_BYTES}
             )
         if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
             return exceptions.ParseError(
-                f"More than {MAX_PARAMETERS} parameters.", code="too_many_parameters"
+                _("More than %(count)d parameters.") % {"count": MAX_PARAMETERS},
+                code="too_many_parameters",
             )
         if isinstance(exc, DjangoValidationError):
             if hasattr(exc, "error_dict"):
@@ -72,8 +75,8 @@ class CrmExceptionHandler(ExceptionHandler):
                 {str(obj._meta.verbose_name_plural) for obj in exc.protected_objects}
             )
             return ConflictError(
-                f"This record is still used by {', '.join(kinds)}; "
-                "it cannot be deleted.",
+                _("This record is still used by %(kinds)s; it cannot be deleted.")
+                % {"kinds": ", ".join(kinds)},
                 code="protected",
             )
         if isinstance(exc, IntegrityError):
@@ -84,8 +87,10 @@ class CrmExceptionHandler(ExceptionHandler):
             if violation is not None:
                 return self.convert_known_exceptions(violation)
             return ConflictError(
-                "This change conflicts with data written meanwhile; read the "
-                "record again."
+                _(
+                    "This change conflicts with data written meanwhile; read the "
+                    "record again."
+                )
             )
         return super().convert_known_exceptions(exc)
 
@@ -107,14 +112,15 @@ def api_aware_400(request, exception=None):
         if isinstance(exception, RequestDataTooBig):
             return _json_error(
                 "request_too_large",
-                f"The request body is larger than {MAX_BODY_BYTES} bytes.",
+                _("The request body is larger than %(bytes)d bytes.")
+                % {"bytes": MAX_BODY_BYTES},
                 413,
             )
         if isinstance(exception, TooManyFieldsSent | TooManyFilesSent):
             return _json_error(
                 "too_many_parameters", f"More than {MAX_PARAMETERS} parameters.", 400
             )
-        return _json_error("bad_request", "Bad request.", 400)
+        return _json_error("bad_request", _("Bad request."), 400)
     from django.views.defaults import bad_request
 
     return bad_request(request, exception)
@@ -123,7 +129,7 @@ def api_aware_400(request, exception=None):
 def api_aware_404(request, exception=None):
     """Answer unknown ``/api/`` URLs with the API's JSON error, others with HTML."""
     if request.path.startswith("/api/"):
-        return _json_error("not_found", "Not found.", 404)
+        return _json_error("not_found", _("Not found."), 404)
     from django.views.defaults import page_not_found
 
     return page_not_found(request, exception)
@@ -132,7 +138,7 @@ def api_aware_404(request, exception=None):
 def api_aware_500(request):
     """Answer server errors under ``/api/`` in JSON, never an HTML page."""
     if request.path.startswith("/api/"):
-        return _json_error("error", "A server error occurred.", 500)
+        return _json_error("error", _("A server error occurred."), 500)
     from django.views.defaults import server_error
 
     return server_error(request)

@@ -19,6 +19,7 @@ import re
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
@@ -61,7 +62,7 @@ def expected_version(request) -> ExpectedVersion:
         match = _ENTITY_TAG.match(raw, position)
         if match is None:
             raise exceptions.ValidationError(
-                {"If-Match": 'Send the version from the record\'s ETag, e.g. "3".'}
+                {"If-Match": _('Send the version from the record\'s ETag, e.g. "3".')}
             )
         tags.append((bool(match.group(1)), match.group(2)))
         position = match.end()

@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 from crm.models.integrations import DeliveryError
 
@@ -39,7 +40,7 @@ class DeliveryFailed(Exception):
         self.error = error
 
 
-BLOCKED_MESSAGE = (
+BLOCKED_MESSAGE = _(
     "This host is in a loopback, private, link-local, multicast or reserved "
     "network: webhooks are sent to public addresses only."
 )
@@ -68,11 +69,11 @@ def _private_allowed(host: str) -> bool:
 def _target(url: str) -> tuple[str, str, int]:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValidationError("Use an http(s) URL with a host.")
+        raise ValidationError(_("Use an http(s) URL with a host."))
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError as exc:
-        raise ValidationError("The port is not a number from 1 to 65535.") from exc
+        raise ValidationError(_("The port is not a number from 1 to 65535.")) from exc
     return parts.scheme, parts.hostname, port
 
 
@@ -88,7 +89,7 @@ def validate_destination(url: str) -> None:
     A name that does not resolve now is accepted: nothing can be reached
     through it, and every delivery checks it again.
     """
-    _, host, port = _target(url)
+    _scheme, host, port = _target(url)
     if _private_allowed(host):
         return
     try:

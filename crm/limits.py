@@ -13,6 +13,7 @@ import datetime
 
 from django.core.exceptions import ValidationError
 from django.utils.deconstruct import deconstructible
+from django.utils.translation import gettext_lazy as _
 
 # Request bounds (also set as Django's DATA_UPLOAD_* settings).
 MAX_BODY_BYTES = 2_621_440  # 2.5 MiB, answered with 413
@@ -33,7 +34,7 @@ MAX_STALE_AFTER_DAYS = 3_650
 class DayRangeValidator:
     """Refuse a date or datetime outside [EARLIEST_DAY, LATEST_DAY]."""
 
-    message = "Use a date between {earliest} and {latest}."
+    message = _("Use a date between {earliest} and {latest}.")
     code = "date_out_of_range"
 
     def __call__(self, value) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
@@ -27,7 +28,9 @@ class JSONParser(parsers.JSONParser):
     """DRF's JSON parser, refusing bodies nested deeper than ``MAX_JSON_DEPTH``."""
 
     def parse(self, stream, media_type=None, parser_context=None):
-        too_deep = ParseError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels.")
+        too_deep = ParseError(
+            _("JSON nested deeper than %(depth)d levels.") % {"depth": MAX_JSON_DEPTH}
+        )
         try:
             data = super().parse(stream, media_type, parser_context)
         except RecursionError:  # the decoder gave up long before our bound

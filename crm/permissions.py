@@ -1,5 +1,6 @@
 """API permission classes: thin adapters over ``crm.policy``."""
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework import permissions
 
 from crm import policy
@@ -8,7 +9,7 @@ from crm import policy
 class IsSalesUser(permissions.BasePermission):
     """Any active CRM user: rep, manager, integration or admin."""
 
-    message = "You need a CRM account to use the API."
+    message = _("You need a CRM account to use the API.")
 
     def has_permission(self, request, view) -> bool:
         return policy.is_sales_user(request.user)
@@ -17,13 +18,13 @@ class IsSalesUser(permissions.BasePermission):
 class CanChangeOrReadOnly(IsSalesUser):
     """Everyone in scope reads; writes and deletions ask the policy."""
 
-    message = "Only the owner, the owner's manager or an admin can change this."
+    message = _("Only the owner, the owner's manager or an admin can change this.")
 
     def has_object_permission(self, request, view, obj) -> bool:
         if request.method in permissions.SAFE_METHODS:
             return True
         if request.method == "DELETE":
-            self.message = (
+            self.message = _(
                 "Only the owner, the owner's manager or an admin can delete this."
             )
             return policy.may_delete(request.user, obj)
@@ -33,7 +34,7 @@ class CanChangeOrReadOnly(IsSalesUser):
 class IsAdminOrIntegration(permissions.BasePermission):
     """Admins and integration users (webhook management)."""
 
-    message = "Only admins and integration users manage webhooks."
+    message = _("Only admins and integration users manage webhooks.")
 
     def has_permission(self, request, view) -> bool:
         return policy.may_manage_webhooks(request.user)

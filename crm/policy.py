@@ -33,6 +33,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
@@ -44,9 +45,9 @@ if TYPE_CHECKING:
 
 
 class Role(models.TextChoices):
-    REP = "rep", "Sales rep"
-    MANAGER = "manager", "Sales manager"
-    INTEGRATION = "integration", "Integration"
+    REP = "rep", _("Sales rep")
+    MANAGER = "manager", _("Sales manager")
+    INTEGRATION = "integration", _("Integration")
 
 
 NOTHING = Q(pk__in=[])

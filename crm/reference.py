@@ -12,6 +12,7 @@ from functools import cache
 
 import pycountry
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 from django_countries.data import COUNTRIES
 
 # ISO 4217 codes that are not money: "testing" and "no currency".
@@ -29,7 +30,8 @@ def normalize_currency(value: str) -> str:
     code = (value or "").strip().upper()
     if code not in currency_codes():
         raise ValidationError(
-            f'"{value}" is not an ISO 4217 currency code (e.g. EUR, USD).',
+            _('"%(value)s" is not an ISO 4217 currency code (e.g. EUR, USD).')
+            % {"value": value},
             code="invalid_currency",
         )
     return code
@@ -40,7 +42,8 @@ def normalize_country(value: str) -> str:
     code = (value or "").strip().upper()
     if code and code not in COUNTRIES:
         raise ValidationError(
-            f'"{value}" is not an ISO 3166 country code (e.g. FR, DE, US).',
+            _('"%(value)s" is not an ISO 3166 country code (e.g. FR, DE, US).')
+            % {"value": value},
             code="invalid_country",
         )
     return code

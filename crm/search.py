@@ -10,6 +10,7 @@ says why, the admin keeps the first ones.
 from __future__ import annotations
 
 from django.utils.text import smart_split, unescape_string_literal
+from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, filters, serializers
 
 MAX_SEARCH_TERMS = 8
@@ -32,10 +33,11 @@ class CappedSearchFilter(filters.SearchFilter):
         ):
             raise serializers.ValidationError(
                 {
-                    self.search_param: (
-                        f"Search with at most {MAX_SEARCH_TERMS} words of at "
-                        f"most {MAX_TERM_LENGTH} characters each."
+                    self.search_param: _(
+                        "Search with at most %(terms)d words of at "
+                        "most %(length)d characters each."
                     )
+                    % {"terms": MAX_SEARCH_TERMS, "length": MAX_TERM_LENGTH}
                 }
             )
         return terms

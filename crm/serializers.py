@@ -6,6 +6,7 @@ import secrets
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import F
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 from rest_framework.settings import api_settings
 
@@ -44,7 +45,7 @@ class OwnedSerializer(serializers.ModelSerializer):
     def validate_owner(self, owner: User) -> User:
         if not policy.may_assign(self.context["request"].user, owner):
             raise serializers.ValidationError(
-                "You cannot assign a record to this user."
+                _("You cannot assign a record to this user.")
             )
         return owner
 
@@ -174,7 +175,7 @@ class SubscriptionSerializer(ModelRulesMixin, serializers.ModelSerializer):
     def validate_company(self, company: Company) -> Company:
         if not policy.may_change(self.context["request"].user, company):
             raise serializers.ValidationError(
-                "You can only add subscriptions to companies in your scope."
+                _("You can only add subscriptions to companies in your scope.")
             )
         return company
 
@@ -188,7 +189,7 @@ class SubscriptionSerializer(ModelRulesMixin, serializers.ModelSerializer):
             value = attrs.pop(name)
             current = getattr(self.instance, name, None)
             if (value or None) != (current or None):
-                errors[name] = (
+                errors[name] = _(
                     "A subscription ends only through its end action "
                     "(POST subscriptions/{id}/end/)."
                 )
@@ -223,7 +224,7 @@ class SubscriptionChangeSerializer(serializers.Serializer):
     mrr = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0)
     effective_on = serializers.DateField(
         required=False,
-        help_text="Default today; never before the start or after the end.",
+        help_text=_("Default today; never before the start or after the end."),
     )
 
 
@@ -236,7 +237,9 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
         required=False,
         min_length=16,
         max_length=128,
-        help_text="Signing key; generated when omitted and returned once on creation.",
+        help_text=_(
+            "Signing key; generated when omitted and returned once on creation."
+        ),
     )
     is_failing = serializers.BooleanField(read_only=True)
 
@@ -257,7 +260,7 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
 
     def validate_url(self, value: str) -> str:
         if not value.startswith(("https://", "http://")):
-            raise serializers.ValidationError("Use an http(s) URL.")
+            raise serializers.ValidationError(_("Use an http(s) URL."))
         egress.validate_destination(value)  # public addresses only
         return value
 
@@ -266,7 +269,7 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
             # Replacing the key at once would make every delivery in flight
             # fail verification: a rotation keeps both valid for a while.
             raise serializers.ValidationError(
-                "Rotate the secret with POST /api/v1/webhooks/{id}/rotate-secret/."
+                _("Rotate the secret with POST /api/v1/webhooks/{id}/rotate-secret/.")
             )
         return value
 
@@ -295,18 +298,18 @@ class SecretRotationSerializer(serializers.Serializer):
         required=False,
         min_length=16,
         max_length=128,
-        help_text="The new signing key; generated when omitted.",
+        help_text=_("The new signing key; generated when omitted."),
     )
     grace_hours = serializers.IntegerField(
         required=False,
         min_value=0,
         max_value=168,
-        help_text="How long the previous secret keeps signing (default 24).",
+        help_text=_("How long the previous secret keeps signing (default 24)."),
     )
 
 
 class SecretRotatedSerializer(serializers.Serializer):
-    secret = serializers.CharField(help_text="The new secret, shown this once.")
+    secret = serializers.CharField(help_text=_("The new secret, shown this once."))
     previous_secret_expires_at = serializers.DateTimeField(allow_null=True)
 
 
@@ -352,7 +355,7 @@ def stale_response_serializer(serializer_class: type[serializers.Serializer]):
         {
             "__module__": __name__,
             "current": serializer_class(
-                help_text="The record as it is now: retry from its version."
+                help_text=_("The record as it is now: retry from its version.")
             ),
         },
     )

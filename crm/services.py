@@ -10,6 +10,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from crm import policy, rollups, webhooks
 from crm.errors import Conflict
@@ -69,7 +70,7 @@ def company_update(
 def _check_terms(*, mrr: Decimal, currency: str) -> None:
     errors = {}
     if mrr is None or mrr < 0:
-        errors["mrr"] = "MRR cannot be negative."
+        errors["mrr"] = _("MRR cannot be negative.")
     if len(currency) != 3 or not currency.isalpha():
         errors["currency"] = "Use a three-letter ISO 4217 code."
     if errors:
@@ -99,7 +100,7 @@ def subscription_start(
     _check_terms(mrr=mrr, currency=sub.currency)
     if ended_on is not None and ended_on < started_on:
         raise ValidationError(
-            {"ended_on": "A subscription cannot end before it starts."}
+            {"ended_on": _("A subscription cannot end before it starts.")}
         )
     if ended_on is not None:
         sub.churn_reason = churn_reason
@@ -129,13 +130,15 @@ def subscription_update(
         sub = lock_version(subscription, expected_version)
         if sub.ended_on is not None and started_on > sub.ended_on:
             raise ValidationError(
-                {"started_on": "A subscription cannot end before it starts."}
+                {"started_on": _("A subscription cannot end before it starts.")}
             )
         if sub.replaces_id is not None and started_on != sub.started_on:
             raise ValidationError(
                 {
-                    "started_on": "This subscription continues a plan change; "
-                    "its start is the day of the change."
+                    "started_on": _(
+                        "This subscription continues a plan change; "
+                        "its start is the day of the change."
+                    )
                 }
             )
         sub.started_on = started_on
@@ -166,15 +169,17 @@ def subscription_end(
             # No retry can end it again: a field error, not a conflict.
             raise ValidationError(
                 {
-                    "ended_on": "This subscription already ended on "
-                    f"{sub.ended_on.isoformat()}."
+                    "ended_on": _("This subscription already ended on %(day)s.")
+                    % {"day": sub.ended_on.isoformat()}
                 }
             )
         if ended_on < sub.started_on:
             raise ValidationError(
                 {
-                    "ended_on": "A subscription cannot end before it starts "
-                    f"({sub.started_on.isoformat()})."
+                    "ended_on": _(
+                        "A subscription cannot end before it starts (%(day)s)."
+                    )
+                    % {"day": sub.started_on.isoformat()}
                 }
             )
         sub.ended_on = ended_on
@@ -207,8 +212,11 @@ def address_book_deletion_refusal(record: Company | Contact) -> Conflict | None:
     if not blockers:
         return None
     return Conflict(
-        f"This {record._meta.verbose_name} cannot be deleted while other "
-        f"records refer to it ({', '.join(blockers)}).",
+        _(
+            "This %(record)s cannot be deleted while other records refer "
+            "to it (%(blockers)s)."
+        )
+        % {"record": record._meta.verbose_name, "blockers": ", ".join(blockers)},
         code="protected",
     )
 
@@ -223,7 +231,7 @@ def address_book_delete(
     """
     if not policy.may_delete(by, record):
         raise PermissionDenied(
-            "Only the owner, the owner's manager or an admin can delete this."
+            _("Only the owner, the owner's manager or an admin can delete this.")
         )
     with transaction.atomic():
         record = lock_version(record, expected_version)
@@ -234,8 +242,8 @@ def address_book_delete(
         except models.ProtectedError as exc:
             # A reference added since the check above.
             raise Conflict(
-                f"This {record._meta.verbose_name} cannot be deleted: "
-                "other records now refer to it.",
+                _("This %(record)s cannot be deleted: other records now refer to it.")
+                % {"record": record._meta.verbose_name},
                 code="protected",
             ) from exc
 
@@ -286,7 +294,7 @@ def subscription_change(
     """
     if not policy.may_change(by, subscription):
         raise PermissionDenied(
-            "Only a user who may change this subscription can change its plan."
+            _("Only a user who may change this subscription can change its plan.")
         )
     effective_on = effective_on or timezone.localdate()
     with transaction.atomic():
@@ -296,15 +304,21 @@ def subscription_change(
         if effective_on < sub.started_on:
             raise ValidationError(
                 {
-                    "effective_on": "A change cannot take effect before the "
-                    f"subscription starts ({sub.started_on.isoformat()})."
+                    "effective_on": _(
+                        "A change cannot take effect before the subscription "
+                        "starts (%(day)s)."
+                    )
+                    % {"day": sub.started_on.isoformat()}
                 }
             )
         if sub.ended_on is not None and effective_on >= sub.ended_on:
             raise ValidationError(
                 {
-                    "effective_on": "A change must take effect before the "
-                    f"subscription ends ({sub.ended_on.isoformat()})."
+                    "effective_on": _(
+                        "A change must take effect before the subscription "
+                        "ends (%(day)s)."
+                    )
+                    % {"day": sub.ended_on.isoformat()}
                 }
             )
         if effective_on == sub.started_on:

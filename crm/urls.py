@@ -12,6 +12,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularSwaggerSplitView
 
 from crm import health
+from crm.language import language_choose
 from crm.views import SchemaView
 
 handler400 = "crm.api_errors.api_aware_400"
@@ -27,6 +28,8 @@ urlpatterns = [
     # not exist yet when collectstatic itself loads the URLs.
     path("favicon.ico", RedirectView.as_view(url=lazy(static, str)("crm/favicon.svg"))),
     path("admin/", admin.site.urls),
+    # Django's set_language, plus the choice saved on the signed-in user.
+    path("i18n/setlang/", language_choose, name="set_language"),
     path("api/v1/", include("crm.api_urls")),
     path("api/v1/", include("leads.urls")),
     path("api/v1/", include("pipeline.api_urls")),

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from django.db import models, transaction
+from django.utils.translation import gettext_lazy as _
 
 from crm.errors import StaleVersion
 
@@ -40,18 +41,24 @@ def stale(
     """Return the error of a write made from another version than ``current``'s."""
     name = model._meta.verbose_name
     if isinstance(expected, int):
-        read = f"version {expected}"
+        read = _("version %(version)d") % {"version": expected}
     elif expected:
-        read = "versions " + ", ".join(map(str, sorted(expected)))
+        read = _("versions %(versions)s") % {
+            "versions": ", ".join(map(str, sorted(expected)))
+        }
     else:
         # Only weak or foreign tags: If-Match compares strongly (RFC 9110).
         return StaleVersion(
-            f"If-Match names no version of this {name}; send its ETag as given "
-            f"(now {current.version}).",
+            _(
+                "If-Match names no version of this %(name)s; send its ETag as given "
+                "(now %(version)d)."
+            )
+            % {"name": name, "version": current.version},
             current=current,
         )
     return StaleVersion(
-        f"This {name} changed since {read}; it is now at version {current.version}.",
+        _("This %(name)s changed since %(read)s; it is now at version %(version)d.")
+        % {"name": name, "read": read, "version": current.version},
         current=current,
     )
 

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.contrib.auth import authenticate
 from django.http import HttpResponse
 from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from drf_spectacular.views import SpectacularAPIView
 from knox.views import LoginView as KnoxLoginView
@@ -119,12 +120,17 @@ class TokenLoginSerializer(serializers.Serializer):
             # django-axes refused before checking the password (see settings).
             raise exceptions.Throttled(
                 wait=settings.AXES_COOLOFF_TIME.total_seconds(),
-                detail="Too many failed logins for this account or address: "
-                "try again later.",
+                # DRF joins it with its own "Expected available in…": a str.
+                detail=str(
+                    _(
+                        "Too many failed logins for this account or address: "
+                        "try again later."
+                    )
+                ),
             )
         if user is None:
             raise serializers.ValidationError(
-                "Unable to log in with these credentials."
+                _("Unable to log in with these credentials.")
             )
         attrs["user"] = user
         return attrs

@@ -19,9 +19,12 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.text import format_lazy
+from django.utils.translation import gettext, ngettext_lazy
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
-from crm import policy
+from crm import formatting, policy
 from crm.admin import SalesModelAdmin
 from crm.admin_services import ServiceAdminMixin, changed_fields, run_on_each
 from crm.models import User
@@ -128,20 +131,26 @@ class QualificationInline(admin.TabularInline):
 
 
 class QualifyForm(forms.Form):
-    budget = forms.BooleanField(required=False)
-    authority = forms.BooleanField(required=False)
-    need = forms.BooleanField(required=False)
-    timeline = forms.BooleanField(required=False)
-    notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    budget = forms.BooleanField(required=False, label=_("Budget"))
+    authority = forms.BooleanField(required=False, label=_("Authority"))
+    need = forms.BooleanField(required=False, label=_("Need"))
+    timeline = forms.BooleanField(required=False, label=_("Timeline"))
+    notes = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 3}), label=_("Notes")
+    )
 
 
 class DisqualifyForm(forms.Form):
-    reason = forms.ChoiceField(choices=DisqualificationReason.choices)
-    notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    reason = forms.ChoiceField(
+        choices=DisqualificationReason.choices, label=_("Reason")
+    )
+    notes = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 3}), label=_("Notes")
+    )
 
 
 class ReassignForm(forms.Form):
-    owner = forms.ModelChoiceField(queryset=User.objects.none())
+    owner = forms.ModelChoiceField(queryset=User.objects.none(), label=_("Owner"))
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
@@ -152,16 +161,18 @@ class ReassignForm(forms.Form):
 
 class ImportForm(forms.Form):
     file = forms.FileField(
-        help_text=(
-            f"CSV, UTF-8, with a header row; at most "
-            f"{settings.LEADS_IMPORT_MAX_BYTES // 2**20} MB."
-        )
+        label=_("File"),
+        help_text=format_lazy(
+            _("CSV, UTF-8, with a header row; at most {megabytes} MB."),
+            megabytes=settings.LEADS_IMPORT_MAX_BYTES // 2**20,
+        ),
     )
     mode = forms.ChoiceField(
         choices=[
-            (ImportMode.ALL_OR_NOTHING.value, "All or nothing: any bad row cancels"),
-            (ImportMode.KEEP_VALID.value, "Keep the valid rows, report the others"),
-        ]
+            (ImportMode.ALL_OR_NOTHING.value, _("All or nothing: any bad row cancels")),
+            (ImportMode.KEEP_VALID.value, _("Keep the valid rows, report the others")),
+        ],
+        label=_("Mode"),
     )
 
 
@@ -259,7 +270,9 @@ class LeadAdmin(ServiceAdminMixin, SalesModelAdmin):
                 self,
                 request,
                 queryset.select_related("owner"),
-                f"{title}:",
+                ngettext_lazy(
+                    "%(count)d lead updated.", "%(count)d leads updated.", "count"
+                ),
                 lambda lead: apply(lead, form.cleaned_data),
             )
             return None
@@ -276,43 +289,47 @@ class LeadAdmin(ServiceAdminMixin, SalesModelAdmin):
             },
         )
 
-    @admin.action(description="Promote selected prospects to leads")
+    @admin.action(description=_("Promote selected prospects to leads"))
     def promote(self, request, queryset):
         run_on_each(
             self,
             request,
             queryset,
-            "Promoted",
+            ngettext_lazy(
+                "%(count)d prospect promoted to lead.",
+                "%(count)d prospects promoted to leads.",
+                "count",
+            ),
             lambda lead: services.lead_promote(lead=lead, by=request.user),
         )
 
-    @admin.action(description="Qualify selected leads (BANT form)")
+    @admin.action(description=_("Qualify selected leads (BANT form)"))
     def qualify(self, request, queryset):
         return self._action_form(
             request,
             queryset,
             action="qualify",
             form=QualifyForm(request.POST if "apply" in request.POST else None),
-            title="Qualify leads",
+            title=_("Qualify leads"),
             apply=lambda lead, data: services.lead_qualify(
                 lead=lead, by=request.user, **data
             ),
         )
 
-    @admin.action(description="Disqualify selected leads (with a reason)")
+    @admin.action(description=_("Disqualify selected leads (with a reason)"))
     def disqualify(self, request, queryset):
         return self._action_form(
             request,
             queryset,
             action="disqualify",
             form=DisqualifyForm(request.POST if "apply" in request.POST else None),
-            title="Disqualify leads",
+            title=_("Disqualify leads"),
             apply=lambda lead, data: services.lead_disqualify(
                 lead=lead, by=request.user, **data
             ),
         )
 
-    @admin.action(description="Reassign selected records to another owner")
+    @admin.action(description=_("Reassign selected records to another owner"))
     def reassign(self, request, queryset):
         return self._action_form(
             request,
@@ -321,7 +338,7 @@ class LeadAdmin(ServiceAdminMixin, SalesModelAdmin):
             form=ReassignForm(
                 request.POST if "apply" in request.POST else None, user=request.user
             ),
-            title="Reassign records",
+            title=_("Reassign records"),
             apply=lambda lead, data: services.lead_reassign(
                 lead=lead, to=data["owner"], by=request.user
             ),
@@ -346,7 +363,8 @@ class LeadAdmin(ServiceAdminMixin, SalesModelAdmin):
                 return self._import_page(
                     request,
                     ImportForm(),
-                    error=f"The file is larger than {limit // 2**20} MB.",
+                    error=_("The file is larger than %(megabytes)d MB.")
+                    % {"megabytes": limit // 2**20},
                     status=413,
                 )
             return csrf_protect(self.import_view)(request)
@@ -366,7 +384,11 @@ class LeadAdmin(ServiceAdminMixin, SalesModelAdmin):
                 by=request.user,
                 mode=ImportMode(form.cleaned_data["mode"]),
             )
-            self.message_user(request, f"{job.filename} is queued for import.")
+            self.message_user(
+                request,
+                gettext("%(filename)s is queued for import.")
+                % {"filename": job.filename},
+            )
             return HttpResponseRedirect(
                 reverse("admin:leads_leadimport_change", args=[job.pk])
             )
@@ -379,7 +401,7 @@ class LeadAdmin(ServiceAdminMixin, SalesModelAdmin):
             {
                 **self.admin_site.each_context(request),
                 "opts": self.opts,
-                "title": "Import prospects and leads",
+                "title": _("Import prospects and leads"),
                 "form": form,
                 "error": error,
             },
@@ -499,24 +521,29 @@ class LeadImportAdmin(SalesModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False
 
-    @admin.display(description="rows done")
+    @admin.display(description=_("rows done"))
     def rows_done(self, job: LeadImport) -> int:
         return import_jobs.progress(job)["rows"]
 
-    @admin.display(description="rejected")
+    @admin.display(description=_("rejected"))
     def rejected_rows(self, job: LeadImport) -> int:
         return import_jobs.progress(job)["rejected"]
 
-    @admin.display(description="progress")
+    @admin.display(description=_("progress"))
     def progress_now(self, job: LeadImport) -> str:
         figures = import_jobs.progress(job)
-        return (
-            f"{figures['rows']} rows read, {figures['created']} created, "
-            f"{figures['merged']} merged, {figures['rejected']} rejected "
-            f"({figures['rate']} rows/s)"
-        )
+        return gettext(
+            "%(rows)s rows read, %(created)s created, %(merged)s merged, "
+            "%(rejected)s rejected (%(rate)s rows/s)"
+        ) % {
+            "rows": formatting.number(figures["rows"]),
+            "created": formatting.number(figures["created"]),
+            "merged": formatting.number(figures["merged"]),
+            "rejected": formatting.number(figures["rejected"]),
+            "rate": formatting.number(figures["rate"]),
+        }
 
-    @admin.display(description="rejected rows")
+    @admin.display(description=_("rejected rows"))
     def report(self, job: LeadImport) -> str:
         if not job.rejected:
             return "-"
@@ -526,8 +553,10 @@ class LeadImportAdmin(SalesModelAdmin):
             ((row["line"], row["reason"]) for row in job.rejected),
         )
         return format_html(
-            "<table><thead><tr><th>Line</th><th>Reason</th></tr></thead>"
+            "<table><thead><tr><th>{}</th><th>{}</th></tr></thead>"
             "<tbody>{}</tbody></table>",
+            gettext("Line"),
+            gettext("Reason"),
             rows,
         )
 

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.mail import send_mail
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from leads.models import ConsentRecord
 
@@ -41,15 +42,20 @@ def confirmation_url(request: ConsentRecord) -> str:
 def send_confirmation(request: ConsentRecord, *, email: str, offer_title: str) -> None:
     """E-mail the person the link that confirms their consent."""
     send_mail(
-        subject="Please confirm that we may contact you",
-        message=(
-            f"You asked for “{offer_title}” and ticked:\n\n"
-            f"    {request.text}\n\n"
+        subject=_("Please confirm that we may contact you"),
+        message=_(
+            "You asked for “%(offer)s” and ticked:\n\n"
+            "    %(consent)s\n\n"
             "Nothing is sent to you until you confirm. To confirm, open:\n\n"
-            f"    {confirmation_url(request)}\n\n"
+            "    %(link)s\n\n"
             "If this was not you, ignore this message: without confirmation "
             "we will not contact you."
-        ),
+        )
+        % {
+            "offer": offer_title,
+            "consent": request.text,
+            "link": confirmation_url(request),
+        },
         from_email=settings.DEFAULT_FROM_EMAIL,
         recipient_list=[email],
     )

@@ -24,7 +24,8 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from crm.models import User
 from leads.importing import ImportMode, ImportReport, leads_import
@@ -77,20 +78,22 @@ def lead_import_run(*, pk: int) -> LeadImport | None:
             PROGRESS_TTL,
         )
 
-    try:
-        with job.file.open("rb") as raw:
-            stream = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
-            report = leads_import(
-                file=stream,
-                by=job.created_by,
-                mode=ImportMode(job.mode),
-                on_batch=publish,
-            )
-    except UnicodeDecodeError:
-        return _finish(job, error="The file is not UTF-8 text.")
-    except ValidationError as exc:
-        return _finish(job, error=" ".join(exc.messages))
-    return _finish(job, report=report)
+    # The report's reasons are stored: written in the language of who uploaded.
+    with translation.override(job.created_by.language):
+        try:
+            with job.file.open("rb") as raw:
+                stream = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+                report = leads_import(
+                    file=stream,
+                    by=job.created_by,
+                    mode=ImportMode(job.mode),
+                    on_batch=publish,
+                )
+        except UnicodeDecodeError:
+            return _finish(job, error=gettext("The file is not UTF-8 text."))
+        except ValidationError as exc:
+            return _finish(job, error=" ".join(exc.messages))
+        return _finish(job, report=report)
 
 
 def lead_import_give_up(*, pk: int, error: str) -> None:

@@ -34,6 +34,7 @@ from django.core.validators import validate_email
 from django.db import connection, transaction
 from django.db.models import NOT_PROVIDED
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from tqdm import tqdm
 
 from crm import policy
@@ -118,7 +119,7 @@ class ImportReport:
             self.rejected.append(RejectedRow(line, reason))
 
     def summary(self) -> str:
-        verb = "Imported" if self.saved else "Nothing imported"
+        verb = _("Imported") if self.saved else _("Nothing imported")
         return (
             f"{verb} ({self.mode}): {self.rows} rows, {self.created} created, "
             f"{self.merged} merged into existing leads, "
@@ -196,20 +197,22 @@ def _header(reader) -> list[str]:
     try:
         first = next(reader, None)
     except csv.Error as exc:
-        raise ValidationError(f"The header row cannot be read: {exc}.") from exc
+        raise ValidationError(
+            _("The header row cannot be read: %(error)s.") % {"error": exc}
+        ) from exc
     if not first:
-        raise ValidationError("The file is empty: the first line must name columns.")
+        raise ValidationError(_("The file is empty: the first line must name columns."))
     names = [name.strip().lower() for name in first]
     unknown = [name for name in names if name not in COLUMNS]
     if unknown:
         raise ValidationError(
-            f"Unknown column(s): {', '.join(unknown)}. "
-            f"Known columns: {', '.join(COLUMNS)}."
+            _("Unknown column(s): %(unknown)s. Known columns: %(known)s.")
+            % {"unknown": ", ".join(unknown), "known": ", ".join(COLUMNS)}
         )
     if len(set(names)) != len(names):
-        raise ValidationError("A column is named twice in the header.")
+        raise ValidationError(_("A column is named twice in the header."))
     if not {"email", "first_name", "last_name"} & set(names):
-        raise ValidationError("The header needs an email or a name column.")
+        raise ValidationError(_("The header needs an email or a name column."))
     return names
 
 
@@ -287,9 +290,9 @@ def _validated(
     default_owner: User | None,
 ) -> _Row:
     if len(raw) > len(names):
-        raise ValueError("more values than columns in the header")
+        raise ValueError(_("more values than columns in the header"))
     if any("\x00" in value for value in raw):
-        raise ValueError("contains a NUL character")
+        raise ValueError(_("contains a NUL character"))
     values = _BLANK.copy()  # a short row leaves its last columns blank
     values.update(zip(names, map(str.strip, raw), strict=False))
     for name, default in DEFAULTS.items():
@@ -303,7 +306,7 @@ def _validated(
         if not is_email(values["email"]):
             raise ValueError(f"email: '{values['email']}' is not an e-mail")
     elif not (values["first_name"] or values["last_name"]):
-        raise ValueError("a row needs an e-mail or a name")
+        raise ValueError(_("a row needs an e-mail or a name"))
     if values["channel"] not in CHANNELS:
         raise ValueError(
             f"channel: '{values['channel']}' is not one of {Channel.values}"
@@ -320,7 +323,7 @@ def _validated(
         if owner is None:
             raise ValueError(f"owner: no active user '{username}' you can assign to")
     elif default_owner is None:
-        raise ValueError("owner: missing, and no default owner was given")
+        raise ValueError(_("owner: missing, and no default owner was given"))
     else:
         owner = default_owner
     return _Row(line, values, owner)
@@ -359,7 +362,7 @@ def _write(
         if match is None:
             new.append(row)
         elif match is _OUT_OF_SCOPE:
-            report.reject(row.line, "email: belongs to a lead outside your scope")
+            report.reject(row.line, _("email: belongs to a lead outside your scope"))
         else:
             report.merged += 1
             if _brings_news(match, row.values):  # else costs nothing

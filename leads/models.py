@@ -9,11 +9,14 @@ to import ``pipeline``.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connections, models
 from django.db.models import Lookup, Q, Value
 from django.db.models.functions import Lower
 from django.db.models.lookups import Exact, In
+from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from crm import policy
 from crm.models import ScopedQuerySet, TimeStamped, User, Versioned
@@ -21,66 +24,79 @@ from crm.reference import normalize_email
 
 
 class Channel(models.TextChoices):
-    INBOUND = "inbound", "Inbound"
-    OUTBOUND = "outbound", "Outbound"
+    INBOUND = "inbound", _("Inbound")
+    OUTBOUND = "outbound", _("Outbound")
 
 
 class Source(models.TextChoices):
-    CONTENT_DOWNLOAD = "content_download", "Content download"
-    WEBSITE_FORM = "website_form", "Website form"
-    REFERRAL = "referral", "Referral"
-    EVENT = "event", "Event"
-    COLD_CALL = "cold_call", "Cold call"
-    COLD_EMAIL = "cold_email", "Cold e-mail"
-    PROSPECT_LIST = "prospect_list", "Prospect list"
-    OTHER = "other", "Other"
+    CONTENT_DOWNLOAD = "content_download", _("Content download")
+    WEBSITE_FORM = "website_form", _("Website form")
+    REFERRAL = "referral", _("Referral")
+    EVENT = "event", _("Event")
+    COLD_CALL = "cold_call", _("Cold call")
+    COLD_EMAIL = "cold_email", _("Cold e-mail")
+    PROSPECT_LIST = "prospect_list", _("Prospect list")
+    OTHER = "other", _("Other")
 
 
 class LeadStatus(models.TextChoices):
-    PROSPECT = "prospect", "Prospect"
-    LEAD = "lead", "Lead"
-    QUALIFIED = "qualified", "Qualified"
-    DISQUALIFIED = "disqualified", "Disqualified"
-    CONVERTED = "converted", "Converted"
+    PROSPECT = "prospect", _("Prospect")
+    LEAD = "lead", _("Lead")
+    QUALIFIED = "qualified", _("Qualified")
+    DISQUALIFIED = "disqualified", _("Disqualified")
+    CONVERTED = "converted", _("Converted")
 
 
 class OfferKind(models.TextChoices):
-    EBOOK = "ebook", "E-book"
-    INFOGRAPHIC = "infographic", "Infographic"
-    WEBINAR = "webinar", "Webinar"
-    CHECKLIST = "checklist", "Checklist"
-    TEMPLATE = "template", "Template"
-    OTHER = "other", "Other"
+    EBOOK = "ebook", _("E-book")
+    INFOGRAPHIC = "infographic", _("Infographic")
+    WEBINAR = "webinar", _("Webinar")
+    CHECKLIST = "checklist", _("Checklist")
+    TEMPLATE = "template", _("Template")
+    OTHER = "other", _("Other")
 
 
 class DisqualificationReason(models.TextChoices):
-    NO_BUDGET = "no_budget", "No budget"
-    NO_AUTHORITY = "no_authority", "No decision power"
-    NO_NEED = "no_need", "No need"
-    BAD_TIMING = "bad_timing", "Not now"
-    CONTENT_ONLY = "content_only", "Only interested in the content"
-    COMPETITOR = "competitor", "Competitor or student"
-    UNREACHABLE = "unreachable", "Unreachable"
-    OTHER = "other", "Other"
+    NO_BUDGET = "no_budget", _("No budget")
+    NO_AUTHORITY = "no_authority", _("No decision power")
+    NO_NEED = "no_need", _("No need")
+    BAD_TIMING = "bad_timing", _("Not now")
+    CONTENT_ONLY = "content_only", _("Only interested in the content")
+    COMPETITOR = "competitor", _("Competitor or student")
+    UNREACHABLE = "unreachable", _("Unreachable")
+    OTHER = "other", _("Other")
 
 
 class Decision(models.TextChoices):
-    QUALIFIED = "qualified", "Qualified"
-    DISQUALIFIED = "disqualified", "Disqualified"
+    QUALIFIED = "qualified", _("Qualified")
+    DISQUALIFIED = "disqualified", _("Disqualified")
 
 
 class ContentOffer(Versioned, TimeStamped):
     """Educational content given in exchange for contact data (inbound)."""
 
-    title = models.CharField(max_length=200)
-    kind = models.CharField(max_length=16, choices=OfferKind.choices)
-    slug = models.SlugField(max_length=80, unique=True)
-    description = models.TextField(blank=True)
-    active = models.BooleanField(default=True)
-    file = models.FileField(upload_to="offers/", blank=True)
-    external_url = models.URLField(blank=True)
+    title = models.CharField(max_length=200, verbose_name=_("title"))
+    kind = models.CharField(
+        max_length=16, choices=OfferKind.choices, verbose_name=_("kind")
+    )
+    slug = models.SlugField(max_length=80, unique=True, verbose_name=_("slug"))
+    description = models.TextField(blank=True, verbose_name=_("description"))
+    active = models.BooleanField(default=True, verbose_name=_("active"))
+    file = models.FileField(upload_to="offers/", blank=True, verbose_name=_("file"))
+    # The landing page and its e-mail speak the offer's language, not the reader's.
+    language = models.CharField(
+        max_length=8,
+        choices=settings.LANGUAGES,
+        default=settings.LANGUAGE_CODE,
+        # For the bulk writers that insert rows in SQL (the benchmark).
+        db_default=settings.LANGUAGE_CODE,
+        verbose_name=_("language"),
+    )
+    external_url = models.URLField(blank=True, verbose_name=_("external url"))
 
     class Meta:
+        verbose_name = _("content offer")
+        verbose_name_plural = _("content offers")
         ordering = ["title"]
         constraints = [
             models.CheckConstraint(
@@ -192,41 +208,77 @@ class Lead(Versioned, TimeStamped):
     """A person, from prospect to converted lead (one record per e-mail)."""
 
     status = models.CharField(
-        max_length=16, choices=LeadStatus.choices, default=LeadStatus.LEAD
+        max_length=16,
+        choices=LeadStatus.choices,
+        default=LeadStatus.LEAD,
+        verbose_name=_("status"),
     )
-    first_name = models.CharField(max_length=100, blank=True)
-    last_name = models.CharField(max_length=100, blank=True)
-    email = models.EmailField(blank=True)
-    phone = models.CharField(max_length=40, blank=True)
-    job_title = models.CharField(max_length=120, blank=True)
-    company_name = models.CharField(max_length=200, blank=True)
-    channel = models.CharField(max_length=8, choices=Channel.choices)
-    source = models.CharField(max_length=16, choices=Source.choices)
+    first_name = models.CharField(
+        max_length=100, blank=True, verbose_name=_("first name")
+    )
+    last_name = models.CharField(
+        max_length=100, blank=True, verbose_name=_("last name")
+    )
+    email = models.EmailField(blank=True, verbose_name=_("email"))
+    phone = models.CharField(max_length=40, blank=True, verbose_name=_("phone"))
+    job_title = models.CharField(
+        max_length=120, blank=True, verbose_name=_("job title")
+    )
+    company_name = models.CharField(
+        max_length=200, blank=True, verbose_name=_("company name")
+    )
+    channel = models.CharField(
+        max_length=8, choices=Channel.choices, verbose_name=_("channel")
+    )
+    source = models.CharField(
+        max_length=16, choices=Source.choices, verbose_name=_("source")
+    )
     offer = models.ForeignKey(
         ContentOffer,
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="leads",
-        help_text="The content offer of the first capture.",
+        help_text=_("The content offer of the first capture."),
+        verbose_name=_("offer"),
     )
     # No index of its own: lead_owner_new and lead_owner_status_new start with
     # owner, and one index fewer to maintain speeds up the bulk import.
     owner = models.ForeignKey(
-        User, on_delete=models.PROTECT, related_name="leads", db_index=False
+        User,
+        on_delete=models.PROTECT,
+        related_name="leads",
+        db_index=False,
+        verbose_name=_("owner"),
     )
-    score = models.PositiveSmallIntegerField(null=True, blank=True)
-    consent = models.BooleanField(default=False)
+    score = models.PositiveSmallIntegerField(
+        null=True, blank=True, verbose_name=_("score")
+    )
+    consent = models.BooleanField(default=False, verbose_name=_("consent"))
     # One timestamp per status reached, for the KPIs (time to qualify, etc.).
-    became_lead_at = models.DateTimeField(null=True, blank=True)
-    qualified_at = models.DateTimeField(null=True, blank=True)
-    disqualified_at = models.DateTimeField(null=True, blank=True)
-    converted_at = models.DateTimeField(null=True, blank=True)
+    became_lead_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("became lead at")
+    )
+    qualified_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("qualified at")
+    )
+    disqualified_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("disqualified at")
+    )
+    converted_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("converted at")
+    )
     # Engagement, maintained by the services that record touches and activities.
-    touch_count = models.PositiveIntegerField(default=0)
-    activity_count = models.PositiveIntegerField(default=0)
-    first_activity_at = models.DateTimeField(null=True, blank=True)
-    last_activity_at = models.DateTimeField(null=True, blank=True)
+    touch_count = models.PositiveIntegerField(default=0, verbose_name=_("touch count"))
+    activity_count = models.PositiveIntegerField(
+        default=0, verbose_name=_("activity count")
+    )
+    first_activity_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("first activity at")
+    )
+    last_activity_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("last activity at")
+    )
 
     objects = LeadQuerySet.as_manager()
 
@@ -254,6 +306,8 @@ class Lead(Versioned, TimeStamped):
     )
 
     class Meta:
+        verbose_name = _("lead")
+        verbose_name_plural = _("leads")
         indexes = [
             # The rep's lead list (API, ordering "-created_at", "-id"): filtered
             # by owner and status, newest first, rows read already in page order.
@@ -317,7 +371,7 @@ class Lead(Versioned, TimeStamped):
                 Lower("email"),
                 condition=~Q(email=""),
                 name="lead_email_unique_ci",
-                violation_error_message="A lead with this e-mail already exists.",
+                violation_error_message=_("A lead with this e-mail already exists."),
             ),
             models.CheckConstraint(
                 condition=Q(status__in=LeadStatus.values), name="lead_status_valid"
@@ -352,6 +406,8 @@ class Prospect(Lead):
     """Admin section for prospects: the same rows, status ``prospect``."""
 
     class Meta:
+        verbose_name = _("prospect")
+        verbose_name_plural = _("prospects")
         proxy = True
 
 
@@ -363,34 +419,49 @@ class Touch(models.Model):
     ``promoted_to_lead`` says whether this touch made a prospect a lead.
     """
 
-    lead = models.ForeignKey(Lead, on_delete=models.PROTECT, related_name="touches")
+    lead = models.ForeignKey(
+        Lead, on_delete=models.PROTECT, related_name="touches", verbose_name=_("lead")
+    )
     offer = models.ForeignKey(
         ContentOffer,
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="touches",
+        verbose_name=_("offer"),
     )
-    channel = models.CharField(max_length=8, choices=Channel.choices)
-    source = models.CharField(max_length=16, choices=Source.choices)
-    occurred_at = models.DateTimeField(db_index=True)
-    ip_address = models.GenericIPAddressField(null=True, blank=True)
-    page_url = models.URLField(max_length=500, blank=True)
-    user_agent = models.CharField(max_length=300, blank=True)
+    channel = models.CharField(
+        max_length=8, choices=Channel.choices, verbose_name=_("channel")
+    )
+    source = models.CharField(
+        max_length=16, choices=Source.choices, verbose_name=_("source")
+    )
+    occurred_at = models.DateTimeField(db_index=True, verbose_name=_("occurred at"))
+    ip_address = models.GenericIPAddressField(
+        null=True, blank=True, verbose_name=_("ip address")
+    )
+    page_url = models.URLField(max_length=500, blank=True, verbose_name=_("page url"))
+    user_agent = models.CharField(
+        max_length=300, blank=True, verbose_name=_("user agent")
+    )
     # Database defaults too: bulk loaders (metrics/bench) insert touches with
     # their own column lists.
     submitted = models.JSONField(
         default=dict,
         db_default=Value({}, output_field=models.JSONField()),
         blank=True,
-        help_text="What the form carried, as submitted.",
+        help_text=_("What the form carried, as submitted."),
+        verbose_name=_("submitted"),
     )
-    promoted_to_lead = models.BooleanField(default=False, db_default=False)
+    promoted_to_lead = models.BooleanField(
+        default=False, db_default=False, verbose_name=_("promoted to lead")
+    )
 
     objects = ScopedQuerySet.as_manager()
 
     class Meta:
-        verbose_name_plural = "touches"
+        verbose_name = _("touch")
+        verbose_name_plural = _("touches")
         indexes = [
             models.Index(fields=["lead", "occurred_at"]),
             # "New leads by content offer" counts touches per offer in a period.
@@ -407,24 +478,36 @@ class Qualification(models.Model):
     """One qualification decision (BANT criteria and score); history is kept."""
 
     lead = models.ForeignKey(
-        Lead, on_delete=models.PROTECT, related_name="qualifications"
+        Lead,
+        on_delete=models.PROTECT,
+        related_name="qualifications",
+        verbose_name=_("lead"),
     )
-    decision = models.CharField(max_length=16, choices=Decision.choices)
-    budget = models.BooleanField(default=False)
-    authority = models.BooleanField(default=False)
-    need = models.BooleanField(default=False)
-    timeline = models.BooleanField(default=False)
-    score = models.PositiveSmallIntegerField()
+    decision = models.CharField(
+        max_length=16, choices=Decision.choices, verbose_name=_("decision")
+    )
+    budget = models.BooleanField(default=False, verbose_name=_("budget"))
+    authority = models.BooleanField(default=False, verbose_name=_("authority"))
+    need = models.BooleanField(default=False, verbose_name=_("need"))
+    timeline = models.BooleanField(default=False, verbose_name=_("timeline"))
+    score = models.PositiveSmallIntegerField(verbose_name=_("score"))
     reason = models.CharField(
-        max_length=16, choices=DisqualificationReason.choices, blank=True
+        max_length=16,
+        choices=DisqualificationReason.choices,
+        blank=True,
+        verbose_name=_("reason"),
     )
-    notes = models.TextField(blank=True)
-    decided_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
-    decided_at = models.DateTimeField()
+    notes = models.TextField(blank=True, verbose_name=_("notes"))
+    decided_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="+", verbose_name=_("decided by")
+    )
+    decided_at = models.DateTimeField(verbose_name=_("decided at"))
 
     objects = ScopedQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("qualification")
+        verbose_name_plural = _("qualifications")
         ordering = ["-decided_at"]
         indexes = [models.Index(fields=["lead", "-decided_at"])]
         constraints = [
@@ -443,13 +526,14 @@ class Qualification(models.Model):
 
 # The wording of the capture forms' consent box; each record keeps the text the
 # person saw, so a later change of wording does not rewrite what they agreed to.
-CONSENT_TEXT = "You may contact me about this content and related offers."
+# Shown beside the checkbox and stored with the consent, in the reader's language.
+CONSENT_TEXT = _("You may contact me about this content and related offers.")
 
 
 class ConsentAction(models.TextChoices):
-    REQUESTED = "requested", "Requested (awaiting e-mail confirmation)"
-    GIVEN = "given", "Given"
-    WITHDRAWN = "withdrawn", "Withdrawn"
+    REQUESTED = "requested", _("Requested (awaiting e-mail confirmation)")
+    GIVEN = "given", _("Given")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
 
 
 class ConsentRecord(models.Model):
@@ -462,26 +546,36 @@ class ConsentRecord(models.Model):
     """
 
     lead = models.ForeignKey(
-        Lead, on_delete=models.PROTECT, related_name="consent_records"
+        Lead,
+        on_delete=models.PROTECT,
+        related_name="consent_records",
+        verbose_name=_("lead"),
     )
-    action = models.CharField(max_length=16, choices=ConsentAction.choices)
-    recorded_at = models.DateTimeField()
+    action = models.CharField(
+        max_length=16, choices=ConsentAction.choices, verbose_name=_("action")
+    )
+    recorded_at = models.DateTimeField(verbose_name=_("recorded at"))
     offer = models.ForeignKey(
         ContentOffer,
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
-        help_text="The offer whose form asked for it.",
+        help_text=_("The offer whose form asked for it."),
+        verbose_name=_("offer"),
     )
-    text = models.TextField(help_text="The wording the person agreed to or withdrew.")
+    text = models.TextField(
+        help_text=_("The wording the person agreed to or withdrew."),
+        verbose_name=_("text"),
+    )
     recorded_by = models.ForeignKey(
         User,
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
-        help_text="The user who recorded it; empty when the person acted.",
+        help_text=_("The user who recorded it; empty when the person acted."),
+        verbose_name=_("recorded by"),
     )
     confirms = models.OneToOneField(
         "self",
@@ -489,11 +583,16 @@ class ConsentRecord(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="confirmation",
-        help_text="The request this confirmation answers (double opt-in).",
+        help_text=_("The request this confirmation answers (double opt-in)."),
+        verbose_name=_("confirms"),
     )
-    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    ip_address = models.GenericIPAddressField(
+        null=True, blank=True, verbose_name=_("ip address")
+    )
 
     class Meta:
+        verbose_name = _("consent record")
+        verbose_name_plural = _("consent records")
         ordering = ["-recorded_at", "-pk"]
         indexes = [models.Index(fields=["lead", "-recorded_at"])]
         constraints = [
@@ -533,18 +632,33 @@ class LeadStatusChange(models.Model):
     # by mistake (allowed only while nothing PROTECTs it) takes its status
     # rows along, so the KPIs never count a person who is not there.
     lead = models.ForeignKey(
-        Lead, on_delete=models.CASCADE, related_name="status_changes"
+        Lead,
+        on_delete=models.CASCADE,
+        related_name="status_changes",
+        verbose_name=_("lead"),
     )
     from_status = models.CharField(
-        max_length=16, choices=LeadStatus.choices, blank=True
+        max_length=16,
+        choices=LeadStatus.choices,
+        blank=True,
+        verbose_name=_("from status"),
     )
-    to_status = models.CharField(max_length=16, choices=LeadStatus.choices)
-    changed_at = models.DateTimeField()
+    to_status = models.CharField(
+        max_length=16, choices=LeadStatus.choices, verbose_name=_("to status")
+    )
+    changed_at = models.DateTimeField(verbose_name=_("changed at"))
     changed_by = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("changed by"),
     )
 
     class Meta:
+        verbose_name = _("lead status change")
+        verbose_name_plural = _("lead status changes")
         ordering = ["changed_at", "pk"]
         indexes = [
             models.Index(fields=["lead", "changed_at"], name="leadstatus_lead_at"),
@@ -578,16 +692,16 @@ class LeadStatusChange(models.Model):
 
 
 class ImportStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    DONE = "done", "Done"
-    FAILED = "failed", "Failed"
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", pgettext_lazy("import status", "Done")
+    FAILED = "failed", _("Failed")
 
 
 class ImportModeChoice(models.TextChoices):
     # The values of leads.importing.ImportMode (which this module cannot import).
-    ALL_OR_NOTHING = "all-or-nothing", "All or nothing"
-    KEEP_VALID = "keep-valid", "Keep the valid rows"
+    ALL_OR_NOTHING = "all-or-nothing", _("All or nothing")
+    KEEP_VALID = "keep-valid", _("Keep the valid rows")
 
 
 class LeadImport(models.Model):
@@ -602,34 +716,50 @@ class LeadImport(models.Model):
     saved).
     """
 
-    created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
-    file = models.FileField(upload_to="imports/%Y/%m/", max_length=255)
-    filename = models.CharField(max_length=255)
-    size = models.PositiveBigIntegerField(default=0)
+    created_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="+", verbose_name=_("created by")
+    )
+    file = models.FileField(
+        upload_to="imports/%Y/%m/", max_length=255, verbose_name=_("file")
+    )
+    filename = models.CharField(max_length=255, verbose_name=_("file name"))
+    size = models.PositiveBigIntegerField(default=0, verbose_name=_("size"))
     mode = models.CharField(
         max_length=16,
         choices=ImportModeChoice.choices,
         default=ImportModeChoice.ALL_OR_NOTHING,
+        verbose_name=_("mode"),
     )
     status = models.CharField(
-        max_length=8, choices=ImportStatus.choices, default=ImportStatus.QUEUED
+        max_length=8,
+        choices=ImportStatus.choices,
+        default=ImportStatus.QUEUED,
+        verbose_name=_("status"),
     )
-    saved = models.BooleanField(default=False)
-    rows = models.PositiveIntegerField(default=0)
-    created = models.PositiveIntegerField(default=0)
-    merged = models.PositiveIntegerField(default=0)
-    rejected_count = models.PositiveIntegerField(default=0)
+    saved = models.BooleanField(default=False, verbose_name=_("saved"))
+    rows = models.PositiveIntegerField(default=0, verbose_name=_("rows"))
+    created = models.PositiveIntegerField(default=0, verbose_name=_("created"))
+    merged = models.PositiveIntegerField(default=0, verbose_name=_("merged"))
+    rejected_count = models.PositiveIntegerField(
+        default=0, verbose_name=_("rejected count")
+    )
     # The first rejected rows, [{"line": n, "reason": "..."}], in line order.
-    rejected = models.JSONField(default=list, blank=True)
-    error = models.TextField(blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    rejected = models.JSONField(default=list, blank=True, verbose_name=_("rejected"))
+    error = models.TextField(blank=True, verbose_name=_("error"))
+    attempts = models.PositiveSmallIntegerField(default=0, verbose_name=_("attempts"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    started_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("started at")
+    )
+    finished_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("finished at")
+    )
 
     objects = ScopedQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("lead import")
+        verbose_name_plural = _("lead imports")
         ordering = ["-created_at", "-pk"]
         indexes = [
             # A rep's imports, newest first (GET /api/v1/imports/).
@@ -643,7 +773,11 @@ class LeadImport(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Import #{self.pk} {self.filename} ({self.status})"
+        return gettext("Import #%(pk)s %(filename)s (%(status)s)") % {
+            "pk": self.pk,
+            "filename": self.filename,
+            "status": self.get_status_display(),
+        }
 
     @property
     def is_finished(self) -> bool:

@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.shortcuts import render as render_page
+from django.utils import translation
 from django.views.decorators.csrf import csrf_protect
 
 from leads import services
@@ -29,8 +30,16 @@ class _CaptureScope:
 
 @csrf_protect
 def offer_page(request: HttpRequest, slug: str) -> HttpResponse:
-    """Show an active offer and its form; on a valid post, capture and thank."""
+    """Show an active offer in its own language (page, errors and e-mail)."""
     offer = get_object_or_404(ContentOffer, slug=slug, active=True)
+    with translation.override(offer.language):
+        response = _offer_page(request, offer)
+    response["Content-Language"] = offer.language
+    return response
+
+
+def _offer_page(request: HttpRequest, offer: ContentOffer) -> HttpResponse:
+    """Capture and thank on a valid post, else show the offer and its form."""
     form = OfferCaptureForm(request.POST or None)
     if request.method == "POST":
         throttle = CaptureThrottle()
@@ -64,7 +73,11 @@ def offer_page(request: HttpRequest, slug: str) -> HttpResponse:
 def offer_thanks_page(request: HttpRequest, slug: str) -> HttpResponse:
     """Thank the visitor and give them the content (nothing personal shown)."""
     offer = get_object_or_404(ContentOffer, slug=slug, active=True)
-    return render(request, "leads/offer_thanks.html", {"offer": offer})
+    # The redirect after the capture lands here: the offer's language again.
+    with translation.override(offer.language):
+        response = render(request, "leads/offer_thanks.html", {"offer": offer})
+    response["Content-Language"] = offer.language
+    return response
 
 
 @csrf_protect

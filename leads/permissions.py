@@ -1,5 +1,6 @@
 """API permissions of the leads app."""
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework import permissions
 
 from crm import policy
@@ -9,7 +10,7 @@ from crm.permissions import IsSalesUser
 class OfferEditorOrReadOnly(IsSalesUser):
     """Every sales user reads offers; managers, integrations and admins edit them."""
 
-    message = "Only managers, integrations and admins can change content offers."
+    message = _("Only managers, integrations and admins can change content offers.")
 
     def has_permission(self, request, view) -> bool:
         if not super().has_permission(request, view):

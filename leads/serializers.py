@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -82,8 +83,10 @@ class LeadSerializer(OwnedSerializer):
     def validate_status(self, value: str) -> str:
         if value not in services.CREATABLE:
             raise serializers.ValidationError(
-                "Create a 'prospect' or a 'lead'; other statuses are reached "
-                "through the qualify, disqualify and convert actions.",
+                _(
+                    "Create a 'prospect' or a 'lead'; other statuses are reached "
+                    "through the qualify, disqualify and convert actions."
+                ),
                 code="invalid_choice",
             )
         return value
@@ -96,7 +99,9 @@ class LeadSerializer(OwnedSerializer):
             return value
         others = Lead.objects.with_email(value) if value else Lead.objects.none()
         if others.exclude(pk=self.instance.pk).exists():
-            raise serializers.ValidationError("A lead with this e-mail already exists.")
+            raise serializers.ValidationError(
+                _("A lead with this e-mail already exists.")
+            )
         return value
 
     def create(self, validated_data):
@@ -153,7 +158,9 @@ class ConsentInputSerializer(serializers.Serializer):
     text = serializers.CharField(
         required=False,
         max_length=2000,
-        help_text="What the person agreed to or withdrew (default: the form's text).",
+        help_text=_(
+            "What the person agreed to or withdrew (default: the form's text)."
+        ),
     )
 
 
@@ -177,7 +184,7 @@ class CaptureSerializer(serializers.Serializer):
 
     # The active offer of this slug (``ContentOffer.active_by_slug``, cached).
     offer = serializers.SlugField(
-        max_length=80, error_messages={"invalid": "Give the content offer's slug."}
+        max_length=80, error_messages={"invalid": _("Give the content offer's slug.")}
     )
     first_name = serializers.CharField(max_length=100)
     last_name = serializers.CharField(max_length=100, required=False, default="")
@@ -199,7 +206,9 @@ class CaptureSerializer(serializers.Serializer):
     def validate_offer(self, value: str) -> ContentOffer:
         offer = ContentOffer.active_by_slug(value)
         if offer is None:
-            raise serializers.ValidationError("No active content offer has this slug.")
+            raise serializers.ValidationError(
+                _("No active content offer has this slug.")
+            )
         return offer
 
 
@@ -212,13 +221,15 @@ class ImportUploadSerializer(serializers.Serializer):
     """A CSV of prospects and leads to import in the background."""
 
     file = serializers.FileField(
-        help_text="UTF-8 CSV with a header row (columns: docs/leads.md)."
+        help_text=_("UTF-8 CSV with a header row (columns: docs/leads.md).")
     )
     mode = serializers.ChoiceField(
         choices=ImportModeChoice.choices,
         default=ImportModeChoice.ALL_OR_NOTHING,
-        help_text="all-or-nothing: any bad row cancels the import; "
-        "keep-valid: the good rows are saved and the others reported.",
+        help_text=_(
+            "all-or-nothing: any bad row cancels the import; "
+            "keep-valid: the good rows are saved and the others reported."
+        ),
     )
 
 
@@ -228,11 +239,11 @@ class RejectedRowSerializer(serializers.Serializer):
 
 
 class ImportProgressSerializer(serializers.Serializer):
-    rows = serializers.IntegerField(help_text="Rows read so far.")
+    rows = serializers.IntegerField(help_text=_("Rows read so far."))
     created = serializers.IntegerField()
     merged = serializers.IntegerField()
     rejected = serializers.IntegerField()
-    rate = serializers.FloatField(help_text="Rows read per second.")
+    rate = serializers.FloatField(help_text=_("Rows read per second."))
 
 
 class LeadImportSerializer(serializers.ModelSerializer):

@@ -20,6 +20,7 @@ from django.db.models.constants import OnConflict
 from django.db.models.expressions import RawSQL
 from django.db.models.sql import InsertQuery
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from crm import policy, webhooks
 from crm.errors import Conflict
@@ -83,7 +84,7 @@ def _check_assignable(*, owner: User, by: User | None) -> None:
         else User.objects.filter(pk=owner.pk, is_active=True).exists()
     )
     if not allowed:
-        raise ValidationError({"owner": "You cannot assign a record to this user."})
+        raise ValidationError({"owner": _("You cannot assign a record to this user.")})
 
 
 def lead_status_record(
@@ -144,8 +145,10 @@ def lead_create(
     if status not in CREATABLE:
         raise ValidationError(
             {
-                "status": "A record is created as a prospect or a lead; "
-                "other statuses are reached through their actions."
+                "status": _(
+                    "A record is created as a prospect or a lead; "
+                    "other statuses are reached through their actions."
+                )
             }
         )
     owner = owner or by
@@ -189,7 +192,7 @@ def lead_create(
     except IntegrityError as exc:
         if email and Lead.objects.with_email(email).exists():
             raise ValidationError(
-                {"email": "A lead with this e-mail already exists."}
+                {"email": _("A lead with this e-mail already exists.")}
             ) from exc
         raise
     return lead
@@ -251,7 +254,7 @@ def _next_inbound_owner() -> int:
         or User.objects.filter(is_active=True, role=Role.MANAGER).order_by("pk").first()
     )
     if fallback is None:
-        raise ImproperlyConfigured("No active user can receive inbound leads.")
+        raise ImproperlyConfigured(_("No active user can receive inbound leads."))
     logger.warning("No inbound team or rep: inbound lead assigned to %s", fallback)
     return fallback.pk
 
@@ -378,7 +381,7 @@ def lead_capture(
         lead = Lead.objects.select_for_update().with_email(email).first()
         if lead is None:
             _next_inbound_owner()  # nobody could own it: says so
-            raise ImproperlyConfigured("No active user can receive inbound leads.")
+            raise ImproperlyConfigured(_("No active user can receive inbound leads."))
         changed = []
         promoted = lead.status == LeadStatus.PROSPECT
         if promoted:
@@ -457,10 +460,10 @@ def consent_confirm(*, token: str, ip_address: str | None = None) -> Lead:
         request_id = double_opt_in.request_id_from_token(token)
     except signing.SignatureExpired as exc:
         raise ValidationError(
-            "This confirmation link has expired: ask for the content again."
+            _("This confirmation link has expired: ask for the content again.")
         ) from exc
     except (signing.BadSignature, ValueError) as exc:
-        raise ValidationError("This confirmation link is not valid.") from exc
+        raise ValidationError(_("This confirmation link is not valid.")) from exc
     with transaction.atomic():
         request = (
             ConsentRecord.objects.filter(pk=request_id, action=ConsentAction.REQUESTED)
@@ -468,7 +471,7 @@ def consent_confirm(*, token: str, ip_address: str | None = None) -> Lead:
             .first()
         )
         if request is None:
-            raise ValidationError("This confirmation link is not valid.")
+            raise ValidationError(_("This confirmation link is not valid."))
         lead = lock_version(Lead(pk=request.lead_id))
         if ConsentRecord.objects.filter(confirms=request).exists():
             return lead
@@ -498,7 +501,7 @@ def lead_consent_record(
     with transaction.atomic():
         locked = lock_version(lead)
         if not policy.may_change(by, locked):
-            raise PermissionDenied("This lead is outside your scope.")
+            raise PermissionDenied(_("This lead is outside your scope."))
         ConsentRecord.objects.create(
             lead=locked,
             action=ConsentAction.GIVEN if given else ConsentAction.WITHDRAWN,
@@ -516,13 +519,13 @@ def _lock_decidable(lead: Lead, expected_version: ExpectedVersion) -> Lead:
     locked = lock_version(lead, expected_version)
     if locked.status == LeadStatus.PROSPECT:
         raise Conflict(
-            "A prospect cannot be qualified: it must become a lead first.",
+            _("A prospect cannot be qualified: it must become a lead first."),
             code="not_a_lead",
         )
     if locked.status not in DECIDABLE:
         raise Conflict(
-            f"A {locked.get_status_display().lower()} lead cannot be "
-            "qualified or disqualified.",
+            _("A lead with status “%(status)s” cannot be qualified or disqualified.")
+            % {"status": locked.get_status_display()},
             code="not_decidable",
         )
     return locked
@@ -568,9 +571,9 @@ def lead_disqualify(
     The decision records no BANT criterion met: its score is engagement only.
     """
     if reason not in DisqualificationReason.values:
-        raise ValidationError({"reason": "Choose a reason from the list."})
+        raise ValidationError({"reason": _("Choose a reason from the list.")})
     if reason == DisqualificationReason.OTHER and not notes.strip():
-        raise ValidationError({"notes": "Explain the reason when it is 'other'."})
+        raise ValidationError({"notes": _("Explain the reason when it is 'other'.")})
     return _decide(
         expected_version=expected_version,
         lead=lead,
@@ -640,13 +643,16 @@ def lead_promote(
     ``pipeline.activities.activity_log`` when a call or meeting records interest.
     """
     if by is not None and not policy.may_change(by, lead):
-        raise PermissionDenied("This lead is outside your scope.")
+        raise PermissionDenied(_("This lead is outside your scope."))
     with transaction.atomic():
         locked = lock_version(lead, expected_version)
         if locked.status != LeadStatus.PROSPECT:
             raise Conflict(
-                "Only a prospect can be promoted to a lead; this record is "
-                f"{locked.get_status_display().lower()}.",
+                _(
+                    "Only a prospect can be promoted to a lead; this record is "
+                    "%(status)s."
+                )
+                % {"status": locked.get_status_display().lower()},
                 code="not_a_prospect",
             )
         at = at or timezone.now()
@@ -682,14 +688,14 @@ def lead_update(
     unknown = set(changes) - UPDATABLE_FIELDS
     if unknown:
         raise ValidationError(
-            dict.fromkeys(sorted(unknown), "Change this through the lead's actions.")
+            dict.fromkeys(sorted(unknown), _("Change this through the lead's actions."))
         )
     owner = changes.get("owner")
     with transaction.atomic():
         locked = lock_version(lead, expected_version)
         if owner is not None:
             if not policy.may_change(by, locked):
-                raise PermissionDenied("This lead is outside your scope.")
+                raise PermissionDenied(_("This lead is outside your scope."))
             _check_assignable(owner=owner, by=by)
         changes = {
             name: value
@@ -709,6 +715,6 @@ def lead_update(
         except IntegrityError as exc:
             # Another lead took this e-mail after the serializer's check.
             raise ValidationError(
-                {"email": "A lead with this e-mail already exists."}
+                {"email": _("A lead with this e-mail already exists.")}
             ) from exc
     return locked

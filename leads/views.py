@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -327,7 +328,10 @@ class ImportViewSet(
         """Upload a CSV file; its import runs in the background."""
         limit = settings.LEADS_IMPORT_MAX_BYTES
         handler = limit_upload(request._request, limit)
-        too_large = RequestTooLarge(f"The file is larger than {limit // 2**20} MB.")
+        too_large = RequestTooLarge(
+            _("The file is larger than %(megabytes)d MB.")
+            % {"megabytes": limit // 2**20}
+        )
         if handler is None:
             raise too_large
         params = ImportUploadSerializer(data=request.data)

@@ -42,7 +42,7 @@ class KpiTargetForm(forms.ModelForm):
             self.request.user, team=data.get("team"), owner=data.get("owner")
         ):
             raise forms.ValidationError(
-                "You can set targets for the teams you manage and their reps only."
+                _("You can set targets for the teams you manage and their reps only.")
             )
         return data
 

@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class MetricsConfig(AppConfig):
     name = "metrics"
-    verbose_name = "Metrics"
+    verbose_name = _("Metrics")
 
     def ready(self) -> None:
         # Cache keys, not domain rules: the dashboard's data version must see

@@ -159,7 +159,7 @@ def funnel_chart(funnel: kpis.Funnel, size: Size = WIDE) -> str:
     }
     chart = pygal.HorizontalBar(title=title, show_legend=False, **_config(size))
     stages = list(reversed(funnel.stages))  # HorizontalBar draws bottom-up
-    chart.x_labels = [stage.label for stage in stages]
+    chart.x_labels = [str(stage.label) for stage in stages]
     chart.add(_("Deals"), [stage.reached for stage in stages])
     description = _listing(
         (stage.label, formatting.number(stage.reached)) for stage in funnel.stages

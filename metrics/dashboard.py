@@ -48,6 +48,7 @@ _DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 class DashboardForm(forms.Form):
     """Period and filters; the choices offered follow the viewer's scope."""
 
+    # A date input's value is ISO in every language (the browser shows it local).
     start = forms.DateField(
         label=_("Start"), required=False, widget=_DATE, validators=[validate_day]
     )

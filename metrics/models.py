@@ -12,6 +12,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from crm import policy
 from crm.models import Team, User, Versioned
@@ -20,8 +21,8 @@ from metrics.kpis.registry import BY_KEY, COUNT, RATE, Kpi, KpiKey
 
 
 class PeriodKind(models.TextChoices):
-    MONTH = "month", "Month"
-    QUARTER = "quarter", "Quarter"
+    MONTH = "month", _("Month")
+    QUARTER = "quarter", _("Quarter")
 
 
 def period_end(kind: str, start: datetime.date) -> datetime.date:
@@ -43,17 +44,20 @@ def _unit_error(kpi: Kpi, value: Decimal) -> str:
     if kpi.unit is RATE and not kpi.exceeds_one and value > 1:
         return f"A rate target is a fraction from 0 to 1 (0.25 for 25%), not {value}."
     if kpi.unit is COUNT and value != value.to_integral_value():
-        return "A count target is a whole number."
+        return _("A count target is a whole number.")
     return ""
 
 
 class KpiTarget(Versioned, models.Model):
     """The value a KPI should reach over one month or quarter, for one scope."""
 
-    kpi = models.CharField(max_length=32, choices=KpiKey.choices)
-    period_kind = models.CharField(max_length=8, choices=PeriodKind.choices)
+    kpi = models.CharField(max_length=32, choices=KpiKey.choices, verbose_name=_("KPI"))
+    period_kind = models.CharField(
+        max_length=8, choices=PeriodKind.choices, verbose_name=_("period kind")
+    )
     period_start = models.DateField(
-        help_text="First day of the month, or of the quarter (Jan, Apr, Jul, Oct)."
+        help_text=_("First day of the month, or of the quarter (Jan, Apr, Jul, Oct)."),
+        verbose_name=_("period start"),
     )
     team = models.ForeignKey(
         Team,
@@ -61,7 +65,8 @@ class KpiTarget(Versioned, models.Model):
         blank=True,
         on_delete=models.CASCADE,
         related_name="kpi_targets",
-        help_text="Leave team and rep empty for an organisation-wide target.",
+        help_text=_("Leave team and rep empty for an organisation-wide target."),
+        verbose_name=_("team"),
     )
     owner = models.ForeignKey(
         User,
@@ -69,29 +74,34 @@ class KpiTarget(Versioned, models.Model):
         blank=True,
         on_delete=models.CASCADE,
         related_name="kpi_targets",
-        verbose_name="rep",
+        verbose_name=_("rep"),
     )
     value = models.DecimalField(
         max_digits=16,
         decimal_places=4,
-        help_text="Rates as fractions (0.25 for 25%), money in the currency below.",
+        help_text=_("Rates as fractions (0.25 for 25%), money in the currency below."),
+        verbose_name=_("value"),
     )
     currency = models.CharField(
-        max_length=3, blank=True, help_text="Required for money KPIs only."
+        max_length=3,
+        blank=True,
+        help_text=_("Required for money KPIs only."),
+        verbose_name=_("currency"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     objects = KpiTargetQuerySet.as_manager()
 
     class Meta:
-        verbose_name = "KPI target"
+        verbose_name = _("KPI target")
+        verbose_name_plural = _("KPI targets")
         ordering = ["-period_start", "kpi"]
         constraints = [
             models.CheckConstraint(
                 condition=Q(team__isnull=True) | Q(owner__isnull=True),
                 name="kpitarget_one_scope",
-                violation_error_message="Set a team or a rep, not both.",
+                violation_error_message=_("Set a team or a rep, not both."),
             ),
             models.CheckConstraint(
                 condition=Q(kpi__in=KpiKey.values), name="kpitarget_kpi_valid"
@@ -110,30 +120,34 @@ class KpiTarget(Versioned, models.Model):
                     | Q(period_start__month__in=[1, 4, 7, 10])
                 ),
                 name="kpitarget_period_start_first_day",
-                violation_error_message="A period starts on the first day of a "
-                "month or quarter.",
+                violation_error_message=_(
+                    "A period starts on the first day of a month or quarter."
+                ),
             ),
             # NULLs are distinct in a plain unique constraint, hence one per scope.
             models.UniqueConstraint(
                 fields=["kpi", "period_kind", "period_start"],
                 condition=Q(team__isnull=True, owner__isnull=True),
                 name="kpitarget_unique_organisation",
-                violation_error_message="This KPI already has a target for "
-                "the organisation in this period.",
+                violation_error_message=_(
+                    "This KPI already has a target for the organisation in this period."
+                ),
             ),
             models.UniqueConstraint(
                 fields=["kpi", "period_kind", "period_start", "team"],
                 condition=Q(team__isnull=False),
                 name="kpitarget_unique_team",
-                violation_error_message="This KPI already has a target for "
-                "this team in this period.",
+                violation_error_message=_(
+                    "This KPI already has a target for this team in this period."
+                ),
             ),
             models.UniqueConstraint(
                 fields=["kpi", "period_kind", "period_start", "owner"],
                 condition=Q(owner__isnull=False),
                 name="kpitarget_unique_owner",
-                violation_error_message="This KPI already has a target for "
-                "this rep in this period.",
+                violation_error_message=_(
+                    "This KPI already has a target for this rep in this period."
+                ),
             ),
         ]
         indexes = [
@@ -168,9 +182,9 @@ class KpiTarget(Versioned, models.Model):
                 self.period_kind == PeriodKind.QUARTER and not quarter_month
             ):
                 errors["period_start"] = (
-                    "Use the first day of the quarter (1 Jan, 1 Apr, 1 Jul, 1 Oct)."
+                    _("Use the first day of the quarter (1 Jan, 1 Apr, 1 Jul, 1 Oct).")
                     if self.period_kind == PeriodKind.QUARTER
-                    else "Use the first day of the month."
+                    else _("Use the first day of the month.")
                 )
         if self.currency:
             try:
@@ -179,15 +193,15 @@ class KpiTarget(Versioned, models.Model):
                 errors["currency"] = exc.messages[0]
         kpi = BY_KEY.get(self.kpi)
         if kpi is not None and kpi.takes_currency and not self.currency:
-            errors["currency"] = "A money KPI's target needs a currency."
+            errors["currency"] = _("A money KPI's target needs a currency.")
         if kpi is not None and not kpi.takes_currency and self.currency:
-            errors["currency"] = "Only money KPIs take a currency."
+            errors["currency"] = _("Only money KPIs take a currency.")
         if kpi is not None and self.value is not None:
             unit_error = _unit_error(kpi, self.value)
             if unit_error:
                 errors["value"] = unit_error
         if self.team_id and self.owner_id:
-            errors["owner"] = "Set a team or a rep, not both."
+            errors["owner"] = _("Set a team or a rep, not both.")
         if errors:
             raise ValidationError(errors)
 
@@ -197,8 +211,8 @@ class Dashboard(KpiTarget):
 
     class Meta:
         proxy = True
-        verbose_name = "KPI dashboard"
-        verbose_name_plural = "KPI dashboard"
+        verbose_name = _("KPI dashboard")
+        verbose_name_plural = _("KPI dashboard")
 
 
 class DataChange(models.Model):
@@ -216,7 +230,7 @@ class DataChange(models.Model):
     changed_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "data change"
+        verbose_name = _("data change")
 
     def __str__(self) -> str:
         return f"{self.model} {self.object_id} at {self.changed_at:%Y-%m-%d %H:%M}"

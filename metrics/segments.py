@@ -13,6 +13,7 @@ from functools import cached_property
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from crm import policy
 from crm.models import Team, User
@@ -131,7 +132,7 @@ def segment_for(
     ``team`` loaded (no extra query).
     """
     if not policy.is_active(viewer):
-        raise PermissionDenied("Log in to read the KPIs.")
+        raise PermissionDenied(_("Log in to read the KPIs."))
     if not policy.may_read_kpis(viewer, team=team, owner=owner):
-        raise PermissionDenied("You cannot read the KPIs of this team or person.")
+        raise PermissionDenied(_("You cannot read the KPIs of this team or person."))
     return Segment(team=team, owner=owner, channel=channel or None, viewer=viewer)

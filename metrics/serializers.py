@@ -10,6 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -60,10 +61,10 @@ class KpiQuerySerializer(serializers.Serializer):
     """The period (default: the current quarter) and the filters of a KPI query."""
 
     start = serializers.DateField(
-        required=False, help_text="First day, included.", validators=[validate_day]
+        required=False, help_text=_("First day, included."), validators=[validate_day]
     )
     end = serializers.DateField(
-        required=False, help_text="Last day, included.", validators=[validate_day]
+        required=False, help_text=_("Last day, included."), validators=[validate_day]
     )
     team = _KpiScopeField(
         queryset=Team.objects.all(),
@@ -76,7 +77,7 @@ class KpiQuerySerializer(serializers.Serializer):
         scope=lambda user: policy.kpi_owners(user).select_related("team"),
         required=False,
         allow_null=True,
-        help_text="A rep's id.",
+        help_text=_("A rep's id."),
     )
     channel = serializers.ChoiceField(
         choices=Channel.choices, required=False, allow_blank=True
@@ -87,7 +88,9 @@ class KpiQuerySerializer(serializers.Serializer):
         start = attrs.get("start") or quarter.start
         end = attrs.get("end") or quarter.end
         if start > end:
-            raise serializers.ValidationError({"end": "The end is before the start."})
+            raise serializers.ValidationError(
+                {"end": _("The end is before the start.")}
+            )
         attrs["period"] = Period(start, end)
         return attrs
 
@@ -99,7 +102,10 @@ class ChurnQuerySerializer(KpiQuerySerializer):
         attrs = super().validate(attrs)
         if len(attrs["period"].months()) > MAX_SERIES_MONTHS:
             raise serializers.ValidationError(
-                {"end": f"A series covers at most {MAX_SERIES_MONTHS} months."}
+                {
+                    "end": _("A series covers at most %(months)d months.")
+                    % {"months": MAX_SERIES_MONTHS}
+                }
             )
         return attrs
 
@@ -120,7 +126,7 @@ class FiltersSerializer(serializers.Serializer):
 
 class CurrencyValueSerializer(serializers.Serializer):
     currency = serializers.CharField()
-    value = serializers.CharField(allow_null=True, help_text="Decimal string.")
+    value = serializers.CharField(allow_null=True, help_text=_("Decimal string."))
 
 
 @extend_schema_field(
@@ -140,30 +146,36 @@ class KpiItemSerializer(serializers.Serializer):
     unit = serializers.ChoiceField(choices=list(UNITS))
     better = serializers.ChoiceField(
         choices=[b.value for b in Better],
-        help_text="Which way the KPI should go (lower: a figure at or below "
-        "the target is within it, and there is no attainment).",
+        help_text=_(
+            "Which way the KPI should go (lower: a figure at or below "
+            "the target is within it, and there is no attainment)."
+        ),
     )
-    value = FigureField(required=False, help_text="Absent for money KPIs.")
+    value = FigureField(required=False, help_text=_("Absent for money KPIs."))
     values = CurrencyValueSerializer(
         many=True,
         required=False,
-        help_text="Money KPIs: one figure per currency (and the gross MRR churn "
-        "rate in each currency).",
+        help_text=_(
+            "Money KPIs: one figure per currency (and the gross MRR churn "
+            "rate in each currency)."
+        ),
     )
     target = serializers.CharField(allow_null=True)
     target_currency = serializers.CharField(required=False, allow_null=True)
     target_from_months = serializers.BooleanField(
         required=False,
-        help_text="True when a quarter's target is the sum of its monthly targets.",
+        help_text=_("True when a quarter's target is the sum of its monthly targets."),
     )
     attainment = serializers.CharField(
         allow_null=True,
-        help_text="actual / target, where more is better; null where lower is.",
+        help_text=_("actual / target, where more is better; null where lower is."),
     )
     within_target = serializers.BooleanField(
         allow_null=True,
-        help_text="Whether the figure meets the target: at or above it, or at "
-        "or below it where lower is better; null without a target.",
+        help_text=_(
+            "Whether the figure meets the target: at or above it, or at "
+            "or below it where lower is better; null without a target."
+        ),
     )
 
 
@@ -401,8 +413,10 @@ class KpiTargetSerializer(serializers.ModelSerializer):
         if not policy.may_set_target(user, team=target.team, owner=target.owner):
             raise serializers.ValidationError(
                 {
-                    "team": "You can set targets for the teams you manage "
-                    "and their reps only."
+                    "team": _(
+                        "You can set targets for the teams you manage "
+                        "and their reps only."
+                    )
                 }
             )
         if "currency" in attrs:

@@ -8,6 +8,7 @@ and format the result.
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import exceptions, viewsets
@@ -159,10 +160,12 @@ class KpiTargetViewSet(VersionedViewSetMixin, viewsets.ModelViewSet):
             request.user, team=obj.team, owner=obj.owner
         ):
             raise exceptions.PermissionDenied(
-                "You can change the targets of your teams and their reps only."
+                _("You can change the targets of your teams and their reps only.")
             )
 
     def create(self, request, *args, **kwargs):
         if not policy.may_set_targets(request.user):
-            raise exceptions.PermissionDenied("Only managers and admins set targets.")
+            raise exceptions.PermissionDenied(
+                _("Only managers and admins set targets.")
+            )
         return super().create(request, *args, **kwargs)

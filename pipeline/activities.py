@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from crm import policy
 from crm.errors import Conflict
@@ -98,7 +99,7 @@ def _when_done(
     occurred_at = occurred_at or now
     # A few minutes of tolerance for the clocks of the callers' devices.
     if occurred_at > now + datetime.timedelta(minutes=5):
-        errors["occurred_at"] = (
+        errors["occurred_at"] = _(
             "A done activity cannot happen in the future; "
             "plan it instead (done: false, with due_at)."
         )
@@ -158,7 +159,7 @@ def activity_log(
     _check_choice(errors, "direction", direction, Direction)
     _check_choice(errors, "outcome", outcome, Outcome, blank=True)
     if lead is None and contact is None and deal is None and company is None:
-        errors["lead"] = "Log it against a lead, contact, deal or company."
+        errors["lead"] = _("Log it against a lead, contact, deal or company.")
     # A subject out of scope is refused as if it did not exist.
     subjects = {"lead": lead, "deal": deal, "contact": contact, "company": company}
     for field, subject in subjects.items():
@@ -174,19 +175,19 @@ def activity_log(
         )
     else:
         if due_at is None:
-            errors["due_at"] = "A planned activity needs a due time."
+            errors["due_at"] = _("A planned activity needs a due time.")
         if occurred_at is not None:
-            errors["occurred_at"] = (
+            errors["occurred_at"] = _(
                 "A planned activity has not happened yet: it is set when done."
             )
         if outcome:
-            errors["outcome"] = "A planned activity has no outcome yet."
+            errors["outcome"] = _("A planned activity has no outcome yet.")
         if duration_seconds is not None:
-            errors["duration_seconds"] = "A planned activity has no duration yet."
+            errors["duration_seconds"] = _("A planned activity has no duration yet.")
     errors.update(field_errors(Activity, {"due_at": due_at}, "due_at"))
     owner = owner or by
     if not policy.may_assign(by, owner):
-        errors["owner"] = "You cannot log an activity for this user."
+        errors["owner"] = _("You cannot log an activity for this user.")
     if errors:
         raise ValidationError(errors)
 
@@ -244,9 +245,9 @@ def activity_complete(
     with transaction.atomic():
         activity = lock_version(activity, expected_version)
         if not policy.may_change(by, activity):
-            raise PermissionDenied("This activity is outside your scope.")
+            raise PermissionDenied(_("This activity is outside your scope."))
         if activity.done:
-            raise Conflict("This activity is already done.", code="activity_done")
+            raise Conflict(_("This activity is already done."), code="activity_done")
         lead = None
         if activity.lead_id is not None:
             # Locked for the cold-call rule, as when an activity is logged.

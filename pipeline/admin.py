@@ -12,10 +12,10 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.urls import reverse
 from django.utils.html import format_html
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, ngettext_lazy
+from django.utils.translation import gettext_lazy as _
 
-from crm import policy
+from crm import formatting, policy
 from crm.admin import OwnerListFilter, SalesModelAdmin
 from crm.admin_services import ServiceAdminMixin, changed_fields, run_on_each
 from crm.errors import Conflict
@@ -35,11 +35,11 @@ from pipeline.models import (
 
 
 class StaleListFilter(admin.SimpleListFilter):
-    title = "staleness"
+    title = _("staleness")
     parameter_name = "stale"
 
     def lookups(self, request, model_admin):
-        return [("yes", "Stale"), ("no", "Not stale")]
+        return [("yes", _("Stale")), ("no", _("Not stale"))]
 
     def queryset(self, request, queryset):
         # ``is_stale`` is annotated by DealAdmin.get_queryset.
@@ -84,7 +84,7 @@ class DealActionForm(ActionForm):
     lost_reason = forms.ChoiceField(
         choices=[("", "---------"), *LostReason.choices],
         required=False,
-        label="Lost reason (for “lose”)",
+        label=_("Lost reason (for “lose”)"),
     )
 
 
@@ -95,8 +95,7 @@ class DealAdmin(ServiceAdminMixin, SalesModelAdmin):
         "owner",
         "stage",
         "status",
-        "amount",
-        "currency",
+        "amount_shown",
         "stale",
         "expected_close_on",
         "stage_entered_at",
@@ -168,8 +167,12 @@ class DealAdmin(ServiceAdminMixin, SalesModelAdmin):
             ]
         return self.fields
 
+    @admin.display(ordering="amount", description=_("amount"))
+    def amount_shown(self, deal: Deal) -> str:
+        return formatting.money(deal.amount, deal.currency)
+
     # Not ``boolean=True``: its green tick reads as good news on a stale deal.
-    @admin.display(ordering="is_stale", description="stale")
+    @admin.display(ordering="is_stale", description=_("stale"))
     def stale(self, obj) -> str:
         if getattr(obj, "is_stale", False):
             return format_html('<strong class="stale-flag">{}</strong>', _("Stale"))
@@ -196,56 +199,66 @@ class DealAdmin(ServiceAdminMixin, SalesModelAdmin):
             },
         )
 
-    @admin.action(description="Move selected deals to the next stage")
+    @admin.action(description=_("Move selected deals to the next stage"))
     def move_to_next_stage(self, request, queryset):
         def move(deal):
             index = STAGE_INDEX[deal.stage]
             if index + 1 >= len(STAGE_ORDER):
-                raise Conflict("already in the last stage (Closing).")
+                raise Conflict(_("already in the last stage (Closing)."))
             services.deal_move(
                 deal=deal, to_stage=STAGE_ORDER[index + 1], by=request.user
             )
 
-        run_on_each(self, request, queryset, "Moved", move)
+        run_on_each(
+            self,
+            request,
+            queryset,
+            ngettext_lazy("%(count)d deal moved.", "%(count)d deals moved.", "count"),
+            move,
+        )
 
-    @admin.action(description="Mark selected deals as won")
+    @admin.action(description=_("Mark selected deals as won"))
     def win(self, request, queryset):
         run_on_each(
             self,
             request,
             queryset,
-            "Won",
+            ngettext_lazy("%(count)d deal won.", "%(count)d deals won.", "count"),
             lambda deal: services.deal_win(deal=deal, by=request.user),
         )
 
-    @admin.action(description="Mark selected deals as lost (choose a reason)")
+    @admin.action(description=_("Mark selected deals as lost (choose a reason)"))
     def lose(self, request, queryset):
         reason = request.POST.get("lost_reason", "")
         if not reason:
             self.message_user(
-                request, "Choose a lost reason next to the action.", messages.ERROR
+                request, _("Choose a lost reason next to the action."), messages.ERROR
             )
             return
         run_on_each(
             self,
             request,
             queryset,
-            "Lost",
+            ngettext_lazy("%(count)d deal lost.", "%(count)d deals lost.", "count"),
             lambda deal: services.deal_lose(
                 deal=deal,
                 by=request.user,
                 reason=reason,
-                notes="Closed from the admin" if reason == LostReason.OTHER else "",
+                notes=str(_("Closed from the admin"))
+                if reason == LostReason.OTHER
+                else "",
             ),
         )
 
-    @admin.action(description="Reopen selected closed deals")
+    @admin.action(description=_("Reopen selected closed deals"))
     def reopen(self, request, queryset):
         run_on_each(
             self,
             request,
             queryset,
-            "Reopened",
+            ngettext_lazy(
+                "%(count)d deal reopened.", "%(count)d deals reopened.", "count"
+            ),
             lambda deal: services.deal_reopen(deal=deal, by=request.user),
         )
 
@@ -280,8 +293,8 @@ class ActivityAdminForm(forms.ModelForm):
     # Unticked (what an older form or a script sends) logs a done activity.
     planned = forms.BooleanField(
         required=False,
-        label="Planned",
-        help_text="A task for later: not done yet, due at the date above.",
+        label=_("Planned"),
+        help_text=_("A task for later: not done yet, due at the date above."),
     )
 
 
@@ -343,13 +356,15 @@ class ActivityAdmin(ServiceAdminMixin, SalesModelAdmin):
         # marked done with the "complete" action, which logs it).
         return [f for f in self.fields if f != "notes"]
 
-    @admin.action(description="Mark selected planned activities done now")
+    @admin.action(description=_("Mark selected planned activities done now"))
     def complete(self, request, queryset):
         run_on_each(
             self,
             request,
             queryset,
-            "Completed",
+            ngettext_lazy(
+                "%(count)d activity done.", "%(count)d activities done.", "count"
+            ),
             lambda activity: activities.activity_complete(
                 activity=activity, by=request.user
             ),
@@ -394,18 +409,18 @@ class ConvertForm(forms.Form):
     """What the deal needs, asked once for the selected leads."""
 
     amount = forms.DecimalField(
-        max_digits=14, decimal_places=2, min_value=0, label=gettext_lazy("Amount")
+        max_digits=14, decimal_places=2, min_value=0, label=_("Amount")
     )
     currency = forms.CharField(
         min_length=3,
         max_length=3,
         required=False,
-        label=gettext_lazy("Currency"),
-        help_text=gettext_lazy("Blank: the default currency."),
+        label=_("Currency"),
+        help_text=_("Blank: the default currency."),
     )
     expected_close_on = forms.DateField(
         widget=forms.DateInput(attrs={"type": "date"}),
-        label=gettext_lazy("Expected close date"),
+        label=_("Expected close date"),
     )
 
     def clean_currency(self) -> str | None:
@@ -418,7 +433,7 @@ class ConvertingLeadAdmin(LeadAdmin):
 
     actions = [*LeadAdmin.actions, "convert_to_deal"]
 
-    @admin.action(description="Convert selected qualified leads to deals")
+    @admin.action(description=_("Convert selected qualified leads to deals"))
     def convert_to_deal(self, request, queryset):
         def convert(lead: Lead, data: dict) -> Deal:
             deal = services.lead_convert(lead=lead, by=request.user, **data)
@@ -427,7 +442,7 @@ class ConvertingLeadAdmin(LeadAdmin):
                 request,
                 format_html(
                     '{}: <a href="{}">{}</a>',
-                    _("Converted %(lead)s") % {"lead": lead},
+                    gettext("Converted %(lead)s") % {"lead": lead},
                     reverse("admin:pipeline_deal_change", args=[deal.pk]),
                     deal.title,
                 ),
@@ -440,6 +455,6 @@ class ConvertingLeadAdmin(LeadAdmin):
             queryset,
             action="convert_to_deal",
             form=ConvertForm(request.POST if "apply" in request.POST else None),
-            title="Convert leads to deals",
+            title=_("Convert leads to deals"),
             apply=convert,
         )

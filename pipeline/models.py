@@ -15,6 +15,8 @@ from django.db import models
 from django.db.models import Case, DecimalField, ExpressionWrapper, F, Q, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from crm import limits, policy
 from crm.models import (
@@ -29,11 +31,11 @@ from leads.models import Channel, Lead
 
 
 class Stage(models.TextChoices):
-    PROSPECTION = "prospection", "Prospection"
-    QUALIFICATION = "qualification", "Lead qualification"
-    PRESENTATION = "presentation", "Product presentation"
-    CONSIDERATION = "consideration", "Consideration"
-    CLOSING = "closing", "Closing"
+    PROSPECTION = "prospection", _("Prospection")
+    QUALIFICATION = "qualification", _("Lead qualification")
+    PRESENTATION = "presentation", _("Product presentation")
+    CONSIDERATION = "consideration", _("Consideration")
+    CLOSING = "closing", _("Closing")
 
 
 # The funnel's order; a stage's index is its depth.
@@ -68,34 +70,41 @@ WIN_FROM: frozenset[Stage] = frozenset({Stage.CLOSING})
 
 
 class DealStatus(models.TextChoices):
-    OPEN = "open", "Open"
-    WON = "won", "Won"
-    LOST = "lost", "Lost"
+    OPEN = "open", _("Open")
+    WON = "won", _("Won")
+    LOST = "lost", _("Lost")
 
 
 class LostReason(models.TextChoices):
-    PRICE = "price", "Price"
-    COMPETITOR = "competitor", "Chose a competitor"
-    NO_BUDGET = "no_budget", "No budget"
-    NO_DECISION = "no_decision", "No decision"
-    TIMING = "timing", "Bad timing"
-    PRODUCT_FIT = "product_fit", "Product does not fit"
-    OTHER = "other", "Other"
+    PRICE = "price", _("Price")
+    COMPETITOR = "competitor", _("Chose a competitor")
+    NO_BUDGET = "no_budget", _("No budget")
+    NO_DECISION = "no_decision", _("No decision")
+    TIMING = "timing", _("Bad timing")
+    PRODUCT_FIT = "product_fit", _("Product does not fit")
+    OTHER = "other", _("Other")
 
 
 class StageSetting(models.Model):
     """Per-stage win probability and staleness limit, editable by admins."""
 
-    stage = models.CharField(max_length=16, choices=Stage.choices, unique=True)
+    stage = models.CharField(
+        max_length=16, choices=Stage.choices, unique=True, verbose_name=_("stage")
+    )
     probability = models.PositiveSmallIntegerField(
-        help_text="Win probability, percent.", validators=[MaxValueValidator(100)]
+        help_text=_("Win probability, percent."),
+        validators=[MaxValueValidator(100)],
+        verbose_name=_("probability"),
     )
     stale_after_days = models.PositiveSmallIntegerField(
-        help_text="A deal with no move and no activity for longer is stale.",
+        help_text=_("A deal with no move and no activity for longer is stale."),
         validators=[MaxValueValidator(limits.MAX_STALE_AFTER_DAYS)],
+        verbose_name=_("stale after days"),
     )
 
     class Meta:
+        verbose_name = _("stage setting")
+        verbose_name_plural = _("stage settings")
         ordering = ["pk"]
         constraints = [
             models.CheckConstraint(
@@ -206,44 +215,84 @@ class DealQuerySet(models.QuerySet["Deal"]):
 class Deal(TimeStamped):
     """A business in a seller's pipeline: it always has an owner and a stage."""
 
-    title = models.CharField(max_length=200)
-    owner = models.ForeignKey(User, on_delete=models.PROTECT, related_name="deals")
+    title = models.CharField(max_length=200, verbose_name=_("title"))
+    owner = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="deals", verbose_name=_("owner")
+    )
     company = models.ForeignKey(
-        Company, null=True, blank=True, on_delete=models.PROTECT, related_name="deals"
+        Company,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="deals",
+        verbose_name=_("company"),
     )
     contact = models.ForeignKey(
-        Contact, null=True, blank=True, on_delete=models.PROTECT, related_name="deals"
+        Contact,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="deals",
+        verbose_name=_("contact"),
     )
     lead = models.OneToOneField(
-        Lead, null=True, blank=True, on_delete=models.PROTECT, related_name="deal"
+        Lead,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="deal",
+        verbose_name=_("lead"),
     )
-    channel = models.CharField(max_length=8, choices=Channel.choices)
-    amount = models.DecimalField(max_digits=14, decimal_places=2)
-    currency = models.CharField(max_length=3, default=default_currency)
+    channel = models.CharField(
+        max_length=8, choices=Channel.choices, verbose_name=_("channel")
+    )
+    amount = models.DecimalField(
+        max_digits=14, decimal_places=2, verbose_name=_("amount")
+    )
+    currency = models.CharField(
+        max_length=3, default=default_currency, verbose_name=_("currency")
+    )
     probability = models.PositiveSmallIntegerField(
         null=True,
         blank=True,
-        help_text="Overrides the stage's probability when set.",
+        help_text=_("Overrides the stage's probability when set."),
         validators=[MaxValueValidator(100)],
+        verbose_name=_("probability"),
     )
     expected_close_on = models.DateField(
-        null=True, blank=True, validators=[limits.validate_day]
+        null=True,
+        blank=True,
+        validators=[limits.validate_day],
+        verbose_name=_("expected close on"),
     )
     stage = models.CharField(
-        max_length=16, choices=Stage.choices, default=Stage.PROSPECTION
+        max_length=16,
+        choices=Stage.choices,
+        default=Stage.PROSPECTION,
+        verbose_name=_("stage"),
     )
     status = models.CharField(
-        max_length=8, choices=DealStatus.choices, default=DealStatus.OPEN
+        max_length=8,
+        choices=DealStatus.choices,
+        default=DealStatus.OPEN,
+        verbose_name=_("status"),
     )
     lost_reason = models.CharField(
-        max_length=16, choices=LostReason.choices, blank=True
+        max_length=16,
+        choices=LostReason.choices,
+        blank=True,
+        verbose_name=_("lost reason"),
     )
-    lost_notes = models.TextField(blank=True)
-    closed_at = models.DateTimeField(null=True, blank=True)
-    stage_entered_at = models.DateTimeField(default=timezone.now)
-    last_activity_at = models.DateTimeField(null=True, blank=True)
+    lost_notes = models.TextField(blank=True, verbose_name=_("lost notes"))
+    closed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("closed at"))
+    stage_entered_at = models.DateTimeField(
+        default=timezone.now, verbose_name=_("stage entered at")
+    )
+    last_activity_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("last activity at")
+    )
     # Optimistic locking: bumped by every change, returned to clients as the ETag.
-    version = models.PositiveIntegerField(default=1)
+    version = models.PositiveIntegerField(default=1, verbose_name=_("version"))
 
     objects = DealQuerySet.as_manager()
 
@@ -270,6 +319,8 @@ class Deal(TimeStamped):
     )
 
     class Meta:
+        verbose_name = _("deal")
+        verbose_name_plural = _("deals")
         indexes = [
             # The board and the rep's deal list.
             models.Index(
@@ -331,18 +382,41 @@ class StageChange(models.Model):
     """One move, win, loss or reopening of a deal. Never updated, never deleted."""
 
     deal = models.ForeignKey(
-        Deal, on_delete=models.PROTECT, related_name="stage_changes"
+        Deal,
+        on_delete=models.PROTECT,
+        related_name="stage_changes",
+        verbose_name=_("deal"),
     )
-    from_stage = models.CharField(max_length=16, choices=Stage.choices, blank=True)
-    to_stage = models.CharField(max_length=16, choices=Stage.choices)
-    from_status = models.CharField(max_length=8, choices=DealStatus.choices, blank=True)
-    to_status = models.CharField(max_length=8, choices=DealStatus.choices)
+    from_stage = models.CharField(
+        max_length=16, choices=Stage.choices, blank=True, verbose_name=_("from stage")
+    )
+    to_stage = models.CharField(
+        max_length=16, choices=Stage.choices, verbose_name=_("to stage")
+    )
+    from_status = models.CharField(
+        max_length=8,
+        choices=DealStatus.choices,
+        blank=True,
+        verbose_name=_("from status"),
+    )
+    to_status = models.CharField(
+        max_length=8, choices=DealStatus.choices, verbose_name=_("to status")
+    )
     changed_by = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("changed by"),
     )
-    changed_at = models.DateTimeField(default=timezone.now)
+    changed_at = models.DateTimeField(
+        default=timezone.now, verbose_name=_("changed at")
+    )
 
     class Meta:
+        verbose_name = _("stage change")
+        verbose_name_plural = _("stage changes")
         ordering = ["-changed_at", "-pk"]
         indexes = [
             models.Index(fields=["deal", "-changed_at"], name="stagechange_deal_at"),
@@ -372,24 +446,25 @@ class StageChange(models.Model):
 
 
 class ActivityKind(models.TextChoices):
-    CALL = "call", "Call"
-    EMAIL = "email", "E-mail"
-    MEETING = "meeting", "Meeting"
-    NOTE = "note", "Note"
+    CALL = "call", _("Call")
+    EMAIL = "email", _("E-mail")
+    MEETING = "meeting", _("Meeting")
+    NOTE = "note", _("Note")
 
 
 class Direction(models.TextChoices):
-    INBOUND = "inbound", "Inbound"
-    OUTBOUND = "outbound", "Outbound"
+    # A call's direction, not the lead's channel: French says "entrant/sortant".
+    INBOUND = "inbound", pgettext_lazy("activity direction", "Inbound")
+    OUTBOUND = "outbound", pgettext_lazy("activity direction", "Outbound")
 
 
 class Outcome(models.TextChoices):
-    CONNECTED = "connected", "Connected"
-    NO_ANSWER = "no_answer", "No answer"
-    VOICEMAIL = "voicemail", "Voicemail"
-    WRONG_NUMBER = "wrong_number", "Wrong number"
-    MEETING_BOOKED = "meeting_booked", "Meeting booked"
-    NOT_INTERESTED = "not_interested", "Not interested"
+    CONNECTED = "connected", _("Connected")
+    NO_ANSWER = "no_answer", _("No answer")
+    VOICEMAIL = "voicemail", _("Voicemail")
+    WRONG_NUMBER = "wrong_number", _("Wrong number")
+    MEETING_BOOKED = "meeting_booked", _("Meeting booked")
+    NOT_INTERESTED = "not_interested", _("Not interested")
 
 
 CONNECTED_OUTCOMES = frozenset({Outcome.CONNECTED, Outcome.MEETING_BOOKED})
@@ -424,39 +499,55 @@ class Activity(Versioned, models.Model):
     way (``crm`` <- ``leads`` <- ``pipeline``); see docs/architecture.md.
     """
 
-    kind = models.CharField(max_length=8, choices=ActivityKind.choices)
-    direction = models.CharField(
-        max_length=8, choices=Direction.choices, default=Direction.OUTBOUND
+    kind = models.CharField(
+        max_length=8, choices=ActivityKind.choices, verbose_name=_("kind")
     )
-    outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True)
-    is_cold_call = models.BooleanField(default=False)
+    direction = models.CharField(
+        max_length=8,
+        choices=Direction.choices,
+        default=Direction.OUTBOUND,
+        verbose_name=_("direction"),
+    )
+    outcome = models.CharField(
+        max_length=16, choices=Outcome.choices, blank=True, verbose_name=_("outcome")
+    )
+    is_cold_call = models.BooleanField(default=False, verbose_name=_("is cold call"))
     # The database default too: bulk loaders that name their columns (the
     # benchmark's generator) write done activities.
     done = models.BooleanField(
         default=True,
         db_default=True,
-        help_text="Off for a planned activity, until it is done.",
+        help_text=_("Off for a planned activity, until it is done."),
+        verbose_name=_("done"),
     )
     due_at = models.DateTimeField(
         null=True,
         blank=True,
         validators=[limits.validate_day],
-        help_text="When a planned activity is due.",
+        help_text=_("When a planned activity is due."),
+        verbose_name=_("due at"),
     )
     occurred_at = models.DateTimeField(
         null=True,
         blank=True,
         default=timezone.now,
         validators=[limits.validate_day],
-        help_text="When it happened; empty while it is planned.",
+        help_text=_("When it happened; empty while it is planned."),
+        verbose_name=_("occurred at"),
     )
     duration_seconds = models.PositiveIntegerField(
         null=True,
         blank=True,
         validators=[MaxValueValidator(limits.MAX_ACTIVITY_SECONDS)],
+        verbose_name=_("duration seconds"),
     )
     lead = models.ForeignKey(
-        Lead, null=True, blank=True, on_delete=models.PROTECT, related_name="activities"
+        Lead,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="activities",
+        verbose_name=_("lead"),
     )
     contact = models.ForeignKey(
         Contact,
@@ -464,9 +555,15 @@ class Activity(Versioned, models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="activities",
+        verbose_name=_("contact"),
     )
     deal = models.ForeignKey(
-        Deal, null=True, blank=True, on_delete=models.PROTECT, related_name="activities"
+        Deal,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="activities",
+        verbose_name=_("deal"),
     )
     # A note (or call) about the company itself, from its page in the workspace.
     company = models.ForeignKey(
@@ -475,10 +572,16 @@ class Activity(Versioned, models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="activities",
+        verbose_name=_("company"),
     )
-    owner = models.ForeignKey(User, on_delete=models.PROTECT, related_name="activities")
-    notes = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    owner = models.ForeignKey(
+        User,
+        on_delete=models.PROTECT,
+        related_name="activities",
+        verbose_name=_("owner"),
+    )
+    notes = models.TextField(blank=True, verbose_name=_("notes"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     objects = ActivityQuerySet.as_manager()
 
@@ -500,7 +603,8 @@ class Activity(Versioned, models.Model):
     )
 
     class Meta:
-        verbose_name_plural = "activities"
+        verbose_name = _("activity")
+        verbose_name_plural = _("activities")
         indexes = [
             models.Index(fields=["owner", "-occurred_at"], name="activity_owner_at"),
             models.Index(fields=["lead", "occurred_at"], name="activity_lead_at"),
@@ -535,7 +639,7 @@ class Activity(Versioned, models.Model):
                 | Q(deal__isnull=False)
                 | Q(company__isnull=False),
                 name="activity_has_subject",
-                violation_error_message=(
+                violation_error_message=_(
                     "Log it against a lead, contact, deal or company."
                 ),
             ),
@@ -555,8 +659,10 @@ class Activity(Versioned, models.Model):
                 condition=Q(done=True, occurred_at__isnull=False)
                 | Q(done=False, occurred_at__isnull=True, due_at__isnull=False),
                 name="activity_done_or_planned",
-                violation_error_message="A done activity has a time it occurred; "
-                "a planned one has a due time instead.",
+                violation_error_message=_(
+                    "A done activity has a time it occurred; "
+                    "a planned one has a due time instead."
+                ),
             ),
             # A cold call is, by definition, an outbound call.
             models.CheckConstraint(

@@ -6,6 +6,7 @@ only through the actions, which call ``pipeline.services``.
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from crm.limits import MAX_ACTIVITY_SECONDS, validate_day
@@ -110,7 +111,7 @@ class DealReopenSerializer(serializers.Serializer):
     stage = serializers.ChoiceField(
         choices=Stage.choices,
         required=False,
-        help_text="Default: the stage the deal closed in.",
+        help_text=_("Default: the stage the deal closed in."),
     )
 
 
@@ -212,4 +213,6 @@ class ActivityNotesSerializer(serializers.ModelSerializer):
 
 
 class StaleDealResponseSerializer(ConflictResponseSerializer):
-    current = DealSerializer(help_text="The deal as it is now: retry from its version.")
+    current = DealSerializer(
+        help_text=_("The deal as it is now: retry from its version.")
+    )

@@ -20,6 +20,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.text import Truncator
+from django.utils.translation import gettext_lazy as _
 
 from crm import policy, reference, webhooks
 from crm.errors import Conflict
@@ -98,23 +99,26 @@ def _stage(value: str, field: str = "stage") -> Stage:
     except ValueError:
         choices = ", ".join(Stage.values)
         raise ValidationError(
-            {field: f'"{value}" is not a stage; use one of: {choices}.'}
+            {
+                field: _('"%(value)s" is not a stage; use one of: %(choices)s.')
+                % {"value": value, "choices": choices}
+            }
         ) from None
 
 
 def _check_owner(*, owner: User, by: User) -> None:
     if not policy.may_assign(by, owner):
-        raise ValidationError({"owner": "You cannot assign a deal to this user."})
+        raise ValidationError({"owner": _("You cannot assign a deal to this user.")})
 
 
 def _clean_deal_fields(fields: dict[str, Any]) -> dict[str, Any]:
     errors = {}
     amount = fields.get("amount")
     if amount is not None and Decimal(amount) < 0:
-        errors["amount"] = "The amount cannot be negative."
+        errors["amount"] = _("The amount cannot be negative.")
     probability = fields.get("probability")
     if probability is not None and not 0 <= probability <= 100:
-        errors["probability"] = "A probability is a percentage from 0 to 100."
+        errors["probability"] = _("A probability is a percentage from 0 to 100.")
     currency = fields.get("currency")
     if currency is not None:
         try:
@@ -124,13 +128,15 @@ def _clean_deal_fields(fields: dict[str, Any]) -> dict[str, Any]:
     errors.update(field_errors(Deal, fields, "expected_close_on"))
     channel = fields.get("channel")
     if channel is not None and channel not in Channel.values:
-        errors["channel"] = f"Use one of: {', '.join(Channel.values)}."
+        errors["channel"] = _("Use one of: %(values)s.") % {
+            "values": ", ".join(Channel.values)
+        }
     title = fields.get("title")
     if title is not None and not title.strip():
-        errors["title"] = "A deal needs a title."
+        errors["title"] = _("A deal needs a title.")
     contact, company = fields.get("contact"), fields.get("company")
     if contact and company and contact.company_id not in (None, company.pk):
-        errors["contact"] = "This contact works for another company."
+        errors["contact"] = _("This contact works for another company.")
     if errors:
         raise ValidationError(errors)
     return fields
@@ -243,13 +249,13 @@ def deal_create(
     if owner is None:
         owner = policy.default_owner(by)
         if owner is None:
-            raise ValidationError({"owner": "Choose the rep who owns this deal."})
+            raise ValidationError({"owner": _("Choose the rep who owns this deal.")})
     _check_owner(owner=owner, by=by)
     if lead is not None:
         channel = lead.channel
     if not channel:
         raise ValidationError(
-            {"channel": "Say whether the deal is inbound or outbound."}
+            {"channel": _("Say whether the deal is inbound or outbound.")}
         )
     fields = _clean_deal_fields(
         {
@@ -286,7 +292,7 @@ def deal_update(
     unknown = set(changes) - UPDATABLE_FIELDS
     if unknown:
         raise ValidationError(
-            dict.fromkeys(unknown, "Change this through the deal's actions.")
+            dict.fromkeys(unknown, _("Change this through the deal's actions."))
         )
     changes = _clean_deal_fields(dict(changes))
     if changes.get("owner") is not None:
@@ -297,7 +303,7 @@ def deal_update(
         if deal.lead_id is not None and changes.get("channel", deal.channel) != (
             deal.channel
         ):
-            errors["channel"] = "The channel comes from the lead."
+            errors["channel"] = _("The channel comes from the lead.")
         if deal.status != DealStatus.OPEN:
             # What was won (or lost) is history that the KPIs report.
             for name in CLOSED_DEAL_FIXED_FIELDS:
@@ -312,7 +318,7 @@ def deal_update(
             contact = changes["contact"] if "contact" in changes else deal.contact  # noqa: SIM401
             company = changes["company"] if "company" in changes else deal.company  # noqa: SIM401
             if contact and company and contact.company_id not in (None, company.pk):
-                errors["contact"] = "This contact works for another company."
+                errors["contact"] = _("This contact works for another company.")
         if errors:
             raise ValidationError(errors)
         for name, value in changes.items():
@@ -340,13 +346,17 @@ def deal_move(
         deal = _lock(deal, expected_version, scope)
         if deal.status != DealStatus.OPEN:
             raise Conflict(
-                f"This deal is {deal.status}; reopen it before moving it.",
+                _("This deal is %(status)s; reopen it before moving it.")
+                % {"status": deal.get_status_display().lower()},
                 code="deal_closed",
             )
         if to_stage not in ALLOWED_MOVES[Stage(deal.stage)]:
             # No retry can make this move: the request itself is wrong.
             raise ValidationError(
-                {"stage": f"This deal is already in {to_stage.label}."}
+                {
+                    "stage": _("This deal is already in %(stage)s.")
+                    % {"stage": to_stage.label}
+                }
             )
         from_stage = deal.stage
         deal.stage = to_stage
@@ -365,11 +375,18 @@ def deal_win(*, deal: Deal, by: User, expected_version: ExpectedVersion = None) 
     with transaction.atomic():
         deal = _lock(deal, expected_version)
         if deal.status != DealStatus.OPEN:
-            raise Conflict(f"This deal is already {deal.status}.", code="deal_closed")
+            raise Conflict(
+                _("This deal is already %(status)s.")
+                % {"status": deal.get_status_display().lower()},
+                code="deal_closed",
+            )
         if deal.stage not in WIN_FROM:
             raise Conflict(
-                "A deal is won only from the Closing stage; "
-                f"this one is in {Stage(deal.stage).label}.",
+                _(
+                    "A deal is won only from the Closing stage; "
+                    "this one is in %(stage)s."
+                )
+                % {"stage": Stage(deal.stage).label},
                 code="win_not_from_closing",
             )
         deal.status = DealStatus.WON
@@ -394,14 +411,21 @@ def deal_lose(
     """Close an open deal as lost, with a listed reason (``other`` needs notes)."""
     if reason not in LostReason.values:
         raise ValidationError(
-            {"reason": f"Use one of: {', '.join(LostReason.values)}."}
+            {
+                "reason": _("Use one of: %(values)s.")
+                % {"values": ", ".join(LostReason.values)}
+            }
         )
     if reason == LostReason.OTHER and not notes.strip():
-        raise ValidationError({"notes": 'Say why the deal was lost ("other").'})
+        raise ValidationError({"notes": _('Say why the deal was lost ("other").')})
     with transaction.atomic():
         deal = _lock(deal, expected_version)
         if deal.status != DealStatus.OPEN:
-            raise Conflict(f"This deal is already {deal.status}.", code="deal_closed")
+            raise Conflict(
+                _("This deal is already %(status)s.")
+                % {"status": deal.get_status_display().lower()},
+                code="deal_closed",
+            )
         deal.status = DealStatus.LOST
         deal.lost_reason = reason
         deal.lost_notes = notes
@@ -427,7 +451,7 @@ def deal_reopen(
     with transaction.atomic():
         deal = _lock(deal, expected_version)
         if deal.status == DealStatus.OPEN:
-            raise Conflict("This deal is open already.", code="deal_open")
+            raise Conflict(_("This deal is open already."), code="deal_open")
         from_stage, from_status = deal.stage, deal.status
         deal.stage = to_stage or Stage(deal.stage)
         deal.status = DealStatus.OPEN
@@ -531,14 +555,15 @@ def lead_convert(
         # Locked so that two concurrent conversions cannot both pass the check.
         lead = lock_version(lead, expected_version)
         if not policy.may_convert(by, lead):
-            raise PermissionDenied("This lead is outside your scope.")
+            raise PermissionDenied(_("This lead is outside your scope."))
         if lead.status != LeadStatus.QUALIFIED:
             raise Conflict(
-                f"Only a qualified lead converts; this one is {lead.status}.",
+                _("Only a qualified lead converts; this one is %(status)s.")
+                % {"status": lead.get_status_display().lower()},
                 code="lead_not_qualified",
             )
         if Deal.objects.filter(lead=lead).exists():
-            raise Conflict("This lead already has a deal.", code="lead_converted")
+            raise Conflict(_("This lead already has a deal."), code="lead_converted")
         company = _company_for(lead, owner=lead.owner)
         contact = _contact_for(lead, company=company, owner=lead.owner)
         deal = deal_create(

@@ -13,6 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from crm import policy
@@ -54,7 +55,7 @@ def board(request: HttpRequest) -> HttpResponse:
     owner = None
     if request.GET.get("owner"):
         if not request.GET["owner"].isdigit():
-            raise Http404("No such rep.")
+            raise Http404(_("No such rep."))
         owner = get_object_or_404(owners, pk=request.GET["owner"])
     deals = Deal.objects.visible_to(user).open()
     if owner is not None:
@@ -111,7 +112,9 @@ def board_move(request: HttpRequest, pk: int) -> HttpResponse:
     deal = get_object_or_404(Deal.objects.visible_to(request.user), pk=pk)
     form = DealMoveForm(request.POST)
     if not form.is_valid():
-        messages.error(request, f"{deal}: choose a stage to move to.")
+        messages.error(
+            request, _("%(deal)s: choose a stage to move to.") % {"deal": deal}
+        )
     else:
         try:
             services.deal_move(
@@ -123,15 +126,23 @@ def board_move(request: HttpRequest, pk: int) -> HttpResponse:
         except StaleVersion:
             messages.error(
                 request,
-                f"{deal}: someone changed it after this board was loaded, so it "
-                "was not moved. The board now shows it as it is: try again.",
+                _(
+                    "%(deal)s: someone changed it after this board was loaded, so "
+                    "it was not moved. The board now shows it as it is: try again."
+                )
+                % {"deal": deal},
             )
         except (Conflict, ValidationError) as exc:
             text = exc.message if isinstance(exc, Conflict) else "; ".join(exc.messages)
-            messages.error(request, f"{deal}: {text}")
+            messages.error(
+                request, _("%(deal)s: %(error)s") % {"deal": deal, "error": text}
+            )
         else:
             label = Stage(form.cleaned_data["stage"]).label
-            messages.success(request, f"{deal} moved to {label}.")
+            messages.success(
+                request,
+                _("%(deal)s moved to %(stage)s.") % {"deal": deal, "stage": label},
+            )
     target = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()

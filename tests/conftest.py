@@ -1,12 +1,32 @@
 """The cast every test can use: two reps and their manager in one team, a rep of
 another team with their own manager, an integration user and an admin."""
 
+from pathlib import Path
+
 import pytest
 from django.core.cache import cache
+from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from crm.models import Role
 from tests.factories import TeamFactory, UserFactory
+
+LOCALE = Path(__file__).resolve().parents[1] / "locale"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _compiled_translations():
+    # `make test` compiles the catalogues first; a bare `pytest` gets them too,
+    # so that the French pages are French and not silently English.
+    for po in LOCALE.glob("*/LC_MESSAGES/django.po"):
+        mo = po.with_suffix(".mo")
+        if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
+            call_command(
+                "compilemessages",
+                locale=[po.parts[-3]],
+                ignore_patterns=[".venv", "node_modules", "staticfiles"],
+                verbosity=0,
+            )
 
 
 @pytest.fixture(autouse=True)

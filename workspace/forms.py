@@ -28,16 +28,16 @@ class ActivityForm(PageForm):
     id_prefix = "log"
 
     kind = forms.ChoiceField(
-        choices=ActivityKind.choices, initial=ActivityKind.CALL, label="What"
+        choices=ActivityKind.choices, initial=ActivityKind.CALL, label=_("What")
     )
     direction = forms.ChoiceField(
-        choices=Direction.choices, initial=Direction.OUTBOUND, label="Direction"
+        choices=Direction.choices, initial=Direction.OUTBOUND, label=_("Direction")
     )
     outcome = forms.ChoiceField(
-        choices=[("", "—"), *Outcome.choices], required=False, label="Outcome"
+        choices=[("", "—"), *Outcome.choices], required=False, label=_("Outcome")
     )
     notes = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 2}), required=False, label="Notes"
+        widget=forms.Textarea(attrs={"rows": 2}), required=False, label=_("Notes")
     )
 
 
@@ -55,21 +55,23 @@ class QualifyForm(LeadDecisionForm):
 
     id_prefix = "qualify"
 
-    budget = forms.BooleanField(required=False, label="Budget")
-    authority = forms.BooleanField(required=False, label="Authority")
-    need = forms.BooleanField(required=False, label="Need")
-    timeline = forms.BooleanField(required=False, label="Timeline")
+    budget = forms.BooleanField(required=False, label=_("Budget"))
+    authority = forms.BooleanField(required=False, label=_("Authority"))
+    need = forms.BooleanField(required=False, label=_("Need"))
+    timeline = forms.BooleanField(required=False, label=_("Timeline"))
     notes = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 2}), required=False, label="Notes"
+        widget=forms.Textarea(attrs={"rows": 2}), required=False, label=_("Notes")
     )
 
 
 class DisqualifyForm(LeadDecisionForm):
     id_prefix = "disqualify"
 
-    reason = forms.ChoiceField(choices=DisqualificationReason.choices, label="Reason")
+    reason = forms.ChoiceField(
+        choices=DisqualificationReason.choices, label=_("Reason")
+    )
     notes = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 2}), required=False, label="Notes"
+        widget=forms.Textarea(attrs={"rows": 2}), required=False, label=_("Notes")
     )
 
 
@@ -78,15 +80,16 @@ class ConvertForm(LeadDecisionForm):
 
     id_prefix = "convert"
 
-    title = forms.CharField(max_length=200, required=False, label="Deal title")
+    title = forms.CharField(max_length=200, required=False, label=_("Deal title"))
     amount = forms.DecimalField(
-        max_digits=14, decimal_places=2, min_value=0, label="Amount"
+        max_digits=14, decimal_places=2, min_value=0, label=_("Amount")
     )
     currency = forms.CharField(
-        min_length=3, max_length=3, required=False, label="Currency"
+        min_length=3, max_length=3, required=False, label=_("Currency")
     )
     expected_close_on = forms.DateField(
-        widget=forms.DateInput(attrs={"type": "date"}), label="Expected close date"
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        label=_("Expected close date"),
     )
 
     def clean_currency(self) -> str | None:
@@ -103,17 +106,17 @@ class VersionForm(PageForm):
 class LoseForm(VersionForm):
     id_prefix = "lose"
 
-    reason = forms.ChoiceField(choices=LostReason.choices, label="Reason")
-    notes = forms.CharField(required=False, label="Notes")
+    reason = forms.ChoiceField(choices=LostReason.choices, label=_("Reason"))
+    notes = forms.CharField(required=False, label=_("Notes"))
 
 
 class ReopenForm(VersionForm):
     id_prefix = "reopen"
 
     stage = forms.ChoiceField(
-        choices=[("", "Where it closed"), *Stage.choices],
+        choices=[("", _("Where it closed")), *Stage.choices],
         required=False,
-        label="Reopen in",
+        label=_("Reopen in"),
     )
 
 

@@ -37,7 +37,11 @@ class Event:
 
 def _touches(touches: QuerySet[Touch]) -> Iterable[Event]:
     for touch in touches.select_related("offer").order_by("-occurred_at")[:LIMIT]:
-        what = f"Downloaded {touch.offer.title}" if touch.offer else "Got in touch"
+        what = (
+            _("Downloaded %(offer)s") % {"offer": touch.offer.title}
+            if touch.offer
+            else _("Got in touch")
+        )
         yield Event(
             at=touch.occurred_at,
             kind="touch",
@@ -58,13 +62,17 @@ def _activities(activities: QuerySet[Activity]) -> Iterable[Event]:
         if is_note:
             title = _("Note")
         else:
-            title = (
-                f"{activity.get_kind_display()} ({activity.get_direction_display()})"
-            )
+            title = _("%(kind)s (%(direction)s)") % {
+                "kind": activity.get_kind_display(),
+                "direction": activity.get_direction_display(),
+            }
         if activity.outcome:
-            title += f": {activity.get_outcome_display()}"
+            title = _("%(activity)s: %(outcome)s") % {
+                "activity": title,
+                "outcome": activity.get_outcome_display(),
+            }
         if activity.is_cold_call:
-            title += " · cold call"
+            title += " · " + str(_("cold call"))
         yield Event(
             at=activity.occurred_at,
             kind="note" if is_note else "activity",
@@ -84,11 +92,13 @@ def _decisions(decisions: QuerySet[Qualification]) -> Iterable[Event]:
     for decision in rows[:LIMIT]:
         if decision.decision == Decision.QUALIFIED:
             met = [
-                name.capitalize()
+                str(Qualification._meta.get_field(name).verbose_name).capitalize()
                 for name in ("budget", "authority", "need", "timeline")
                 if getattr(decision, name)
             ]
-            detail = f"BANT met: {', '.join(met) or 'none'}"
+            detail = _("BANT met: %(criteria)s") % {
+                "criteria": ", ".join(met) or _("none")
+            }
         else:
             detail = decision.get_reason_display()
         if decision.notes:
@@ -96,7 +106,8 @@ def _decisions(decisions: QuerySet[Qualification]) -> Iterable[Event]:
         yield Event(
             at=decision.decided_at,
             kind="decision",
-            title=f"{decision.get_decision_display()} (score {decision.score})",
+            title=_("%(decision)s (score %(score)s)")
+            % {"decision": decision.get_decision_display(), "score": decision.score},
             detail=detail,
             by=str(decision.decided_by),
         )
@@ -134,15 +145,18 @@ def _stage_changes(changes: QuerySet[StageChange]) -> Iterable[Event]:
     for change in rows[:LIMIT]:
         to_stage = Stage(change.to_stage).label
         if not change.from_stage:
-            title = f"Deal created in {to_stage}"
+            title = _("Deal created in %(stage)s") % {"stage": to_stage}
         elif change.to_status == DealStatus.WON:
-            title = "Won"
+            title = _("Won")
         elif change.to_status == DealStatus.LOST:
-            title = "Lost"
+            title = _("Lost")
         elif change.from_status != DealStatus.OPEN:
-            title = f"Reopened in {to_stage}"
+            title = _("Reopened in %(stage)s") % {"stage": to_stage}
         else:
-            title = f"Moved from {Stage(change.from_stage).label} to {to_stage}"
+            title = _("Moved from %(from)s to %(to)s") % {
+                "from": Stage(change.from_stage).label,
+                "to": to_stage,
+            }
         yield Event(
             at=change.changed_at,
             kind="stage",

@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import push_url
 
@@ -102,12 +103,26 @@ def _add_errors(form: forms.Form, error: ValidationError) -> None:
         form.add_error(name if name in form.fields else None, errors)
 
 
+# Lazy: the module is imported once, the text is read in each reader's language.
+STALE_TEXT = {
+    "deal": gettext_lazy(
+        "Someone changed this deal after you opened the page, so nothing was "
+        "changed. This is how it is now: check it and try again."
+    ),
+    "lead": gettext_lazy(
+        "Someone changed this lead after you opened the page, so nothing was "
+        "changed. This is how it is now: check it and try again."
+    ),
+    "task": gettext_lazy(
+        "Someone changed this task after you opened the page, so nothing was "
+        "changed. This is how it is now: check it and try again."
+    ),
+}
+
+
 def _conflict_text(exc: Conflict, record: str = "deal") -> str:
     if isinstance(exc, StaleVersion):
-        return (
-            f"Someone changed this {record} after you opened the page, so nothing "
-            "was changed. This is how it is now: check it and try again."
-        )
+        return str(STALE_TEXT[record])
     return exc.message
 
 
@@ -166,7 +181,7 @@ def _render_lead(
             timeline.Event(
                 at=lead.converted_at,
                 kind="decision",
-                title="Converted into a deal",
+                title=_("Converted into a deal"),
                 detail=deal.title,
                 link=reverse("workspace:deal", args=[deal.pk]),
             )
@@ -246,7 +261,7 @@ def lead_log(request: HttpRequest, pk: int) -> HttpResponse:
         "activity_form",
         lambda lead, data: activity_log(by=request.user, lead=lead, **data),
         lambda lead, activity: (
-            f"{activity.get_kind_display()} logged.",
+            _("%(kind)s logged.") % {"kind": activity.get_kind_display()},
             reverse("workspace:lead", args=[lead.pk]),
         ),
     )
@@ -284,7 +299,8 @@ def lead_qualify(request: HttpRequest, pk: int) -> HttpResponse:
             lead=lead, by=request.user, expected_version=data.pop("version"), **data
         ),
         lambda lead, result: (
-            f"{lead} is qualified (score {result.score}).",
+            _("%(lead)s is qualified (score %(score)d).")
+            % {"lead": lead, "score": result.score},
             reverse("workspace:lead", args=[lead.pk]),
         ),
     )
@@ -303,7 +319,7 @@ def lead_disqualify(request: HttpRequest, pk: int) -> HttpResponse:
             lead=lead, by=request.user, expected_version=data.pop("version"), **data
         ),
         lambda lead, result: (
-            f"{lead} is disqualified.",
+            _("%(lead)s is disqualified.") % {"lead": lead},
             reverse("workspace:lead", args=[lead.pk]),
         ),
     )
@@ -332,7 +348,7 @@ def lead_convert(request: HttpRequest, pk: int) -> HttpResponse:
         "convert_form",
         convert,
         lambda lead, deal: (
-            f"{lead} is converted: this is the new deal.",
+            _("%(lead)s is converted: this is the new deal.") % {"lead": lead},
             reverse("workspace:deal", args=[deal.pk]),
         ),
     )
@@ -421,7 +437,10 @@ def _deal_action(
         _add_errors(form, exc)
         return _render_deal(request, deal, status=400, **{form_name: form})
     except Conflict as exc:
-        messages.error(request, f"{deal}: {_conflict_text(exc)}")
+        messages.error(
+            request,
+            _("%(deal)s: %(error)s") % {"deal": deal, "error": _conflict_text(exc)},
+        )
         if request.POST.get("next"):
             return _next_or(request, reverse("workspace:deal", args=[deal.pk]))
         status = 412 if isinstance(exc, StaleVersion) else 409
@@ -441,7 +460,7 @@ def deal_log(request: HttpRequest, pk: int) -> HttpResponse:
         return deal
 
     return _deal_action(
-        request, pk, ActivityForm, "activity_form", log, lambda deal: "Logged."
+        request, pk, ActivityForm, "activity_form", log, lambda deal: _("Logged.")
     )
 
 
@@ -460,7 +479,10 @@ def deal_move(request: HttpRequest, pk: int) -> HttpResponse:
             by=request.user,
             expected_version=data["version"],
         ),
-        lambda deal: f"{deal} moved to {Stage(deal.stage).label}.",
+        lambda deal: (
+            _("%(deal)s moved to %(stage)s.")
+            % {"deal": deal, "stage": Stage(deal.stage).label}
+        ),
     )
 
 
@@ -476,7 +498,7 @@ def deal_win(request: HttpRequest, pk: int) -> HttpResponse:
         lambda deal, data: services.deal_win(
             deal=deal, by=request.user, expected_version=data["version"]
         ),
-        lambda deal: f"{deal} is won.",
+        lambda deal: _("%(deal)s is won.") % {"deal": deal},
     )
 
 
@@ -496,7 +518,7 @@ def deal_lose(request: HttpRequest, pk: int) -> HttpResponse:
             notes=data["notes"],
             expected_version=data["version"],
         ),
-        lambda deal: f"{deal} is lost.",
+        lambda deal: _("%(deal)s is lost.") % {"deal": deal},
     )
 
 
@@ -515,7 +537,10 @@ def deal_reopen(request: HttpRequest, pk: int) -> HttpResponse:
             stage=data["stage"] or None,
             expected_version=data["version"],
         ),
-        lambda deal: f"{deal} is open again, in {Stage(deal.stage).label}.",
+        lambda deal: (
+            _("%(deal)s is open again, in %(stage)s.")
+            % {"deal": deal, "stage": Stage(deal.stage).label}
+        ),
     )
 
 
@@ -610,7 +635,7 @@ def contact_log(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as exc:
             _add_errors(form, exc)
         else:
-            messages.success(request, "Logged.")
+            messages.success(request, _("Logged."))
             return redirect("workspace:contact", pk=contact.pk)
     return _render_contact(request, contact, status=400, activity_form=form)
 

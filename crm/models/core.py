@@ -9,6 +9,7 @@ from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
 
 from crm import limits, policy, reference
 from crm.policy import Role
@@ -27,8 +28,10 @@ class ScopedQuerySet(models.QuerySet):
 
 
 class TimeStamped(models.Model):
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(
+        auto_now_add=True, db_index=True, verbose_name=_("created at")
+    )
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         abstract = True
@@ -41,7 +44,9 @@ class Versioned(models.Model):
     # in forms or serializers, only ``crm.versioning`` and services move it.
     # The database default serves the bulk writers that insert rows in SQL
     # (the CSV import, the benchmark's generator).
-    version = models.PositiveIntegerField(default=1, db_default=1, editable=False)
+    version = models.PositiveIntegerField(
+        default=1, db_default=1, editable=False, verbose_name=_("version")
+    )
 
     class Meta:
         abstract = True
@@ -50,19 +55,34 @@ class Versioned(models.Model):
 class User(TimeStamped, AbstractUser):
     """A person or machine using the CRM; superusers are the admins."""
 
-    role = models.CharField(max_length=16, choices=Role.choices, default=Role.REP)
+    role = models.CharField(
+        max_length=16, choices=Role.choices, default=Role.REP, verbose_name=_("role")
+    )
     team = models.ForeignKey(
         "Team",
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="members",
-        help_text="A rep belongs to at most one team.",
+        help_text=_("A rep belongs to at most one team."),
+        verbose_name=_("team"),
+    )
+    # Blank: the browser's language (Accept-Language) applies (crm.language).
+    # The database default serves the bulk writers that insert users in SQL.
+    language = models.CharField(
+        max_length=8,
+        choices=settings.LANGUAGES,
+        blank=True,
+        db_default="",
+        verbose_name=_("language"),
+        help_text=_("The language of the pages; blank follows the browser."),
     )
 
     objects = UserManager()
 
     class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
         constraints = [
             models.CheckConstraint(
                 condition=Q(role__in=Role.values), name="user_role_valid"
@@ -83,19 +103,29 @@ class User(TimeStamped, AbstractUser):
 
 
 class Team(TimeStamped):
-    name = models.CharField(max_length=100, unique=True)
+    name = models.CharField(max_length=100, unique=True, verbose_name=_("name"))
     manager = models.ForeignKey(
-        User, on_delete=models.PROTECT, related_name="managed_teams"
+        User,
+        on_delete=models.PROTECT,
+        related_name="managed_teams",
+        verbose_name=_("manager"),
     )
     handles_inbound = models.BooleanField(
         default=False,
-        help_text="Inbound leads (content captures) are assigned round robin "
-        "among this team's active reps.",
+        help_text=_(
+            "Inbound leads (content captures) are assigned round robin "
+            "among this team's active reps."
+        ),
+        verbose_name=_("handles inbound"),
     )
     # Position of the round-robin for inbound leads; advanced under a row lock.
-    inbound_cursor = models.PositiveIntegerField(default=0, editable=False)
+    inbound_cursor = models.PositiveIntegerField(
+        default=0, editable=False, verbose_name=_("inbound cursor")
+    )
 
     class Meta:
+        verbose_name = _("team")
+        verbose_name_plural = _("teams")
         ordering = ["name"]
         constraints = [
             # One team receives the inbound leads.
@@ -121,16 +151,32 @@ class CompanyQuerySet(models.QuerySet["Company"]):
 
 
 class Company(Versioned, TimeStamped):
-    name = models.CharField(max_length=200, db_index=True)
+    name = models.CharField(max_length=200, db_index=True, verbose_name=_("name"))
     domain = models.CharField(
-        max_length=253, blank=True, help_text="Website domain, e.g. example.com"
+        max_length=253,
+        blank=True,
+        help_text=_("Website domain, e.g. example.com"),
+        verbose_name=_("domain"),
     )
-    industry = models.CharField(max_length=100, blank=True)
+    industry = models.CharField(max_length=100, blank=True, verbose_name=_("industry"))
     employees = models.PositiveIntegerField(
-        null=True, blank=True, validators=[MaxValueValidator(limits.MAX_EMPLOYEES)]
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(limits.MAX_EMPLOYEES)],
+        verbose_name=_("employees"),
     )
-    country = models.CharField(max_length=2, blank=True, help_text="ISO 3166 code")
-    owner = models.ForeignKey(User, on_delete=models.PROTECT, related_name="companies")
+    country = models.CharField(
+        max_length=2,
+        blank=True,
+        help_text=_("ISO 3166 code"),
+        verbose_name=_("country"),
+    )
+    owner = models.ForeignKey(
+        User,
+        on_delete=models.PROTECT,
+        related_name="companies",
+        verbose_name=_("owner"),
+    )
 
     objects = CompanyQuerySet.as_manager()
 
@@ -147,13 +193,14 @@ class Company(Versioned, TimeStamped):
     )
 
     class Meta:
-        verbose_name_plural = "companies"
+        verbose_name = _("company")
+        verbose_name_plural = _("companies")
         constraints = [
             models.UniqueConstraint(
                 Lower("domain"),
                 condition=~Q(domain=""),
                 name="company_domain_unique_ci",
-                violation_error_message="A company with this domain already exists.",
+                violation_error_message=_("A company with this domain already exists."),
             ),
         ]
 
@@ -176,19 +223,24 @@ class ContactQuerySet(models.QuerySet["Contact"]):
 
 
 class Contact(Versioned, TimeStamped):
-    first_name = models.CharField(max_length=100)
-    last_name = models.CharField(max_length=100)
-    email = models.EmailField(blank=True)
-    phone = models.CharField(max_length=40, blank=True)
-    job_title = models.CharField(max_length=120, blank=True)
+    first_name = models.CharField(max_length=100, verbose_name=_("first name"))
+    last_name = models.CharField(max_length=100, verbose_name=_("last name"))
+    email = models.EmailField(blank=True, verbose_name=_("email"))
+    phone = models.CharField(max_length=40, blank=True, verbose_name=_("phone"))
+    job_title = models.CharField(
+        max_length=120, blank=True, verbose_name=_("job title")
+    )
     company = models.ForeignKey(
         Company,
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="contacts",
+        verbose_name=_("company"),
     )
-    owner = models.ForeignKey(User, on_delete=models.PROTECT, related_name="contacts")
+    owner = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="contacts", verbose_name=_("owner")
+    )
 
     objects = ContactQuerySet.as_manager()
 
@@ -205,13 +257,15 @@ class Contact(Versioned, TimeStamped):
     )
 
     class Meta:
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
         indexes = [models.Index(fields=["last_name", "first_name"])]
         constraints = [
             models.UniqueConstraint(
                 Lower("email"),
                 condition=~Q(email=""),
                 name="contact_email_unique_ci",
-                violation_error_message="A contact with this e-mail already exists.",
+                violation_error_message=_("A contact with this e-mail already exists."),
             ),
         ]
 
@@ -232,22 +286,44 @@ class Subscription(Versioned, TimeStamped):
     """A company's paid plan: a company is a customer while one is running."""
 
     company = models.ForeignKey(
-        Company, on_delete=models.PROTECT, related_name="subscriptions"
+        Company,
+        on_delete=models.PROTECT,
+        related_name="subscriptions",
+        verbose_name=_("company"),
     )
-    plan = models.CharField(max_length=100)
+    plan = models.CharField(max_length=100, verbose_name=_("plan"))
     mrr = models.DecimalField(
-        "monthly recurring revenue", max_digits=12, decimal_places=2
+        _("monthly recurring revenue"),
+        max_digits=12,
+        decimal_places=2,
     )
-    currency = models.CharField(max_length=3, default=default_currency)
-    started_on = models.DateField(db_index=True, validators=[limits.validate_day])
+    currency = models.CharField(
+        max_length=3, default=default_currency, verbose_name=_("currency")
+    )
+    started_on = models.DateField(
+        db_index=True, validators=[limits.validate_day], verbose_name=_("started on")
+    )
     ended_on = models.DateField(
-        null=True, blank=True, db_index=True, validators=[limits.validate_day]
+        null=True,
+        blank=True,
+        db_index=True,
+        validators=[limits.validate_day],
+        verbose_name=_("ended on"),
     )
-    churn_reason = models.CharField(max_length=255, blank=True)
+    churn_reason = models.CharField(
+        max_length=255, blank=True, verbose_name=_("churn reason")
+    )
     ended_by = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("ended by"),
     )
-    ended_recorded_at = models.DateTimeField(null=True, blank=True)
+    ended_recorded_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("ended recorded at")
+    )
     # A plan change ends one subscription and starts its successor on the same
     # day (crm.services.subscription_change): each row's MRR never changes.
     replaces = models.OneToOneField(
@@ -257,7 +333,8 @@ class Subscription(Versioned, TimeStamped):
         editable=False,
         on_delete=models.PROTECT,
         related_name="replaced_by",
-        help_text="The subscription this one replaced by a plan change.",
+        help_text=_("The subscription this one replaced by a plan change."),
+        verbose_name=_("replaces"),
     )
 
     objects = SubscriptionQuerySet.as_manager()
@@ -275,16 +352,20 @@ class Subscription(Versioned, TimeStamped):
     )
 
     class Meta:
+        verbose_name = _("subscription")
+        verbose_name_plural = _("subscriptions")
         constraints = [
             models.CheckConstraint(
                 condition=Q(ended_on__isnull=True) | Q(ended_on__gte=F("started_on")),
                 name="subscription_ends_after_start",
-                violation_error_message="A subscription cannot end before it starts.",
+                violation_error_message=_(
+                    "A subscription cannot end before it starts."
+                ),
             ),
             models.CheckConstraint(
                 condition=Q(mrr__gte=0),
                 name="subscription_mrr_not_negative",
-                violation_error_message="MRR cannot be negative.",
+                violation_error_message=_("MRR cannot be negative."),
             ),
         ]
 
@@ -298,7 +379,7 @@ class Subscription(Versioned, TimeStamped):
         except ValidationError as exc:
             errors["currency"] = exc.messages
         if self.ended_on and self.started_on and self.ended_on < self.started_on:
-            errors["ended_on"] = ["A subscription cannot end before it starts."]
+            errors["ended_on"] = [_("A subscription cannot end before it starts.")]
         if errors:
             raise ValidationError(errors)
 

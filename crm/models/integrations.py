@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from crm.models.core import TimeStamped, User, Versioned
 
@@ -13,25 +14,41 @@ from crm.models.core import TimeStamped, User, Versioned
 class IdempotencyKey(models.Model):
     """The stored outcome of one POST made with an ``Idempotency-Key`` header."""
 
-    key = models.CharField(max_length=255)
+    key = models.CharField(max_length=255, verbose_name=_("key"))
     # "user:<id>" for authenticated callers, "anon:<address>" for the public form.
-    caller = models.CharField(max_length=80)
+    caller = models.CharField(max_length=80, verbose_name=_("caller"))
     fingerprint = models.CharField(
-        max_length=64, help_text="SHA-256 of method, path, body"
+        max_length=64,
+        help_text=_("SHA-256 of method, path, body"),
+        verbose_name=_("fingerprint"),
     )
-    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
-    response_body = models.BinaryField(blank=True, default=b"")
-    content_type = models.CharField(max_length=100, blank=True)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    completed_at = models.DateTimeField(null=True, blank=True)
+    status_code = models.PositiveSmallIntegerField(
+        null=True, blank=True, verbose_name=_("status code")
+    )
+    response_body = models.BinaryField(
+        blank=True, default=b"", verbose_name=_("response body")
+    )
+    content_type = models.CharField(
+        max_length=100, blank=True, verbose_name=_("content type")
+    )
+    created_at = models.DateTimeField(
+        default=timezone.now, db_index=True, verbose_name=_("created at")
+    )
+    completed_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("completed at")
+    )
     # Headers of the stored response that a replay repeats (ETag, Location).
-    headers = models.JSONField(default=dict, blank=True)
+    headers = models.JSONField(default=dict, blank=True, verbose_name=_("headers"))
     # While a request runs it holds the key: ``claim`` names that request and
     # ``lease_until`` says when it is presumed dead and a retry may take over.
-    claim = models.UUIDField(null=True, blank=True)
-    lease_until = models.DateTimeField(null=True, blank=True)
+    claim = models.UUIDField(null=True, blank=True, verbose_name=_("claim"))
+    lease_until = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("lease until")
+    )
 
     class Meta:
+        verbose_name = _("idempotency key")
+        verbose_name_plural = _("idempotency keys")
         constraints = [
             models.UniqueConstraint(
                 fields=["caller", "key"], name="idempotency_key_unique"
@@ -56,21 +73,42 @@ class WebhookEventType(models.TextChoices):
 class WebhookEndpoint(Versioned, TimeStamped):
     """An integration's subscription to events, delivered to its URL and signed."""
 
-    url = models.URLField(max_length=500)
+    url = models.URLField(max_length=500, verbose_name=_("url"))
     secret = models.CharField(
-        max_length=128, help_text="Key of the HMAC-SHA256 signature"
+        max_length=128,
+        help_text=_("Key of the HMAC-SHA256 signature"),
+        verbose_name=_("secret"),
     )
     # After a rotation the old key keeps signing too until this moment, so the
     # receiver can switch without losing a delivery (crm.services).
-    previous_secret = models.CharField(max_length=128, blank=True)
-    previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
-    events = models.JSONField(default=list, help_text="Event types to receive")
-    active = models.BooleanField(default=True)
-    consecutive_failures = models.PositiveIntegerField(default=0)
-    failing_since = models.DateTimeField(null=True, blank=True)
-    created_by = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    previous_secret = models.CharField(
+        max_length=128, blank=True, verbose_name=_("previous secret")
     )
+    previous_secret_expires_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("previous secret expires at")
+    )
+    events = models.JSONField(
+        default=list, help_text=_("Event types to receive"), verbose_name=_("events")
+    )
+    active = models.BooleanField(default=True, verbose_name=_("active"))
+    consecutive_failures = models.PositiveIntegerField(
+        default=0, verbose_name=_("consecutive failures")
+    )
+    failing_since = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("failing since")
+    )
+    created_by = models.ForeignKey(
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+
+    class Meta:
+        verbose_name = _("webhook endpoint")
+        verbose_name_plural = _("webhook endpoints")
 
     def __str__(self) -> str:
         return self.url
@@ -105,12 +143,20 @@ class OutboxEvent(models.Model):
     delivery per subscribed endpoint and sets ``dispatched_at``.
     """
 
-    event_type = models.CharField(max_length=32, choices=WebhookEventType.choices)
-    payload = models.JSONField()
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    dispatched_at = models.DateTimeField(null=True, blank=True)
+    event_type = models.CharField(
+        max_length=32, choices=WebhookEventType.choices, verbose_name=_("event type")
+    )
+    payload = models.JSONField(verbose_name=_("payload"))
+    created_at = models.DateTimeField(
+        default=timezone.now, db_index=True, verbose_name=_("created at")
+    )
+    dispatched_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("dispatched at")
+    )
 
     class Meta:
+        verbose_name = _("outbox event")
+        verbose_name_plural = _("outbox events")
         indexes = [
             # The worker's poll for events not yet fanned out.
             models.Index(
@@ -125,32 +171,48 @@ class OutboxEvent(models.Model):
 
 
 class DeliveryStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    DELIVERED = "delivered", "Delivered"
-    FAILED = "failed", "Failed (gave up)"
+    PENDING = "pending", _("Pending")
+    DELIVERED = "delivered", _("Delivered")
+    FAILED = "failed", _("Failed (gave up)")
 
 
 class WebhookDelivery(models.Model):
     """One event to send to one endpoint, retried with backoff until it succeeds."""
 
     event = models.ForeignKey(
-        OutboxEvent, on_delete=models.CASCADE, related_name="deliveries"
+        OutboxEvent,
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        verbose_name=_("event"),
     )
     endpoint = models.ForeignKey(
-        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+        WebhookEndpoint,
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        verbose_name=_("endpoint"),
     )
     status = models.CharField(
-        max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+        max_length=16,
+        choices=DeliveryStatus.choices,
+        default=DeliveryStatus.PENDING,
+        verbose_name=_("status"),
     )
-    attempts = models.PositiveIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(default=timezone.now)
+    attempts = models.PositiveIntegerField(default=0, verbose_name=_("attempts"))
+    next_attempt_at = models.DateTimeField(
+        default=timezone.now, verbose_name=_("next attempt at")
+    )
     # A worker's claim: rows claimed by a live worker are skipped by the others.
-    claimed_by = models.UUIDField(null=True, blank=True)
-    claimed_until = models.DateTimeField(null=True, blank=True)
-    delivered_at = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.UUIDField(null=True, blank=True, verbose_name=_("claimed by"))
+    claimed_until = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("claimed until")
+    )
+    delivered_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("delivered at")
+    )
 
     class Meta:
-        verbose_name_plural = "webhook deliveries"
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
         constraints = [
             # An event goes to an endpoint once, whatever the workers do.
             models.UniqueConstraint(
@@ -173,28 +235,42 @@ class WebhookDelivery(models.Model):
 class DeliveryError(models.TextChoices):
     """Why an attempt got no HTTP status: a fixed class, never raw error text."""
 
-    DNS = "dns", "The host name did not resolve"
-    BLOCKED = "blocked", "The address is not public"
-    TIMEOUT = "timeout", "No answer in time"
-    REFUSED = "refused", "Connection refused"
-    TLS = "tls", "TLS handshake or certificate failed"
-    CONNECTION = "connection", "Connection failed"
+    DNS = "dns", _("The host name did not resolve")
+    BLOCKED = "blocked", _("The address is not public")
+    TIMEOUT = "timeout", _("No answer in time")
+    REFUSED = "refused", _("Connection refused")
+    TLS = "tls", _("TLS handshake or certificate failed")
+    CONNECTION = "connection", _("Connection failed")
 
 
 class DeliveryAttempt(models.Model):
     """One HTTP attempt of a delivery, kept for the integrator to debug."""
 
     delivery = models.ForeignKey(
-        WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log"
+        WebhookDelivery,
+        on_delete=models.CASCADE,
+        related_name="attempt_log",
+        verbose_name=_("delivery"),
     )
-    attempted_at = models.DateTimeField(default=timezone.now)
-    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
-    duration_ms = models.PositiveIntegerField()
+    attempted_at = models.DateTimeField(
+        default=timezone.now, verbose_name=_("attempted at")
+    )
+    status_code = models.PositiveSmallIntegerField(
+        null=True, blank=True, verbose_name=_("status code")
+    )
+    duration_ms = models.PositiveIntegerField(verbose_name=_("duration ms"))
     # A class, never the socket's text: raw errors ("Connection refused",
     # resolver messages) would make the attempts log a scanner of our network.
-    error = models.CharField(max_length=16, choices=DeliveryError.choices, blank=True)
+    error = models.CharField(
+        max_length=16,
+        choices=DeliveryError.choices,
+        blank=True,
+        verbose_name="error",
+    )
 
     class Meta:
+        verbose_name = _("delivery attempt")
+        verbose_name_plural = _("delivery attempts")
         ordering = ["-attempted_at"]
         constraints = [
             models.CheckConstraint(

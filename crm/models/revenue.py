@@ -10,17 +10,18 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from crm import policy
 from crm.models.core import Company, User
 
 
 class MovementKind(models.TextChoices):
-    NEW = "new", "New"
-    EXPANSION = "expansion", "Expansion"
-    CONTRACTION = "contraction", "Contraction"
-    CHURN = "churn", "Churn"
-    REACTIVATION = "reactivation", "Reactivation"
+    NEW = "new", _("New")
+    EXPANSION = "expansion", _("Expansion")
+    CONTRACTION = "contraction", _("Contraction")
+    CHURN = "churn", _("Churn")
+    REACTIVATION = "reactivation", _("Reactivation")
 
 
 class MrrMovementQuerySet(models.QuerySet["MrrMovement"]):
@@ -41,15 +42,29 @@ class MrrMovement(models.Model):
     """
 
     company = models.ForeignKey(
-        Company, on_delete=models.PROTECT, related_name="mrr_movements"
+        Company,
+        on_delete=models.PROTECT,
+        related_name="mrr_movements",
+        verbose_name=_("company"),
     )
-    currency = models.CharField(max_length=3)
-    kind = models.CharField(max_length=12, choices=MovementKind.choices)
-    effective_on = models.DateField()
-    amount = models.DecimalField(max_digits=12, decimal_places=2)
-    recorded_at = models.DateTimeField(default=timezone.now)
+    currency = models.CharField(max_length=3, verbose_name=_("currency"))
+    kind = models.CharField(
+        max_length=12, choices=MovementKind.choices, verbose_name=_("kind")
+    )
+    effective_on = models.DateField(verbose_name=_("effective on"))
+    amount = models.DecimalField(
+        max_digits=12, decimal_places=2, verbose_name=_("amount")
+    )
+    recorded_at = models.DateTimeField(
+        default=timezone.now, verbose_name=_("recorded at")
+    )
     recorded_by = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("recorded by"),
     )
 
     objects = MrrMovementQuerySet.as_manager()
@@ -65,6 +80,8 @@ class MrrMovement(models.Model):
     )
 
     class Meta:
+        verbose_name = _("MRR movement")
+        verbose_name_plural = _("MRR movements")
         ordering = ["effective_on", "pk"]
         indexes = [
             # Revenue KPIs (metrics.kpis): every movement up to a period's end,

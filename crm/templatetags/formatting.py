@@ -5,6 +5,8 @@
 an empty string, so a KPI without data shows nothing rather than "None".
 """
 
+from decimal import Decimal
+
 from django import template
 
 from crm import formatting
@@ -30,3 +32,9 @@ def rate(fraction, decimals=1):
 @register.filter
 def duration(minutes):
     return "" if minutes is None else formatting.duration(minutes)
+
+
+@register.filter
+def percent(whole):
+    """Write a whole percentage (a deal's probability, 40) as ``40%`` / ``40 %``."""
+    return "" if whole is None else formatting.rate(Decimal(whole) / 100, 0)

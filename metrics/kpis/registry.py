@@ -18,6 +18,7 @@ from enum import StrEnum
 from typing import Any
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from metrics.kpis.activities import cold_call_kpis
 from metrics.kpis.customers import churn
@@ -119,7 +120,7 @@ KPIS: tuple[Kpi, ...] = (
     # Customers and churn (metrics.kpis.customers).
     Kpi(
         key="customer_churn_rate",
-        label="Customer churn rate",
+        label=_("Customer churn rate"),
         unit=RATE,
         better=Better.LOWER,
         currencies=Currencies.NONE,
@@ -128,7 +129,7 @@ KPIS: tuple[Kpi, ...] = (
     ),
     Kpi(
         key="retention_rate",
-        label="Retention rate",
+        label=_("Retention rate"),
         unit=RATE,
         better=Better.HIGHER,
         currencies=Currencies.NONE,
@@ -137,7 +138,7 @@ KPIS: tuple[Kpi, ...] = (
     ),
     Kpi(
         key="gross_mrr_churn_rate",
-        label="Gross MRR churn rate",
+        label=_("Gross MRR churn rate"),
         unit=RATE,
         better=Better.LOWER,
         currencies=Currencies.RATIO_PER_CURRENCY,
@@ -146,7 +147,7 @@ KPIS: tuple[Kpi, ...] = (
     ),
     Kpi(
         key="net_mrr_churn_rate",
-        label="Net MRR churn rate",
+        label=_("Net MRR churn rate"),
         unit=RATE,
         better=Better.LOWER,
         currencies=Currencies.RATIO_PER_CURRENCY,
@@ -155,7 +156,7 @@ KPIS: tuple[Kpi, ...] = (
     ),
     Kpi(
         key="gross_revenue_retention",
-        label="Gross revenue retention",
+        label=_("Gross revenue retention"),
         unit=RATE,
         better=Better.HIGHER,
         currencies=Currencies.RATIO_PER_CURRENCY,
@@ -164,7 +165,7 @@ KPIS: tuple[Kpi, ...] = (
     ),
     Kpi(
         key="net_revenue_retention",
-        label="Net revenue retention",
+        label=_("Net revenue retention"),
         unit=RATE,
         better=Better.HIGHER,
         currencies=Currencies.RATIO_PER_CURRENCY,
@@ -174,7 +175,7 @@ KPIS: tuple[Kpi, ...] = (
     ),
     Kpi(
         key="mrr_start",
-        label="MRR on start",
+        label=_("MRR on start"),
         unit=MONEY,
         better=Better.HIGHER,
         currencies=Currencies.SUMMED,
@@ -184,7 +185,7 @@ KPIS: tuple[Kpi, ...] = (
     ),
     Kpi(
         key="mrr_end",
-        label="MRR on end",
+        label=_("MRR on end"),
         unit=MONEY,
         better=Better.HIGHER,
         currencies=Currencies.SUMMED,
@@ -194,7 +195,7 @@ KPIS: tuple[Kpi, ...] = (
     ),
     Kpi(
         key="new_mrr",
-        label="New MRR",
+        label=_("New MRR"),
         unit=MONEY,
         better=Better.HIGHER,
         currencies=Currencies.SUMMED,
@@ -203,7 +204,7 @@ KPIS: tuple[Kpi, ...] = (
     ),
     Kpi(
         key="expansion_mrr",
-        label="Expansion MRR",
+        label=_("Expansion MRR"),
         unit=MONEY,
         better=Better.HIGHER,
         currencies=Currencies.SUMMED,
@@ -212,7 +213,7 @@ KPIS: tuple[Kpi, ...] = (
     ),
     Kpi(
         key="contraction_mrr",
-        label="Contraction MRR",
+        label=_("Contraction MRR"),
         unit=MONEY,
         better=Better.LOWER,
         currencies=Currencies.SUMMED,
@@ -221,7 +222,7 @@ KPIS: tuple[Kpi, ...] = (
     ),
     Kpi(
         key="churned_mrr",
-        label="Churned MRR",
+        label=_("Churned MRR"),
         unit=MONEY,
         better=Better.LOWER,
         currencies=Currencies.SUMMED,
@@ -230,7 +231,7 @@ KPIS: tuple[Kpi, ...] = (
     ),
     Kpi(
         key="reactivation_mrr",
-        label="Reactivation MRR",
+        label=_("Reactivation MRR"),
         unit=MONEY,
         better=Better.HIGHER,
         currencies=Currencies.SUMMED,
@@ -239,7 +240,7 @@ KPIS: tuple[Kpi, ...] = (
     ),
     Kpi(
         key="net_new_mrr",
-        label="Net new MRR",
+        label=_("Net new MRR"),
         unit=MONEY,
         better=Better.HIGHER,
         currencies=Currencies.SUMMED,
@@ -249,7 +250,7 @@ KPIS: tuple[Kpi, ...] = (
     # Leads and prospects (metrics.kpis.leads).
     Kpi(
         key="new_leads",
-        label="New leads",
+        label=_("New leads"),
         unit=COUNT,
         better=Better.HIGHER,
         currencies=Currencies.NONE,
@@ -258,7 +259,7 @@ KPIS: tuple[Kpi, ...] = (
     ),
     Kpi(
         key="prospects_added",
-        label="Prospects added",
+        label=_("Prospects added"),
         unit=COUNT,
         better=Better.HIGHER,
         currencies=Currencies.NONE,
@@ -267,7 +268,7 @@ KPIS: tuple[Kpi, ...] = (
     ),
     Kpi(
         key="lead_to_qualified_rate",
-        label="Lead-to-qualified conversion",
+        label=_("Lead-to-qualified conversion"),
         unit=RATE,
         better=Better.HIGHER,
         currencies=Currencies.NONE,
@@ -276,7 +277,7 @@ KPIS: tuple[Kpi, ...] = (
     ),
     Kpi(
         key="median_hours_to_qualify",
-        label="Median time to qualify",
+        label=_("Median time to qualify"),
         unit=HOURS,
         better=Better.LOWER,
         currencies=Currencies.NONE,
@@ -285,7 +286,7 @@ KPIS: tuple[Kpi, ...] = (
     ),
     Kpi(
         key="median_lead_response_minutes",
-        label="Median lead response time",
+        label=_("Median lead response time"),
         unit=MINUTES,
         better=Better.LOWER,
         currencies=Currencies.NONE,
@@ -294,7 +295,7 @@ KPIS: tuple[Kpi, ...] = (
     ),
     Kpi(
         key="mean_lead_response_minutes",
-        label="Mean lead response time",
+        label=_("Mean lead response time"),
         unit=MINUTES,
         better=Better.LOWER,
         currencies=Currencies.NONE,
@@ -303,7 +304,7 @@ KPIS: tuple[Kpi, ...] = (
     ),
     Kpi(
         key="lead_response_within_sla_rate",
-        label="Leads answered within the service level",
+        label=_("Leads answered within the service level"),
         unit=RATE,
         better=Better.HIGHER,
         currencies=Currencies.NONE,
@@ -313,7 +314,7 @@ KPIS: tuple[Kpi, ...] = (
     # Cold calls (metrics.kpis.activities).
     Kpi(
         key="cold_calls",
-        label="Cold calls",
+        label=_("Cold calls"),
         unit=COUNT,
         better=Better.HIGHER,
         currencies=Currencies.NONE,
@@ -322,7 +323,7 @@ KPIS: tuple[Kpi, ...] = (
     ),
     Kpi(
         key="cold_call_connect_rate",
-        label="Cold call connect rate",
+        label=_("Cold call connect rate"),
         unit=RATE,
         better=Better.HIGHER,
         currencies=Currencies.NONE,
@@ -331,7 +332,7 @@ KPIS: tuple[Kpi, ...] = (
     ),
     Kpi(
         key="cold_call_meetings_per_connect",
-        label="Cold call meetings per connect",
+        label=_("Cold call meetings per connect"),
         unit=RATE,
         better=Better.HIGHER,
         currencies=Currencies.NONE,
@@ -340,7 +341,7 @@ KPIS: tuple[Kpi, ...] = (
     ),
     Kpi(
         key="cold_call_meetings_per_dial",
-        label="Cold call meetings per dial",
+        label=_("Cold call meetings per dial"),
         unit=RATE,
         better=Better.HIGHER,
         currencies=Currencies.NONE,
@@ -349,7 +350,7 @@ KPIS: tuple[Kpi, ...] = (
     ),
     Kpi(
         key="cold_calls_to_leads",
-        label="Cold-called prospects who became leads",
+        label=_("Cold-called prospects who became leads"),
         unit=COUNT,
         better=Better.HIGHER,
         currencies=Currencies.NONE,
@@ -359,7 +360,7 @@ KPIS: tuple[Kpi, ...] = (
     # Deals (metrics.kpis.deals).
     Kpi(
         key="win_rate",
-        label="Win rate",
+        label=_("Win rate"),
         unit=RATE,
         better=Better.HIGHER,
         currencies=Currencies.NONE,
@@ -368,7 +369,7 @@ KPIS: tuple[Kpi, ...] = (
     ),
     Kpi(
         key="average_deal_size",
-        label="Average deal size",
+        label=_("Average deal size"),
         unit=MONEY,
         better=Better.HIGHER,
         currencies=Currencies.PER_CURRENCY,
@@ -377,7 +378,7 @@ KPIS: tuple[Kpi, ...] = (
     ),
     Kpi(
         key="revenue_won",
-        label="Revenue won",
+        label=_("Revenue won"),
         unit=MONEY,
         better=Better.HIGHER,
         currencies=Currencies.SUMMED,
@@ -386,7 +387,7 @@ KPIS: tuple[Kpi, ...] = (
     ),
     Kpi(
         key="average_sales_cycle_days",
-        label="Average sales cycle",
+        label=_("Average sales cycle"),
         unit=DAYS,
         better=Better.LOWER,
         currencies=Currencies.NONE,
@@ -395,7 +396,7 @@ KPIS: tuple[Kpi, ...] = (
     ),
     Kpi(
         key="pipeline_value",
-        label="Pipeline value",
+        label=_("Pipeline value"),
         unit=MONEY,
         better=Better.HIGHER,
         currencies=Currencies.SUMMED,
@@ -405,7 +406,7 @@ KPIS: tuple[Kpi, ...] = (
     ),
     Kpi(
         key="weighted_pipeline",
-        label="Weighted pipeline",
+        label=_("Weighted pipeline"),
         unit=MONEY,
         better=Better.HIGHER,
         currencies=Currencies.SUMMED,
@@ -415,7 +416,7 @@ KPIS: tuple[Kpi, ...] = (
     ),
     Kpi(
         key="sales_velocity_per_day",
-        label="Sales velocity per day",
+        label=_("Sales velocity per day"),
         unit=MONEY,
         better=Better.HIGHER,
         currencies=Currencies.PER_CURRENCY,

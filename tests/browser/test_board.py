@@ -39,12 +39,12 @@ def test_rep_sees_own_deals_moves_one_and_finds_it_in_history(page, rep, other_r
     expect(prospection.locator(".count")).to_have_text("(2)")
     # 1000 + 500 at 10 %: 1,500.00 and 150.00 weighted.
     expect(prospection.locator(".figures")).to_contain_text(
-        "1,500.00 EUR · weighted 150.00 EUR"
+        "€1,500.00 · weighted €150.00"
     )
     closing = page.locator('section[data-stage="closing"]')
     # 2000 at 80 %: 1,600.00 weighted.
     expect(closing.locator(".figures")).to_contain_text(
-        "2,000.00 EUR · weighted 1,600.00 EUR"
+        "€2,000.00 · weighted €1,600.00"
     )
 
     card = page.locator(f"#deal-{acme.pk}")

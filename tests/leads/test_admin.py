@@ -99,7 +99,7 @@ def test_qualify_action_shows_a_form_then_qualifies(rep):
         },
         follow=True,
     )
-    assert "Qualify leads: 1 record(s)." in response.content.decode()
+    assert "1 lead updated." in response.content.decode()
     lead.refresh_from_db()
     assert (lead.status, lead.score) == ("qualified", 40)
 

@@ -56,7 +56,7 @@ def test_move_to_next_stage_action_goes_through_the_service(rep, make_deal):
     assert StageChange.objects.filter(deal=first).count() == 2
     messages = [str(m) for m in response.context["messages"]]
     assert any("last stage" in m for m in messages)
-    assert any("Moved 1" in m for m in messages)
+    assert any("1 deal moved." in m for m in messages)
 
 
 def test_win_action_refuses_deals_not_in_closing(rep, make_deal):
