@@ -10,6 +10,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from django.conf import settings
+from django.core.servers.basehttp import WSGIServer
+from django.test.testcases import LiveServerThread
 
 # Playwright's sync API runs an event loop in this thread; Django would then
 # refuse ORM calls from the test body, which is synchronous code.
@@ -31,6 +34,24 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+class OneRequestAtATime(WSGIServer):
+    """The live server's HTTP server on SQLite: one request at a time.
+
+    On in-memory SQLite every request thread of Django's threaded live server
+    shares the test's one connection; a page whose charts load in parallel then
+    hangs inside SQLite. Serial requests are what one shared connection allows
+    (the server then answers ``Connection: close``, so no request waits on
+    another's kept-alive socket). PostgreSQL keeps the threaded server.
+    """
+
+    def __init__(self, *args, connections_override=None, **kwargs):
+        super().__init__(*args, **kwargs)
+
+
+if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    LiveServerThread.server_class = OneRequestAtATime
 
 try:
     from playwright.sync_api import sync_playwright
