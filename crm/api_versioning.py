@@ -95,15 +95,24 @@ def created_headers(request, record: Any, basename: str) -> dict[str, str]:
     return {"ETag": etag(record), "Location": url}
 
 
-def versioned_schema(serializer_class: type[serializers.Serializer]):
-    """Document If-Match and the 412 on a viewset's update and destroy."""
-    from crm.serializers import stale_response_serializer
+def versioned_schema(
+    serializer_class: type[serializers.Serializer], *, delete_may_conflict=False
+):
+    """Document If-Match and the 412 on a viewset's update and destroy.
+
+    ``delete_may_conflict``: a destroy can also be refused with 409 (a record
+    that others refer to).
+    """
+    from crm.serializers import ConflictResponseSerializer, stale_response_serializer
 
     stale = stale_response_serializer(serializer_class)
     write = extend_schema(
         parameters=[IF_MATCH], responses={200: serializer_class, 412: stale}
     )
-    delete = extend_schema(parameters=[IF_MATCH], responses={204: None, 412: stale})
+    refusals = {409: ConflictResponseSerializer} if delete_may_conflict else {}
+    delete = extend_schema(
+        parameters=[IF_MATCH], responses={204: None, 412: stale, **refusals}
+    )
 
     def decorate(viewset):
         overrides = {"update": write, "partial_update": write}

@@ -45,7 +45,6 @@ from crm.models import (
 from crm.permissions import CanChangeOrReadOnly, IsAdminOrIntegration, IsSalesUser
 from crm.serializers import (
     CompanySerializer,
-    ConflictResponseSerializer,
     ContactSerializer,
     DeliveryAttemptSerializer,
     SecretRotatedSerializer,
@@ -191,11 +190,9 @@ class TeamViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 # Deleting what other records refer to answers 409 with what refers to it.
-DESTROY_SCHEMA = extend_schema(responses={204: None, 409: ConflictResponseSerializer})
 
 
-@versioned_schema(CompanySerializer)
-@extend_schema_view(destroy=DESTROY_SCHEMA)
+@versioned_schema(CompanySerializer, delete_may_conflict=True)
 class CompanyViewSet(VersionedViewSetMixin, CsvExportMixin, viewsets.ModelViewSet):
     queryset = Company.objects.none()  # the schema's model; rows come from get_queryset
     serializer_class = CompanySerializer
@@ -223,8 +220,7 @@ class CompanyViewSet(VersionedViewSetMixin, CsvExportMixin, viewsets.ModelViewSe
         )
 
 
-@versioned_schema(ContactSerializer)
-@extend_schema_view(destroy=DESTROY_SCHEMA)
+@versioned_schema(ContactSerializer, delete_may_conflict=True)
 class ContactViewSet(VersionedViewSetMixin, CsvExportMixin, viewsets.ModelViewSet):
     queryset = Contact.objects.none()  # the schema's model; rows come from get_queryset
     serializer_class = ContactSerializer

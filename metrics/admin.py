@@ -54,7 +54,7 @@ class KpiTargetAdmin(ServiceAdminMixin, admin.ModelAdmin):
         "kpi",
         "period_kind",
         "period_start",
-        "scope_label",
+        "scope",
         "value",
         "currency",
     ]
@@ -66,6 +66,10 @@ class KpiTargetAdmin(ServiceAdminMixin, admin.ModelAdmin):
         form = super().get_form(request, obj, change, **kwargs)
         form.request = request
         return form
+
+    @admin.display(description=_("scope"))
+    def scope(self, obj) -> str:
+        return obj.scope_label
 
     def get_queryset(self, request):
         return KpiTarget.objects.visible_to(request.user).select_related(

@@ -168,7 +168,7 @@ class KpiTarget(Versioned, models.Model):
             return str(self.owner)
         if self.team_id:
             return str(self.team)
-        return "organisation"
+        return str(_("organisation"))
 
     @property
     def period_end(self) -> datetime.date:

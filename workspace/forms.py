@@ -141,7 +141,9 @@ class TaskForm(PageForm):
         label=_("Task"),
     )
     due_on = forms.DateField(
-        widget=forms.DateInput(attrs={"type": "date"}), label=_("Due on")
+        # ISO whatever the language: a date input accepts nothing else.
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        label=_("Due on"),
     )
     due_time = forms.TimeField(
         widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),

@@ -2,6 +2,7 @@
 reminders with the navigation's badge."""
 
 import datetime
+import re
 
 import pytest
 import time_machine
@@ -47,6 +48,20 @@ def test_plan_a_task_from_a_lead_page_for_a_day_and_time(rep, client_for):
     # A planned call has not happened: the lead still waits for an answer.
     lead.refresh_from_db()
     assert lead.first_activity_at is None
+
+
+@time_machine.travel(MONDAY, tick=False)
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_the_task_form_offers_a_day_the_date_input_can_show(rep, client_for, language):
+    # A date input takes only ISO dates: "02/03/2026" would show an empty box.
+    lead = LeadFactory(owner=rep)
+    page = (
+        client_for(rep)
+        .get(f"/leads/{lead.pk}/", HTTP_ACCEPT_LANGUAGE=language)
+        .content.decode()
+    )
+    due_on = re.search(r'<input[^>]*name="due_on"[^>]*>', page).group()
+    assert 'value="2026-03-03"' in due_on  # tomorrow, the default
 
 
 def test_a_rep_cannot_plan_a_task_for_another_rep(rep, other_rep, client_for):
