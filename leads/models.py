@@ -19,7 +19,7 @@ from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from crm import policy
-from crm.models import ScopedQuerySet, TimeStamped, User, Versioned
+from crm.models import AppendOnly, ScopedQuerySet, TimeStamped, User, Versioned
 from crm.reference import normalize_email
 
 
@@ -536,7 +536,7 @@ class ConsentAction(models.TextChoices):
     WITHDRAWN = "withdrawn", _("Withdrawn")
 
 
-class ConsentRecord(models.Model):
+class ConsentRecord(AppendOnly):
     """One piece of consent evidence for a person: append-only.
 
     A public form only *requests* consent: it counts once the person confirms
@@ -544,6 +544,8 @@ class ConsentRecord(models.Model):
     ``given`` record pointing at the request. ``Lead.consent`` is the current
     state, maintained by the services that append these rows.
     """
+
+    history = "The consent history"
 
     lead = models.ForeignKey(
         Lead,
@@ -610,16 +612,8 @@ class ConsentRecord(models.Model):
     def __str__(self) -> str:
         return f"{self.lead}: {self.get_action_display()} ({self.recorded_at:%Y-%m-%d})"
 
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise ValueError("Consent records are append-only.")
-        super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):
-        raise ValueError("Consent records are append-only.")
-
-
-class LeadStatusChange(models.Model):
+class LeadStatusChange(AppendOnly):
     """One status a person reached, when and by whom. Never updated or deleted.
 
     The first row of a record has no ``from_status``: it says what the record
@@ -627,6 +621,8 @@ class LeadStatusChange(models.Model):
     every status change (as ``StageChange`` for deals), and the lead KPIs read
     them ("prospects added" counts records created as prospects, exactly).
     """
+
+    history = "Lead status history"
 
     # The lead's own record of itself: an admin's deletion of a lead entered
     # by mistake (allowed only while nothing PROTECTs it) takes its status
@@ -681,14 +677,6 @@ class LeadStatusChange(models.Model):
     def __str__(self) -> str:
         origin = self.from_status or "new"
         return f"{self.lead_id}: {origin} -> {self.to_status}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise ValueError("Lead status history is append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ValueError("Lead status history is append-only.")
 
 
 class ImportStatus(models.TextChoices):

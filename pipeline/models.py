@@ -20,6 +20,7 @@ from django.utils.translation import pgettext_lazy
 
 from crm import limits, policy
 from crm.models import (
+    AppendOnly,
     Company,
     Contact,
     TimeStamped,
@@ -378,8 +379,10 @@ class Deal(TimeStamped):
         return self.title
 
 
-class StageChange(models.Model):
+class StageChange(AppendOnly):
     """One move, win, loss or reopening of a deal. Never updated, never deleted."""
+
+    history = "Stage history"
 
     deal = models.ForeignKey(
         Deal,
@@ -435,14 +438,6 @@ class StageChange(models.Model):
     def __str__(self) -> str:
         origin = self.from_stage or "new"
         return f"{self.deal_id}: {origin} -> {self.to_stage} ({self.to_status})"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise ValueError("Stage history is append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ValueError("Stage history is append-only.")
 
 
 class ActivityKind(models.TextChoices):

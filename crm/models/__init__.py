@@ -3,6 +3,7 @@ need (``integrations``: idempotency keys, webhooks and their outbox), and the MR
 movement ledger (``revenue``)."""
 
 from crm.models.core import (
+    AppendOnly,
     Company,
     Contact,
     Role,
@@ -25,6 +26,7 @@ from crm.models.integrations import (
 from crm.models.revenue import MovementKind, MrrDaily, MrrMovement
 
 __all__ = [
+    "AppendOnly",
     "Company",
     "Contact",
     "DeliveryAttempt",

@@ -37,6 +37,27 @@ class TimeStamped(models.Model):
         abstract = True
 
 
+class AppendOnly(models.Model):
+    """History rows: written once, never changed or deleted (``history`` names them).
+
+    KPIs of closed periods read these rows; refusing edits here keeps them
+    from changing after the fact whatever code path tries.
+    """
+
+    history = "This history"
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError(f"{self.history} is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError(f"{self.history} is append-only.")
+
+
 class Versioned(models.Model):
     """A record changed under optimistic locking (``crm.versioning``)."""
 

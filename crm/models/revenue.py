@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm import policy
-from crm.models.core import Company, User
+from crm.models.core import AppendOnly, Company, User
 
 
 class MovementKind(models.TextChoices):
@@ -30,7 +30,7 @@ class MrrMovementQuerySet(models.QuerySet["MrrMovement"]):
         return policy.visible(user, self)
 
 
-class MrrMovement(models.Model):
+class MrrMovement(AppendOnly):
     """One change of a customer's MRR in one currency on one day. Append-only.
 
     ``amount`` is the signed change of the customer's MRR (new, expansion and
@@ -40,6 +40,8 @@ class MrrMovement(models.Model):
     that net the day out, never as an edit: the sum of a customer's rows of
     one day and kind is that day's movement.
     """
+
+    history = "The MRR ledger"
 
     company = models.ForeignKey(
         Company,
@@ -109,14 +111,6 @@ class MrrMovement(models.Model):
             f"{self.company_id} {self.effective_on} {self.kind} "
             f"{self.amount} {self.currency}"
         )
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise ValueError("The MRR ledger is append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ValueError("The MRR ledger is append-only.")
 
 
 class MrrDaily(models.Model):
