@@ -58,6 +58,8 @@ KINDS = {
     "leads": "lead-export",
     "subscriptions": "subscription-export",
 }
+# The codes of a refused filter (the others are reported as "invalid").
+FILTER_CODES = frozenset({"invalid", "invalid_choice", "unknown"})
 # Progress is published every this many rows.
 PROGRESS_EVERY = 5000
 PROGRESS_TTL = 24 * 60 * 60
@@ -100,12 +102,29 @@ def api_queryset(*, kind: str, filters: dict[str, str], user: User) -> QuerySet:
     if unknown:
         message = gettext("This list has no such filter.")
         raise ValidationError(
-            {"filters": {name: [ErrorDetail(message, "unknown")] for name in unknown}}
+            {
+                "filters": [
+                    ErrorDetail(f"{name}: {message}", "unknown") for name in unknown
+                ]
+            }
         )
     try:
         return _viewset(kind).export_queryset(user=user, filters=filters)
     except ValidationError as exc:
-        raise ValidationError({"filters": exc.detail}) from None
+        raise ValidationError({"filters": _on_filters(exc.detail)}) from None
+
+
+def _on_filters(detail: dict) -> list[ErrorDetail]:
+    # The list's errors, by parameter, become errors of ``filters`` naming the
+    # parameter (see crm.export_api.FiltersField).
+    return [
+        ErrorDetail(
+            f"{name}: {error}",
+            error.code if error.code in FILTER_CODES else "invalid",
+        )
+        for name, errors in detail.items()
+        for error in errors
+    ]
 
 
 def admin_queryset(*, label: str, query: str, user: User) -> QuerySet:

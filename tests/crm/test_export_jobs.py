@@ -96,19 +96,22 @@ def test_the_file_holds_the_scope_of_the_request_not_a_wider_later_one(
 
 
 @pytest.mark.parametrize(
-    ("filters", "attr", "code"),
+    ("filters", "code", "detail"),
     [
-        ({"status": "sleeping"}, "filters.status", "invalid_choice"),
-        ({"colour": "red"}, "filters.colour", "unknown"),
-        ({"owner": "999999"}, "filters.owner", "invalid_choice"),
+        ({"status": "sleeping"}, "invalid_choice", "status: Select a valid choice."),
+        ({"colour": "red"}, "unknown", "colour: This list has no such filter."),
+        ({"owner": "999999"}, "invalid_choice", "owner: Select a valid choice."),
+        ({"score_min": "many"}, "invalid", "score_min: Enter a number."),
+        ({"status": ["lead"]}, "invalid", "status: Not a valid value."),
     ],
 )
-def test_a_bad_filter_is_refused_on_its_field(api_as, rep, filters, attr, code):
+def test_a_bad_filter_is_refused_naming_it(api_as, rep, filters, code, detail):
     response = _ask(api_as(rep), **filters)
 
     assert response.status_code == 400
     (error,) = response.json()["errors"]
-    assert (error["attr"], error["code"]) == (attr, code)
+    assert (error["attr"], error["code"]) == ("filters", code)
+    assert error["detail"].startswith(detail)
     assert not ExportJob.objects.exists()
 
 
