@@ -1,7 +1,7 @@
 """Admin actions over many records, run as background jobs.
 
-An admin action calls a service once per record (``run_on_each``): about ten
-milliseconds each on PostgreSQL, so "select all" over thousands of leads would
+An admin action calls a service once per record (``run_on_each``): 10
+to 20 ms each on PostgreSQL, so "select all" over thousands of leads would
 hold a request for minutes, past the server's timeout, and stop half-way.
 Above ``ADMIN_ACTION_SYNC_MAX_ROWS`` records, ``run_on_each`` calls
 ``action_start`` instead: it stores the action, its form (the POST) and the

@@ -476,7 +476,7 @@ EXPORT_FILES_KEEP_DAYS = env.int("EXPORT_FILES_KEEP_DAYS", default=2)
 # export action streams; more is a background job (docs/api.md). About a
 # second of streaming on the benchmark's machine.
 EXPORT_SYNC_MAX_ROWS = env.int("EXPORT_SYNC_MAX_ROWS", default=10_000)
-# The most records an admin action (a service call each, ~10 ms) changes in the
+# The most records an admin action (a service call each, 10-20 ms) changes in the
 # request: a full changelist page. More is a background job (crm/action_jobs.py).
 ADMIN_ACTION_SYNC_MAX_ROWS = env.int("ADMIN_ACTION_SYNC_MAX_ROWS", default=100)
 
