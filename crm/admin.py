@@ -11,22 +11,32 @@ from axes.admin import AccessAttemptAdmin
 from axes.models import AccessAttempt
 from axes.utils import reset as axes_reset
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext, ngettext_lazy
 
-from crm import formatting, policy, services
-from crm.admin_services import ServiceAdminMixin, changed_fields, run_on_each
-from crm.export import csv_response
+from crm import export_jobs, formatting, policy, services
+from crm.admin_services import (
+    ServiceAdminMixin,
+    changed_fields,
+    run_on_each,
+    selection_context,
+)
+from crm.export import csv_response, exceeds
 from crm.models import (
+    ActionJob,
     Company,
     Contact,
     DeliveryAttempt,
+    ExportJob,
+    ExportStatus,
     MrrMovement,
     OutboxEvent,
     Subscription,
@@ -96,9 +106,33 @@ class SalesModelAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Export selected %(verbose_name_plural)s as CSV"))
     def export_csv(self, request, queryset):
-        return csv_response(
-            queryset.order_by("pk"), self.model.CSV_COLUMNS, self.model._meta.model_name
+        # A selection on a page (at most list_max_show_all rows) streams at
+        # once; "select all" over more than EXPORT_SYNC_MAX_ROWS rows becomes
+        # a background job, the export of the changelist as it is filtered.
+        limit = settings.EXPORT_SYNC_MAX_ROWS
+        if request.POST.get("select_across") != "1" or not exceeds(queryset, limit):
+            return csv_response(
+                queryset.order_by("pk"),
+                self.model.CSV_COLUMNS,
+                self.model._meta.model_name,
+            )
+        job = export_jobs.export_start(
+            by=request.user,
+            kind=self.model._meta.label_lower,
+            admin_query=request.GET.urlencode(),
         )
+        self.message_user(
+            request,
+            format_html(
+                '{} <a href="{}">{}</a>',
+                _("More than %(count)s rows: the export runs in the background.")
+                % {"count": formatting.number(limit)},
+                reverse("admin:crm_exportjob_change", args=[job.pk]),
+                _("Follow it and download the file."),
+            ),
+            messages.INFO,
+        )
+        return None
 
     def get_search_results(self, request, queryset, search_term):
         return super().get_search_results(
@@ -371,7 +405,7 @@ class SubscriptionAdmin(ServiceAdminMixin, SalesModelAdmin):
                 "opts": self.opts,
                 "title": _("Change plan and MRR"),
                 "form": form,
-                "queryset": queryset,
+                **selection_context(request, queryset),
                 "action": "change_plan",
             },
         )
@@ -491,3 +525,137 @@ class LoginAttemptAdmin(AccessAttemptAdmin):
             )
             % {"count": removed},
         )
+
+
+@admin.register(ExportJob)
+class ExportJobAdmin(SalesModelAdmin):
+    """CSV exports run as jobs: progress while it runs, the download when done.
+
+    Read-only: an export is written by its job only. A user sees their own;
+    admins every one, failures included.
+    """
+
+    owner_field = "requested_by"
+    list_display = [
+        "__str__",
+        "status",
+        "source",
+        "rows",
+        "requested_by",
+        "created_at",
+        "finished_at",
+    ]
+    list_filter = ["status", "source"]
+    list_select_related = ["requested_by"]
+    date_hierarchy = "created_at"
+    fields = [
+        "kind",
+        "source",
+        "status",
+        "progress_now",
+        "download",
+        "size",
+        "error",
+        "attempts",
+        "requested_by",
+        "created_at",
+        "started_at",
+        "finished_at",
+    ]
+    readonly_fields = fields
+    change_form_template = "admin/crm/job_change_form.html"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.display(description=_("progress"))
+    def progress_now(self, job: ExportJob) -> str:
+        figures = export_jobs.progress(job)
+        return _("%(rows)s of %(total)s rows written (%(rate)s rows/s)") % {
+            "rows": formatting.number(figures["rows"]),
+            "total": "?"
+            if figures["total"] is None
+            else formatting.number(figures["total"]),
+            "rate": formatting.number(figures["rate"]),
+        }
+
+    @admin.display(description=_("file"))
+    def download(self, job: ExportJob) -> str:
+        if job.status != ExportStatus.DONE:
+            return "-"
+        # The API's download answers a signed-in session as well, under the
+        # same policy as the API's clients.
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("export-download", args=[job.pk]),
+            _("Download %(name)s") % {"name": job.filename},
+        )
+
+    def render_change_form(self, request, context, *args, obj=None, **kwargs):
+        # The page reloads itself (no script) until the export ends.
+        context["refresh"] = obj is not None and not obj.is_finished
+        return super().render_change_form(request, context, *args, obj=obj, **kwargs)
+
+
+@admin.register(ActionJob)
+class ActionJobAdmin(SalesModelAdmin):
+    """Admin actions over many records, run as jobs: progress, then the report.
+
+    Read-only: a bulk action is written by its job only. A user sees their
+    own; admins every one, failures included.
+    """
+
+    owner_field = "requested_by"
+    list_display = [
+        "__str__",
+        "status",
+        "done",
+        "total",
+        "requested_by",
+        "created_at",
+        "finished_at",
+    ]
+    list_filter = ["status"]
+    list_select_related = ["requested_by"]
+    date_hierarchy = "created_at"
+    fields = [
+        "description",
+        "model",
+        "status",
+        "progress_now",
+        "report_lines",
+        "error",
+        "attempts",
+        "requested_by",
+        "created_at",
+        "started_at",
+        "finished_at",
+    ]
+    readonly_fields = fields
+    change_form_template = "admin/crm/job_change_form.html"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.display(description=_("progress"))
+    def progress_now(self, job: ActionJob) -> str:
+        return _("%(done)s of %(total)s records done") % {
+            "done": formatting.number(job.done),
+            "total": "?" if job.total is None else formatting.number(job.total),
+        }
+
+    @admin.display(description=_("messages"))
+    def report_lines(self, job: ActionJob) -> str:
+        if not job.report:
+            return "-"
+        return format_html(
+            "<ul>{}</ul>",
+            format_html_join(
+                "", "<li>{}</li>", ((line["text"],) for line in job.report)
+            ),
+        )
+
+    def render_change_form(self, request, context, *args, obj=None, **kwargs):
+        # The page reloads itself (no script) until the action ends.
+        context["refresh"] = obj is not None and not obj.is_finished
+        return super().render_change_form(request, context, *args, obj=obj, **kwargs)

@@ -22,11 +22,16 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.admin.utils import model_format_dict
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import IntegrityError, models, transaction
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from crm import action_jobs
 from crm.errors import Conflict, constraint_violation
 from crm.versioning import lock_version, record_update
 
@@ -72,6 +77,29 @@ def refusal_text(exc: Exception) -> str:
     return str(exc) or _("You may not make this change.")
 
 
+REFUSALS = (Conflict, ValidationError, PermissionDenied)
+# Records an action's intermediate form lists by name.
+SHOWN_ON_FORM = 50
+
+
+def selection_context(request, queryset) -> dict:
+    """Return what an action's intermediate form shows and posts back.
+
+    "Select all" over a whole changelist stays ``select_across`` (one field:
+    thousands of ids would pass the request's parameter limit), and the page
+    names the first records only.
+    """
+    count = queryset.count()
+    shown = list(queryset[:SHOWN_ON_FORM])
+    return {
+        "queryset": queryset,
+        "select_across": request.POST.get("select_across") == "1",
+        "count": count,
+        "shown": shown,
+        "more": count - len(shown),
+    }
+
+
 def run_on_each(modeladmin, request, queryset, done_text, call) -> int:
     """Call ``call(obj)`` per selected row; report each refusal and the successes.
 
@@ -79,22 +107,70 @@ def run_on_each(modeladmin, request, queryset, done_text, call) -> int:
     appears only if something was done: ``done_text`` is an ``ngettext_lazy``
     with a ``%(count)d`` placeholder, so it agrees with the count in every
     language. Return how many were done.
+
+    More rows than ``ADMIN_ACTION_SYNC_MAX_ROWS`` are handed to a background
+    job (``crm.action_jobs``), which calls this again, record by record.
     """
+    job = getattr(request, action_jobs.JOB_ATTR, None)
+    if job is not None:
+        return _run_in_job(job, modeladmin, request, queryset, done_text, call)
+    if action_jobs.too_many(request, queryset):
+        _hand_to_job(modeladmin, request)
+        return 0
     done = 0
     for obj in queryset:
         try:
             with transaction.atomic():
                 call(obj)
             done += 1
-        except (Conflict, ValidationError, PermissionDenied) as exc:
-            modeladmin.message_user(
-                request,
-                _("%(record)s: %(error)s")
-                % {"record": obj, "error": refusal_text(exc)},
-                messages.ERROR,
-            )
+        except REFUSALS as exc:
+            modeladmin.message_user(request, _refusal(obj, exc), messages.ERROR)
     if done:
         modeladmin.message_user(request, done_text % {"count": done}, messages.SUCCESS)
+    return done
+
+
+def _refusal(obj, exc: Exception) -> str:
+    return _("%(record)s: %(error)s") % {"record": obj, "error": refusal_text(exc)}
+
+
+def _hand_to_job(modeladmin, request) -> None:
+    action = modeladmin.get_actions(request).get(request.POST.get("action", ""))
+    job = action_jobs.action_start(
+        request=request,
+        modeladmin=modeladmin,
+        description=action[2] % model_format_dict(modeladmin.opts) if action else "",
+    )
+    modeladmin.message_user(
+        request,
+        format_html(
+            '{} <a href="{}">{}</a>',
+            _("More than %(count)d records: the action runs in the background.")
+            % {"count": settings.ADMIN_ACTION_SYNC_MAX_ROWS},
+            reverse("admin:crm_actionjob_change", args=[job.pk]),
+            _("Follow its progress."),
+        ),
+        messages.INFO,
+    )
+
+
+def _run_in_job(job, modeladmin, request, queryset, done_text, call) -> int:
+    # Each record in its own transaction with the job's cursor, so a retried
+    # job resumes after the last record done (crm.action_jobs).
+    done = 0
+    for obj in action_jobs.remaining(job, queryset).iterator(chunk_size=500):
+        try:
+            with transaction.atomic():
+                call(obj)
+                action_jobs.advance(job, obj, done=True)
+            done += 1
+        except REFUSALS as exc:
+            action_jobs.advance(job, obj, done=False, refusal=_refusal(obj, exc))
+    job.refresh_from_db(fields=["done"])
+    if job.done:
+        modeladmin.message_user(
+            request, done_text % {"count": job.done}, messages.SUCCESS
+        )
     return done
 
 

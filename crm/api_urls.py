@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from crm import views
+from crm import export_api, views
 
 router = DefaultRouter()
 router.register("teams", views.TeamViewSet, basename="team")
@@ -9,6 +9,7 @@ router.register("companies", views.CompanyViewSet, basename="company")
 router.register("contacts", views.ContactViewSet, basename="contact")
 router.register("subscriptions", views.SubscriptionViewSet, basename="subscription")
 router.register("webhooks", views.WebhookEndpointViewSet, basename="webhook")
+router.register("exports", export_api.ExportViewSet, basename="export")
 
 urlpatterns = [
     path("auth/token/", views.TokenLoginView.as_view(), name="token-login"),

@@ -22,16 +22,21 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 
+from django.conf import settings
 from django.db.models import QuerySet
-from django.http import StreamingHttpResponse
+from django.http import HttpRequest, QueryDict, StreamingHttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import exceptions, status
 from rest_framework.decorators import action
 from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.request import Request
 from rest_framework.response import Response
 
 from crm.replica import replica_reads
+from crm.serializers import RefusalResponseSerializer
 
 CHUNK_SIZE = 2000
 
@@ -88,6 +93,22 @@ def csv_rows(queryset: QuerySet, columns: Sequence[tuple[str, str]]) -> Iterator
         yield writer.writerow([csv_cell(value) for value in row])
 
 
+def csv_write(queryset: QuerySet, columns, file, *, every: int, on_rows) -> int:
+    """Write ``queryset`` as CSV to the binary ``file``; return the rows written.
+
+    ``on_rows(n)`` is called every ``every`` rows (a job's progress).
+    """
+    lines = csv_rows(queryset, columns)
+    file.write(next(lines).encode())
+    count = 0
+    for line in lines:
+        file.write(line.encode())
+        count += 1
+        if count % every == 0:
+            on_rows(count)
+    return count
+
+
 def _aborting(lines: Iterator[str], filename: str) -> Iterator[str]:
     """Pass the lines on; if producing one fails, log it and let it propagate.
 
@@ -137,11 +158,51 @@ class CsvRenderer(BaseRenderer):
         return data
 
 
+class ExportTooLarge(exceptions.APIException):
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_code = "export_too_large"
+
+
+def too_large(limit: int) -> ExportTooLarge:
+    return ExportTooLarge(
+        _(
+            "This export has more than %(limit)s rows: ask for it as a background "
+            "job with POST /api/v1/exports/, or narrow the filters."
+        )
+        % {"limit": f"{limit:,}"}
+    )
+
+
+def exceeds(queryset: QuerySet, limit: int) -> bool:
+    """Return whether ``queryset`` has more than ``limit`` rows (bounded count)."""
+    with replica_reads():
+        return queryset[: limit + 1].count() > limit
+
+
 class CsvExportMixin:
-    # Adds ``GET <list>/export/``: the filtered, visible list as a streamed CSV.
+    # Adds ``GET <list>/export/``: the filtered, visible list as a streamed CSV,
+    # up to EXPORT_SYNC_MAX_ROWS rows (more is a 422 pointing to the export
+    # jobs, crm.export_jobs, which build their rows with ``export_queryset``).
     # The columns are the model's ``CSV_COLUMNS``, which the admin's export
     # action uses too. (A comment: a docstring would become the description of
     # every operation of the viewsets that mix it in.)
+
+    @classmethod
+    def export_queryset(cls, *, user, filters: dict[str, str]) -> QuerySet:
+        # The list's rows for ``user`` with ``filters`` (its query parameters),
+        # through the viewset's own get_queryset and filter backends, so that a
+        # job exports what ``GET <list>/export/`` would. Invalid filters raise
+        # the list's ValidationError.
+        http = HttpRequest()
+        http.method = "GET"
+        http.GET = QueryDict(mutable=True)
+        for name, value in filters.items():
+            http.GET[name] = value
+        view = cls(action="export", format_kwarg=None, args=(), kwargs={})
+        request = Request(http)
+        request.user = user
+        view.request = request
+        return view.filter_queryset(view.get_queryset()).order_by("pk")
 
     def finalize_response(self, request, response, *args, **kwargs):
         # An export's errors (a bad filter, a failed query) are ordinary API
@@ -153,8 +214,17 @@ class CsvExportMixin:
 
     @extend_schema(
         # Text, not binary: CSV is UTF-8 text, and generated clients read it so.
-        responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR)},
-        description="The list, with the same filters and visibility, as CSV.",
+        responses={
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR),
+            422: OpenApiResponse(
+                RefusalResponseSerializer,
+                description="More rows than EXPORT_SYNC_MAX_ROWS (10,000 by "
+                "default): use POST /api/v1/exports/.",
+            ),
+        },
+        description="The list, with the same filters and visibility, as CSV, up "
+        "to EXPORT_SYNC_MAX_ROWS rows (10,000 by default); larger exports are "
+        "background jobs (POST /api/v1/exports/).",
     )
     @action(
         detail=False,
@@ -164,5 +234,7 @@ class CsvExportMixin:
     )
     def export(self, request, *args, **kwargs):
         queryset = self.filter_queryset(self.get_queryset()).order_by("pk")
+        if exceeds(queryset, settings.EXPORT_SYNC_MAX_ROWS):
+            raise too_large(settings.EXPORT_SYNC_MAX_ROWS)
         model = queryset.model
         return csv_response(queryset, model.CSV_COLUMNS, model._meta.model_name)

@@ -65,6 +65,9 @@ OWNER_PATHS: dict[str, str] = {
     "leads.leadstatuschange": "lead__owner",
     # An import is its uploader's: a rep sees their own, a manager their teams'.
     "leads.leadimport": "created_by",
+    # Jobs a user started: theirs alone (see ``job_scope``).
+    "crm.exportjob": "requested_by",
+    "crm.actionjob": "requested_by",
     "pipeline.deal": "owner",
     "pipeline.stagechange": "deal__owner",
     "pipeline.activity": "owner",
@@ -72,6 +75,8 @@ OWNER_PATHS: dict[str, str] = {
 }
 # A user's own tools, read and changed by that user only (not by a manager).
 PERSONAL = frozenset({"workspace.savedview"})
+# Background jobs a request started: their requester's, and admins' (job_scope).
+REQUESTED_JOBS = frozenset({"crm.exportjob", "crm.actionjob"})
 # Every sales user reads these; the owner's scope changes them.
 ADDRESS_BOOK = frozenset({"crm.company", "crm.contact"})
 # Records that carry history: never deleted by reps or managers.
@@ -103,6 +108,9 @@ APPEND_ONLY = frozenset(
         "pipeline.stagechange",
         # Written by its import job only (leads.import_jobs).
         "leads.leadimport",
+        # Written by their jobs only (crm.export_jobs, crm.action_jobs).
+        "crm.exportjob",
+        "crm.actionjob",
     }
 )
 
@@ -200,9 +208,26 @@ def visible_scope(user: AnyUser | None, model: type[models.Model]) -> Q:
         return kpi_target_scope(user)
     if label == "crm.webhookendpoint":
         return webhook_endpoint_scope(user)
+    if label in REQUESTED_JOBS:
+        return job_scope(user, label)
     if label in PERSONAL:
         return _personal_scope(user, label)
     return owner_scope(user, _owner_path(label))
+
+
+def job_scope(user: AnyUser | None, label: str) -> Q:
+    """Return the filter on the exports or bulk actions ``user`` sees.
+
+    An export holds what its requester saw when they asked: a manager is not
+    shown their reps' files (nor their bulk actions), nor one integration
+    another's. Admins see every job, failures included, as they see every
+    other job's.
+    """
+    if is_admin(user):
+        return Q()
+    if is_sales_user(user):
+        return Q(**{_owner_path(label): user.pk})
+    return NOTHING
 
 
 def _personal_scope(user: AnyUser | None, label: str) -> Q:
@@ -229,6 +254,26 @@ def may_see(user: AnyUser | None, obj: models.Model) -> bool:
 def visible_owners(user: AnyUser | None) -> QuerySet[User]:
     """Return the users whose owned records ``user`` sees (filters by owner)."""
     return get_user_model().objects.filter(owner_scope(user, "pk"))
+
+
+def scope_snapshot(user: AnyUser | None) -> list[int] | None:
+    """Return the ids of the users whose records ``user`` sees now (None: all).
+
+    A background job working for ``user`` later (a CSV export) narrows its rows
+    with it (``within_snapshot``), so that a promotion or a new team member
+    between the request and the job widens nothing.
+    """
+    if sees_everything(user):
+        return None
+    return sorted(visible_owners(user).values_list("pk", flat=True))
+
+
+def within_snapshot(queryset: QuerySet, owner_ids: list[int] | None) -> QuerySet:
+    """Narrow ``queryset`` to the owned records of a ``scope_snapshot``."""
+    label = _label(queryset.model)
+    if owner_ids is None or label in ADDRESS_BOOK:
+        return queryset
+    return queryset.filter(**{f"{_owner_path(label)}__in": owner_ids})
 
 
 # --- whom a user may assign records to ----------------------------------------

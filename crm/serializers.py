@@ -345,6 +345,13 @@ class ConflictResponseSerializer(serializers.Serializer):
     errors = ErrorDetailSerializer(many=True)
 
 
+class RefusalResponseSerializer(serializers.Serializer):
+    """A refusal (4xx) whose message says what to do instead."""
+
+    type = serializers.CharField()
+    errors = ErrorDetailSerializer(many=True)
+
+
 @functools.cache
 def stale_response_serializer(serializer_class: type[serializers.Serializer]):
     """Return the shape of a 412: the error plus the record as it is now."""

@@ -13,6 +13,7 @@ from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from crm import limits
+from crm.log_config import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -462,36 +463,28 @@ CELERY_BEAT_SCHEDULE = {
         "task": "leads.tasks.purge_import_files",
         "schedule": timedelta(hours=6),
     },
+    "purge-export-files": {
+        "task": "crm.tasks.purge_export_files",
+        "schedule": timedelta(hours=1),
+    },
 }
 # Uploaded import files are deleted this long after their import ended.
 IMPORT_FILES_KEEP_DAYS = env.int("IMPORT_FILES_KEEP_DAYS", default=7)
+# Export files (personal data, copied out) are deleted this long after written.
+EXPORT_FILES_KEEP_DAYS = env.int("EXPORT_FILES_KEEP_DAYS", default=2)
+# The most rows ``GET <list>/export/`` streams in the request, and the admin's
+# export action streams; more is a background job (docs/api.md). About a
+# second of streaming on the benchmark's machine.
+EXPORT_SYNC_MAX_ROWS = env.int("EXPORT_SYNC_MAX_ROWS", default=10_000)
+# The most records an admin action (a service call each, 10-20 ms) changes in the
+# request: a full changelist page. More is a background job (crm/action_jobs.py).
+ADMIN_ACTION_SYNC_MAX_ROWS = env.int("ADMIN_ACTION_SYNC_MAX_ROWS", default=100)
 
 # --- Health, metrics and logs ----------------------------------------------------
 # Addresses allowed to read /metrics (Prometheus); anyone else gets a 404.
 METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])
 # JSON lines (one object per record, with the request id) by default in
-# production, readable text in development.
+# production, readable text in development; gunicorn and Celery log the same way
+# (crm/log_config.py).
 LOG_FORMAT = env("LOG_FORMAT", default="text" if DEBUG else "json")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "crm.request_id.RequestIdFilter"}},
-    "formatters": {
-        "json": {
-            "()": "pythonjsonlogger.json.JsonFormatter",
-            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
-            "rename_fields": {"asctime": "time", "levelname": "level"},
-        },
-        "text": {
-            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
-        },
-    },
-    "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            "filters": ["request_id"],
-            "formatter": LOG_FORMAT,
-        }
-    },
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-}
+LOGGING = logging_config(LOG_FORMAT, env("LOG_LEVEL", default="INFO"))

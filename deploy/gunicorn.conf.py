@@ -9,6 +9,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from crm.log_config import log_format, logging_config
+
 bind = os.environ.get("BIND") or f"127.0.0.1:{os.environ.get('PORT', '8000')}"
 # Synchronous workers: requests are short, database-bound, and one process per
 # request in flight keeps a slow request from stalling others.
@@ -27,10 +29,16 @@ max_requests_jitter = max_requests // 10
 # (faster start, shared memory pages).
 preload_app = True
 # Django logs each request with its id (crm/request_id.py) in JSON: gunicorn's
-# own access log would repeat it without the id.
-accesslog = None
+# own access log would repeat it without the id (GUNICORN_ACCESS_LOG=- turns it
+# on, in JSON too).
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+# gunicorn's own lines (start-up, workers booting and exiting, timeouts) in the
+# application's format: JSON in production (crm/log_config.py).
+logconfig_dict = logging_config(
+    log_format(), loglevel.upper(), loggers=["gunicorn.error", "gunicorn.access"]
+)
 proc_name = "crm"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 

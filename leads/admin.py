@@ -26,7 +26,12 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from crm import formatting, policy
 from crm.admin import SalesModelAdmin
-from crm.admin_services import ServiceAdminMixin, changed_fields, run_on_each
+from crm.admin_services import (
+    ServiceAdminMixin,
+    changed_fields,
+    run_on_each,
+    selection_context,
+)
 from crm.models import User
 from crm.uploads import limit_upload
 from leads import import_jobs, services
@@ -284,7 +289,7 @@ class LeadAdmin(ServiceAdminMixin, SalesModelAdmin):
                 "opts": self.opts,
                 "title": title,
                 "form": form,
-                "queryset": queryset,
+                **selection_context(request, queryset),
                 "action": action,
             },
         )

@@ -128,8 +128,9 @@ def test_each_csv_export_shows_a_header_and_a_row():
         for code, response in operation["responses"].items()
         if code.startswith("2") and CSV in response.get("content", {})
     ]
-    # activities, companies, contacts, deals, leads, subscriptions
-    assert len(exports) == 6
+    # activities, companies, contacts, deals, leads, subscriptions, and the
+    # download of an export job
+    assert len(exports) == 7
     for path, media in exports:
         [value] = _examples(media).values()
         header, row, *rest = value.splitlines()

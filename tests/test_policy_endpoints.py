@@ -152,6 +152,16 @@ _add(
     },
 )
 _add("imports/{id}/", _detail("import", "see_import", ("get", "see_import")))
+_add(
+    "exports/",
+    {
+        "get": Op("list", "see_export", "export"),
+        "post": Op("create", "create_records", owner=""),
+    },
+)
+_add("exports/{id}/", _detail("export", "see_export", ("get", "see_export")))
+# The world's export is queued: its download is a 409 for those who see it.
+_add("exports/{id}/download/", _detail("export", "see_export", ("get", "see_export")))
 _add("metrics/targets/", {"post": Op("create", "set_targets", owner="")})
 _add("webhooks/", {"post": Op("create", "manage_webhooks", owner="")})
 _add(
@@ -359,6 +369,12 @@ ADMIN_RULES = {
     "leads.touch": AdminRule("touch", "see_touch", "change_touch", "delete_touch"),
     "leads.leadimport": AdminRule(
         "import", "see_import", "change_import", "delete_import"
+    ),
+    "crm.exportjob": AdminRule(
+        "export", "see_export", "change_export", "delete_export"
+    ),
+    "crm.actionjob": AdminRule(
+        "action_job", "see_action_job", "change_action_job", "delete_action_job"
     ),
     "leads.contentoffer": AdminRule(
         "offer", "see_offers", "edit_offers", "delete_offer", owner=""

@@ -3,10 +3,12 @@
 One gunicorn process on a free port of 8100-8109, started from the shared
 deploy/gunicorn.conf.py after a collectstatic into a temporary folder: the
 probes answer plain HTTP although HTTPS is enforced, and static files are
-served by WhiteNoise under hashed names, compressed and cached for good.
+served by WhiteNoise under hashed names, compressed and cached for good;
+gunicorn's own log lines are JSON like the application's.
 """
 
 import http.client
+import json
 import os
 import socket
 import subprocess
@@ -20,6 +22,8 @@ pytestmark = pytest.mark.serve
 
 ROOT = Path(__file__).resolve().parent.parent
 PORTS = range(8100, 8110)
+# The running server of each port, for the test reading its log.
+PROCESSES: dict[int, subprocess.Popen] = {}
 
 
 def _free_port() -> int:
@@ -89,6 +93,7 @@ def server(tmp_path_factory):
                 if process.poll() is not None or time.monotonic() > deadline:
                     pytest.fail(process.stderr.read().decode()[-2000:])
                 time.sleep(0.3)
+        PROCESSES[port] = process
         yield port
     finally:
         process.terminate()
@@ -119,3 +124,22 @@ def test_static_files_are_served_hashed_compressed_and_cached(server):
     assert static.getheader("Content-Encoding") == "gzip"
     assert "immutable" in static.getheader("Cache-Control")
     assert _get(server, "/static/crm/favicon.missing.svg", **https).status == 404
+
+
+def test_gunicorns_own_lines_are_json_like_the_apps(server):
+    _get(server, "/healthz")
+    time.sleep(0.5)  # the request's line is written after the response
+    stderr = PROCESSES[server].stderr
+    os.set_blocking(stderr.fileno(), False)
+    lines = (stderr.read() or b"").decode().splitlines()
+
+    records = [json.loads(line) for line in lines]  # every line is JSON
+
+    names = {record["name"] for record in records}
+    assert {"gunicorn.error", "crm.requests"} <= names
+    assert any(
+        record["message"].startswith("Listening at")
+        for record in records
+        if record["name"] == "gunicorn.error"
+    )
+    assert all({"time", "level", "request_id"} <= set(record) for record in records)

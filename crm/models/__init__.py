@@ -1,6 +1,7 @@
 """Models of the core app: people and customers (``core``), and what integrations
-need (``integrations``: idempotency keys, webhooks and their outbox), and the MRR
-movement ledger (``revenue``)."""
+need (``integrations``: idempotency keys, webhooks and their outbox), the MRR
+movement ledger (``revenue``) and the jobs a request starts (``jobs``: CSV
+exports, bulk admin actions)."""
 
 from crm.models.core import (
     AppendOnly,
@@ -23,13 +24,25 @@ from crm.models.integrations import (
     WebhookEndpoint,
     WebhookEventType,
 )
+from crm.models.jobs import (
+    ActionJob,
+    ActionStatus,
+    ExportJob,
+    ExportSource,
+    ExportStatus,
+)
 from crm.models.revenue import MovementKind, MrrDaily, MrrMovement
 
 __all__ = [
+    "ActionJob",
+    "ActionStatus",
     "AppendOnly",
     "Company",
     "Contact",
     "DeliveryAttempt",
+    "ExportJob",
+    "ExportSource",
+    "ExportStatus",
     "IdempotencyKey",
     "MovementKind",
     "MrrDaily",

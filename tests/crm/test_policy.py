@@ -23,7 +23,14 @@ from django.db import transaction
 from django.test import override_settings
 
 from crm import policy
-from crm.models import MrrMovement, Role, User, WebhookEndpoint
+from crm.models import (
+    ActionJob,
+    ExportJob,
+    MrrMovement,
+    Role,
+    User,
+    WebhookEndpoint,
+)
 from leads.models import LeadImport
 from metrics.models import KpiTarget
 from pipeline import services as pipeline_services
@@ -116,6 +123,14 @@ for owner in OWNERS:
         ("see_import", owner): SCOPE[owner],
         ("change_import", owner): NOBODY,
         ("delete_import", owner): NOBODY,
+        # CSV exports: the requester's alone (and admins'); only the job writes.
+        ("see_export", owner): f"{owner} admin",
+        ("change_export", owner): NOBODY,
+        ("delete_export", owner): NOBODY,
+        # Bulk admin actions run as jobs: the same.
+        ("see_action_job", owner): f"{owner} admin",
+        ("change_action_job", owner): NOBODY,
+        ("delete_action_job", owner): NOBODY,
         ("see_lead_status_change", owner): SCOPE[owner],
         ("change_lead_status_change", owner): NOBODY,
         ("delete_lead_status_change", owner): NOBODY,
@@ -213,6 +228,10 @@ def build_world() -> World:
             "import": LeadImport.objects.create(
                 created_by=user, filename="list.csv", file="imports/list.csv"
             ),
+            "export": ExportJob.objects.create(requested_by=user, kind="leads"),
+            "action_job": ActionJob.objects.create(
+                requested_by=user, model="leads.lead", action="promote"
+            ),
             "prospect": prospect,
             "deal": deal,
             "stage_change": deal.stage_changes.get(),
@@ -301,6 +320,12 @@ CHECKS = {
     "see_import": lambda u, r: policy.may_see(u, r["import"]),
     "change_import": lambda u, r: policy.may_change(u, r["import"]),
     "delete_import": lambda u, r: policy.may_delete(u, r["import"]),
+    "see_export": lambda u, r: policy.may_see(u, r["export"]),
+    "change_export": lambda u, r: policy.may_change(u, r["export"]),
+    "delete_export": lambda u, r: policy.may_delete(u, r["export"]),
+    "see_action_job": lambda u, r: policy.may_see(u, r["action_job"]),
+    "change_action_job": lambda u, r: policy.may_change(u, r["action_job"]),
+    "delete_action_job": lambda u, r: policy.may_delete(u, r["action_job"]),
     "assign_to_owner": lambda u, r: policy.may_assign(u, r["user"]),
     "read_owner_kpis": lambda u, r: policy.may_read_kpis(u, owner=r["user"]),
     "read_owner_team_kpis": lambda u, r: policy.may_read_kpis(u, team=_owner_team(r)),

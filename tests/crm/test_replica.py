@@ -22,7 +22,7 @@ import time_machine
 from django.db import DEFAULT_DB_ALIAS, OperationalError, connections, transaction
 from django.test.utils import CaptureQueriesContext
 
-from crm import replica
+from crm import export_jobs, replica
 from crm.replica import REPLICA, ReplicaRouter, replica_reads
 from leads.models import Lead
 from tests.factories import LeadFactory
@@ -225,6 +225,22 @@ def test_exports_fall_back_to_the_primary_when_the_replica_is_down(
 
 
 @WITH_REPLICA
+def test_export_jobs_fall_back_to_the_primary_when_the_replica_is_down(
+    unreachable_replica, rep
+):
+    lead = LeadFactory(owner=rep)
+
+    # No broker: the job runs as soon as the export's row is committed.
+    job = export_jobs.export_start(by=rep, kind="leads")
+
+    job.refresh_from_db()
+    assert (job.status, job.rows) == ("done", 1)
+    with job.file.open("rb") as file:
+        assert lead.email in file.read().decode()
+    assert replica.health.is_down()
+
+
+@WITH_REPLICA
 def test_the_dashboard_and_its_charts_fall_back_when_the_replica_is_down(
     unreachable_replica, rep, client
 ):
@@ -313,6 +329,22 @@ def test_exports_stream_from_the_replica(real_replica, rep, api_as):
         body = b"".join(response.streaming_content).decode()
 
     assert response.status_code == 200
+    assert all(lead.email in body for lead in leads)
+    assert _leads_queries(on_replica.captured_queries)
+
+
+@WITH_REPLICA
+def test_export_jobs_read_the_replica(real_replica, rep):
+    leads = LeadFactory.create_batch(3, owner=rep)
+    _wait_for_replay(leads[-1].pk)
+
+    with CaptureQueriesContext(connections[REPLICA]) as on_replica:
+        job = export_jobs.export_start(by=rep, kind="leads")  # runs at commit
+
+    job.refresh_from_db()
+    assert (job.status, job.rows) == ("done", 3)
+    with job.file.open("rb") as file:
+        body = file.read().decode()
     assert all(lead.email in body for lead in leads)
     assert _leads_queries(on_replica.captured_queries)
 

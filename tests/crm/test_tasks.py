@@ -1,6 +1,7 @@
 """The periodic jobs beat schedules: webhook delivery and the purges."""
 
 import datetime
+import logging.config
 
 import pytest
 from celery import current_app
@@ -61,3 +62,19 @@ def test_purges_delete_only_what_has_expired(rep):
     assert not IdempotencyKey.objects.filter(pk=old.pk).exists()
     assert list(AuthToken.objects.values_list("pk", flat=True)) != [expired.pk]
     assert AuthToken.objects.count() == 1
+
+
+def test_celery_logs_through_djangos_configuration(monkeypatch):
+    # Celery configures its own logging (text lines) unless a receiver of
+    # setup_logging does: the worker's and beat's lines must be the app's JSON.
+    from celery.app.log import Logging
+
+    configured = []
+    monkeypatch.setattr(Logging, "_setup", False)
+    monkeypatch.setattr(logging.config, "dictConfig", configured.append)
+    for name in ("_MP_FORK_LOGLEVEL_", "_MP_FORK_LOGFILE_", "_MP_FORK_LOGFORMAT_"):
+        monkeypatch.setenv(name, "")
+
+    current_app.log.setup_logging_subsystem(loglevel="INFO")
+
+    assert configured == [settings.LOGGING]
