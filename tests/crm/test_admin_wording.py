@@ -71,3 +71,22 @@ def test_a_missing_record_is_reported_without_a_dangling_article(admin_user):
         "L\u2019élément «\xa0999999\xa0» (entreprise) n\u2019existe pas. "
         "Peut-être a-t-il été supprimé\xa0?"
     )
+
+
+def test_the_background_jobs_results_read_in_french(admin_user):
+    # django-celery-results ships no French; failed jobs are read on this page.
+    page = _french(admin_user).get("/admin/django_celery_results/taskresult/")
+
+    html = page.content.decode()
+    assert "Choisir l\u2019élément à modifier\xa0: résultat de traitement" in html
+    assert "Nom du traitement" in html  # a column
+    assert "Task Name" not in html
+
+
+def test_a_read_only_page_shows_no_seen_version_row(rep, other_rep):
+    company = CompanyFactory(owner=other_rep)
+
+    page = _french(rep).get(f"/admin/crm/company/{company.pk}/change/")
+
+    assert page.status_code == 200
+    assert "Seen version" not in page.content.decode()
