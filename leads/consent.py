@@ -78,6 +78,8 @@ def confirmation_send(*, request_id: int) -> bool:
         )
         if request is None or not request.lead.email:
             return False
+        # A query of its own, after the lock: it sees a row that a run holding
+        # the lock before us committed (a join in the locking query would not).
         if ConsentEmail.objects.filter(request=request).exists():
             return False
         offer = request.offer
