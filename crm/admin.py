@@ -15,6 +15,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db import models
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -30,6 +31,7 @@ from crm.admin_services import (
     selection_context,
 )
 from crm.export import csv_response, exceeds
+from crm.localized_fields import LocalizedDecimalField
 from crm.models import (
     ActionJob,
     Company,
@@ -56,7 +58,16 @@ class OwnerListFilter(admin.RelatedFieldListFilter):
         return [(user.pk, str(user)) for user in owners]
 
 
-class SalesModelAdmin(admin.ModelAdmin):
+class LocalizedNumbersMixin:
+    """Show and read the admin's decimal inputs in the reader's language."""
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if isinstance(db_field, models.DecimalField):
+            kwargs.setdefault("form_class", LocalizedDecimalField)
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+
+class SalesModelAdmin(LocalizedNumbersMixin, admin.ModelAdmin):
     """Scope the changelist, the choices and every permission to ``crm.policy``."""
 
     owner_field = "owner"
@@ -266,7 +277,7 @@ class ContactAdmin(AddressBookAdmin):
 
 class SubscriptionChangeForm(forms.Form):
     plan = forms.CharField(max_length=100, label=_("Plan"))
-    mrr = forms.DecimalField(
+    mrr = LocalizedDecimalField(
         label=_("MRR"), max_digits=12, decimal_places=2, min_value=Decimal(0)
     )
     effective_on = forms.DateField(
@@ -336,8 +347,22 @@ class SubscriptionAdmin(ServiceAdminMixin, SalesModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         if obj is not None:
             # The ledger is per customer and currency.
-            return [*self.readonly_fields, "company", "plan", "mrr", "currency"]
+            return [
+                *self.readonly_fields,
+                "company",
+                "plan",
+                "mrr",
+                "mrr_shown",
+                "currency",
+            ]
         return self.readonly_fields
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        if obj is None:
+            return fields
+        # Read-only, the MRR reads as money (1 490,00 €), not as a bare decimal.
+        return [name for name in fields if name != "mrr"]
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "company":
@@ -417,6 +442,9 @@ class MrrMovementAdmin(SalesModelAdmin):
 
     owner_field = None
     list_display = ["company", "effective_on", "kind", "amount_shown"]
+    # All read-only: the amount as money (1 490,00 €), not as a bare decimal.
+    fields = ["company", "effective_on", "kind", "amount_shown", "recorded_at"]
+    readonly_fields = fields
 
     @admin.display(ordering="amount", description=_("amount"))
     def amount_shown(self, movement: MrrMovement) -> str:

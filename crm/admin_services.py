@@ -199,6 +199,19 @@ class ServiceAdminMixin:
         fieldsets = super().get_fieldsets(request, obj)
         if obj is None or not is_versioned(self.model):
             return fieldsets
+        if not self.has_change_permission(request, obj):
+            # A read-only page sends nothing back: the field would show as an
+            # English "Seen version: None" row.
+            return [
+                (
+                    name,
+                    {
+                        **options,
+                        "fields": [f for f in options["fields"] if f != SEEN_VERSION],
+                    },
+                )
+                for name, options in fieldsets
+            ]
         # The hidden field rides in the last fieldset (the admin renders a
         # hidden field's row hidden), so every change form sends it back.
         *head, (name, options) = fieldsets

@@ -9,12 +9,21 @@ API never come here: they keep machine formats whatever the language.
 
 from __future__ import annotations
 
+import datetime
+import re
 from decimal import Decimal
 
 from babel import Locale
-from babel.numbers import format_currency, format_decimal, format_percent
+from babel.numbers import (
+    NumberFormatError,
+    format_currency,
+    format_decimal,
+    format_percent,
+    get_group_symbol,
+    parse_decimal,
+)
 from babel.units import format_unit
-from django.utils import translation
+from django.utils import formats, timezone, translation
 
 Number = int | float | Decimal
 
@@ -34,6 +43,51 @@ def number(value: Number, decimals: int = 0) -> str:
     """Write a count or a measure with the reader's grouping and decimal sign."""
     pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
     return format_decimal(value, format=pattern, locale=reader_locale())
+
+
+def number_pattern(value: Number, pattern: str) -> str:
+    """Write a number by a CLDR pattern (``#,##0.00##``) in the reader's symbols."""
+    return format_decimal(value, format=pattern, locale=reader_locale())
+
+
+def parse_number(text: str) -> Decimal:
+    """Read a number typed in the reader's language: ``18 000,00``, ``18,000.00``.
+
+    Strict, so that a grouping in the wrong place is refused rather than
+    guessed (``1,5`` in English is not fifteen). Any space (a plain one, as
+    typed, or the no-break ones Babel writes) may group thousands in French.
+    Raise ``ValueError`` when the text is not such a number.
+    """
+    locale = reader_locale()
+    group = get_group_symbol(locale)
+    text = text.strip()
+    if group.isspace():
+        text = re.sub(r"\s", group, text)
+    try:
+        return parse_decimal(text, locale=locale, strict=True)
+    except NumberFormatError as exc:
+        raise ValueError(str(exc)) from exc
+
+
+def day(value: datetime.date | None) -> str:
+    """Write a date in the reader's short format (``25/11/2025``, ``11/25/2025``)."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime.datetime):
+        value = timezone.localdate(value)
+    return formats.date_format(value, "SHORT_DATE_FORMAT")
+
+
+def moment(value: datetime.datetime | None) -> str:
+    """Write a date and time, in the current time zone, in the reader's format."""
+    if value is None:
+        return ""
+    return formats.date_format(timezone.localtime(value), "SHORT_DATETIME_FORMAT")
+
+
+def month(value: datetime.date) -> str:
+    """Write a month (``novembre 2025``, ``November 2025``)."""
+    return formats.date_format(value, "YEAR_MONTH_FORMAT")
 
 
 def rate(fraction: Number, decimals: int = 1) -> str:

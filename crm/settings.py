@@ -467,6 +467,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "crm.tasks.purge_export_files",
         "schedule": timedelta(hours=1),
     },
+    # Consent e-mails whose job the broker refused or whose retries ran out.
+    "send-pending-consent-emails": {
+        "task": "leads.tasks.send_pending_consent_emails",
+        "schedule": timedelta(hours=1),
+    },
 }
 # Uploaded import files are deleted this long after their import ended.
 IMPORT_FILES_KEEP_DAYS = env.int("IMPORT_FILES_KEEP_DAYS", default=7)

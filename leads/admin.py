@@ -37,6 +37,7 @@ from crm.uploads import limit_upload
 from leads import import_jobs, services
 from leads.importing import ImportMode
 from leads.models import (
+    ConsentAction,
     ConsentRecord,
     ContentOffer,
     DisqualificationReason,
@@ -86,9 +87,30 @@ class ConsentRecordInline(admin.TabularInline):
     fk_name = "lead"
     extra = 0
     can_delete = False
-    fields = ["recorded_at", "action", "offer", "text", "recorded_by", "confirms"]
+    fields = [
+        "recorded_at",
+        "action",
+        "offer",
+        "text",
+        "recorded_by",
+        "confirms",
+        "email_sent",
+    ]
     readonly_fields = fields
     ordering = ["-recorded_at"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("offer", "email")
+
+    @admin.display(description=_("confirmation e-mail"))
+    def email_sent(self, record) -> str:
+        """When the double opt-in e-mail went (a job: it may still be queued)."""
+        if record.action != ConsentAction.REQUESTED:
+            return ""
+        sent = getattr(record, "email", None)
+        if sent is None:
+            return str(_("not sent yet"))
+        return formatting.moment(sent.sent_at)
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False

@@ -18,7 +18,7 @@ from django.db.models.lookups import Exact, In
 from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
-from crm import policy
+from crm import formatting, policy
 from crm.models import AppendOnly, ScopedQuerySet, TimeStamped, User, Versioned
 from crm.reference import normalize_email
 
@@ -396,7 +396,7 @@ class Lead(Versioned, TimeStamped):
 
     def __str__(self) -> str:
         name = f"{self.first_name} {self.last_name}".strip()
-        return name or self.email or f"Lead {self.pk}"
+        return name or self.email or _("Lead #%(pk)s") % {"pk": self.pk}
 
     def clean(self) -> None:
         self.email = normalize_email(self.email)
@@ -469,9 +469,11 @@ class Touch(models.Model):
         ]
 
     def __str__(self) -> str:
-        return (
-            f"{self.lead} - {self.get_source_display()} ({self.occurred_at:%Y-%m-%d})"
-        )
+        return _("%(lead)s: %(source)s on %(day)s") % {
+            "lead": self.lead,
+            "source": self.get_source_display(),
+            "day": formatting.day(self.occurred_at),
+        }
 
 
 class Qualification(models.Model):
@@ -521,7 +523,11 @@ class Qualification(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.lead}: {self.get_decision_display()} ({self.score})"
+        return _("%(lead)s: %(decision)s (score %(score)s)") % {
+            "lead": self.lead,
+            "decision": self.get_decision_display(),
+            "score": self.score,
+        }
 
 
 # The wording of the capture forms' consent box; each record keeps the text the
@@ -596,7 +602,16 @@ class ConsentRecord(AppendOnly):
         verbose_name = _("consent record")
         verbose_name_plural = _("consent records")
         ordering = ["-recorded_at", "-pk"]
-        indexes = [models.Index(fields=["lead", "-recorded_at"])]
+        indexes = [
+            models.Index(fields=["lead", "-recorded_at"]),
+            # The sweep of unsent confirmation e-mails
+            # (leads.tasks.send_pending_consent_emails): the last day's requests.
+            models.Index(
+                fields=["recorded_at"],
+                condition=Q(action="requested"),
+                name="consent_request_recorded",
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(action__in=ConsentAction.values),
@@ -610,7 +625,41 @@ class ConsentRecord(AppendOnly):
         ]
 
     def __str__(self) -> str:
-        return f"{self.lead}: {self.get_action_display()} ({self.recorded_at:%Y-%m-%d})"
+        return _("%(lead)s: %(action)s on %(day)s") % {
+            "lead": self.lead,
+            "action": self.get_action_display(),
+            "day": formatting.day(self.recorded_at),
+        }
+
+
+class ConsentEmail(AppendOnly):
+    """The double opt-in e-mail sent for one consent request: one at most.
+
+    The job sending it (``leads.tasks.send_consent_email``) inserts this row in
+    the transaction around the sending, with the request locked, so a retry or
+    a second run of the job finds the row and sends nothing again; a failed
+    sending rolls the row back for the next attempt.
+    """
+
+    history = "The consent e-mails"
+
+    request = models.OneToOneField(
+        ConsentRecord,
+        on_delete=models.PROTECT,
+        related_name="email",
+        verbose_name=_("consent request"),
+    )
+    sent_at = models.DateTimeField(verbose_name=_("sent at"))
+    language = models.CharField(max_length=8, verbose_name=_("language"))
+
+    class Meta:
+        verbose_name = _("consent e-mail")
+        verbose_name_plural = _("consent e-mails")
+
+    def __str__(self) -> str:
+        return _("Confirmation e-mail sent on %(day)s") % {
+            "day": formatting.day(self.sent_at)
+        }
 
 
 class LeadStatusChange(AppendOnly):
@@ -675,8 +724,14 @@ class LeadStatusChange(AppendOnly):
         ]
 
     def __str__(self) -> str:
-        origin = self.from_status or "new"
-        return f"{self.lead_id}: {origin} -> {self.to_status}"
+        names = {
+            "lead": self.lead_id,
+            "from": self.get_from_status_display(),
+            "to": self.get_to_status_display(),
+        }
+        if not self.from_status:
+            return _("Record #%(lead)s: created as %(to)s") % names
+        return _("Record #%(lead)s: %(from)s → %(to)s") % names
 
 
 class ImportStatus(models.TextChoices):

@@ -8,6 +8,7 @@ from django.shortcuts import render as render_page
 from django.utils import translation
 from django.views.decorators.csrf import csrf_protect
 
+from leads import consent as double_opt_in
 from leads import services
 from leads.forms import OfferCaptureForm
 from leads.models import ContentOffer
@@ -85,8 +86,17 @@ def consent_confirm_page(request: HttpRequest, token: str) -> HttpResponse:
     """Confirm consent from the e-mailed link (double opt-in).
 
     Opening the link shows a button; only the POST confirms, so that a mail
-    scanner that follows links cannot consent on the person's behalf.
+    scanner that follows links cannot consent on the person's behalf. The page
+    speaks the language of the e-mail that carried the link (its offer's).
     """
+    language = double_opt_in.request_language(token) or translation.get_language()
+    with translation.override(language):
+        response = _consent_confirm_page(request, token)
+    response["Content-Language"] = language
+    return response
+
+
+def _consent_confirm_page(request: HttpRequest, token: str) -> HttpResponse:
     error = None
     if request.method == "POST":
         try:

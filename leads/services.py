@@ -433,7 +433,7 @@ def _record_touch(
 
 
 def _request_consent(lead, offer, now, ip_address, consent: bool) -> None:
-    """Record a consent request and e-mail its confirmation link after commit."""
+    """Record a consent request and queue the e-mail of its confirmation link."""
     if not consent or not lead.email:
         return
     request = ConsentRecord.objects.create(
@@ -444,10 +444,13 @@ def _request_consent(lead, offer, now, ip_address, consent: bool) -> None:
         text=CONSENT_TEXT,
         ip_address=ip_address,
     )
-    email, title = lead.email, offer.title
-    transaction.on_commit(
-        lambda: double_opt_in.send_confirmation(request, email=email, offer_title=title)
-    )
+    from leads.tasks import send_consent_email  # tasks import the services' modules
+
+    # A job, queued once the request is committed: the capture answers
+    # whether or not the mail server does (the job retries). Robust: a broker
+    # that refuses the job must not turn a stored capture into a 500; the
+    # hourly sweep (``send_pending_consent_emails``) queues it again.
+    transaction.on_commit(lambda: send_consent_email.delay(request.pk), robust=True)
 
 
 def consent_confirm(*, token: str, ip_address: str | None = None) -> Lead:

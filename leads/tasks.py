@@ -1,16 +1,18 @@
-"""Background jobs of the leads app: CSV imports and the purge of their files."""
+"""Background jobs of the leads app: CSV imports and the purge of their files,
+and the double opt-in e-mails."""
 
 from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from smtplib import SMTPException
 
 from celery import Task, shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from leads import import_jobs
-from leads.models import ImportStatus, LeadImport
+from leads import consent, import_jobs
+from leads.models import ConsentAction, ConsentRecord, ImportStatus, LeadImport
 
 logger = logging.getLogger(__name__)
 
@@ -59,3 +61,46 @@ def purge_import_files() -> int:
         purged += 1
     logger.info("purged the files of %d finished import(s)", purged)
     return purged
+
+
+# How long the mail server may stay down before a consent e-mail is given up:
+# the retries' backoff (1, 2, 4… minutes, at most 30) spans about four hours,
+# and the sweep below queues what is still unsent for a day.
+CONSENT_EMAIL_RETRIES = 12
+CONSENT_EMAIL_SWEEP_AFTER = timedelta(minutes=15)
+CONSENT_EMAIL_SWEEP_UNTIL = timedelta(days=1)
+
+
+@shared_task(
+    # A mail server that is down or slow; anything else is a bug to show.
+    autoretry_for=(SMTPException, OSError),
+    retry_backoff=60,
+    retry_backoff_max=30 * 60,
+    max_retries=CONSENT_EMAIL_RETRIES,
+)
+def send_consent_email(request_id: int) -> bool:
+    """E-mail the confirmation link of consent request ``request_id`` (once).
+
+    Return True when this run sent it; a rerun sends nothing again. A failure
+    past the retries is a FAILURE row in the admin's task results.
+    """
+    return consent.confirmation_send(request_id=request_id)
+
+
+@shared_task(autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
+def send_pending_consent_emails() -> int:
+    """Queue the consent e-mails not sent yet (a broker that refused the job,
+    retries that ran out while the mail server was down); return how many."""
+    now = timezone.now()
+    pending = ConsentRecord.objects.filter(
+        action=ConsentAction.REQUESTED,
+        email__isnull=True,
+        recorded_at__lt=now - CONSENT_EMAIL_SWEEP_AFTER,
+        recorded_at__gte=now - CONSENT_EMAIL_SWEEP_UNTIL,
+    ).values_list("pk", flat=True)
+    queued = 0
+    for request_id in pending.iterator():
+        send_consent_email.delay(request_id)
+        queued += 1
+    logger.info("queued %d pending consent e-mail(s)", queued)
+    return queued

@@ -14,8 +14,11 @@ from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
 from crm import policy
+from crm.admin import LocalizedNumbersMixin
 from crm.admin_services import ServiceAdminMixin
-from metrics.dashboard import chart_response, dashboard_context
+from crm.localized_fields import LocalizedDecimalField
+from metrics.dashboard import chart_response, dashboard_context, kpi_figure
+from metrics.kpis.registry import BY_KEY
 from metrics.models import Dashboard, KpiTarget
 
 
@@ -24,6 +27,17 @@ def _is_sales_staff(request) -> bool:
 
 
 class KpiTargetForm(forms.ModelForm):
+    # Four places for rates (0.2500), shown only as far as they say something:
+    # 0,25 for a rate, 12 for a count, 8 000 for an amount.
+    value = LocalizedDecimalField(
+        max_digits=16,
+        decimal_places=4,
+        min_value=0,
+        min_places=0,
+        label=KpiTarget._meta.get_field("value").verbose_name,
+        help_text=KpiTarget._meta.get_field("value").help_text,
+    )
+
     class Meta:
         model = KpiTarget
         fields = [
@@ -48,16 +62,9 @@ class KpiTargetForm(forms.ModelForm):
 
 
 @admin.register(KpiTarget)
-class KpiTargetAdmin(ServiceAdminMixin, admin.ModelAdmin):
+class KpiTargetAdmin(LocalizedNumbersMixin, ServiceAdminMixin, admin.ModelAdmin):
     form = KpiTargetForm
-    list_display = [
-        "kpi",
-        "period_kind",
-        "period_start",
-        "scope",
-        "value",
-        "currency",
-    ]
+    list_display = ["kpi", "period_kind", "period_start", "scope", "target"]
     list_filter = ["kpi", "period_kind", "period_start", "team"]
     list_select_related = ["team", "owner"]
     date_hierarchy = "period_start"
@@ -66,6 +73,12 @@ class KpiTargetAdmin(ServiceAdminMixin, admin.ModelAdmin):
         form = super().get_form(request, obj, change, **kwargs)
         form.request = request
         return form
+
+    @admin.display(ordering="value", description=_("target"))
+    def target(self, obj) -> str:
+        """The value in the KPI's unit: money, percentage, count or duration."""
+        kpi = BY_KEY.get(obj.kpi)
+        return kpi_figure(kpi, obj.value, obj.currency) if kpi else str(obj.value)
 
     @admin.display(description=_("scope"))
     def scope(self, obj) -> str:

@@ -186,10 +186,16 @@ def _chart_url(name: str, query: Query, size: charts.Size) -> str:
 # --- the KPI cards --------------------------------------------------------------
 
 
-def _figure(kpi, value) -> str:
-    """Write one figure of a KPI in the reader's language ("" for none)."""
+def kpi_figure(kpi, value, currency: str = "") -> str:
+    """Write one figure of a KPI in the reader's language ("" for none).
+
+    Money with its currency, rates as percentages, durations in the unit that
+    reads naturally, counts as whole numbers: the cards and the targets' admin.
+    """
     if value is None:
         return ""
+    if kpi.unit is MONEY:
+        return formatting.money(value, currency) if currency else ""
     if kpi.unit is RATE:
         return formatting.rate(value)
     minutes = {MINUTES: 1, HOURS: 60, DAYS: 24 * 60}.get(kpi.unit)
@@ -207,13 +213,11 @@ def _card(item) -> dict:
             for currency, value in item.values or ()
         ] or ["—"]
     else:
-        shown = [_figure(kpi, item.value) or "—"]
+        shown = [kpi_figure(kpi, item.value) or "—"]
     if item.target is None:
         target = ""
-    elif kpi.unit is MONEY:
-        target = formatting.money(item.target, item.target_currency)
     else:
-        target = _figure(kpi, item.target)
+        target = kpi_figure(kpi, item.target, item.target_currency or "")
     return {
         "key": item.key,
         "label": item.label,

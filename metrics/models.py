@@ -14,7 +14,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from crm import policy
+from crm import formatting, policy
 from crm.models import Team, User, Versioned
 from crm.reference import normalize_currency
 from metrics.kpis.registry import BY_KEY, COUNT, RATE, Kpi, KpiKey
@@ -42,7 +42,9 @@ class KpiTargetQuerySet(models.QuerySet["KpiTarget"]):
 def _unit_error(kpi: Kpi, value: Decimal) -> str:
     """Return why ``value`` is not a target in the KPI's own unit, or ""."""
     if kpi.unit is RATE and not kpi.exceeds_one and value > 1:
-        return f"A rate target is a fraction from 0 to 1 (0.25 for 25%), not {value}."
+        return _(
+            "A rate target is a fraction from 0 to 1 (0.25 for 25%%), not %(value)s."
+        ) % {"value": formatting.number_pattern(value, "#,##0.####")}
     if kpi.unit is COUNT and value != value.to_integral_value():
         return _("A count target is a whole number.")
     return ""
@@ -158,9 +160,21 @@ class KpiTarget(Versioned, models.Model):
         ]
 
     def __str__(self) -> str:
-        return (
-            f"{self.get_kpi_display()} {self.period_start:%Y-%m} ({self.scope_label})"
-        )
+        return _("%(kpi)s, %(period)s (%(scope)s)") % {
+            "kpi": self.get_kpi_display(),
+            "period": self.period_label,
+            "scope": self.scope_label,
+        }
+
+    @property
+    def period_label(self) -> str:
+        """Return the month (``November 2025``) or quarter (``Q4 2025``)."""
+        if self.period_kind == PeriodKind.QUARTER:
+            return _("Q%(quarter)d %(year)d") % {
+                "quarter": (self.period_start.month - 1) // 3 + 1,
+                "year": self.period_start.year,
+            }
+        return formatting.month(self.period_start)
 
     @property
     def scope_label(self) -> str:
@@ -233,4 +247,8 @@ class DataChange(models.Model):
         verbose_name = _("data change")
 
     def __str__(self) -> str:
-        return f"{self.model} {self.object_id} at {self.changed_at:%Y-%m-%d %H:%M}"
+        return _("%(model)s %(id)s on %(moment)s") % {
+            "model": self.model,
+            "id": self.object_id,
+            "moment": formatting.moment(self.changed_at),
+        }

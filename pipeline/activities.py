@@ -39,7 +39,8 @@ from pipeline.models import (
 def _check_choice(errors: dict, field: str, value: str, choices, *, blank=False):
     if (blank and value == "") or value in choices.values:
         return
-    errors[field] = f"Use one of: {', '.join(choices.values)}."
+    # The values are the API's codes, which stay English in every language.
+    errors[field] = _("Use one of: %(values)s.") % {"values": ", ".join(choices.values)}
 
 
 def is_cold_call(*, kind: str, direction: str, lead: Lead | None) -> bool:

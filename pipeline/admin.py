@@ -19,6 +19,7 @@ from crm import formatting, policy
 from crm.admin import OwnerListFilter, SalesModelAdmin
 from crm.admin_services import ServiceAdminMixin, changed_fields, run_on_each
 from crm.errors import Conflict
+from crm.localized_fields import LocalizedDecimalField
 from crm.versioning import record_update
 from leads.admin import LeadAdmin
 from leads.models import Lead
@@ -408,7 +409,7 @@ admin.site.unregister(Lead)
 class ConvertForm(forms.Form):
     """What the deal needs, asked once for the selected leads."""
 
-    amount = forms.DecimalField(
+    amount = LocalizedDecimalField(
         max_digits=14, decimal_places=2, min_value=0, label=_("Amount")
     )
     currency = forms.CharField(

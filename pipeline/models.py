@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from crm import limits, policy
+from crm import formatting, limits, policy
 from crm.models import (
     AppendOnly,
     Company,
@@ -436,8 +436,15 @@ class StageChange(AppendOnly):
         ]
 
     def __str__(self) -> str:
-        origin = self.from_stage or "new"
-        return f"{self.deal_id}: {origin} -> {self.to_stage} ({self.to_status})"
+        names = {
+            "deal": self.deal_id,
+            "from": self.get_from_stage_display(),
+            "to": self.get_to_stage_display(),
+            "status": self.get_to_status_display(),
+        }
+        if not self.from_stage:
+            return _("Deal #%(deal)s: created in %(to)s (%(status)s)") % names
+        return _("Deal #%(deal)s: %(from)s → %(to)s (%(status)s)") % names
 
 
 class ActivityKind(models.TextChoices):
@@ -668,6 +675,12 @@ class Activity(Versioned, models.Model):
         ]
 
     def __str__(self) -> str:
-        moment = self.occurred_at or self.due_at
-        planned = "" if self.done else " (planned)"
-        return f"{self.get_kind_display()} {moment:%Y-%m-%d %H:%M}{planned}"
+        if self.done:
+            return _("%(kind)s on %(moment)s") % {
+                "kind": self.get_kind_display(),
+                "moment": formatting.moment(self.occurred_at),
+            }
+        return _("%(kind)s due %(moment)s") % {
+            "kind": self.get_kind_display(),
+            "moment": formatting.moment(self.due_at),
+        }

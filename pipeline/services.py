@@ -308,10 +308,13 @@ def deal_update(
             # What was won (or lost) is history that the KPIs report.
             for name in CLOSED_DEAL_FIXED_FIELDS:
                 if name in changes and changes[name] != getattr(deal, name):
-                    errors[name] = (
-                        f"This deal is {deal.status}: its {name} changes only "
+                    errors[name] = _(
+                        "This deal is %(status)s: its %(field)s changes only "
                         "by reopening it."
-                    )
+                    ) % {
+                        "status": deal.get_status_display().lower(),
+                        "field": Deal._meta.get_field(name).verbose_name,
+                    }
         if "contact" in changes or "company" in changes:
             # The pair as it will be, whichever side the request names (not
             # ``dict.get``: reading the deal's side is a query).

@@ -229,7 +229,7 @@ class WebhookDelivery(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.event} -> {self.endpoint}"
+        return f"{self.event} → {self.endpoint}"
 
 
 class DeliveryError(models.TextChoices):
@@ -265,7 +265,7 @@ class DeliveryAttempt(models.Model):
         max_length=16,
         choices=DeliveryError.choices,
         blank=True,
-        verbose_name="error",
+        verbose_name=_("error"),
     )
 
     class Meta:
@@ -280,4 +280,10 @@ class DeliveryAttempt(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.delivery_id}: {self.status_code or self.error[:40]}"
+        result = (
+            f"HTTP {self.status_code}" if self.status_code else self.get_error_display()
+        )
+        return _("Delivery #%(delivery)s: %(result)s") % {
+            "delivery": self.delivery_id,
+            "result": result,
+        }

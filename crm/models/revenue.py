@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from crm import policy
+from crm import formatting, policy
 from crm.models.core import AppendOnly, Company, User
 
 
@@ -107,10 +107,12 @@ class MrrMovement(AppendOnly):
         ]
 
     def __str__(self) -> str:
-        return (
-            f"{self.company_id} {self.effective_on} {self.kind} "
-            f"{self.amount} {self.currency}"
-        )
+        return _("%(company)s, %(day)s: %(kind)s %(amount)s") % {
+            "company": self.company,
+            "day": formatting.day(self.effective_on),
+            "kind": self.get_kind_display(),
+            "amount": formatting.money(self.amount, self.currency),
+        }
 
 
 class MrrDaily(models.Model):
@@ -140,4 +142,9 @@ class MrrDaily(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.day} {self.owner_id} {self.kind} {self.amount} {self.currency}"
+        return _("%(day)s, owner #%(owner)s: %(kind)s %(amount)s") % {
+            "day": formatting.day(self.day),
+            "owner": self.owner_id,
+            "kind": self.get_kind_display(),
+            "amount": formatting.money(self.amount, self.currency),
+        }

@@ -84,7 +84,7 @@ def test_the_admin_has_the_switcher_and_french_labels(admin_user):
     DealFactory(owner=admin_user, amount=Decimal("1234.5"), currency="EUR")
     html = signed_in(admin_user).get("/admin/pipeline/deal/", **FRENCH).content.decode()
     assert 'action="/i18n/setlang/"' in html
-    assert "Sélectionnez l\u2019objet affaire à changer" in html
+    assert "Choisir l\u2019élément à modifier\xa0: affaire" in html
     assert "Marquer les affaires sélectionnées comme gagnées" in html
     # The amount column in the reader's format: narrow no-break spaces group.
     assert "1\u202f234,50\xa0€" in html

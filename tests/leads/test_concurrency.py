@@ -150,3 +150,34 @@ def test_touch_count_is_exact_after_parallel_captures_and_patches(rep):
     lead.refresh_from_db()
     assert lead.touch_count == 1 + 5
     assert Lead.objects.count() == 1
+
+
+def test_two_runs_of_one_consent_email_job_at_once_send_it_once(rep, settings):
+    # A duplicate job (a broker's redelivery, the sweep meeting a retry): the
+    # second run waits for the first's lock, then finds its ConsentEmail row.
+    from django.core import mail
+
+    from leads.consent import confirmation_send
+    from leads.models import ConsentAction, ConsentEmail, ConsentRecord
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    offer = ContentOfferFactory()
+    for _round in range(ROUNDS):
+        lead = LeadFactory(owner=rep)
+        request = ConsentRecord.objects.create(
+            lead=lead,
+            action=ConsentAction.REQUESTED,
+            recorded_at=datetime.datetime(2026, 3, 10, 12, 0, tzinfo=datetime.UTC),
+            offer=offer,
+            text="You may contact me.",
+        )
+        mail.outbox = []
+
+        sent = run_together(
+            lambda pk=request.pk: confirmation_send(request_id=pk),
+            lambda pk=request.pk: confirmation_send(request_id=pk),
+        )
+
+        assert sorted(sent) == [False, True]
+        assert len(mail.outbox) == 1
+        assert ConsentEmail.objects.filter(request=request).count() == 1
