@@ -45,7 +45,9 @@ serve: $(VENV)/.runtime $(MO)
 test: $(VENV)/.dev $(MO)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-# Before a release: the schema fuzzing of `make test`, longer and as every role.
+# Before a release: the schema fuzzing of `make test`, longer and as every role
+# (about 8 minutes on a busy 2-core machine); run it once per database, e.g.
+# DATABASE_URL=postgres://postgres@127.0.0.1:5432/crm make fuzz.
 fuzz: $(VENV)/.dev $(MO)
 	CRM_FUZZ_EXAMPLES=25 CRM_FUZZ_STATEFUL_EXAMPLES=30 CRM_FUZZ_STATEFUL_STEPS=12 \
 		CRM_FUZZ_STATEFUL_ROLES=rep,manager,integration,admin \

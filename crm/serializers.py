@@ -290,7 +290,15 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
 class WebhookEndpointCreatedSerializer(WebhookEndpointSerializer):
     """The creation response: the only time the secret is shown."""
 
-    secret = serializers.CharField(read_only=True)
+    # Output only, yet not read_only: the schema would then list it as always
+    # present, and an Idempotency-Key replay of the creation answers without it.
+    secret = serializers.CharField(
+        required=False,
+        help_text=_(
+            "The signing key, shown once: absent when the answer is an "
+            "Idempotency-Key replay."
+        ),
+    )
 
 
 class SecretRotationSerializer(serializers.Serializer):

@@ -341,6 +341,27 @@ def test_a_webhook_secret_is_never_stored_nor_replayed(api_as, integration):
     assert WebhookEndpoint.objects.count() == 1
 
 
+def test_a_replayed_webhook_creation_matches_its_documented_response(
+    api_as, integration
+):
+    # A client generated from the schema parses the replay too: the creation
+    # response documents the secret as absent when it is not shown again.
+    client = api_as(integration)
+    body = {"url": "https://hooks.example.com/in", "events": ["deal.won"]}
+    schema = Client().get("/api/schema/", {"format": "json"}).json()
+    created = schema["paths"]["/api/v1/webhooks/"]["post"]["responses"]["201"]
+    ref = created["content"]["application/json"]["schema"]["$ref"]
+    component = schema["components"]["schemas"][ref.rsplit("/", 1)[1]]
+
+    for _ in range(2):
+        response = client.post(
+            "/api/v1/webhooks/", body, format="json", HTTP_IDEMPOTENCY_KEY="w"
+        )
+        assert response.status_code == 201
+        assert set(component["required"]) <= set(response.json())
+    assert "secret" in component["properties"]
+
+
 def test_a_conflict_is_not_stored_so_a_retry_checks_again(api_as, rep):
     # Ending an ended subscription is a field error (400) on the integration
     # line; winning a deal that is not at closing is the state conflict (409).
