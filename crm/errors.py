@@ -16,6 +16,19 @@ class Conflict(Exception):
         self.code = code
 
 
+def final_state(field: str, message: str, *, code: str):
+    """Return the 400 for a change the record's state forbids for good.
+
+    A ``Conflict`` (409) tells the client that the same request can succeed
+    once another action has changed the record. A converted lead never
+    becomes a prospect again and a done activity is never planned again:
+    retrying cannot help, so the request itself is wrong, a 400 on ``field``.
+    """
+    from django.core.exceptions import ValidationError
+
+    return ValidationError({field: ValidationError(message, code=code)})
+
+
 class StaleVersion(Conflict):
     """The client changed a record from an out-of-date version (HTTP 412)."""
 

@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm import policy, webhooks
-from crm.errors import Conflict
+from crm.errors import Conflict, final_state
 from crm.models import Role, Team, User, WebhookEventType
 from crm.reference import normalize_email
 from crm.versioning import ExpectedVersion, differs, lock_version, save_versioned
@@ -526,7 +526,9 @@ def _lock_decidable(lead: Lead, expected_version: ExpectedVersion) -> Lead:
             code="not_a_lead",
         )
     if locked.status not in DECIDABLE:
-        raise Conflict(
+        # Converted: final, no retry can decide it (a prospect can be promoted).
+        raise final_state(
+            "status",
             _("A lead with status “%(status)s” cannot be qualified or disqualified.")
             % {"status": locked.get_status_display()},
             code="not_decidable",
@@ -650,7 +652,9 @@ def lead_promote(
     with transaction.atomic():
         locked = lock_version(lead, expected_version)
         if locked.status != LeadStatus.PROSPECT:
-            raise Conflict(
+            # No record goes back to prospect: no retry can promote it.
+            raise final_state(
+                "status",
                 _(
                     "Only a prospect can be promoted to a lead; this record is "
                     "%(status)s."

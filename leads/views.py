@@ -6,6 +6,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -53,6 +54,12 @@ from leads.serializers import (
 )
 
 
+# A converted lead is final: deciding on it or promoting a lead again is a 400
+# on the record's status (a 409 is for states another action can change).
+@extend_validation_errors(
+    ["invalid"], field_name="status", actions=["qualify", "disqualify"]
+)
+@extend_validation_errors(["invalid"], field_name="status", actions=["promote"])
 @versioned_schema(LeadSerializer)
 @extend_schema_view(create=extend_schema(examples=LEAD_CREATE_EXAMPLES))
 class LeadViewSet(
@@ -110,13 +117,17 @@ class LeadViewSet(
 
     @extend_schema(
         request=QualifySerializer,
-        responses={200: LeadSerializer, 412: stale_response_serializer(LeadSerializer)},
+        responses={
+            200: LeadSerializer,
+            409: ConflictResponseSerializer,
+            412: stale_response_serializer(LeadSerializer),
+        },
         parameters=[IF_MATCH],
         examples=QUALIFY_EXAMPLES,
     )
     @action(detail=True, methods=["post"])
     def qualify(self, request, pk=None):
-        """Qualify the lead on its BANT criteria (409 unless lead or decided)."""
+        """Qualify the lead on its BANT criteria (a prospect: 409; converted: 400)."""
         lead = self.get_object()
         params = QualifySerializer(data=request.data)
         params.is_valid(raise_exception=True)
@@ -130,7 +141,11 @@ class LeadViewSet(
 
     @extend_schema(
         request=DisqualifySerializer,
-        responses={200: LeadSerializer, 412: stale_response_serializer(LeadSerializer)},
+        responses={
+            200: LeadSerializer,
+            409: ConflictResponseSerializer,
+            412: stale_response_serializer(LeadSerializer),
+        },
         parameters=[IF_MATCH],
         examples=DISQUALIFY_EXAMPLES,
     )
@@ -184,7 +199,7 @@ class LeadViewSet(
     )
     @action(detail=True, methods=["post"])
     def promote(self, request, pk=None):
-        """Make the prospect a lead: they showed interest (409 unless a prospect)."""
+        """Make the prospect a lead: they showed interest (400 unless a prospect)."""
         lead = services.lead_promote(
             lead=self.get_object(),
             by=request.user,

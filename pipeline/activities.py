@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm import policy
-from crm.errors import Conflict
+from crm.errors import final_state
 from crm.models import Company, Contact, User
 from crm.versioning import ExpectedVersion, lock_version, save_versioned
 from leads.models import Channel, Lead, LeadStatus
@@ -248,7 +248,9 @@ def activity_complete(
         if not policy.may_change(by, activity):
             raise PermissionDenied(_("This activity is outside your scope."))
         if activity.done:
-            raise Conflict(_("This activity is already done."), code="activity_done")
+            raise final_state(
+                "done", _("This activity is already done."), code="activity_done"
+            )
         lead = None
         if activity.lead_id is not None:
             # Locked for the cold-call rule, as when an activity is logged.

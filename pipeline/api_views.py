@@ -339,6 +339,7 @@ class DealViewSet(
         "complete": ["outcome", "occurred_at", "duration_seconds"],
     }
 )
+@extend_validation_errors(["invalid"], field_name="done", actions=["complete"])
 @versioned_schema(ActivitySerializer)
 @extend_schema_view(create=extend_schema(examples=ACTIVITY_EXAMPLES))
 class ActivityViewSet(
@@ -407,6 +408,7 @@ class ActivityViewSet(
 @extend_validation_errors(["invalid"], field_name="currency", methods=["post"])
 @extend_validation_errors(["invalid"], field_name="title", methods=["post"])
 @extend_validation_errors(["invalid"], field_name="stage", methods=["post"])
+@extend_validation_errors(["invalid"], field_name="status", methods=["post"])
 class LeadConvertView(APIView):
     """``POST leads/{id}/convert/``: turn a qualified lead into a deal."""
 

@@ -23,7 +23,7 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
 from crm import policy, reference, webhooks
-from crm.errors import Conflict
+from crm.errors import Conflict, final_state
 from crm.models import Company, Contact, User, WebhookEventType
 from crm.versioning import ExpectedVersion, lock_version, save_versioned
 from leads.models import Channel, Lead, LeadStatus
@@ -559,14 +559,20 @@ def lead_convert(
         lead = lock_version(lead, expected_version)
         if not policy.may_convert(by, lead):
             raise PermissionDenied(_("This lead is outside your scope."))
+        if (
+            lead.status == LeadStatus.CONVERTED
+            or Deal.objects.filter(lead=lead).exists()
+        ):
+            # Converted for good: converting again can never succeed.
+            raise final_state(
+                "status", _("This lead already has a deal."), code="lead_converted"
+            )
         if lead.status != LeadStatus.QUALIFIED:
             raise Conflict(
                 _("Only a qualified lead converts; this one is %(status)s.")
                 % {"status": lead.get_status_display().lower()},
                 code="lead_not_qualified",
             )
-        if Deal.objects.filter(lead=lead).exists():
-            raise Conflict(_("This lead already has a deal."), code="lead_converted")
         company = _company_for(lead, owner=lead.owner)
         contact = _contact_for(lead, company=company, owner=lead.owner)
         deal = deal_create(

@@ -213,9 +213,15 @@ def test_qualify_a_prospect_is_a_409(api_as, rep):
     assert not Qualification.objects.exists()
 
 
-def test_qualify_a_converted_lead_is_a_409(api_as, rep):
+def test_qualify_a_converted_lead_is_a_400_on_status(api_as, rep):
+    # A prospect can be promoted and then qualified (409 above); a converted
+    # lead stays converted, so no retry can succeed.
     lead = LeadFactory(owner=rep, status="converted")
-    assert api_as(rep).post(f"{LEADS}{lead.pk}/qualify/", BANT).status_code == 409
+    response = api_as(rep).post(f"{LEADS}{lead.pk}/qualify/", BANT)
+    assert response.status_code == 400
+    error = response.json()["errors"][0]
+    assert (error["attr"], error["code"]) == ("status", "invalid")
+    assert not Qualification.objects.exists()
 
 
 @pytest.mark.parametrize(

@@ -57,11 +57,12 @@ def test_qualify_a_prospect_is_a_conflict(rep):
     assert not Qualification.objects.exists()
 
 
-def test_qualify_a_converted_lead_is_a_conflict(rep):
+def test_qualify_a_converted_lead_is_refused_for_good(rep):
+    # Not a Conflict (409): a converted lead stays converted, no retry helps.
     lead = LeadFactory(owner=rep, status="converted")
-    with pytest.raises(Conflict):
+    with pytest.raises(ValidationError):
         services.lead_qualify(lead=lead, by=rep, **BANT)
-    with pytest.raises(Conflict):
+    with pytest.raises(ValidationError):
         services.lead_disqualify(lead=lead, by=rep, reason="no_budget")
 
 

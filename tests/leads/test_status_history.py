@@ -84,12 +84,15 @@ def test_promote_endpoint_makes_a_prospect_a_lead(api_as, rep):
     assert history(lead)[-1] == ("prospect", "lead")
 
 
-def test_promoting_a_lead_is_a_409_and_records_nothing(api_as, rep):
+def test_promoting_a_lead_is_a_400_and_records_nothing(api_as, rep):
+    # No record goes back to prospect: retrying can never succeed.
     lead = services.lead_create(by=rep, email="leo@acme.example")
 
     response = api_as(rep).post(f"/api/v1/leads/{lead.pk}/promote/")
 
-    assert response.status_code == 409
+    assert response.status_code == 400
+    error = response.json()["errors"][0]
+    assert (error["attr"], error["code"]) == ("status", "invalid")
     assert history(lead) == [("", "lead")]
 
 

@@ -1,5 +1,5 @@
 import pytest
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError
 
 from crm.errors import Conflict
@@ -64,7 +64,7 @@ def test_free_mail_lead_finds_its_company_by_name(rep):
 
 def test_converting_twice_is_refused(rep, qualified):
     services.lead_convert(lead=qualified, by=rep)
-    with pytest.raises(Conflict):
+    with pytest.raises(ValidationError):  # for good: not a 409
         services.lead_convert(lead=qualified, by=rep)
     assert Deal.objects.count() == 1
 
@@ -109,13 +109,16 @@ def test_convert_endpoint_returns_the_deal(api_as, rep, qualified):
     assert response["Location"] == f"http://testserver/api/v1/deals/{body['id']}/"
 
 
-def test_convert_endpoint_answers_409_twice_and_404_outside_scope(
+def test_convert_endpoint_answers_400_twice_and_404_outside_scope(
     api_as, rep, other_rep, qualified
 ):
     path = f"/api/v1/leads/{qualified.pk}/convert/"
     assert api_as(other_rep).post(path).status_code == 404
     assert api_as(rep).post(path).status_code == 201
-    assert api_as(rep).post(path).status_code == 409
+    again = api_as(rep).post(path)
+    assert again.status_code == 400  # converted for good: no retry can succeed
+    error = again.json()["errors"][0]
+    assert (error["attr"], error["code"]) == ("status", "invalid")
 
 
 def test_convert_endpoint_refuses_a_negative_amount(api_as, rep, qualified):

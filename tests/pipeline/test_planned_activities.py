@@ -110,7 +110,8 @@ def test_completing_a_planned_call_counts_it_then(api_as, rep, prospect):
     assert (kpis.cold_calls, kpis.connected) == (1, 1)
 
 
-def test_completing_twice_is_a_conflict(api_as, rep, prospect):
+def test_completing_twice_is_a_400_on_done(api_as, rep, prospect):
+    # Done is final: no retry can complete it again, so not a 409.
     client = api_as(rep)
     with time_machine.travel(NOON, tick=False):
         planned = _plan(client, lead=prospect.pk).json()
@@ -118,8 +119,9 @@ def test_completing_twice_is_a_conflict(api_as, rep, prospect):
 
         again = client.post(f"{URL}{planned['id']}/complete/", {})
 
-    assert again.status_code == 409
-    assert again.json()["errors"][0]["code"] == "activity_done"
+    assert again.status_code == 400
+    error = again.json()["errors"][0]
+    assert (error["attr"], error["code"]) == ("done", "invalid")
     assert Lead.objects.get().activity_count == 1
 
 
