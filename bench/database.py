@@ -1,8 +1,9 @@
 """A database of its own for the benchmark, created and dropped around the run.
 
 Django's test-database machinery does exactly this: on PostgreSQL it creates
-``crm_bench`` on the server of ``DATABASE_URL`` (never touching the database
-named there) and migrates it; on SQLite it uses a temporary file.
+``<name>_bench`` on the server of ``DATABASE_URL`` (``crm`` gives ``crm_bench``;
+never the database named there) and migrates it, so engineers sharing a server
+each benchmark in a database of their own; on SQLite it uses a temporary file.
 """
 
 from __future__ import annotations
@@ -14,7 +15,12 @@ from contextlib import contextmanager
 
 from django.db import connection
 
-BENCH_DATABASE = "crm_bench"
+BENCH_SUFFIX = "_bench"
+
+
+def bench_database_name(name: str) -> str:
+    """Return the benchmark's database for the configured one (crm -> crm_bench)."""
+    return f"{name}{BENCH_SUFFIX}"
 
 
 def is_test_database(name: str) -> bool:
@@ -46,7 +52,7 @@ def bench_database(*, keep: bool, in_place: bool) -> Iterator[str]:
         temp_dir = tempfile.mkdtemp(prefix="crm-bench-")
         test_settings["NAME"] = os.path.join(temp_dir, "bench.sqlite3")
     else:
-        test_settings["NAME"] = BENCH_DATABASE
+        test_settings["NAME"] = bench_database_name(str(old_name))
     try:
         name = connection.creation.create_test_db(
             verbosity=0, autoclobber=True, serialize=False
