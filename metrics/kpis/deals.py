@@ -7,22 +7,18 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import (
-    Count,
-    DurationField,
-    F,
-    OuterRef,
-    Q,
-    QuerySet,
-    Subquery,
-    Sum,
-    Value,
-)
+from django.db.models import DurationField, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
 from metrics.kpis.numbers import MONEY_SUM, Money, in_units, ratio, to_cents
 from metrics.segments import Period, Segment
-from pipeline.models import STAGE_INDEX, Deal, DealStatus, StageChange, StageRules
+from pipeline.models import (
+    STAGE_INDEX,
+    DealCloseDaily,
+    DealStatus,
+    PipelineDaily,
+    StageRules,
+)
 
 
 @dataclass(frozen=True)
@@ -57,100 +53,72 @@ CLOSED = (DealStatus.WON, DealStatus.LOST)
 
 
 def closed_in(period: Period, segment: Segment) -> QuerySet:
-    """Return the deals closed in the period as it stood at its end.
+    """Return the closes of the period as they stood at its end, from the rollup.
 
-    A deal's status at the end of the period is that of its last StageChange
-    before it; it closed in the period when that row is a win or a loss dated
-    in the period. So each deal counts once, by the close that stood, and a
-    later reopen never changes a closed period. A deal with no history counts
-    by its current status and ``closed_at``. Annotated with ``status_then``
-    and ``closed_then`` (the standing close).
+    ``pipeline.DealCloseDaily`` holds each win or loss on its day and each
+    reopening, negated, on its own day with the day of the close it undid
+    (``closed_on``). The rows closed in the period and dated up to its end
+    count each deal once, by the close that stood at the end: a reopening in
+    the period cancels its close, a later one is not read.
     """
-    start_at, end_at = period.bounds()
-    last = StageChange.objects.filter(
-        deal=OuterRef("pk"), changed_at__lt=end_at
-    ).order_by("-changed_at", "-pk")
-    # Candidates: a closing row in the period (stagechange_closed_at), or a
-    # current close in it (deal_status_closed, for deals without history).
-    closings = StageChange.objects.filter(
-        to_status__in=CLOSED, changed_at__gte=start_at, changed_at__lt=end_at
-    ).values("deal")
-    return (
-        Deal.objects.filter(segment.owned("owner"), segment.on_channel("channel"))
-        .filter(
-            Q(pk__in=closings)
-            | Q(status__in=CLOSED, closed_at__gte=start_at, closed_at__lt=end_at)
-        )
-        .annotate(
-            status_then=Coalesce(Subquery(last.values("to_status")[:1]), F("status")),
-            closed_then=Coalesce(
-                Subquery(last.values("changed_at")[:1]), F("closed_at")
-            ),
-        )
-        .filter(
-            status_then__in=CLOSED,
-            closed_then__gte=start_at,
-            closed_then__lt=end_at,
-        )
+    return DealCloseDaily.objects.filter(
+        segment.owned("owner"),
+        segment.on_channel("channel"),
+        closed_on__gte=period.start,
+        closed_on__lte=period.end,
+        day__lte=period.end,
     )
 
 
-def open_on(moment: datetime.datetime, segment: Segment) -> tuple[StageRow, ...]:
-    """Return open deals per stage and currency at ``moment`` (2 queries).
+def _closed_sums() -> dict:
+    won = Q(status=DealStatus.WON)
+    return {
+        "won": Coalesce(Sum("deals", filter=won), 0),
+        "lost": Coalesce(Sum("deals", filter=Q(status=DealStatus.LOST)), 0),
+        "revenue": Sum("amount", filter=won, output_field=MONEY_SUM),
+        "cycle_total": Sum("cycle", filter=won, output_field=DurationField()),
+    }
 
-    A deal's stage and status at a moment are those of its last StageChange
-    before it (so reopened and moved-back deals count where they were); a
-    deal with no history then counts in its current stage. Amount and the
-    deal's own probability are current values (they have no history).
+
+def open_on(day: datetime.date, segment: Segment) -> tuple[StageRow, ...]:
+    """Return open deals per stage and currency at the end of ``day`` (2 queries).
+
+    The sum of the pipeline rollup (``pipeline.PipelineDaily``: deals entering
+    and leaving each stage per day, from the stage history) up to ``day``: a
+    deal counts in the stage its history had it in then, so reopened and
+    moved-back deals count where they were. Amount and the deal's own
+    probability are current values (they have no history).
     """
     rules = StageRules.load()
-    last = StageChange.objects.filter(
-        deal=OuterRef("pk"), changed_at__lt=moment
-    ).order_by("-changed_at", "-pk")
     rows = (
-        Deal.objects.filter(segment.owned("owner"), segment.on_channel("channel"))
-        # Closed before the moment and never reopened since: closed at it.
-        .filter(created_at__lt=moment)
-        # Statuses named for the deal_status_closed (status, closed_at) index.
-        .filter(Q(status=DealStatus.OPEN) | Q(status__in=CLOSED, closed_at__gte=moment))
-        .annotate(
-            stage_then=Coalesce(Subquery(last.values("to_stage")[:1]), F("stage")),
-            status_then=Coalesce(
-                Subquery(last.values("to_status")[:1]), Value(DealStatus.OPEN)
-            ),
+        PipelineDaily.objects.filter(
+            segment.owned("owner"), segment.on_channel("channel"), day__lte=day
         )
-        .filter(status_then=DealStatus.OPEN)
-        .values("stage_then", "currency")
+        .values("stage", "currency")
         .annotate(
-            deals=Count("pk"),
-            # Not named "amount": it would shadow the column in the next Sums.
+            open_deals=Sum("deals"),
             total_amount=Sum("amount", output_field=MONEY_SUM),
-            # Within a group the stage is fixed, so the stage's probability is
-            # applied here rather than by a CASE on the stage subquery in SQL.
-            own_probability_x100=Sum(
-                F("amount") * F("probability"),
-                filter=Q(probability__isnull=False),
-                output_field=MONEY_SUM,
-            ),
+            own_probability_x100=Sum("probability_amount", output_field=MONEY_SUM),
             stage_probability_amount=Sum(
-                "amount", filter=Q(probability__isnull=True), output_field=MONEY_SUM
+                "stage_probability_amount", output_field=MONEY_SUM
             ),
         )
+        .filter(open_deals__gt=0)
         .order_by()
     )
     return tuple(
         sorted(
             (
                 StageRow(
-                    stage=row["stage_then"],
+                    stage=row["stage"],
                     currency=row["currency"],
-                    deals=row["deals"],
+                    deals=row["open_deals"],
                     amount=row["total_amount"],
                     # Kept unrounded until the totals are summed.
                     weighted_amount=(
-                        (row["own_probability_x100"] or 0)
-                        + (row["stage_probability_amount"] or 0)
-                        * rules.probability[row["stage_then"]]
+                        row["own_probability_x100"]
+                        + row["stage_probability_amount"]
+                        * rules.probability[row["stage"]]
                     )
                     / 100,
                 )
@@ -172,23 +140,14 @@ def deal_kpis(*, period: Period, segment: Segment) -> DealKpis:
     """Return win rate, revenue, deal size, cycle, pipeline and velocity (3 queries).
 
     Closed deals: those whose close stood at the end of the period, from the
-    stage history (``closed_in``). Pipeline: deals open at the end of ``end``,
-    from the same history, so each deal is either open or closed then.
+    rollup of the stage history (``closed_in``). Pipeline: deals open at the
+    end of ``end``, from the rollup of the same history, so each deal is
+    either open or closed then.
     """
-    won_then = Q(status_then=DealStatus.WON)
     closed = list(
         closed_in(period, segment)
         .values("currency")
-        .annotate(
-            won=Count("pk", filter=won_then),
-            lost=Count("pk", filter=Q(status_then=DealStatus.LOST)),
-            revenue=Sum("amount", filter=won_then, output_field=MONEY_SUM),
-            cycle=Sum(
-                F("closed_then") - F("created_at"),
-                filter=won_then,
-                output_field=DurationField(),
-            ),
-        )
+        .annotate(**_closed_sums())
         .order_by("currency")
     )
     won = sum(row["won"] for row in closed)
@@ -196,11 +155,12 @@ def deal_kpis(*, period: Period, segment: Segment) -> DealKpis:
     win_rate = ratio(won, won + lost)
     revenue = tuple((r["currency"], r["revenue"]) for r in closed if r["won"])
     size = {r["currency"]: r["revenue"] / r["won"] for r in closed if r["won"]}
-    cycle_total = sum((r["cycle"] for r in closed if r["won"]), datetime.timedelta())
+    cycle_total = sum(
+        (r["cycle_total"] for r in closed if r["won"]), datetime.timedelta()
+    )
     cycle_days = ratio(in_units(cycle_total, datetime.timedelta(days=1)), won)
 
-    _, end_at = period.bounds()
-    open_rows = open_on(end_at, segment)
+    open_rows = open_on(period.end, segment)
     open_by_currency: dict[str, int] = defaultdict(int)
     for row in open_rows:
         open_by_currency[row.currency] += row.deals
@@ -248,19 +208,13 @@ def rep_performance(*, period: Period, segment: Segment) -> tuple[RepPerformance
             "owner__last_name",
             "currency",
         )
-        .annotate(
-            won=Count("pk", filter=Q(status_then=DealStatus.WON)),
-            lost=Count("pk", filter=Q(status_then=DealStatus.LOST)),
-            revenue=Sum(
-                "amount",
-                filter=Q(status_then=DealStatus.WON),
-                output_field=MONEY_SUM,
-            ),
-        )
+        .annotate(**_closed_sums())
         .order_by("owner__username", "currency")
     )
     by_owner: dict[int, dict] = {}
     for row in rows:  # one row per rep and currency
+        if not (row["won"] or row["lost"]):
+            continue  # closes reopened within the period: none stood
         rep = by_owner.setdefault(
             row["owner"],
             {

@@ -10,10 +10,10 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import connections
 from django.db.models import Count, DurationField, F, OuterRef, Q, Subquery, Sum
-from django.db.models.functions import TruncMonth
+from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
-from leads.models import Channel, Lead, LeadStatus, LeadStatusChange
+from leads.models import Channel, Lead, LeadStatus, LeadStatusDaily
 from metrics.kpis.numbers import MedianDuration, in_units, median, ratio
 from metrics.segments import Period, Segment
 from pipeline.models import TOUCH_KINDS, Activity, Direction
@@ -71,7 +71,8 @@ def lead_kpis(*, period: Period, segment: Segment) -> LeadKpis:
     """Return new leads, prospects added, qualification and response time.
 
     Five queries at most: new leads grouped by channel x source x offer (with
-    those qualified by ``end``), prospects added (from the status history),
+    those qualified by ``end``), prospects added (the status history's daily
+    rollup),
     the response figures of the new inbound leads (and, on PostgreSQL, their
     median), then one ordered OFFSET query per remaining median (skipped when
     nothing to rank).
@@ -96,16 +97,17 @@ def lead_kpis(*, period: Period, segment: Segment) -> LeadKpis:
     total = sum(row["n"] for row in rows)
     qualified_count = sum(row["qualified"] for row in rows)
 
-    # What each record was created as is its first history row: exact, where
-    # comparing two timestamps needed a tolerance.
-    prospects_added = LeadStatusChange.objects.filter(
-        segment.owned("lead__owner"),
-        segment.on_channel("lead__channel"),
+    # What each record was created as is its first history row (exact, where
+    # comparing two timestamps needed a tolerance), counted per day in the
+    # history's rollup.
+    prospects_added = LeadStatusDaily.objects.filter(
+        segment.owned("owner"),
+        segment.on_channel("channel"),
         from_status="",
         to_status=LeadStatus.PROSPECT,
-        changed_at__gte=start_at,
-        changed_at__lt=end_at,
-    ).count()
+        day__gte=period.start,
+        day__lte=period.end,
+    ).aggregate(n=Coalesce(Sum("changes"), 0))["n"]
 
     sla = datetime.timedelta(minutes=settings.CRM_LEAD_RESPONSE_SLA_MINUTES)
     inbound = new_leads.filter(channel=Channel.INBOUND).annotate(
