@@ -71,11 +71,10 @@ def lead_kpis(*, period: Period, segment: Segment) -> LeadKpis:
     """Return new leads, prospects added, qualification and response time.
 
     Five queries at most: new leads grouped by channel x source x offer (with
-    those qualified by ``end``), prospects added (the status history's daily
-    rollup),
-    the response figures of the new inbound leads (and, on PostgreSQL, their
-    median), then one ordered OFFSET query per remaining median (skipped when
-    nothing to rank).
+    those qualified by ``end``), prospects added (a sum over the status
+    history's daily rollup), the response figures of the new inbound leads
+    (and, on PostgreSQL, their median), then one ordered OFFSET query per
+    remaining median (skipped when nothing to rank).
     """
     start_at, end_at = period.bounds()
     leads = Lead.objects.filter(segment.owned("owner"), segment.on_channel("channel"))
