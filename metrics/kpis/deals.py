@@ -7,16 +7,27 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import DurationField, Q, QuerySet, Sum
+from django.db.models import (
+    Count,
+    DurationField,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Coalesce
 
 from metrics.kpis.numbers import MONEY_SUM, Money, in_units, ratio, to_cents
 from metrics.segments import Period, Segment
 from pipeline.models import (
     STAGE_INDEX,
+    Deal,
     DealCloseDaily,
     DealStatus,
-    PipelineDaily,
+    StageChange,
     StageRules,
 )
 
@@ -80,45 +91,68 @@ def _closed_sums() -> dict:
     }
 
 
-def open_on(day: datetime.date, segment: Segment) -> tuple[StageRow, ...]:
-    """Return open deals per stage and currency at the end of ``day`` (2 queries).
+def open_on(moment: datetime.datetime, segment: Segment) -> tuple[StageRow, ...]:
+    """Return open deals per stage and currency at ``moment`` (2 queries).
 
-    The sum of the pipeline rollup (``pipeline.PipelineDaily``: deals entering
-    and leaving each stage per day, from the stage history) up to ``day``: a
-    deal counts in the stage its history had it in then, so reopened and
-    moved-back deals count where they were. Amount and the deal's own
-    probability are current values (they have no history).
+    A deal's stage and status at a moment are those of its last StageChange
+    before it (so reopened and moved-back deals count where they were); a
+    deal with no history then counts in its current stage. Amount and the
+    deal's own probability are current values (they have no history).
+
+    Read from the history, not from its daily rollup (``PipelineDaily``):
+    the pipeline on a day is the sum of every rollup row up to it, which at a
+    million leads is most of its 680k rows, ten times slower than these
+    per-deal probes of the deals open or closed after ``moment`` (measured:
+    docs/benchmarks.md, "Rollups").
     """
     rules = StageRules.load()
+    last = StageChange.objects.filter(
+        deal=OuterRef("pk"), changed_at__lt=moment
+    ).order_by("-changed_at", "-pk")
     rows = (
-        PipelineDaily.objects.filter(
-            segment.owned("owner"), segment.on_channel("channel"), day__lte=day
-        )
-        .values("stage", "currency")
+        Deal.objects.filter(segment.owned("owner"), segment.on_channel("channel"))
+        # Closed before the moment and never reopened since: closed at it.
+        .filter(created_at__lt=moment)
+        # Statuses named for the deal_status_closed (status, closed_at) index.
+        .filter(Q(status=DealStatus.OPEN) | Q(status__in=CLOSED, closed_at__gte=moment))
         .annotate(
-            open_deals=Sum("deals"),
-            total_amount=Sum("amount", output_field=MONEY_SUM),
-            own_probability_x100=Sum("probability_amount", output_field=MONEY_SUM),
-            stage_probability_amount=Sum(
-                "stage_probability_amount", output_field=MONEY_SUM
+            stage_then=Coalesce(Subquery(last.values("to_stage")[:1]), F("stage")),
+            status_then=Coalesce(
+                Subquery(last.values("to_status")[:1]), Value(DealStatus.OPEN)
             ),
         )
-        .filter(open_deals__gt=0)
+        .filter(status_then=DealStatus.OPEN)
+        .values("stage_then", "currency")
+        .annotate(
+            deals=Count("pk"),
+            # Not named "amount": it would shadow the column in the next Sums.
+            total_amount=Sum("amount", output_field=MONEY_SUM),
+            # Within a group the stage is fixed, so the stage's probability is
+            # applied here rather than by a CASE on the stage subquery in SQL.
+            own_probability_x100=Sum(
+                F("amount") * F("probability"),
+                filter=Q(probability__isnull=False),
+                output_field=MONEY_SUM,
+            ),
+            stage_probability_amount=Sum(
+                "amount", filter=Q(probability__isnull=True), output_field=MONEY_SUM
+            ),
+        )
         .order_by()
     )
     return tuple(
         sorted(
             (
                 StageRow(
-                    stage=row["stage"],
+                    stage=row["stage_then"],
                     currency=row["currency"],
-                    deals=row["open_deals"],
+                    deals=row["deals"],
                     amount=row["total_amount"],
                     # Kept unrounded until the totals are summed.
                     weighted_amount=(
-                        row["own_probability_x100"]
-                        + row["stage_probability_amount"]
-                        * rules.probability[row["stage"]]
+                        (row["own_probability_x100"] or 0)
+                        + (row["stage_probability_amount"] or 0)
+                        * rules.probability[row["stage_then"]]
                     )
                     / 100,
                 )
@@ -141,8 +175,8 @@ def deal_kpis(*, period: Period, segment: Segment) -> DealKpis:
 
     Closed deals: those whose close stood at the end of the period, from the
     rollup of the stage history (``closed_in``). Pipeline: deals open at the
-    end of ``end``, from the rollup of the same history, so each deal is
-    either open or closed then.
+    end of ``end``, from the same history, so each deal is either open or
+    closed then.
     """
     closed = list(
         closed_in(period, segment)
@@ -160,7 +194,8 @@ def deal_kpis(*, period: Period, segment: Segment) -> DealKpis:
     )
     cycle_days = ratio(in_units(cycle_total, datetime.timedelta(days=1)), won)
 
-    open_rows = open_on(period.end, segment)
+    _, end_at = period.bounds()
+    open_rows = open_on(end_at, segment)
     open_by_currency: dict[str, int] = defaultdict(int)
     for row in open_rows:
         open_by_currency[row.currency] += row.deals
