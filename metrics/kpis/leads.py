@@ -48,6 +48,10 @@ def _rollup(rows: list[dict], *keys: str) -> tuple:
     return tuple((*key, n) for key, n in sorted(totals.items(), key=str))
 
 
+# A LIMIT no result reaches: an optimisation fence, see ``lead_kpis``.
+NO_LIMIT = 10**12
+
+
 def first_response() -> Subquery:
     """Return a lead's first outbound touch by a user since it became a lead.
 
@@ -117,7 +121,11 @@ def lead_kpis(*, period: Period, segment: Segment) -> LeadKpis:
     # On PostgreSQL the response median comes with the counts, in the same
     # pass over the period's leads; elsewhere it is one OFFSET query more.
     in_one_pass = connections[inbound.db].vendor == "postgresql"
-    counts = inbound.aggregate(
+    # The slice keeps the lead rows a derived table that PostgreSQL cannot
+    # flatten into the aggregate: flattened, the first-touch subquery is
+    # repeated for each of the five figures reading it (six probes per lead
+    # instead of one: 800 ms against ~150 ms at a million leads, loaded).
+    counts = inbound[:NO_LIMIT].aggregate(
         inbound=Count("pk"),
         answered=Count("responded_at"),
         within_sla=Count(
