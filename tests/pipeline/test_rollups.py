@@ -26,7 +26,7 @@ from metrics import kpis
 from metrics.segments import Period, Segment
 from pipeline import rollups as pipeline_rollups
 from pipeline import services
-from pipeline.models import Deal, StageChange
+from pipeline.models import Deal, PipelineDaily, StageChange
 from tests.metrics.datasets import at
 
 pytestmark = pytest.mark.django_db
@@ -213,6 +213,12 @@ def test_rollups_equal_the_history_regrouped_after_any_operations(
                     _closed_from_history(period, owner)
                 )
                 assert figures.open_deals == _open_from_history(period.end, owner)
+                # ... and so does the pipeline rollup summed up to the end.
+                assert figures.open_deals == sum(
+                    PipelineDaily.objects.filter(
+                        owner=owner, day__lte=period.end
+                    ).values_list("deals", flat=True)
+                )
                 start_at, end_at = period.bounds()
                 assert kpis.lead_kpis(
                     period=period, segment=segment
