@@ -284,9 +284,14 @@ ROLLUPS = (CLOSES, PIPELINE)
 # --- what the services add ------------------------------------------------------
 
 
+def _amount(deal: Deal) -> Decimal:
+    """The deal's amount as a number (a caller may have set it as text)."""
+    return Decimal(str(deal.amount))
+
+
 def _pipeline_row(deal: Deal, day: datetime.date, stage: str, sign: int) -> dict:
     own = deal.probability is not None
-    amount = deal.amount
+    amount = _amount(deal)
     return {
         "day": day,
         "owner_id": deal.owner_id,
@@ -295,7 +300,9 @@ def _pipeline_row(deal: Deal, day: datetime.date, stage: str, sign: int) -> dict
         "stage": stage,
         "deals": sign,
         "amount": sign * amount,
-        "probability_amount": sign * amount * deal.probability if own else Decimal(0),
+        "probability_amount": (
+            sign * amount * int(deal.probability) if own else Decimal(0)
+        ),
         "stage_probability_amount": Decimal(0) if own else sign * amount,
     }
 
@@ -334,7 +341,7 @@ def _close_add(deal: Deal, day, status: str, close_at, sign: int) -> None:
                 "status": status,
                 "closed_on": timezone.localdate(close_at),
                 "deals": sign,
-                "amount": sign * deal.amount,
+                "amount": sign * _amount(deal),
                 "cycle": sign * (close_at - deal.created_at),
             }
         ],

@@ -315,3 +315,16 @@ def test_migrations_build_the_rollups_of_existing_history(admin_user, rep):
 
     assert {rollup.name: stored(rollup) for rollup in built} == kept
     assert DealCloseDaily.objects.get().amount == Decimal("300.00")
+
+
+def test_an_amount_given_as_text_is_summed_as_a_number(admin_user, rep):
+    # The admin's and the tests' callers may hand the service "500", not 500.
+    deal = services.deal_create(
+        by=admin_user, title="D", channel="outbound", amount="500", probability=50,
+        owner=rep, stage="closing",
+    )  # fmt: skip
+    services.deal_win(deal=deal, by=admin_user)
+
+    for rollup in pipeline_rollups.ROLLUPS:
+        assert list(rollups.drift(rollup)) == []
+    assert PipelineDaily.objects.get().probability_amount == Decimal("0.00")
