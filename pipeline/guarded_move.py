@@ -43,7 +43,7 @@ def _left_stage_sql(connection) -> str:
     quote = connection.ops.quote_name
     history, deal = StageChange._meta, Deal._meta
     return (
-        f"(SELECT h.{quote(history.get_field('to_stage').column)} "  # noqa: S608
+        f"(SELECT h.{quote(history.get_field('to_stage').column)} "  # noqa: S608  # nosec B608
         f"FROM {quote(history.db_table)} h "
         f"WHERE h.{quote(history.get_field('deal').column)} = "
         f"{quote(deal.db_table)}.{quote(deal.pk.column)} "
