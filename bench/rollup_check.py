@@ -1,8 +1,9 @@
 """After the bulk generation: the rollups equal their ledgers (zero drift).
 
 The generator writes the ledgers in bulk, around the services, then builds the
-rollups with the builder the migrations use (``crm.rollups.rebuild``, called
-by ``mrr_ledger_rebuild``); this recomputes each one as ``verify_rollups``
+rollups with the builder the migrations use (``crm.rollups.rebuild``: the MRR
+one from ``mrr_ledger_rebuild``, the lead status, deal close and pipeline ones
+at the end of the generation); this recomputes each one as ``verify_rollups``
 does and reports the drifted keys (none expected).
 """
 

@@ -17,8 +17,9 @@ both use that query, in SQL.
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -31,21 +32,37 @@ Row = Mapping[str, Any]
 
 
 @dataclass(frozen=True)
-class Rollup:
-    """A rollup table, its key, its sums, and the ledger query recomputing it.
+class Part:
+    """One query of a rollup's recomputation, over one ledger.
 
-    ``source()`` returns the ledger grouped as a ``values_list`` of the key's
-    then the sums' values, in the rollup's field order; a rebuild splits it
-    into ranges of the ledger's primary key.
+    ``source(ledger)`` returns the ledger grouped as a ``values_list`` of the
+    rollup's key then its sums, in the rollup's field order; a rebuild splits
+    it into ranges of the ledger's primary key. ``record`` names the record a
+    ledger row belongs to (``company_id``, ``deal_id``; ``pk`` when the ledger
+    is the record itself): a change of that record's dimensions (its owner,
+    its amount) moves its sums (``contributions``, ``replace``).
+    """
+
+    ledger: type[models.Model]
+    # Called with the ledger model (a migration's historical one, or the app's).
+    source: Callable[[type[models.Model]], QuerySet]
+    record: str
+
+
+@dataclass(frozen=True)
+class Rollup:
+    """A rollup table, its key, its sums, and the ledger queries recomputing it.
+
+    Most rollups are one part (one ledger grouped); one whose rows come from
+    several kinds of ledger row (a stage entered, a stage left) has a part
+    each, summed.
     """
 
     name: str
     model: type[models.Model]
     key: tuple[str, ...]
     sums: tuple[str, ...]
-    # Called with the ledger model (a migration's historical one, or the app's).
-    source: Callable[[type[models.Model]], QuerySet]
-    ledger: type[models.Model]
+    parts: tuple[Part, ...]
 
     def columns(self) -> list[str]:
         fields = [self.model._meta.get_field(n) for n in (*self.key, *self.sums)]
@@ -53,13 +70,13 @@ class Rollup:
 
     def using_apps(self, apps) -> Rollup:
         """Return the rollup on a migration's historical models."""
-        return Rollup(
-            name=self.name,
+        return replace(
+            self,
             model=apps.get_model(self.model._meta.label),
-            key=self.key,
-            sums=self.sums,
-            source=self.source,
-            ledger=apps.get_model(self.ledger._meta.label),
+            parts=tuple(
+                replace(part, ledger=apps.get_model(part.ledger._meta.label))
+                for part in self.parts
+            ),
         )
 
 
@@ -72,9 +89,9 @@ def add(rollup: Rollup, rows: Iterable[Row]) -> int:
     merged: dict[tuple, list] = {}
     for row in rows:  # the few rows of one change, never a table
         key = tuple(row[name] for name in rollup.key)
-        totals = merged.setdefault(key, [0] * len(rollup.sums))
-        for i, name in enumerate(rollup.sums):
-            totals[i] += row[name]
+        totals = merged.setdefault(key, [None] * len(rollup.sums))
+        for i, name in enumerate(rollup.sums):  # None: sums of numbers or durations
+            totals[i] = row[name] if totals[i] is None else totals[i] + row[name]
     merged = {k: v for k, v in merged.items() if any(v)}
     keys = list(merged)
     for start in range(0, len(keys), ADD_BATCH):
@@ -120,64 +137,115 @@ def _insert(rollup: Rollup, connection, rows: str) -> str:
 
 
 def rebuild(rollup: Rollup, *, batch: int = 200_000, progress=None) -> None:
-    """Recompute the rollup from its ledger, in SQL, ``batch`` ledger rows at a time.
+    """Recompute the rollup from its ledgers, in SQL, ``batch`` ledger rows at a time.
 
     Deletes the table, then runs one ``INSERT ... SELECT ... GROUP BY ... ON
-    CONFLICT DO UPDATE`` per range of the ledger's primary key (a key met in
-    two ranges is summed), so neither side passes through Python.
+    CONFLICT DO UPDATE`` per part and range of its ledger's primary key (a
+    key met in two ranges or parts is summed), so neither side passes
+    through Python.
     """
     db = router.db_for_write(rollup.model)
-    connection = connections[db]
     rollup.model._default_manager.using(db).all().delete()
-    bounds = rollup.ledger._default_manager.using(db).aggregate(
-        low=Min("pk"), high=Max("pk")
-    )
-    if bounds["low"] is None:
-        return
-    for low in range(bounds["low"], bounds["high"] + 1, batch):
-        select, params = (
-            rollup.source(rollup.ledger)
-            .using(db)
-            .filter(pk__gte=low, pk__lt=low + batch)
-            .query.sql_with_params()
+    for part in rollup.parts:
+        bounds = part.ledger._default_manager.using(db).aggregate(
+            low=Min("pk"), high=Max("pk")
         )
-        # SQLite parses "SELECT ... ON CONFLICT" only after a WHERE (the
-        # range filter above always writes one).
-        rows = f"SELECT * FROM ({select}) AS source WHERE 1 = 1"  # noqa: S608  # nosec B608
-        with connection.cursor() as cursor:
-            cursor.execute(_insert(rollup, connection, rows), params)
-        if progress is not None:
-            progress(rollup.name, min(low + batch - 1, bounds["high"]), bounds["high"])
+        if bounds["low"] is None:
+            continue
+        for low in range(bounds["low"], bounds["high"] + 1, batch):
+            add_ledger_rows(rollup, part, pk__gte=low, pk__lt=low + batch, using=db)
+            if progress is not None:
+                progress(
+                    rollup.name, min(low + batch - 1, bounds["high"]), bounds["high"]
+                )
+
+
+def add_ledger_rows(rollup: Rollup, part: Part, *, using: str | None = None, **where):
+    """Add the part's ledger rows matching ``where`` to the rollup, in one statement.
+
+    For rows written in bulk (an import's status rows): ``INSERT ... SELECT``
+    of the part's grouped query, restricted to them.
+    """
+    db = using or router.db_for_write(rollup.model)
+    connection = connections[db]
+    select, params = (
+        part.source(part.ledger).using(db).filter(**where).query.sql_with_params()
+    )
+    # SQLite parses "SELECT ... ON CONFLICT" only after a WHERE.
+    rows = f"SELECT * FROM ({select}) AS source WHERE 1 = 1"  # noqa: S608  # nosec B608
+    with connection.cursor() as cursor:
+        cursor.execute(_insert(rollup, connection, rows), params)
 
 
 def drift(rollup: Rollup, *, progress=None) -> Iterator[tuple[tuple, tuple, tuple]]:
     """Yield ``(key, in the rollup, recomputed)`` for every key that differs.
 
     Both sides are grouped in SQL and compared key by key (a rollup holds a
-    few rows per day and owner). A key whose sums are all zero counts as
-    absent (a moved owner leaves zero rows behind). ``progress(read)`` is
-    called every ``PROGRESS_EVERY`` rows read.
+    few rows per day and owner; the parts of a recomputation are summed). A
+    key whose sums are all zero counts as absent (a moved owner leaves zero
+    rows behind). ``progress(read)`` is called every ``PROGRESS_EVERY`` rows
+    read.
     """
     names = (*rollup.key, *rollup.sums)
-    width = len(rollup.key)
-    sides = []
-    for rows in (
-        rollup.model._default_manager.order_by().values_list(*names),
-        rollup.source(rollup.ledger),
-    ):
-        side = {}
-        for read, row in enumerate(rows.iterator(chunk_size=PROGRESS_EVERY), 1):
-            if any(row[width:]):
-                side[row[:width]] = tuple(map(Decimal, row[width:]))
-            if progress is not None and read % PROGRESS_EVERY == 0:
-                progress(read)
-        sides.append(side)
-    stored, wanted = sides
+    stored = _sides(
+        [rollup.model._default_manager.order_by().values_list(*names)],
+        len(rollup.key),
+        progress,
+    )
+    wanted = _sides(
+        [part.source(part.ledger) for part in rollup.parts], len(rollup.key), progress
+    )
     zero = tuple(Decimal(0) for _ in rollup.sums)
     for key in sorted(set(stored) | set(wanted), key=str):
         have, want = stored.get(key, zero), wanted.get(key, zero)
         if have != want:
             yield key, have, want
+
+
+def _sides(queries, width: int, progress) -> dict[tuple, tuple]:
+    """Sum the rows of ``queries`` by key, leaving out all-zero keys."""
+    side: dict[tuple, tuple] = {}
+    read = 0
+    for rows in queries:
+        for row in rows.iterator(chunk_size=PROGRESS_EVERY):
+            read += 1
+            sums = tuple(map(_number, row[width:]))
+            previous = side.get(row[:width])
+            if previous is not None:  # the same key from another part
+                sums = tuple(a + b for a, b in zip(previous, sums, strict=True))
+            side[row[:width]] = sums
+            if progress is not None and read % PROGRESS_EVERY == 0:
+                progress(read)
+    return {key: sums for key, sums in side.items() if any(sums)}
+
+
+def _number(value) -> Decimal:
+    """Return a sum as a Decimal (a duration as its microseconds)."""
+    if isinstance(value, datetime.timedelta):
+        return Decimal(value // datetime.timedelta(microseconds=1))
+    return Decimal(value)
+
+
+def contributions(rollup: Rollup, record_id: int) -> list[Row]:
+    """Return what one record adds to the rollup (one query per part).
+
+    Read under the record's lock before and after a change of its
+    dimensions; ``replace`` then moves the difference.
+    """
+    names = (*rollup.key, *rollup.sums)
+    return [
+        dict(zip(names, row, strict=True))
+        for part in rollup.parts
+        for row in part.source(part.ledger).filter(**{part.record: record_id})
+    ]
+
+
+def replace_contributions(
+    rollup: Rollup, before: Iterable[Row], after: Iterable[Row]
+) -> None:
+    """Take ``before`` out of the rollup and put ``after`` in (1 statement)."""
+    negated = ({**row, **{name: -row[name] for name in rollup.sums}} for row in before)
+    add(rollup, [*negated, *after])
 
 
 PROGRESS_EVERY = 100_000
@@ -201,8 +269,7 @@ MRR = Rollup(
     model=MrrDaily,
     key=("day", "owner_id", "currency", "kind"),
     sums=("amount", "movements"),
-    source=_mrr_values,
-    ledger=MrrMovement,
+    parts=(Part(ledger=MrrMovement, source=_mrr_values, record="company_id"),),
 )
 
 

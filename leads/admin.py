@@ -217,6 +217,14 @@ def _error_text(exc: Exception) -> str:
 
 @admin.register(Lead)
 class LeadAdmin(ServiceAdminMixin, SalesModelAdmin):
+    # A deleted lead's status history goes with it: its rollup counts too.
+    def delete_model(self, request, obj) -> None:
+        services.lead_delete(lead=obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for lead in queryset:  # the few an admin selects, each with its history
+            services.lead_delete(lead=lead)
+
     list_display = [
         "__str__",
         "email",

@@ -5,3 +5,9 @@ from django.utils.translation import gettext_lazy as _
 class LeadsConfig(AppConfig):
     name = "leads"
     verbose_name = _("Leads")
+
+    def ready(self) -> None:
+        from crm import rollups
+        from leads.rollups import LEAD_STATUS
+
+        rollups.register("lead_status", LEAD_STATUS)

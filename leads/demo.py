@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 
+from crm import rollups
 from crm.demo_context import DemoContext
 from crm.models import Role, Team, User
 from leads.models import (
@@ -23,6 +24,7 @@ from leads.models import (
     Source,
     Touch,
 )
+from leads.rollups import LEAD_STATUS
 from leads.scoring import lead_score
 
 OFFERS = [
@@ -109,6 +111,7 @@ def _status_history(leads: list[Lead]) -> None:
             )
             before = status
     LeadStatusChange.objects.bulk_create(rows, batch_size=1000)
+    rollups.rebuild(LEAD_STATUS)
 
 
 def _offers() -> list[ContentOffer]:

@@ -40,6 +40,7 @@ from tqdm import tqdm
 from crm import policy
 from crm.models import User
 from crm.reference import normalize_email
+from leads import rollups as lead_rollups
 from leads.models import Channel, Lead, LeadStatus, LeadStatusChange, Source
 from leads.services import CREATABLE, MERGEABLE_FIELDS
 
@@ -183,6 +184,7 @@ def leads_import(
                 raise _Rollback
             if report.created or raised:
                 _record_history(insert.now_value, by, raised=raised)
+                lead_rollups.status_add_recorded_at(insert.now_value)
     except _Rollback:
         report.created = report.merged = 0
         report.rejected.sort(key=lambda r: r.line)

@@ -707,8 +707,8 @@ class LeadStatusChange(AppendOnly):
         ordering = ["changed_at", "pk"]
         indexes = [
             models.Index(fields=["lead", "changed_at"], name="leadstatus_lead_at"),
-            # Lead KPIs (metrics.kpis.lead_kpis): records created as prospects
-            # in a period.
+            # Records created as prospects in a period (the lead KPIs read
+            # leads.LeadStatusDaily since it exists: a candidate for removal).
             models.Index(
                 fields=["to_status", "changed_at"],
                 condition=Q(from_status=""),
@@ -825,3 +825,35 @@ class LeadImport(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in (ImportStatus.DONE, ImportStatus.FAILED)
+
+
+class LeadStatusDaily(models.Model):
+    """Status changes summed per day, owner, channel and transition: an exact rollup.
+
+    Kept by ``leads.rollups`` in the transaction of each ``LeadStatusChange``
+    (and moved with a lead whose owner or channel changes), so the lead KPIs
+    count a few rows per day and owner instead of every change. The day is in
+    the CRM's time zone; owner and channel are the lead's current ones, as the
+    KPIs' segments filter. ``verify_rollups`` recomputes it from the history.
+    """
+
+    day = models.DateField()
+    owner = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    # Blank: what the records were created as.
+    from_status = models.CharField(max_length=16, blank=True)
+    to_status = models.CharField(max_length=16, choices=LeadStatus.choices)
+    changes = models.IntegerField(default=0)
+
+    class Meta:
+        ordering = ["day", "owner", "channel", "from_status", "to_status"]
+        constraints = [
+            # The upserts' conflict target; also serves the KPIs' day range.
+            models.UniqueConstraint(
+                fields=["day", "owner", "channel", "from_status", "to_status"],
+                name="leadstatusdaily_key",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.owner_id} {self.from_status}->{self.to_status}"

@@ -28,6 +28,7 @@ from crm.models import Role, Team, User, WebhookEventType
 from crm.reference import normalize_email
 from crm.versioning import ExpectedVersion, differs, lock_version, save_versioned
 from leads import consent as double_opt_in
+from leads import rollups as lead_rollups
 from leads.models import (
     CONSENT_TEXT,
     Channel,
@@ -96,14 +97,19 @@ def lead_status_record(
     by: User | None,
 ) -> LeadStatusChange:
     """Append the history row of a status change (call it in the change's
-    transaction; ``from_status`` is blank for what a record is created as)."""
-    return LeadStatusChange.objects.create(
+    transaction; ``from_status`` is blank for what a record is created as).
+
+    Two statements: the row, and its day's count in the daily rollup.
+    """
+    change = LeadStatusChange.objects.create(
         lead=lead,
         from_status=from_status,
         to_status=to_status,
         changed_at=at,
         changed_by=by,
     )
+    lead_rollups.status_add(change, lead)
+    return change
 
 
 def lead_payload(lead: Lead) -> dict:
@@ -713,15 +719,30 @@ def lead_update(
             return locked
         for name, value in changes.items():
             setattr(locked, name, value)
-        if "email" not in changes:
-            save_versioned(locked, list(changes))
-            return locked
-        try:
-            with transaction.atomic():  # savepoint: the duplicate is reported
+        # A new owner or channel takes the lead's counts in the daily rollup.
+        with lead_rollups.lead_moving(locked.pk, changes):
+            if "email" not in changes:
                 save_versioned(locked, list(changes))
-        except IntegrityError as exc:
-            # Another lead took this e-mail after the serializer's check.
-            raise ValidationError(
-                {"email": _("A lead with this e-mail already exists.")}
-            ) from exc
+                return locked
+            try:
+                with transaction.atomic():  # savepoint: the duplicate is reported
+                    save_versioned(locked, list(changes))
+            except IntegrityError as exc:
+                # Another lead took this e-mail after the serializer's check.
+                raise ValidationError(
+                    {"email": _("A lead with this e-mail already exists.")}
+                ) from exc
     return locked
+
+
+def lead_delete(*, lead: Lead) -> None:
+    """Delete a lead entered by mistake, with its status history (an admin's act).
+
+    ``crm.policy.may_delete`` decides who may (the admin asks it); the
+    history goes with the lead (its own record of itself), so its counts
+    leave the daily rollup in the same transaction.
+    """
+    with transaction.atomic():
+        locked = Lead.objects.select_for_update().get(pk=lead.pk)
+        lead_rollups.lead_removing(locked.pk)
+        locked.delete()

@@ -5,3 +5,10 @@ from django.utils.translation import gettext_lazy as _
 class PipelineConfig(AppConfig):
     name = "pipeline"
     verbose_name = _("Pipeline")
+
+    def ready(self) -> None:
+        from crm import rollups
+        from pipeline.rollups import CLOSES, PIPELINE
+
+        rollups.register("deal_closes", CLOSES)
+        rollups.register("pipeline", PIPELINE)

@@ -17,10 +17,12 @@ from decimal import Decimal
 from django.db.models import Min
 from tqdm import tqdm
 
+from crm import rollups
 from crm.demo_context import DemoContext
 from crm.models import Company, Contact, Role, User
 from leads.models import Channel, Lead, LeadStatus, Touch
 from pipeline import history, services
+from pipeline import rollups as pipeline_rollups
 from pipeline.models import (
     STAGE_ORDER,
     Activity,
@@ -192,6 +194,9 @@ def _deals(ctx: DemoContext, reps: list[User]) -> tuple[int, int, int]:
         for change in deal_history.changes
     ]
     StageChange.objects.bulk_create(changes, batch_size=2000)
+    # Written around the services: the rollups are recomputed from the history.
+    for rollup in pipeline_rollups.ROLLUPS:
+        rollups.rebuild(rollup)
 
     rows = []
     for deal, activities in zip(deals, deal_activities, strict=True):

@@ -425,8 +425,9 @@ class StageChange(AppendOnly):
             models.Index(fields=["deal", "-changed_at"], name="stagechange_deal_at"),
             # Funnel KPI: which deals ever reached a stage.
             models.Index(fields=["to_stage", "deal"], name="stagechange_stage_deal"),
-            # Closed-deal KPIs (metrics.kpis.deals.closed_in): the wins and
-            # losses of a period, read from history.
+            # The wins and losses of a period, read from history (the
+            # closed-deal KPIs read pipeline.DealCloseDaily since it exists:
+            # a candidate for removal once nothing else reads it).
             models.Index(
                 fields=["changed_at"],
                 include=["deal"],
@@ -684,3 +685,89 @@ class Activity(Versioned, models.Model):
             "kind": self.get_kind_display(),
             "moment": formatting.moment(self.due_at),
         }
+
+
+class DealCloseDaily(models.Model):
+    """Wins and losses summed per day, owner, channel, currency and close day.
+
+    An exact rollup of the stage history, kept by ``pipeline.rollups`` in the
+    transaction of each ``StageChange``. A win or a loss adds a row on its day
+    with ``closed_on`` that day; reopening it adds the opposite on the day of
+    the reopening with ``closed_on`` the day of the close it undid. The deals
+    closed in a period by the close that stood at its end are then the rows
+    with ``closed_on`` in the period and ``day`` up to its end: a reopening
+    inside the period cancels the close, a later one does not touch it.
+    Amount, owner, channel and currency are the deal's current ones (amounts
+    have no history), moved with the deal when they change.
+    """
+
+    day = models.DateField()
+    owner = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=8, choices=DealStatus.choices)
+    closed_on = models.DateField()
+    deals = models.IntegerField(default=0)
+    amount = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    # Sum of creation-to-close durations (the sales cycle's numerator).
+    cycle = models.DurationField(default=datetime.timedelta)
+
+    class Meta:
+        ordering = ["day", "owner", "channel", "currency", "status", "closed_on"]
+        constraints = [
+            # The upserts' conflict target.
+            models.UniqueConstraint(
+                fields=["day", "owner", "channel", "currency", "status", "closed_on"],
+                name="dealclosedaily_key",
+            ),
+        ]
+        indexes = [
+            # Closed-deal KPIs (metrics.kpis.deals): the closes of a period.
+            models.Index(
+                fields=["closed_on", "day"],
+                include=["owner", "channel", "currency", "status", "deals", "amount"],
+                name="dealclosedaily_closed",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.owner_id} {self.status} {self.closed_on}"
+
+
+class PipelineDaily(models.Model):
+    """Open deals entering (+) and leaving (-) each stage, per day, owner,
+    channel and currency: an exact rollup of the stage history.
+
+    The pipeline on a day is the sum of every row up to it, so it costs the
+    days and owners, not the deals. Kept by ``pipeline.rollups`` in the
+    transaction of each ``StageChange``. Amount and the deal's own probability
+    are current values (they have no history), moved with the deal when they
+    change; ``probability_amount`` is amount x own probability (in percent)
+    for deals that set one, ``stage_probability_amount`` the amount of those
+    weighted by their stage's probability.
+    """
+
+    day = models.DateField()
+    owner = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    currency = models.CharField(max_length=3)
+    stage = models.CharField(max_length=16, choices=Stage.choices)
+    deals = models.IntegerField(default=0)
+    amount = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    probability_amount = models.DecimalField(max_digits=20, decimal_places=2, default=0)
+    stage_probability_amount = models.DecimalField(
+        max_digits=18, decimal_places=2, default=0
+    )
+
+    class Meta:
+        ordering = ["day", "owner", "channel", "currency", "stage"]
+        constraints = [
+            # The upserts' conflict target; also serves the KPIs' day range.
+            models.UniqueConstraint(
+                fields=["day", "owner", "channel", "currency", "stage"],
+                name="pipelinedaily_key",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.owner_id} {self.stage} {self.deals}"

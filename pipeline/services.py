@@ -28,7 +28,9 @@ from crm.models import Company, Contact, User, WebhookEventType
 from crm.versioning import ExpectedVersion, lock_version, save_versioned
 from leads.models import Channel, Lead, LeadStatus
 from leads.services import lead_status_record
+from pipeline import rollups as pipeline_rollups
 from pipeline.activities import field_errors
+from pipeline.guarded_move import move_in_place
 from pipeline.models import (
     ALLOWED_MOVES,
     WIN_FROM,
@@ -152,9 +154,16 @@ def _lock(deal: Deal, expected_version: ExpectedVersion, scope=None) -> Deal:
 
 
 def _record(
-    deal: Deal, *, from_stage: str, from_status: str, by: User | None, at
+    deal: Deal,
+    *,
+    from_stage: str,
+    from_status: str,
+    by: User | None,
+    at,
+    undone_close_at=None,
 ) -> StageChange:
-    """Append the history row of a transition and its webhook event."""
+    """Append the history row of a transition, its rollup sums and its webhook
+    event (``undone_close_at``: a reopening's standing close, see rollups)."""
     change = StageChange.objects.create(
         deal=deal,
         from_stage=from_stage,
@@ -164,6 +173,7 @@ def _record(
         changed_by=by,
         changed_at=at,
     )
+    pipeline_rollups.change_add(change, deal, undone_close_at=undone_close_at)
     webhooks.emit(
         _event_type(change),
         {
@@ -212,7 +222,13 @@ def deal_payload(deal: Deal) -> dict[str, Any]:
 
 
 def _save_transition(
-    deal: Deal, *, by: User, from_stage: str, from_status: str, fields: list[str]
+    deal: Deal,
+    *,
+    by: User,
+    from_stage: str,
+    from_status: str,
+    fields: list[str],
+    undone_close_at=None,
 ) -> Deal:
     deal.version += 1
     deal.save(update_fields=[*fields, "version", "updated_at"])
@@ -222,6 +238,7 @@ def _save_transition(
         from_status=from_status,
         by=by,
         at=timezone.now(),
+        undone_close_at=undone_close_at,
     )
     return deal
 
@@ -324,10 +341,12 @@ def deal_update(
                 errors["contact"] = _("This contact works for another company.")
         if errors:
             raise ValidationError(errors)
-        for name, value in changes.items():
-            setattr(deal, name, value)
-        deal.version += 1
-        deal.save(update_fields=[*changes, "version", "updated_at"])
+        # A new owner, amount... takes the deal's sums in the rollups along.
+        with pipeline_rollups.deal_moving(deal.pk, changes):
+            for name, value in changes.items():
+                setattr(deal, name, value)
+            deal.version += 1
+            deal.save(update_fields=[*changes, "version", "updated_at"])
     return deal
 
 
@@ -342,10 +361,29 @@ def deal_move(
     """Move an open deal to another stage, forward or back.
 
     ``scope``: see ``_lock`` (the API locks the deal it was asked for in the
-    caller's scope without reading it first).
+    caller's scope without reading it first). The move is first tried as one
+    guarded ``UPDATE ... RETURNING`` (``pipeline.guarded_move``); when it
+    updates nothing, the locking path below finds out why.
     """
     to_stage = _stage(to_stage)
     with transaction.atomic():
+        moved = move_in_place(
+            deal_id=deal.pk,
+            to_stage=to_stage,
+            expected_version=expected_version,
+            scope=scope,
+        )
+        if moved is not None:  # the common case: every rule held, one statement
+            deal, from_stage = moved
+            _record(
+                deal,
+                from_stage=from_stage,
+                from_status=DealStatus.OPEN,
+                by=by,
+                at=timezone.now(),
+            )
+            return deal
+        # A rule is broken (or a race, or no history): lock, and say which.
         deal = _lock(deal, expected_version, scope)
         if deal.status != DealStatus.OPEN:
             raise Conflict(
@@ -456,6 +494,9 @@ def deal_reopen(
         if deal.status == DealStatus.OPEN:
             raise Conflict(_("This deal is open already."), code="deal_open")
         from_stage, from_status = deal.stage, deal.status
+        # The close this undoes, as its history row dated it (the rollup of
+        # closes takes it back out of that day).
+        undone_close_at = pipeline_rollups.standing_close_at(deal)
         deal.stage = to_stage or Stage(deal.stage)
         deal.status = DealStatus.OPEN
         deal.closed_at = None
@@ -475,6 +516,7 @@ def deal_reopen(
                 "lost_notes",
                 "stage_entered_at",
             ],
+            undone_close_at=undone_close_at,
         )
 
 

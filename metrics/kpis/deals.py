@@ -22,7 +22,14 @@ from django.db.models.functions import Coalesce
 
 from metrics.kpis.numbers import MONEY_SUM, Money, in_units, ratio, to_cents
 from metrics.segments import Period, Segment
-from pipeline.models import STAGE_INDEX, Deal, DealStatus, StageChange, StageRules
+from pipeline.models import (
+    STAGE_INDEX,
+    Deal,
+    DealCloseDaily,
+    DealStatus,
+    StageChange,
+    StageRules,
+)
 
 
 @dataclass(frozen=True)
@@ -57,42 +64,31 @@ CLOSED = (DealStatus.WON, DealStatus.LOST)
 
 
 def closed_in(period: Period, segment: Segment) -> QuerySet:
-    """Return the deals closed in the period as it stood at its end.
+    """Return the closes of the period as they stood at its end, from the rollup.
 
-    A deal's status at the end of the period is that of its last StageChange
-    before it; it closed in the period when that row is a win or a loss dated
-    in the period. So each deal counts once, by the close that stood, and a
-    later reopen never changes a closed period. A deal with no history counts
-    by its current status and ``closed_at``. Annotated with ``status_then``
-    and ``closed_then`` (the standing close).
+    ``pipeline.DealCloseDaily`` holds each win or loss on its day and each
+    reopening, negated, on its own day with the day of the close it undid
+    (``closed_on``). The rows closed in the period and dated up to its end
+    count each deal once, by the close that stood at the end: a reopening in
+    the period cancels its close, a later one is not read.
     """
-    start_at, end_at = period.bounds()
-    last = StageChange.objects.filter(
-        deal=OuterRef("pk"), changed_at__lt=end_at
-    ).order_by("-changed_at", "-pk")
-    # Candidates: a closing row in the period (stagechange_closed_at), or a
-    # current close in it (deal_status_closed, for deals without history).
-    closings = StageChange.objects.filter(
-        to_status__in=CLOSED, changed_at__gte=start_at, changed_at__lt=end_at
-    ).values("deal")
-    return (
-        Deal.objects.filter(segment.owned("owner"), segment.on_channel("channel"))
-        .filter(
-            Q(pk__in=closings)
-            | Q(status__in=CLOSED, closed_at__gte=start_at, closed_at__lt=end_at)
-        )
-        .annotate(
-            status_then=Coalesce(Subquery(last.values("to_status")[:1]), F("status")),
-            closed_then=Coalesce(
-                Subquery(last.values("changed_at")[:1]), F("closed_at")
-            ),
-        )
-        .filter(
-            status_then__in=CLOSED,
-            closed_then__gte=start_at,
-            closed_then__lt=end_at,
-        )
+    return DealCloseDaily.objects.filter(
+        segment.owned("owner"),
+        segment.on_channel("channel"),
+        closed_on__gte=period.start,
+        closed_on__lte=period.end,
+        day__lte=period.end,
     )
+
+
+def _closed_sums() -> dict:
+    won = Q(status=DealStatus.WON)
+    return {
+        "won": Coalesce(Sum("deals", filter=won), 0),
+        "lost": Coalesce(Sum("deals", filter=Q(status=DealStatus.LOST)), 0),
+        "revenue": Sum("amount", filter=won, output_field=MONEY_SUM),
+        "cycle_total": Sum("cycle", filter=won, output_field=DurationField()),
+    }
 
 
 def open_on(moment: datetime.datetime, segment: Segment) -> tuple[StageRow, ...]:
@@ -102,6 +98,12 @@ def open_on(moment: datetime.datetime, segment: Segment) -> tuple[StageRow, ...]
     before it (so reopened and moved-back deals count where they were); a
     deal with no history then counts in its current stage. Amount and the
     deal's own probability are current values (they have no history).
+
+    Read from the history, not from its daily rollup (``PipelineDaily``):
+    the pipeline on a day is the sum of every rollup row up to it, which at a
+    million leads is most of its 680k rows, ten times slower than these
+    per-deal probes of the deals open or closed after ``moment`` (measured:
+    docs/benchmarks.md, "Rollups").
     """
     rules = StageRules.load()
     last = StageChange.objects.filter(
@@ -172,23 +174,14 @@ def deal_kpis(*, period: Period, segment: Segment) -> DealKpis:
     """Return win rate, revenue, deal size, cycle, pipeline and velocity (3 queries).
 
     Closed deals: those whose close stood at the end of the period, from the
-    stage history (``closed_in``). Pipeline: deals open at the end of ``end``,
-    from the same history, so each deal is either open or closed then.
+    rollup of the stage history (``closed_in``). Pipeline: deals open at the
+    end of ``end``, from the same history, so each deal is either open or
+    closed then.
     """
-    won_then = Q(status_then=DealStatus.WON)
     closed = list(
         closed_in(period, segment)
         .values("currency")
-        .annotate(
-            won=Count("pk", filter=won_then),
-            lost=Count("pk", filter=Q(status_then=DealStatus.LOST)),
-            revenue=Sum("amount", filter=won_then, output_field=MONEY_SUM),
-            cycle=Sum(
-                F("closed_then") - F("created_at"),
-                filter=won_then,
-                output_field=DurationField(),
-            ),
-        )
+        .annotate(**_closed_sums())
         .order_by("currency")
     )
     won = sum(row["won"] for row in closed)
@@ -196,7 +189,9 @@ def deal_kpis(*, period: Period, segment: Segment) -> DealKpis:
     win_rate = ratio(won, won + lost)
     revenue = tuple((r["currency"], r["revenue"]) for r in closed if r["won"])
     size = {r["currency"]: r["revenue"] / r["won"] for r in closed if r["won"]}
-    cycle_total = sum((r["cycle"] for r in closed if r["won"]), datetime.timedelta())
+    cycle_total = sum(
+        (r["cycle_total"] for r in closed if r["won"]), datetime.timedelta()
+    )
     cycle_days = ratio(in_units(cycle_total, datetime.timedelta(days=1)), won)
 
     _, end_at = period.bounds()
@@ -248,19 +243,13 @@ def rep_performance(*, period: Period, segment: Segment) -> tuple[RepPerformance
             "owner__last_name",
             "currency",
         )
-        .annotate(
-            won=Count("pk", filter=Q(status_then=DealStatus.WON)),
-            lost=Count("pk", filter=Q(status_then=DealStatus.LOST)),
-            revenue=Sum(
-                "amount",
-                filter=Q(status_then=DealStatus.WON),
-                output_field=MONEY_SUM,
-            ),
-        )
+        .annotate(**_closed_sums())
         .order_by("owner__username", "currency")
     )
     by_owner: dict[int, dict] = {}
     for row in rows:  # one row per rep and currency
+        if not (row["won"] or row["lost"]):
+            continue  # closes reopened within the period: none stood
         rep = by_owner.setdefault(
             row["owner"],
             {

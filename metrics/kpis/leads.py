@@ -10,10 +10,10 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import connections
 from django.db.models import Count, DurationField, F, OuterRef, Q, Subquery, Sum
-from django.db.models.functions import TruncMonth
+from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
-from leads.models import Channel, Lead, LeadStatus, LeadStatusChange
+from leads.models import Channel, Lead, LeadStatus, LeadStatusDaily
 from metrics.kpis.numbers import MedianDuration, in_units, median, ratio
 from metrics.segments import Period, Segment
 from pipeline.models import TOUCH_KINDS, Activity, Direction
@@ -48,6 +48,10 @@ def _rollup(rows: list[dict], *keys: str) -> tuple:
     return tuple((*key, n) for key, n in sorted(totals.items(), key=str))
 
 
+# A LIMIT no result reaches: an optimisation fence, see ``lead_kpis``.
+NO_LIMIT = 10**12
+
+
 def first_response() -> Subquery:
     """Return a lead's first outbound touch by a user since it became a lead.
 
@@ -71,10 +75,10 @@ def lead_kpis(*, period: Period, segment: Segment) -> LeadKpis:
     """Return new leads, prospects added, qualification and response time.
 
     Five queries at most: new leads grouped by channel x source x offer (with
-    those qualified by ``end``), prospects added (from the status history),
-    the response figures of the new inbound leads (and, on PostgreSQL, their
-    median), then one ordered OFFSET query per remaining median (skipped when
-    nothing to rank).
+    those qualified by ``end``), prospects added (a sum over the status
+    history's daily rollup), the response figures of the new inbound leads
+    (and, on PostgreSQL, their median), then one ordered OFFSET query per
+    remaining median (skipped when nothing to rank).
     """
     start_at, end_at = period.bounds()
     leads = Lead.objects.filter(segment.owned("owner"), segment.on_channel("channel"))
@@ -96,16 +100,17 @@ def lead_kpis(*, period: Period, segment: Segment) -> LeadKpis:
     total = sum(row["n"] for row in rows)
     qualified_count = sum(row["qualified"] for row in rows)
 
-    # What each record was created as is its first history row: exact, where
-    # comparing two timestamps needed a tolerance.
-    prospects_added = LeadStatusChange.objects.filter(
-        segment.owned("lead__owner"),
-        segment.on_channel("lead__channel"),
+    # What each record was created as is its first history row (exact, where
+    # comparing two timestamps needed a tolerance), counted per day in the
+    # history's rollup.
+    prospects_added = LeadStatusDaily.objects.filter(
+        segment.owned("owner"),
+        segment.on_channel("channel"),
         from_status="",
         to_status=LeadStatus.PROSPECT,
-        changed_at__gte=start_at,
-        changed_at__lt=end_at,
-    ).count()
+        day__gte=period.start,
+        day__lte=period.end,
+    ).aggregate(n=Coalesce(Sum("changes"), 0))["n"]
 
     sla = datetime.timedelta(minutes=settings.CRM_LEAD_RESPONSE_SLA_MINUTES)
     inbound = new_leads.filter(channel=Channel.INBOUND).annotate(
@@ -116,7 +121,11 @@ def lead_kpis(*, period: Period, segment: Segment) -> LeadKpis:
     # On PostgreSQL the response median comes with the counts, in the same
     # pass over the period's leads; elsewhere it is one OFFSET query more.
     in_one_pass = connections[inbound.db].vendor == "postgresql"
-    counts = inbound.aggregate(
+    # The slice keeps the lead rows a derived table that PostgreSQL cannot
+    # flatten into the aggregate: flattened, the first-touch subquery is
+    # repeated for each of the five figures reading it (six probes per lead
+    # instead of one: 800 ms against ~150 ms at a million leads, loaded).
+    counts = inbound[:NO_LIMIT].aggregate(
         inbound=Count("pk"),
         answered=Count("responded_at"),
         within_sla=Count(

@@ -35,7 +35,9 @@ def inbound(team, rep, other_rep):
     return team
 
 
-def test_lead_create_is_three_rows_written(api_as, rep, django_assert_max_num_queries):
+def test_lead_create_is_its_rows_written_and_its_transaction(
+    api_as, rep, django_assert_max_num_queries
+):
     api = api_as(rep)
     body = {
         "first_name": "Ana",
@@ -43,11 +45,11 @@ def test_lead_create_is_three_rows_written(api_as, rep, django_assert_max_num_qu
         "channel": "outbound",
         "source": "prospect_list",
     }
-    # SAVEPOINT, INSERT lead, INSERT its LeadStatusChange, INSERT the
-    # lead.created outbox event, RELEASE. No e-mail lookup (the unique index
-    # refuses a duplicate), no owner lookup (one owns what one creates), no
-    # read of the new lead's deal.
-    with django_assert_max_num_queries(5):
+    # SAVEPOINT, INSERT lead, INSERT its LeadStatusChange, its upsert into
+    # the daily status rollup, INSERT the lead.created outbox event, RELEASE.
+    # No e-mail lookup (the unique index refuses a duplicate), no owner lookup
+    # (one owns what one creates), no read of the new lead's deal.
+    with django_assert_max_num_queries(6):
         response = api.post("/api/v1/leads/", body, format="json")
     assert response.status_code == 201
     assert response.json()["deal"] is None
@@ -72,16 +74,18 @@ def test_duplicate_email_on_create_is_still_a_400_on_the_field(api_as, rep):
     assert Lead.objects.count() == 1
 
 
-def test_capture_of_a_new_email_is_six_statements_and_its_transaction(
+def test_capture_of_a_new_email_is_its_rows_the_turn_and_its_transaction(
     anon_api, inbound, rep, other_rep, django_assert_max_num_queries
 ):
     _capture(anon_api, "first@corp.example")  # the offer is now cached
     # SAVEPOINT, INSERT lead ON CONFLICT DO NOTHING (owner: the rep whose
     # turn it is), UPDATE the inbound team's cursor RETURNING whose turn it
-    # was, INSERT LeadStatusChange, INSERT the lead.created outbox event,
-    # INSERT touch, INSERT the consent request, RELEASE. Five rows in five
-    # tables are what a capture records; the offer comes from the cache.
-    with django_assert_max_num_queries(8):
+    # was, INSERT LeadStatusChange and its upsert into the daily status
+    # rollup, INSERT the lead.created outbox event, INSERT touch, INSERT the
+    # consent request, RELEASE. Six rows in six tables are what a capture
+    # records (issue 18's 6 statements is not met: see docs/benchmarks.md,
+    # "Rollups"); the offer comes from the cache.
+    with django_assert_max_num_queries(9):
         response = _capture(anon_api, "second@corp.example")
     assert response.status_code == 201
     first, second = Lead.objects.order_by("pk")

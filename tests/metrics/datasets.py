@@ -4,8 +4,10 @@ Each builder documents what it creates; the tests carry the arithmetic next
 to the expected figures. Rows are created directly, dated in the past, with
 what the services would have recorded taken from ``pipeline.history`` (the
 rules the services use): stage history and the deal's state, cold calls, the
-leads' activity counters. ``created_at`` is set with ``update()`` because it is
-``auto_now_add``.
+leads' activity counters. The history rows go into the daily rollups through
+the increment functions the services call (``leads.rollups.status_add``,
+``pipeline.rollups.change_add``). ``created_at`` is set with ``update()``
+because it is ``auto_now_add``.
 """
 
 from __future__ import annotations
@@ -15,9 +17,12 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from crm import rollups
+from leads import rollups as lead_rollups
 from leads.models import Lead, LeadStatusChange
 from metrics.segments import Period
 from pipeline import history
+from pipeline import rollups as pipeline_rollups
 from pipeline.history import Step, deal_history
 from pipeline.models import Activity, Deal, StageChange
 from tests.factories import (
@@ -50,13 +55,14 @@ def record_history(lead, *, created, became) -> None:
     """Write the status history the lead services would have written: what the
     record was created as and, for a prospect, when it became a lead."""
     created_as = "lead" if became is not None and became == created else "prospect"
-    LeadStatusChange.objects.create(
-        lead=lead, from_status="", to_status=created_as, changed_at=created
-    )
+    changes = [("", created_as, created)]
     if created_as == "prospect" and became is not None:
-        LeadStatusChange.objects.create(
-            lead=lead, from_status="prospect", to_status="lead", changed_at=became
+        changes.append(("prospect", "lead", became))
+    for before, after, moment in changes:
+        change = LeadStatusChange.objects.create(
+            lead=lead, from_status=before, to_status=after, changed_at=moment
         )
+        lead_rollups.status_add(change, lead)
 
 
 def log_activity(*, lead, occurred_at, **fields) -> Activity:
@@ -258,9 +264,15 @@ def make_deal(owner, created, steps, *, amount="1000", currency="EUR", **fields)
         **fields,
     )
     set_created(deal, created)
-    StageChange.objects.bulk_create(
+    changes = StageChange.objects.bulk_create(
         StageChange(deal=deal, **change._asdict()) for change in built.changes
     )
+    for previous, change in zip([None, *changes], changes, strict=False):
+        pipeline_rollups.change_add(
+            change,
+            deal,
+            undone_close_at=None if previous is None else previous.changed_at,
+        )
     return deal
 
 
@@ -377,5 +389,9 @@ def build_deals(rep, foreign_rep) -> dict[str, Deal]:
         closed_at=at(2026, 2, 21),
     )
     set_created(d6, at(2026, 2, 1))
+    # The rollups count it as the KPIs read a deal without history: by its
+    # own fields (what recomputing them gives).
+    for rollup in pipeline_rollups.ROLLUPS:
+        rollups.replace_contributions(rollup, [], rollups.contributions(rollup, d6.pk))
     deals["D6"] = d6
     return deals

@@ -12,15 +12,17 @@ from pipeline.models import StageChange
 pytestmark = pytest.mark.django_db
 
 
-def test_stage_move_is_four_statements_and_its_transaction(
+def test_stage_move_is_five_statements_and_its_transaction(
     api_as, rep, make_deal, django_assert_max_num_queries
 ):
     deal = make_deal(rep)
     api = api_as(rep)
-    # SAVEPOINT, SELECT the deal FOR UPDATE within the rep's scope (the lock
-    # is the access check), UPDATE it, INSERT its StageChange, INSERT the
-    # deal.stage_changed outbox event, RELEASE. The answer's staleness needs
-    # no read of the stage rules: the deal entered its stage in this request.
+    # SAVEPOINT, UPDATE the deal RETURNING it and the stage it left, guarded
+    # by the move's rules and the rep's scope (the row lock is the access
+    # check; pipeline.guarded_move), INSERT its StageChange, its upsert into
+    # the daily pipeline rollup, INSERT the deal.stage_changed outbox event,
+    # RELEASE. The answer's staleness needs no read of the stage rules: the
+    # deal entered its stage in this request.
     with django_assert_max_num_queries(6):
         response = api.post(
             f"/api/v1/deals/{deal.pk}/move/", {"stage": "qualification"}, format="json"

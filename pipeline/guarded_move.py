@@ -1,0 +1,111 @@
+"""A stage move in one statement: the guarded ``UPDATE ... RETURNING`` of
+``pipeline.services.deal_move``.
+
+The move's rules are the ``UPDATE``'s ``WHERE``: the deal is in the caller's
+scope, open, in another stage than the target, at the expected version, and
+in the stage its last history row says. The row lock the ``UPDATE`` takes is
+the one ``SELECT ... FOR UPDATE`` would take, and ``RETURNING`` gives the deal
+as it now is plus the stage it left (that last history row's, which the
+guard made equal to the deal's own). Nothing is read before the write.
+
+The history guard also keeps the move exact under concurrency: on
+PostgreSQL, a move that waited for a concurrent one re-checks its ``WHERE``
+on the new row against the history as its statement saw it; the stages then
+differ, nothing is updated, and the caller takes the locking path. Whenever
+nothing is updated (a rule broken, a deal without history, a race), the
+locking path runs and says why, or moves.
+"""
+
+from __future__ import annotations
+
+from django.db import connections, router
+from django.db.models import F, OuterRef, QuerySet, Subquery
+from django.db.models.sql import UpdateQuery
+from django.utils import timezone
+
+from crm.versioning import ExpectedVersion
+from pipeline.models import Deal, DealStatus, StageChange
+
+
+def _last_history(field: str):
+    return (
+        StageChange.objects.filter(deal=OuterRef("pk"))
+        .order_by("-changed_at", "-pk")
+        .values(field)[:1]
+    )
+
+
+def _left_stage_sql(connection) -> str:
+    """Return the subquery of the deal's last history stage, for ``RETURNING``.
+
+    Built from the models' own names, never from input.
+    """
+    quote = connection.ops.quote_name
+    history, deal = StageChange._meta, Deal._meta
+    return (
+        f"(SELECT h.{quote(history.get_field('to_stage').column)} "  # noqa: S608  # nosec B608
+        f"FROM {quote(history.db_table)} h "
+        f"WHERE h.{quote(history.get_field('deal').column)} = "
+        f"{quote(deal.db_table)}.{quote(deal.pk.column)} "
+        f"ORDER BY h.{quote(history.get_field('changed_at').column)} DESC, "
+        f"h.{quote(history.pk.column)} DESC LIMIT 1)"
+    )
+
+
+def move_in_place(
+    *,
+    deal_id: int,
+    to_stage: str,
+    expected_version: ExpectedVersion,
+    scope: QuerySet[Deal] | None,
+) -> tuple[Deal, str] | None:
+    """Move the deal if every rule holds; return it and the stage it left, or None.
+
+    One statement. Call it inside the move's transaction.
+    """
+    if expected_version == frozenset():  # no version can match: the lock path 412s
+        return None
+    rows = Deal.objects.all() if scope is None else scope
+    guarded = (
+        rows.filter(pk=deal_id, status=DealStatus.OPEN)
+        .exclude(stage=to_stage)
+        .filter(stage=Subquery(_last_history("to_stage")))
+    )
+    if isinstance(expected_version, int):
+        guarded = guarded.filter(version=expected_version)
+    elif expected_version is not None:
+        guarded = guarded.filter(version__in=expected_version)
+    now = timezone.now()
+    query = guarded.query.chain(UpdateQuery)
+    query.add_update_values(
+        {
+            "stage": to_stage,
+            "stage_entered_at": now,
+            "version": F("version") + 1,
+            "updated_at": now,
+        }
+    )
+    db = router.db_for_write(Deal)
+    connection = connections[db]
+    sql, params = query.get_compiler(db).as_sql()
+    fields = Deal._meta.concrete_fields
+    quote = connection.ops.quote_name
+    returning = ", ".join(
+        [*(quote(f.column) for f in fields), _left_stage_sql(connection)]
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"{sql} RETURNING {returning}", params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = [_converted(connection, f, v) for f, v in zip(fields, row, strict=False)]
+    return Deal.from_db(db, [f.attname for f in fields], values), row[-1]
+
+
+def _converted(connection, field, value):
+    """Return a raw column value as the ORM would (SQLite's dates are text)."""
+    column = field.get_col(Deal._meta.db_table)
+    converters = connection.ops.get_db_converters(column)
+    for converter in [*converters, *field.get_db_converters(connection)]:
+        value = converter(value, column, connection)
+    return value
