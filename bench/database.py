@@ -1,8 +1,10 @@
 """A database of its own for the benchmark, created and dropped around the run.
 
 Django's test-database machinery does exactly this: on PostgreSQL it creates
-``crm_bench`` on the server of ``DATABASE_URL`` (never touching the database
-named there) and migrates it; on SQLite it uses a temporary file.
+``<name>_bench`` on the server of ``DATABASE_URL``, ``<name>`` being the
+database named there (never touched), and migrates it; on SQLite it uses a
+temporary file. Each person's ``DATABASE_URL`` names their own database, so two
+people benchmarking on one server never drop each other's bench database.
 """
 
 from __future__ import annotations
@@ -14,7 +16,11 @@ from contextlib import contextmanager
 
 from django.db import connection
 
-BENCH_DATABASE = "crm_bench"
+
+def bench_database_name(name: str) -> str:
+    """Return the bench database's name for the database named ``name``."""
+    # PostgreSQL truncates identifiers to 63 bytes: keep the suffix visible.
+    return f"{name[: 63 - len('_bench')]}_bench"
 
 
 def is_test_database(name: str) -> bool:
@@ -46,7 +52,7 @@ def bench_database(*, keep: bool, in_place: bool) -> Iterator[str]:
         temp_dir = tempfile.mkdtemp(prefix="crm-bench-")
         test_settings["NAME"] = os.path.join(temp_dir, "bench.sqlite3")
     else:
-        test_settings["NAME"] = BENCH_DATABASE
+        test_settings["NAME"] = bench_database_name(str(old_name))
     try:
         name = connection.creation.create_test_db(
             verbosity=0, autoclobber=True, serialize=False

@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 
 from bench.cli import UsageError, run
-from bench.database import is_test_database
+from bench.database import bench_database_name, is_test_database
 from bench.report import END, START, write_markdown
 
 pytestmark = pytest.mark.django_db
@@ -120,6 +120,20 @@ def test_markdown_keeps_the_analysis_around_the_results(tmp_path):
 )
 def test_in_place_accepts_only_a_test_database(name, accepted):
     assert is_test_database(name) is accepted
+
+
+@pytest.mark.parametrize(
+    ("name", "bench_name"),
+    [
+        ("crm", "crm_bench"),
+        ("crm_search", "crm_search_bench"),
+        ("x" * 70, "x" * 57 + "_bench"),
+    ],
+)
+def test_the_bench_database_is_named_after_the_users_database(name, bench_name):
+    # Two people on one server name different databases: neither drops the
+    # other's bench database; a long name keeps its suffix within 63 bytes.
+    assert bench_database_name(name) == bench_name
 
 
 def test_generate_only_needs_keep_or_the_data_would_be_dropped():
