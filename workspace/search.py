@@ -8,12 +8,13 @@ company and contact). A record matches when every term is a substring of one
 of its texts.
 
 On PostgreSQL a term also matches when it is close to a word of a text by
-trigram word similarity (``pg_trgm``'s ``%>``, so "Dupond" finds "Dupont"), and
-results are ranked by that similarity. Both tests read ``UPPER(text)``, served
-by one GIN trigram index per table (workspace migrations 0002 and 0004), so
-that a query reads the matching rows through the index instead of computing a
-similarity for every lead. Elsewhere (SQLite) the substring test alone
-applies, ordered by name.
+trigram word similarity (``pg_trgm``'s ``%>``, so "Dupond" finds "Dupont"):
+substring matches come first, close ones fill a page that substring matches
+leave short, and up to ``CANDIDATES`` of them are ranked by that similarity.
+Both tests (``ILIKE`` and ``%>``) are served by one GIN trigram index per
+table (workspace migration 0004), so that a query reads the matching rows
+through the index instead of computing a similarity for every lead.
+Elsewhere (SQLite) the substring test alone applies, ordered by name.
 """
 
 from __future__ import annotations
@@ -23,8 +24,19 @@ from functools import reduce
 from operator import and_, or_
 
 from django.db import connection
-from django.db.models import FloatField, Model, Q, QuerySet, Value
-from django.db.models.functions import Coalesce, Greatest, Upper
+from django.db.models import (
+    Exists,
+    F,
+    FloatField,
+    Lookup,
+    Model,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Coalesce, Greatest
+from django.db.models.lookups import IContains
 
 from crm.models import Company, Contact, User
 from leads.models import Lead
@@ -36,9 +48,9 @@ MAX_TERMS = 5
 PER_KIND = 10
 # Records of a kind ranked per query (PostgreSQL): a common word ("Martin")
 # matches tens of thousands of leads, and computing the similarity of each
-# to sort them costs more than the target. When more match, the ranking is
-# among the first found; a longer query narrows them.
-CANDIDATES = 200
+# to sort them costs more than the 50 ms target. When more match, the ranking
+# is among the first found; a longer query narrows them.
+CANDIDATES = 100
 
 # The texts searched per model: its own first, then those of related records.
 TEXTS: dict[type[Model], tuple[str, ...]] = {
@@ -72,51 +84,121 @@ def terms_of(query: str) -> tuple[str, list[str]]:
 
 
 def substring(texts: tuple[str, ...], terms: list[str]) -> Q:
-    """Return the filter: every term is a substring of one of the texts."""
+    """Return the filter: every term is a substring of one of the texts, in any
+    case (served by the trigram indexes on PostgreSQL)."""
     return reduce(
         and_,
-        (
-            reduce(or_, (Q(**{f"{path}__icontains": t}) for path in texts))
-            for t in terms
-        ),
+        (reduce(or_, (_test(path, t, fuzzy=False) for path in texts)) for t in terms),
     )
 
 
-def _near(path: str, term: str) -> Q:
-    """Return the filter: ``term`` is in, or close to a word of, the text."""
+class _ContainsAnyCase(IContains):
+    """``icontains`` as ``text ILIKE '%term%'`` on PostgreSQL.
+
+    Django's ``icontains`` compares ``UPPER(text)``: an expression, for which
+    PostgreSQL keeps no statistics, so it guesses how many rows a word
+    matches. ``ILIKE`` on the column itself is served by the same trigram
+    index and estimated from the column's statistics. Elsewhere, plain
+    ``icontains``.
+    """
+
+    def as_postgresql(self, compiler, connection):
+        lhs, lhs_params = compiler.compile(self.lhs)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} ILIKE {rhs}", [*lhs_params, *rhs_params]
+
+
+class _AnyOf(Lookup):
+    """``lhs = ANY(ARRAY(subquery))`` (PostgreSQL): the deals of the matching
+    contacts, say, found by one index scan over the ids of all of them.
+
+    With ``IN (subquery)`` PostgreSQL joins the deals to each matching contact
+    in turn, and within a rep's scope it intersected each one's deals with all
+    the rep's deals: 900 times for a common surname. The array is computed
+    once, and the deals read in one bitmap scan.
+    """
+
+    lookup_name = "any_of"
+    prepare_rhs = False
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = compiler.compile(self.lhs)
+        rhs, rhs_params = compiler.compile(self.rhs)
+        return f"{lhs} = ANY(ARRAY{rhs})", [*lhs_params, *rhs_params]
+
+
+def _test(path: str, term: str, *, fuzzy: bool) -> Q:
+    """Return the filter: ``term`` is in (or, ``fuzzy``, close to a word of) the
+    text at ``path``."""
+    contains = Q(_ContainsAnyCase(F(path), term))
+    if not fuzzy:
+        return contains
     from django.contrib.postgres.lookups import TrigramWordSimilar
 
-    # Both read UPPER(text), the GIN indexes' expression (icontains compares
-    # UPPER(text) LIKE UPPER(pattern)); trigrams ignore case.
-    return Q(**{f"{path}__icontains": term}) | Q(
-        TrigramWordSimilar(Upper(path), Value(term.upper()))
-    )
+    # Trigrams ignore case.
+    return contains | Q(TrigramWordSimilar(F(path), Value(term)))
 
 
-def _matching_postgresql(queryset: QuerySet, terms: list[str]) -> QuerySet:
-    """Return the rows of ``queryset`` where each term is near one of their texts.
+def _scans(
+    queryset: QuerySet, terms: list[str], *, fuzzy: bool = False
+) -> list[QuerySet]:
+    """Return one unordered id query per text of the kind: the rows whose text
+    matches every term.
 
-    A text of another table is tested by a subquery on that table: an OR of
-    tests across a join cannot be served by the tables' indexes, so the
-    matching records of each term are the UNION of one index scan per text
-    (records whose own text matches, records whose company matches, ...).
+    A text of another table is tested by a subquery on that table's index
+    (``company_id = ANY(ARRAY(matching companies))``): an OR of tests across a
+    join cannot be served by the tables' indexes, and PostgreSQL would read
+    every deal instead.
     """
-    model = queryset.model
-    own, *related = TEXTS[model]
-    if not related:
-        return queryset.filter(reduce(and_, (_near(own, t) for t in terms)))
-    records = model._default_manager.order_by()
-    for term in terms:
-        scans = [records.filter(_near(own, term)).values("pk")]
-        for path in related:
-            relation = path.removesuffix("__search_text")
-            target = model._meta.get_field(relation).related_model
-            matched = target._default_manager.filter(_near("search_text", term))
-            scans.append(
-                records.filter(**{f"{relation}__in": matched.values("pk")}).values("pk")
-            )
-        queryset = queryset.filter(pk__in=scans[0].union(*scans[1:]))
-    return queryset
+    own, *related = TEXTS[queryset.model]
+    queryset = queryset.order_by()
+
+    def matches(path: str) -> Q:
+        return reduce(and_, (_test(path, t, fuzzy=fuzzy) for t in terms))
+
+    scans = [queryset.filter(matches(own))]
+    for path in related:
+        relation = path.removesuffix("__search_text")
+        target = queryset.model._meta.get_field(relation).related_model
+        matched = target._default_manager.filter(matches("search_text"))
+        scans.append(
+            queryset.filter(_AnyOf(F(relation), Subquery(matched.values("pk"))))
+        )
+    return [scan.values("pk") for scan in scans]
+
+
+def _candidates(queryset: QuerySet, terms: list[str]) -> QuerySet:
+    """Return up to ``CANDIDATES`` ids of rows to rank: substring matches first,
+    then close ones.
+
+    One UNION ALL of unordered scans under a LIMIT: PostgreSQL runs the scans
+    in turn and stops once the limit is reached, so a common word ("Martin")
+    reads a few hundred rows, not its 45,000 matches. The similarity test
+    (``%>``: a word similarity computed for each row it reads) runs only when
+    the substring matches are fewer than a page, for a typo or a rare word.
+    For several words the texts of a record may share them out (a deal's
+    company and title): scans by the longest word alone then bring those, and
+    ``ranked`` checks every word on each candidate.
+    """
+    searches = [terms]
+    if len(terms) > 1 and len(TEXTS[queryset.model]) > 1:
+        searches.append([max(terms, key=len)])
+    exact = [scan for words in searches for scan in _scans(queryset, words)]
+    # Fewer substring matches than a page: a test that PostgreSQL runs once,
+    # before reading any close match (a one-time filter).
+    few = ~Exists(_union(exact, limit=PER_KIND)[PER_KIND - 1 : PER_KIND])
+    near = [
+        scan.filter(few)
+        for words in searches
+        for scan in _scans(queryset, words, fuzzy=True)
+    ]
+    return _union([*exact, *near], limit=CANDIDATES)
+
+
+def _union(scans: list[QuerySet], *, limit: int) -> QuerySet:
+    """Return the ids of ``scans`` in turn, each stopping at ``limit``."""
+    first, *others = (scan[:limit] for scan in scans)
+    return first.union(*others, all=True)[:limit]
 
 
 def ranked(queryset: QuerySet, query: str, terms: list[str]) -> QuerySet:
@@ -126,23 +208,28 @@ def ranked(queryset: QuerySet, query: str, terms: list[str]) -> QuerySet:
         return queryset.filter(substring(texts, terms))
     from django.contrib.postgres.search import TrigramWordSimilarity
 
-    # Unordered: the first rows found, not all of them sorted, are the candidates.
-    matching = _matching_postgresql(queryset, terms).order_by()
-    candidates = matching.values("pk")[:CANDIDATES]
     ranks = [TrigramWordSimilarity(Value(query), path) for path in texts]
-    return (
-        queryset.filter(pk__in=candidates)
-        .annotate(
-            # GREATEST skips NULLs (a deal without company); COALESCE keeps a
-            # record with no similar text from sorting first (NULLs sort high).
-            search_rank=Coalesce(
-                Greatest(*ranks) if len(ranks) > 1 else ranks[0],
-                Value(0.0),
-                output_field=FloatField(),
-            ),
+    matching = queryset.filter(pk__in=_candidates(queryset, terms))
+    if len(terms) > 1 and len(texts) > 1:
+        # Candidates from the longest word alone: every word, in some text.
+        matching = matching.filter(
+            reduce(
+                and_,
+                (
+                    reduce(or_, (_test(path, t, fuzzy=True) for path in texts))
+                    for t in terms
+                ),
+            )
         )
-        .order_by("-search_rank", "pk")
-    )
+    return matching.annotate(
+        # GREATEST skips NULLs (a deal without company); COALESCE keeps a
+        # record with no similar text from sorting first (NULLs sort high).
+        search_rank=Coalesce(
+            Greatest(*ranks) if len(ranks) > 1 else ranks[0],
+            Value(0.0),
+            output_field=FloatField(),
+        ),
+    ).order_by("-search_rank", "pk")
 
 
 def search(*, user: User, query: str) -> Results:

@@ -23,10 +23,10 @@ pytestmark = [
     ),
 ]
 
-LEADS = "search_leads_lead_text_trgm"
-CONTACTS = "search_crm_contact_text_trgm"
-COMPANIES = "search_crm_company_text_trgm"
-DEAL_TITLES = "search_pipeline_deal_title_trgm"
+LEADS = "search_leads_lead_trgm"
+CONTACTS = "search_crm_contact_trgm"
+COMPANIES = "search_crm_company_trgm"
+DEAL_TITLES = "search_pipeline_deal_trgm"
 
 
 def plan(model, query: str, user) -> str:

@@ -1,35 +1,34 @@
-"""One GIN trigram index per searched table, on its search document, PostgreSQL only.
+"""One GIN trigram index per searched table, on its search text, PostgreSQL only.
 
-workspace/search.py matches every word against ``UPPER(search_text)`` (the
-generated columns of leads 0015 and crm 0016) with ``LIKE`` and ``%>``, both
-served by this one index; an OR over four per-column indexes was estimated too
-dear and PostgreSQL scanned every lead instead (docs/benchmarks.md, "Global
-search"). The per-column indexes of 0002 on those tables go: one index instead
-of four is also less work for every lead written. The deal's title keeps its
-0002 index (a deal's own searched text is its title alone).
+workspace/search.py matches every word against ``search_text`` (the generated
+columns of leads 0015 and crm 0016) or a deal's ``title`` with ``ILIKE`` and
+``%>``, both served by this one index. They replace 0002's indexes on
+``UPPER(column)``: an OR over four per-column indexes was estimated too dear
+and PostgreSQL scanned every lead instead, and an expression has no statistics,
+so the planner misjudged how many rows a word matches (docs/benchmarks.md,
+"Global search"). One index instead of four is also less work for every lead
+written.
 """
 
 from django.db import migrations
 
-TABLES = ("leads_lead", "crm_contact", "crm_company")
-# workspace 0002's indexes that search_text replaces.
+INDEXES = {
+    "leads_lead": "search_text",
+    "crm_contact": "search_text",
+    "crm_company": "search_text",
+    "pipeline_deal": "title",
+}
+# workspace 0002's indexes, replaced.
 REPLACED = {
     "leads_lead": ("first_name", "last_name", "email", "company_name"),
     "crm_contact": ("first_name", "last_name", "email"),
     "crm_company": ("name", "domain"),
+    "pipeline_deal": ("title",),
 }
 
 
-def index_name(table: str) -> str:
-    return f"search_{table}_text_trgm"
-
-
-def _create_text_indexes(schema_editor) -> None:
-    for table in TABLES:
-        schema_editor.execute(
-            f'CREATE INDEX IF NOT EXISTS "{index_name(table)}" ON "{table}" '
-            f'USING gin (UPPER("search_text") gin_trgm_ops)'
-        )
+def _old_name(table: str, column: str) -> str:
+    return f"search_{table}_{column}_trgm"[:63]
 
 
 def forward(apps, schema_editor):
@@ -37,22 +36,24 @@ def forward(apps, schema_editor):
         return
     for table, columns in REPLACED.items():
         for column in columns:
-            name = f"search_{table}_{column}_trgm"[:63]
-            schema_editor.execute(f'DROP INDEX IF EXISTS "{name}"')
-    _create_text_indexes(schema_editor)
+            schema_editor.execute(f'DROP INDEX IF EXISTS "{_old_name(table, column)}"')
+    for table, column in INDEXES.items():
+        schema_editor.execute(
+            f'CREATE INDEX IF NOT EXISTS "search_{table}_trgm" ON "{table}" '
+            f'USING gin ("{column}" gin_trgm_ops)'
+        )
 
 
 def reverse(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
-    for table in TABLES:
-        schema_editor.execute(f'DROP INDEX IF EXISTS "{index_name(table)}"')
+    for table in INDEXES:
+        schema_editor.execute(f'DROP INDEX IF EXISTS "search_{table}_trgm"')
     for table, columns in REPLACED.items():
         for column in columns:
-            name = f"search_{table}_{column}_trgm"[:63]
             schema_editor.execute(
-                f'CREATE INDEX IF NOT EXISTS "{name}" ON "{table}" '
-                f'USING gin (UPPER("{column}"::text) gin_trgm_ops)'
+                f'CREATE INDEX IF NOT EXISTS "{_old_name(table, column)}" '
+                f'ON "{table}" USING gin (UPPER("{column}"::text) gin_trgm_ops)'
             )
 
 
