@@ -8,9 +8,9 @@ company and contact). A record matches when every term is a substring of one
 of its texts.
 
 On PostgreSQL a term also matches when it is close to a word of a text by
-trigram word similarity (``pg_trgm``'s ``%>``, so "Dupond" finds "Dupont"):
-substring matches come first, close ones fill a page that substring matches
-leave short, and up to ``CANDIDATES`` of them are ranked by that similarity.
+trigram word similarity (``pg_trgm``'s ``%>``, so "Dupond" finds "Dupont")
+when substring matches do not fill a page, and up to ``CANDIDATES`` matches
+are ranked by that similarity.
 Both tests (``ILIKE`` and ``%>``) are served by one GIN trigram index per
 table (workspace migration 0004), so that a query reads the matching rows
 through the index instead of computing a similarity for every lead.
@@ -25,7 +25,6 @@ from operator import and_, or_
 
 from django.db import connection
 from django.db.models import (
-    Exists,
     F,
     FloatField,
     Lookup,
@@ -167,56 +166,42 @@ def _scans(
     return [scan.values("pk") for scan in scans]
 
 
-def _candidates(queryset: QuerySet, terms: list[str]) -> QuerySet:
-    """Return up to ``CANDIDATES`` ids of rows to rank: substring matches first,
-    then close ones.
+def _candidates(queryset: QuerySet, terms: list[str], *, fuzzy: bool) -> QuerySet:
+    """Return up to ``CANDIDATES`` ids of matching rows to rank.
 
     One UNION ALL of unordered scans under a LIMIT: PostgreSQL runs the scans
     in turn and stops once the limit is reached, so a common word ("Martin")
-    reads a few hundred rows, not its 45,000 matches. The similarity test
-    (``%>``: a word similarity computed for each row it reads) runs only when
-    the substring matches are fewer than a page, for a typo or a rare word.
-    For several words the texts of a record may share them out (a deal's
-    company and title): scans by the longest word alone then bring those, and
-    ``ranked`` checks every word on each candidate.
+    reads a hundred rows, not its 45,000 matches. For several words the texts
+    of a record may share them out (a deal's company and title): scans by the
+    longest word alone then bring those, and ``ranked`` checks every word on
+    each candidate.
     """
-    searches = [terms]
-    if len(terms) > 1 and len(TEXTS[queryset.model]) > 1:
-        searches.append([max(terms, key=len)])
-    exact = [scan for words in searches for scan in _scans(queryset, words)]
-    # Fewer substring matches than a page: a test that PostgreSQL runs once,
-    # before reading any close match (a one-time filter).
-    few = ~Exists(_union(exact, limit=PER_KIND)[PER_KIND - 1 : PER_KIND])
-    near = [
-        scan.filter(few)
-        for words in searches
-        for scan in _scans(queryset, words, fuzzy=True)
-    ]
-    return _union([*exact, *near], limit=CANDIDATES)
+    scans = _scans(queryset, terms, fuzzy=fuzzy)
+    if len(terms) > 1 and len(scans) > 1:
+        scans += _scans(queryset, [max(terms, key=len)], fuzzy=fuzzy)
+    first, *others = (scan[:CANDIDATES] for scan in scans)
+    return first.union(*others, all=True)[:CANDIDATES]
 
 
-def _union(scans: list[QuerySet], *, limit: int) -> QuerySet:
-    """Return the ids of ``scans`` in turn, each stopping at ``limit``."""
-    first, *others = (scan[:limit] for scan in scans)
-    return first.union(*others, all=True)[:limit]
-
-
-def ranked(queryset: QuerySet, query: str, terms: list[str]) -> QuerySet:
-    """Return the matching rows of ``queryset`` in the order to show them."""
+def ranked(
+    queryset: QuerySet, query: str, terms: list[str], *, fuzzy: bool = False
+) -> QuerySet:
+    """Return the rows of ``queryset`` matching every term, in the order to show
+    them (PostgreSQL: ``fuzzy`` also takes words close to a term)."""
     texts = TEXTS[queryset.model]
     if connection.vendor != "postgresql":
         return queryset.filter(substring(texts, terms))
     from django.contrib.postgres.search import TrigramWordSimilarity
 
     ranks = [TrigramWordSimilarity(Value(query), path) for path in texts]
-    matching = queryset.filter(pk__in=_candidates(queryset, terms))
+    matching = queryset.filter(pk__in=_candidates(queryset, terms, fuzzy=fuzzy))
     if len(terms) > 1 and len(texts) > 1:
         # Candidates from the longest word alone: every word, in some text.
         matching = matching.filter(
             reduce(
                 and_,
                 (
-                    reduce(or_, (_test(path, t, fuzzy=True) for path in texts))
+                    reduce(or_, (_test(path, t, fuzzy=fuzzy) for path in texts))
                     for t in terms
                 ),
             )
@@ -230,6 +215,20 @@ def ranked(queryset: QuerySet, query: str, terms: list[str]) -> QuerySet:
             output_field=FloatField(),
         ),
     ).order_by("-search_rank", "pk")
+
+
+def _found(queryset: QuerySet, query: str, terms: list[str]) -> list:
+    """Return a page of records containing the terms, else of records close to
+    them (PostgreSQL): one query, or two for a typo or a rare word.
+
+    The similarity test computes a word similarity for every row it reads,
+    which a common word ("Martin", 45,000 leads) makes dear, while its
+    substring matches fill the page anyway and rank above close ones.
+    """
+    found = list(ranked(queryset, query, terms)[:PER_KIND])
+    if len(found) < PER_KIND and connection.vendor == "postgresql":
+        found = list(ranked(queryset, query, terms, fuzzy=True)[:PER_KIND])
+    return found
 
 
 def search(*, user: User, query: str) -> Results:
@@ -252,8 +251,8 @@ def search(*, user: User, query: str) -> Results:
     deals = (
         Deal.objects.visible_to(user).select_related("company").order_by("title", "pk")
     )
-    results.leads = list(ranked(leads, query, terms)[:PER_KIND])
-    results.contacts = list(ranked(contacts, query, terms)[:PER_KIND])
-    results.companies = list(ranked(companies, query, terms)[:PER_KIND])
-    results.deals = list(ranked(deals, query, terms)[:PER_KIND])
+    results.leads = _found(leads, query, terms)
+    results.contacts = _found(contacts, query, terms)
+    results.companies = _found(companies, query, terms)
+    results.deals = _found(deals, query, terms)
     return results

@@ -36,7 +36,8 @@ def plan(model, query: str, user) -> str:
         cursor.execute("SET LOCAL enable_seqscan = off")
         # A full index scan stands for a sequential one on an empty table.
         cursor.execute("SET LOCAL enable_indexscan = off")
-        return ranked(queryset, query, terms)[:10].explain()
+        # fuzzy: the query with both tests, substring (ILIKE) and close (%>).
+        return ranked(queryset, query, terms, fuzzy=True)[:10].explain()
 
 
 @pytest.mark.parametrize("query", ["hopper", "Hoppr", "grace hopper"])
