@@ -171,7 +171,7 @@ def _candidates(queryset: QuerySet, terms: list[str], *, fuzzy: bool) -> QuerySe
 
     One UNION ALL of unordered scans under a LIMIT: PostgreSQL runs the scans
     in turn and stops once the limit is reached, so a common word ("Martin")
-    reads a hundred rows, not its 45,000 matches. For several words the texts
+    reads a few thousand rows, not its 45,000 matches. For several words the texts
     of a record may share them out (a deal's company and title): scans by the
     longest word alone then bring those, and ``ranked`` checks every word on
     each candidate.
