@@ -36,6 +36,13 @@ class UsageError(Exception):
     """A combination of options the benchmark refuses."""
 
 
+def _keys(text: str) -> frozenset[str]:
+    keys = frozenset(key.strip() for key in text.split(",") if key.strip())
+    if not keys:
+        raise argparse.ArgumentTypeError("name at least one operation")
+    return keys
+
+
 def parser() -> argparse.ArgumentParser:
     docs = Path(settings.BASE_DIR) / "docs"
     parser = argparse.ArgumentParser(
@@ -75,6 +82,15 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="Generate the dataset and stop before measuring (with --keep: "
         "a database to investigate with EXPLAIN ANALYZE).",
+    )
+    parser.add_argument(
+        "--only",
+        type=_keys,
+        default=None,
+        metavar="KEY,KEY",
+        help="Measure only these operations (keys as in docs/benchmarks.json, "
+        "e.g. search_rep,search_all); implies --no-write, as the table would "
+        "lose the others.",
     )
     parser.add_argument("--json", type=Path, default=docs / "benchmarks.json")
     parser.add_argument("--markdown", type=Path, default=docs / "benchmarks.md")
@@ -123,7 +139,11 @@ def run(argv: Sequence[str] | None = None) -> None:
             budget_seconds=options.budget,
             progress=lambda text: say(text, level=2),
             on_reference=references.append,
+            only=options.only,
         )
+        unknown = (options.only or frozenset()) - {r.key for r in results}
+        if unknown:
+            raise UsageError(f"--only: no operation {', '.join(sorted(unknown))}.")
         record = run_record(
             dataset,
             results,
@@ -133,7 +153,7 @@ def run(argv: Sequence[str] | None = None) -> None:
         )
     print(summary(dataset, record))  # noqa: T201 - the CLI's output
     print(text_table(results))  # noqa: T201
-    if not options.no_write:
+    if not (options.no_write or options.only):
         write_json(options.json, record)
         write_markdown(options.markdown, markdown_section(dataset, results, record))
         say(f"Wrote {options.json} and {options.markdown}")

@@ -1,10 +1,10 @@
 """A database of its own for the benchmark, created and dropped around the run.
 
 Django's test-database machinery does exactly this: on PostgreSQL it creates
-``<name>_bench`` next to the database ``<name>`` of ``DATABASE_URL`` (never
-touching that one) and migrates it; on SQLite it uses a temporary file. The
-name follows DATABASE_URL so that two people benchmarking on one server (each
-with their own database) never drop each other's bench database.
+``<name>_bench`` on the server of ``DATABASE_URL``, ``<name>`` being the
+database named there (never touched), and migrates it; on SQLite it uses a
+temporary file. Each person's ``DATABASE_URL`` names their own database, so two
+people benchmarking on one server never drop each other's bench database.
 """
 
 from __future__ import annotations
@@ -16,12 +16,11 @@ from contextlib import contextmanager
 
 from django.db import connection
 
-BENCH_SUFFIX = "_bench"
-
 
 def bench_database_name(name: str) -> str:
-    """Return the bench database's name for the database ``name``: crm -> crm_bench."""
-    return f"{name}{BENCH_SUFFIX}"
+    """Return the bench database's name for the database named ``name``."""
+    # PostgreSQL truncates identifiers to 63 bytes: keep the suffix visible.
+    return f"{name[: 63 - len('_bench')]}_bench"
 
 
 def is_test_database(name: str) -> bool:

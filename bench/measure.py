@@ -41,6 +41,7 @@ from leads.models import Lead
 from pipeline.models import STAGE_ORDER, Deal, DealStatus
 
 NOT_AVAILABLE = "not available"
+IMPORT_KEY = "csv_import"
 MIN_RUNS = 5
 
 
@@ -584,7 +585,7 @@ def run_import(dataset: Dataset) -> Result:
     rows = dataset.sizes["import_rows"]
     target = Target(rows_per_second=20_000)
     result = Result(
-        key="csv_import",
+        key=IMPORT_KEY,
         label=f"CSV import, {rows:,} rows (leads_import)",
         target=target.describe(),
     )
@@ -630,8 +631,10 @@ def measure(
     progress: Callable[[str], None],
     budget_seconds: float = 60.0,
     on_reference: Callable[[floors.Reference], None] | None = None,
+    only: frozenset[str] | None = None,
 ) -> list[Result]:
-    """Run every operation; return one result each, in the report's order.
+    """Run every operation (or those keyed in ``only``); return one result each,
+    in the report's order.
 
     ``on_reference`` receives the reference measured in the same run.
     """
@@ -641,7 +644,11 @@ def measure(
         reference = floors.measure_reference(
             _client(None), available=_available(floors.REFERENCE_PATH)
         )
-        operations = http_operations(dataset)
+        operations = [
+            operation
+            for operation in http_operations(dataset)
+            if only is None or operation.key in only
+        ]
         for operation in operations:
             progress(f"measuring {operation.key}")
             results.append(
@@ -652,8 +659,9 @@ def measure(
                     budget_seconds=budget_seconds,
                 )
             )
-        progress("measuring csv_import")
-        results.append(run_import(dataset))
+        if only is None or IMPORT_KEY in only:
+            progress(f"measuring {IMPORT_KEY}")
+            results.append(run_import(dataset))
     from bench.dashboard import judge_ratios
 
     judge_ratios(results)

@@ -484,6 +484,8 @@ class _Inserter:
             name = model_field.attname
             if model_field.primary_key or name in (*_ROW_COLUMNS, "owner_id"):
                 continue
+            if model_field.generated:
+                continue  # computed by the database (search_text)
             if name == "became_lead_at":
                 continue
             if model_field.db_default is not NOT_PROVIDED:

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connections, models
 from django.db.models import Lookup, Q, Value
-from django.db.models.functions import Lower
+from django.db.models.functions import Concat, Lower
 from django.db.models.lookups import Exact, In
 from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
@@ -278,6 +278,24 @@ class Lead(Versioned, TimeStamped):
     )
     last_activity_at = models.DateTimeField(
         null=True, blank=True, verbose_name=_("last activity at")
+    )
+    # The global search's document (workspace/search.py): one GIN trigram index
+    # on it serves every searched field at once. The database computes it on
+    # every write (save, the capture's raw insert, the import's COPY, update()).
+    search_text = models.GeneratedField(
+        expression=Concat(
+            "first_name",
+            Value(" "),
+            "last_name",
+            Value(" "),
+            "email",
+            Value(" "),
+            "company_name",
+            output_field=models.TextField(),
+        ),
+        output_field=models.TextField(),
+        db_persist=True,
+        verbose_name=_("search text"),
     )
 
     objects = LeadQuerySet.as_manager()

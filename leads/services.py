@@ -275,7 +275,12 @@ def _insert_unless_known(lead: Lead) -> bool:
     db = router.db_for_write(Lead)
     query = InsertQuery(Lead, on_conflict=OnConflict.IGNORE)
     query.insert_values(
-        [f for f in Lead._meta.concrete_fields if not f.primary_key], [lead]
+        [
+            f
+            for f in Lead._meta.concrete_fields
+            if not f.primary_key and not f.generated  # search_text: the database's
+        ],
+        [lead],
     )
     compiler = query.get_compiler(using=db)
     compiler.returning_fields = [Lead._meta.pk, Lead._meta.get_field("owner")]

@@ -94,7 +94,7 @@ class LeadFilterForm(ListFilterForm):
         ("last_name", gettext_lazy("Name"), ("last_name", "first_name", "pk")),
         ("-score", gettext_lazy("Highest score"), ("-score", "-pk")),
     )
-    SEARCHED = search.FIELDS[Lead]
+    SEARCHED = search.TEXTS[Lead]
 
     status = forms.ChoiceField(
         choices=[("", gettext_lazy("Any status")), *LeadStatus.choices],
@@ -120,7 +120,7 @@ class DealFilterForm(ListFilterForm):
         ("-amount", gettext_lazy("Largest amount"), ("-amount", "-pk")),
         ("title", gettext_lazy("Title"), ("title", "pk")),
     )
-    SEARCHED = search.FIELDS[Deal]
+    SEARCHED = search.TEXTS[Deal]
 
     status = forms.ChoiceField(
         choices=[("", gettext_lazy("Any status")), *DealStatus.choices],

@@ -1,10 +1,20 @@
 """Global search across leads, contacts, companies and deals, in the user's scope.
 
-A record matches when every term is a substring of one of its fields. On
-PostgreSQL a term also matches when it is close to a word of a field by
-trigram word similarity (``pg_trgm``'s ``%>``, so "Dupond" finds "Dupont"), and
-results are ranked by that similarity; both tests are served by GIN trigram
-indexes. Elsewhere (SQLite) the substring test alone applies, ordered by name.
+Each kind of record is searched in texts: its own search document (the
+generated column ``search_text``: a lead's names, e-mail and company; a
+contact's names and e-mail; a company's name and domain; for a deal, its
+title) and those of the records it belongs to (a contact's company, a deal's
+company and contact). A record matches when every term is a substring of one
+of its texts.
+
+On PostgreSQL a term also matches when it is close to a word of a text by
+trigram word similarity (``pg_trgm``'s ``%>``, so "Dupond" finds "Dupont")
+when substring matches do not fill a page, and up to ``CANDIDATES`` matches
+are ranked by that similarity.
+Both tests (``ILIKE`` and ``%>``) are served by one GIN trigram index per
+table (workspace migration 0004), so that a query reads the matching rows
+through the index instead of computing a similarity for every lead.
+Elsewhere (SQLite) the substring test alone applies, ordered by name.
 """
 
 from __future__ import annotations
@@ -14,8 +24,18 @@ from functools import reduce
 from operator import and_, or_
 
 from django.db import connection
-from django.db.models import FloatField, Q, QuerySet, Value
-from django.db.models.functions import Coalesce, Greatest, Upper
+from django.db.models import (
+    F,
+    FloatField,
+    Lookup,
+    Model,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Coalesce, Greatest
+from django.db.models.lookups import IContains
 
 from crm.models import Company, Contact, User
 from leads.models import Lead
@@ -25,13 +45,18 @@ from pipeline.models import Deal
 MAX_QUERY_LENGTH = 100
 MAX_TERMS = 5
 PER_KIND = 10
+# Records of a kind ranked per query (PostgreSQL): a common word ("Martin")
+# matches tens of thousands of leads, and computing the similarity of each
+# to sort them costs more than the 50 ms target. When more match, the ranking
+# is among the first found; a longer query narrows them.
+CANDIDATES = 100
 
-# The fields searched per model, by name, e-mail, company and domain.
-FIELDS: dict[type, tuple[str, ...]] = {
-    Lead: ("first_name", "last_name", "email", "company_name"),
-    Contact: ("first_name", "last_name", "email", "company__name"),
-    Company: ("name", "domain"),
-    Deal: ("title", "company__name", "contact__email"),
+# The texts searched per model: its own first, then those of related records.
+TEXTS: dict[type[Model], tuple[str, ...]] = {
+    Lead: ("search_text",),
+    Contact: ("search_text", "company__search_text"),
+    Company: ("search_text",),
+    Deal: ("title", "company__search_text", "contact__search_text"),
 }
 
 
@@ -57,54 +82,153 @@ def terms_of(query: str) -> tuple[str, list[str]]:
     return query, query.split()[:MAX_TERMS]
 
 
-def substring(fields: tuple[str, ...], terms: list[str]) -> Q:
-    """Return the filter: every term is a substring of one of the fields."""
+def substring(texts: tuple[str, ...], terms: list[str]) -> Q:
+    """Return the filter: every term is a substring of one of the texts, in any
+    case (served by the trigram indexes on PostgreSQL)."""
     return reduce(
         and_,
-        (
-            reduce(or_, (Q(**{f"{name}__icontains": t}) for name in fields))
-            for t in terms
-        ),
+        (reduce(or_, (_test(path, t, fuzzy=False) for path in texts)) for t in terms),
     )
 
 
-def _matching(queryset: QuerySet, fields: tuple[str, ...], query: str, terms):
-    if connection.vendor != "postgresql":
-        return queryset.filter(substring(fields, terms))
+class _ContainsAnyCase(IContains):
+    """``icontains`` as ``text ILIKE '%term%'`` on PostgreSQL.
+
+    Django's ``icontains`` compares ``UPPER(text)``: an expression, for which
+    PostgreSQL keeps no statistics, so it guesses how many rows a word
+    matches. ``ILIKE`` on the column itself is served by the same trigram
+    index and estimated from the column's statistics. Elsewhere, plain
+    ``icontains``.
+    """
+
+    def as_postgresql(self, compiler, connection):
+        lhs, lhs_params = compiler.compile(self.lhs)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} ILIKE {rhs}", [*lhs_params, *rhs_params]
+
+
+class _AnyOf(Lookup):
+    """``lhs = ANY(ARRAY(subquery))`` (PostgreSQL): the deals of the matching
+    contacts, say, found by one index scan over the ids of all of them.
+
+    With ``IN (subquery)`` PostgreSQL joins the deals to each matching contact
+    in turn, and within a rep's scope it intersected each one's deals with all
+    the rep's deals: 900 times for a common surname. The array is computed
+    once, and the deals read in one bitmap scan.
+    """
+
+    lookup_name = "any_of"
+    prepare_rhs = False
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = compiler.compile(self.lhs)
+        rhs, rhs_params = compiler.compile(self.rhs)
+        return f"{lhs} = ANY(ARRAY{rhs})", [*lhs_params, *rhs_params]
+
+
+def _test(path: str, term: str, *, fuzzy: bool) -> Q:
+    """Return the filter: ``term`` is in (or, ``fuzzy``, close to a word of) the
+    text at ``path``."""
+    contains = Q(_ContainsAnyCase(F(path), term))
+    if not fuzzy:
+        return contains
     from django.contrib.postgres.lookups import TrigramWordSimilar
+
+    # Trigrams ignore case.
+    return contains | Q(TrigramWordSimilar(F(path), Value(term)))
+
+
+def _scans(
+    queryset: QuerySet, terms: list[str], *, fuzzy: bool = False
+) -> list[QuerySet]:
+    """Return one unordered id query per text of the kind: the rows whose text
+    matches every term.
+
+    A text of another table is tested by a subquery on that table's index
+    (``company_id = ANY(ARRAY(matching companies))``): an OR of tests across a
+    join cannot be served by the tables' indexes, and PostgreSQL would read
+    every deal instead.
+    """
+    own, *related = TEXTS[queryset.model]
+    queryset = queryset.order_by()
+
+    def matches(path: str) -> Q:
+        return reduce(and_, (_test(path, t, fuzzy=fuzzy) for t in terms))
+
+    scans = [queryset.filter(matches(own))]
+    for path in related:
+        relation = path.removesuffix("__search_text")
+        target = queryset.model._meta.get_field(relation).related_model
+        matched = target._default_manager.filter(matches("search_text"))
+        scans.append(
+            queryset.filter(_AnyOf(F(relation), Subquery(matched.values("pk"))))
+        )
+    return [scan.values("pk") for scan in scans]
+
+
+def _candidates(queryset: QuerySet, terms: list[str], *, fuzzy: bool) -> QuerySet:
+    """Return up to ``CANDIDATES`` ids of matching rows to rank.
+
+    One UNION ALL of unordered scans under a LIMIT: PostgreSQL runs the scans
+    in turn and stops once the limit is reached, so a common word ("Martin")
+    reads a few thousand rows, not its 45,000 matches. For several words the texts
+    of a record may share them out (a deal's company and title): scans by the
+    longest word alone then bring those, and ``ranked`` checks every word on
+    each candidate.
+    """
+    scans = _scans(queryset, terms, fuzzy=fuzzy)
+    if len(terms) > 1 and len(scans) > 1:
+        scans += _scans(queryset, [max(terms, key=len)], fuzzy=fuzzy)
+    first, *others = (scan[:CANDIDATES] for scan in scans)
+    return first.union(*others, all=True)[:CANDIDATES]
+
+
+def ranked(
+    queryset: QuerySet, query: str, terms: list[str], *, fuzzy: bool = False
+) -> QuerySet:
+    """Return the rows of ``queryset`` matching every term, in the order to show
+    them (PostgreSQL: ``fuzzy`` also takes words close to a term)."""
+    texts = TEXTS[queryset.model]
+    if connection.vendor != "postgresql":
+        return queryset.filter(substring(texts, terms))
     from django.contrib.postgres.search import TrigramWordSimilarity
 
-    # Every term must be in, or close to a word of, some field. Both tests read
-    # UPPER(field): the GIN trigram indexes of migration workspace 0002 are on
-    # UPPER(field), which is what icontains compares; trigrams ignore case.
-    # Testing term by term (not the whole query) keeps a common word ("SA",
-    # "Company") from matching every row on its own.
-    per_term = (
-        reduce(
-            or_,
-            [
-                Q(**{f"{name}__icontains": term})
-                | Q(TrigramWordSimilar(Upper(name), Value(term.upper())))
-                for name in fields
-            ],
+    ranks = [TrigramWordSimilarity(Value(query), path) for path in texts]
+    matching = queryset.filter(pk__in=_candidates(queryset, terms, fuzzy=fuzzy))
+    if len(terms) > 1 and len(texts) > 1:
+        # Candidates from the longest word alone: every word, in some text.
+        matching = matching.filter(
+            reduce(
+                and_,
+                (
+                    reduce(or_, (_test(path, t, fuzzy=fuzzy) for path in texts))
+                    for t in terms
+                ),
+            )
         )
-        for term in terms
-    )
-    needle = Value(query.upper())
-    ranks = [TrigramWordSimilarity(needle, Upper(name)) for name in fields]
-    return (
-        queryset.filter(reduce(and_, per_term))
-        .annotate(
-            # GREATEST skips NULLs (a deal without company); COALESCE keeps a
-            # record with no similar field from sorting first (NULLs sort high).
-            search_rank=Coalesce(
-                Greatest(*ranks) if len(ranks) > 1 else ranks[0],
-                Value(0.0),
-                output_field=FloatField(),
-            ),
-        )
-        .order_by("-search_rank", "pk")
-    )
+    return matching.annotate(
+        # GREATEST skips NULLs (a deal without company); COALESCE keeps a
+        # record with no similar text from sorting first (NULLs sort high).
+        search_rank=Coalesce(
+            Greatest(*ranks) if len(ranks) > 1 else ranks[0],
+            Value(0.0),
+            output_field=FloatField(),
+        ),
+    ).order_by("-search_rank", "pk")
+
+
+def _found(queryset: QuerySet, query: str, terms: list[str]) -> list:
+    """Return a page of records containing the terms, else of records close to
+    them (PostgreSQL): one query, or two for a typo or a rare word.
+
+    The similarity test computes a word similarity for every row it reads,
+    which a common word ("Martin", 45,000 leads) makes dear, while its
+    substring matches fill the page anyway and rank above close ones.
+    """
+    found = list(ranked(queryset, query, terms)[:PER_KIND])
+    if len(found) < PER_KIND and connection.vendor == "postgresql":
+        found = list(ranked(queryset, query, terms, fuzzy=True)[:PER_KIND])
+    return found
 
 
 def search(*, user: User, query: str) -> Results:
@@ -127,12 +251,8 @@ def search(*, user: User, query: str) -> Results:
     deals = (
         Deal.objects.visible_to(user).select_related("company").order_by("title", "pk")
     )
-    results.leads = list(_matching(leads, FIELDS[Lead], query, terms)[:PER_KIND])
-    results.contacts = list(
-        _matching(contacts, FIELDS[Contact], query, terms)[:PER_KIND]
-    )
-    results.companies = list(
-        _matching(companies, FIELDS[Company], query, terms)[:PER_KIND]
-    )
-    results.deals = list(_matching(deals, FIELDS[Deal], query, terms)[:PER_KIND])
+    results.leads = _found(leads, query, terms)
+    results.contacts = _found(contacts, query, terms)
+    results.companies = _found(companies, query, terms)
+    results.deals = _found(deals, query, terms)
     return results

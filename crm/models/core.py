@@ -7,8 +7,8 @@ from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator
 from django.db import models
-from django.db.models import F, Q
-from django.db.models.functions import Lower
+from django.db.models import F, Q, Value
+from django.db.models.functions import Concat, Lower
 from django.utils.translation import gettext_lazy as _
 
 from crm import limits, policy, reference
@@ -198,6 +198,15 @@ class Company(Versioned, TimeStamped):
         related_name="companies",
         verbose_name=_("owner"),
     )
+    # The global search's document (workspace/search.py), as Lead.search_text.
+    search_text = models.GeneratedField(
+        expression=Concat(
+            "name", Value(" "), "domain", output_field=models.TextField()
+        ),
+        output_field=models.TextField(),
+        db_persist=True,
+        verbose_name=_("search text"),
+    )
 
     objects = CompanyQuerySet.as_manager()
 
@@ -261,6 +270,21 @@ class Contact(Versioned, TimeStamped):
     )
     owner = models.ForeignKey(
         User, on_delete=models.PROTECT, related_name="contacts", verbose_name=_("owner")
+    )
+    # The global search's document (workspace/search.py), as Lead.search_text;
+    # the company's name is searched through Company.search_text.
+    search_text = models.GeneratedField(
+        expression=Concat(
+            "first_name",
+            Value(" "),
+            "last_name",
+            Value(" "),
+            "email",
+            output_field=models.TextField(),
+        ),
+        output_field=models.TextField(),
+        db_persist=True,
+        verbose_name=_("search text"),
     )
 
     objects = ContactQuerySet.as_manager()

@@ -97,6 +97,32 @@ def test_bench_reports_every_operation_with_a_query_count(tmp_path):
     assert results["dashboard_chart_304"]["queries"] <= 3
 
 
+def test_only_measures_the_named_operations_and_rewrites_no_docs(tmp_path, capsys):
+    json_path, markdown_path = tmp_path / "bench.json", tmp_path / "bench.md"
+
+    run(
+        [
+            "--in-place",
+            "--scale=0.0005",
+            "--repeat=1",
+            "--warmup=0",
+            "--only=search_rep,search_all",
+            f"--json={json_path}",
+            f"--markdown={markdown_path}",
+            "--verbosity=0",
+        ]
+    )
+
+    table = capsys.readouterr().out
+    assert "Global search /search/?q=name (rep's scope)" in table
+    assert "(integration: every record)" in table
+    assert "KPIs, one quarter" not in table
+    assert "CSV import" not in table
+    # A partial table must not replace the full one in docs/.
+    assert not json_path.exists()
+    assert not markdown_path.exists()
+
+
 def test_markdown_keeps_the_analysis_around_the_results(tmp_path):
     path = tmp_path / "benchmarks.md"
     path.write_text(f"# Title\n\nBefore.\n\n{START}\nold figures\n{END}\n\nAfter.\n")
@@ -123,10 +149,16 @@ def test_in_place_accepts_only_a_test_database(name, accepted):
 
 
 @pytest.mark.parametrize(
-    ("name", "bench_name"), [("crm", "crm_bench"), ("crm_fuzz", "crm_fuzz_bench")]
+    ("name", "bench_name"),
+    [
+        ("crm", "crm_bench"),
+        ("crm_search", "crm_search_bench"),
+        ("x" * 70, "x" * 57 + "_bench"),
+    ],
 )
-def test_the_bench_database_is_named_after_the_configured_one(name, bench_name):
-    # Two people sharing a PostgreSQL server never drop each other's bench.
+def test_the_bench_database_is_named_after_the_users_database(name, bench_name):
+    # Two people on one server name different databases: neither drops the
+    # other's bench database; a long name keeps its suffix within 63 bytes.
     assert bench_database_name(name) == bench_name
 
 

@@ -78,8 +78,10 @@ def test_search_page_links_to_the_record_pages(
     rep, records, client_for, django_assert_max_num_queries
 ):
     client = client_for(rep)
-    # session + user, one query per kind, the navigation's tasks due -> 7
-    with django_assert_max_num_queries(7):
+    # session + user, one query per kind, the navigation's tasks due -> 7; on
+    # PostgreSQL a second per kind for close matches when substring matches
+    # leave its page short (here every kind) -> 11
+    with django_assert_max_num_queries(11 if connection.vendor == "postgresql" else 7):
         response = client.get("/search/?q=dupont")
     html = response.content.decode()
     assert f'href="/companies/{records["company"].pk}/"' in html
