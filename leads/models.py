@@ -550,7 +550,8 @@ class Qualification(models.Model):
 
 # The wording of the capture forms' consent box; each record keeps the text the
 # person saw, so a later change of wording does not rewrite what they agreed to.
-# Shown beside the checkbox and stored with the consent, in the reader's language.
+# Shown beside the checkbox and stored with a capture's consent in the offer's
+# language (the page's), with a user's entry in that user's.
 CONSENT_TEXT = _("You may contact me about this content and related offers.")
 
 
