@@ -865,6 +865,8 @@ class LeadStatusDaily(models.Model):
     changes = models.IntegerField(default=0)
 
     class Meta:
+        verbose_name = _("daily lead status rollup")
+        verbose_name_plural = _("daily lead status rollups")
         ordering = ["day", "owner", "channel", "from_status", "to_status"]
         constraints = [
             # The upserts' conflict target; also serves the KPIs' day range.
