@@ -8,8 +8,10 @@ import pytest
 import time_machine
 from axes.models import AccessAttempt
 from django.test import Client
+from django.utils import translation
 from knox.models import AuthToken
 
+from crm.api_errors import api_aware_500
 from crm.models import OutboxEvent, WebhookEventType
 
 pytestmark = pytest.mark.django_db
@@ -158,4 +160,16 @@ def test_a_missing_page_says_so_in_the_readers_language(rep, language, title):
     page = _client(rep, language).get("/no-such-page/")
 
     assert page.status_code == 404
+    assert f"<h1>{title}</h1>" in page.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("language", "title"), [("fr", "Erreur du serveur"), ("en", "Server error")]
+)
+def test_a_server_error_page_speaks_the_readers_language(rf, language, title):
+    # Rendered by the handler with no context: Django's own is English only.
+    with translation.override(language):
+        page = api_aware_500(rf.get("/leads/"))
+
+    assert page.status_code == 500
     assert f"<h1>{title}</h1>" in page.content.decode()
