@@ -12,7 +12,9 @@ wins over Django's own; listing the phrases here keeps them in it through
 The msgids must stay exactly Django's (curly quotes included).
 
 django-celery-results ships no French: its pages are where an admin reads a
-background job's failure, so its labels are listed the same way.
+background job's failure, so its labels are listed the same way. django-axes'
+French misses its newer labels and keeps two English ones ("User Agent",
+"HTTP Accept"): ours, listed here, complete and reword it.
 """
 
 from django.utils.translation import gettext_noop
@@ -87,4 +89,19 @@ CELERY_RESULTS_PHRASES = (
         "The data returned by the task.  "
         "Use content_encoding and content_type fields to read."
     ),
+)
+
+AXES_PHRASES = (
+    gettext_noop("User Agent"),
+    gettext_noop("HTTP Accept"),
+    gettext_noop("Locked Out"),
+    gettext_noop("Attempt Remaining"),
+    gettext_noop("Not set"),
+    gettext_noop("Clean up expired attempts"),
+    gettext_noop("Access Attempt"),
+    gettext_noop("Expires At"),
+    gettext_noop("The time when access attempt expires and is no longer valid."),
+    gettext_noop("access attempt expiration"),
+    gettext_noop("access attempt expirations"),
+    gettext_noop("Session key hash (sha256)"),
 )

@@ -51,11 +51,13 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "corsheaders",
     "csp",
-    "axes",
+    # django-axes, celery-results and knox under our configs: their names
+    # in the reader's language (crm/library_apps.py).
+    "crm.library_apps.AxesConfig",
     "django_prometheus",
-    "django_celery_results",
+    "crm.library_apps.CeleryResultsConfig",
     "rest_framework",
-    "knox",
+    "crm.library_apps.KnoxConfig",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",

@@ -38,16 +38,17 @@ def request_id_from_token(token: str) -> int:
     return int(signing.loads(token, salt=SALT, max_age=CONFIRM_MAX_AGE))
 
 
-def request_language(token: str) -> str | None:
-    """Return the language of the offer that asked for the consent signed in
-    ``token`` (its e-mail's language), or None for a bad token or no offer."""
+def signed_request(token: str) -> ConsentRecord | None:
+    """Return the consent request signed in ``token``, with its offer's language
+    (its e-mail's) and its wording only, or None for a bad or expired token."""
     try:
         request_id = request_id_from_token(token)
     except (signing.BadSignature, ValueError):
         return None
     return (
-        ConsentRecord.objects.filter(pk=request_id)
-        .values_list("offer__language", flat=True)
+        ConsentRecord.objects.filter(pk=request_id, action=ConsentAction.REQUESTED)
+        .select_related("offer")
+        .only("text", "offer__language")
         .first()
     )
 

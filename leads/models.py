@@ -550,7 +550,8 @@ class Qualification(models.Model):
 
 # The wording of the capture forms' consent box; each record keeps the text the
 # person saw, so a later change of wording does not rewrite what they agreed to.
-# Shown beside the checkbox and stored with the consent, in the reader's language.
+# Shown beside the checkbox and stored with a capture's consent in the offer's
+# language (the page's), with a user's entry in that user's.
 CONSENT_TEXT = _("You may contact me about this content and related offers.")
 
 
@@ -864,6 +865,8 @@ class LeadStatusDaily(models.Model):
     changes = models.IntegerField(default=0)
 
     class Meta:
+        verbose_name = _("daily lead status rollup")
+        verbose_name_plural = _("daily lead status rollups")
         ordering = ["day", "owner", "channel", "from_status", "to_status"]
         constraints = [
             # The upserts' conflict target; also serves the KPIs' day range.

@@ -11,7 +11,7 @@ from django.views.decorators.csrf import csrf_protect
 from leads import consent as double_opt_in
 from leads import services
 from leads.forms import OfferCaptureForm
-from leads.models import ContentOffer
+from leads.models import ConsentRecord, ContentOffer
 from leads.views import CaptureThrottle, client_ip
 
 
@@ -87,16 +87,21 @@ def consent_confirm_page(request: HttpRequest, token: str) -> HttpResponse:
 
     Opening the link shows a button; only the POST confirms, so that a mail
     scanner that follows links cannot consent on the person's behalf. The page
-    speaks the language of the e-mail that carried the link (its offer's).
+    speaks the language of the e-mail that carried the link (its offer's), and
+    shows the wording the person is agreeing to, as stored with the request.
     """
-    language = double_opt_in.request_language(token) or translation.get_language()
+    consent_request = double_opt_in.signed_request(token)
+    offer = consent_request.offer if consent_request else None
+    language = offer.language if offer else translation.get_language()
     with translation.override(language):
-        response = _consent_confirm_page(request, token)
+        response = _consent_confirm_page(request, token, consent_request)
     response["Content-Language"] = language
     return response
 
 
-def _consent_confirm_page(request: HttpRequest, token: str) -> HttpResponse:
+def _consent_confirm_page(
+    request: HttpRequest, token: str, consent_request: ConsentRecord | None
+) -> HttpResponse:
     error = None
     if request.method == "POST":
         try:
@@ -108,6 +113,6 @@ def _consent_confirm_page(request: HttpRequest, token: str) -> HttpResponse:
     return render(
         request,
         "leads/consent_confirm.html",
-        {"error": error},
+        {"error": error, "wording": consent_request.text if consent_request else ""},
         status=400 if error else 200,
     )

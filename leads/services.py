@@ -19,7 +19,7 @@ from django.db import IntegrityError, connection, connections, router, transacti
 from django.db.models.constants import OnConflict
 from django.db.models.expressions import RawSQL
 from django.db.models.sql import InsertQuery
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from crm import policy, webhooks
@@ -447,12 +447,16 @@ def _request_consent(lead, offer, now, ip_address, consent: bool) -> None:
     """Record a consent request and queue the e-mail of its confirmation link."""
     if not consent or not lead.email:
         return
+    # The offer's wording, whatever the caller's language (an API client's
+    # Accept-Language): its page showed it and its e-mail quotes it.
+    with translation.override(offer.language):
+        text = str(CONSENT_TEXT)
     request = ConsentRecord.objects.create(
         lead=lead,
         action=ConsentAction.REQUESTED,
         recorded_at=now,
         offer=offer,
-        text=CONSENT_TEXT,
+        text=text,
         ip_address=ip_address,
     )
     from leads.tasks import send_consent_email  # tasks import the services' modules

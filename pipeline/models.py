@@ -713,6 +713,8 @@ class DealCloseDaily(models.Model):
     cycle = models.DurationField(default=datetime.timedelta)
 
     class Meta:
+        verbose_name = _("daily deal close rollup")
+        verbose_name_plural = _("daily deal close rollups")
         ordering = ["day", "owner", "channel", "currency", "status", "closed_on"]
         constraints = [
             # The upserts' conflict target.
@@ -760,6 +762,8 @@ class PipelineDaily(models.Model):
     )
 
     class Meta:
+        verbose_name = _("daily pipeline rollup")
+        verbose_name_plural = _("daily pipeline rollups")
         ordering = ["day", "owner", "channel", "currency", "stage"]
         constraints = [
             # The upserts' conflict target; also serves the KPIs' day range.

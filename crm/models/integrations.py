@@ -60,14 +60,15 @@ class IdempotencyKey(models.Model):
 
 
 class WebhookEventType(models.TextChoices):
-    LEAD_CREATED = "lead.created"
-    LEAD_QUALIFIED = "lead.qualified"
-    LEAD_CONVERTED = "lead.converted"
-    DEAL_CREATED = "deal.created"
-    DEAL_STAGE_CHANGED = "deal.stage_changed"
-    DEAL_WON = "deal.won"
-    DEAL_LOST = "deal.lost"
-    SUBSCRIPTION_ENDED = "subscription.ended"
+    # The values are the API's contract; the labels are what the admin reads.
+    LEAD_CREATED = "lead.created", _("Lead created")
+    LEAD_QUALIFIED = "lead.qualified", _("Lead qualified")
+    LEAD_CONVERTED = "lead.converted", _("Lead converted")
+    DEAL_CREATED = "deal.created", _("Deal created")
+    DEAL_STAGE_CHANGED = "deal.stage_changed", _("Deal stage changed")
+    DEAL_WON = "deal.won", _("Deal won")
+    DEAL_LOST = "deal.lost", _("Deal lost")
+    SUBSCRIPTION_ENDED = "subscription.ended", _("Subscription ended")
 
 
 class WebhookEndpoint(Versioned, TimeStamped):

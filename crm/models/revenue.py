@@ -133,6 +133,8 @@ class MrrDaily(models.Model):
     movements = models.IntegerField(default=0)
 
     class Meta:
+        verbose_name = _("daily MRR rollup")
+        verbose_name_plural = _("daily MRR rollups")
         ordering = ["day", "owner", "currency", "kind"]
         constraints = [
             # The upserts' conflict target; also serves the KPIs' day range.

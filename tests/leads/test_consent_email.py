@@ -218,3 +218,42 @@ def test_the_confirmation_page_speaks_the_emails_language(
 
     assert page["Content-Language"] == "fr"
     assert "Confirmer" in page.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("offer_language", "reader", "wording"),
+    [
+        (
+            "fr",
+            "en",
+            "Vous pouvez me contacter au sujet de ce contenu et d\u2019offres liées.",
+        ),
+        ("en", "fr", "You may contact me about this content and related offers."),
+    ],
+)
+def test_the_consent_stored_from_the_api_is_worded_in_the_offers_language(
+    server,
+    offer,
+    anon_api,
+    django_capture_on_commit_callbacks,
+    offer_language,
+    reader,
+    wording,
+):
+    # The person agreed to the offer's wording (its page, its e-mail), not to
+    # the wording of the language the integration posting the capture reads.
+    offer.language = offer_language
+    offer.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        anon_api.post(
+            "/api/v1/capture/", CAPTURE, format="json", HTTP_ACCEPT_LANGUAGE=reader
+        )
+    link = re.search(r"http://\S+(/offers/consent/\S+/)", mail.outbox[0].body)
+
+    page = Client(HTTP_ACCEPT_LANGUAGE=reader).get(link.group(1))
+    Client(HTTP_ACCEPT_LANGUAGE=reader).post(link.group(1))
+
+    request, given = ConsentRecord.objects.order_by("pk")
+    assert request.text == given.text == wording  # the evidence, as confirmed
+    assert wording in mail.outbox[0].body
+    assert wording in page.content.decode()  # shown before confirming
