@@ -27,7 +27,6 @@ from django.db import connection
 from django.db.models import (
     F,
     FloatField,
-    Lookup,
     Model,
     Q,
     QuerySet,
@@ -35,9 +34,9 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import Coalesce, Greatest
-from django.db.models.lookups import IContains
 
 from crm.models import Company, Contact, User
+from crm.search import AnyOf, ContainsAnyCase
 from leads.models import Lead
 from pipeline.models import Deal
 
@@ -91,45 +90,10 @@ def substring(texts: tuple[str, ...], terms: list[str]) -> Q:
     )
 
 
-class _ContainsAnyCase(IContains):
-    """``icontains`` as ``text ILIKE '%term%'`` on PostgreSQL.
-
-    Django's ``icontains`` compares ``UPPER(text)``: an expression, for which
-    PostgreSQL keeps no statistics, so it guesses how many rows a word
-    matches. ``ILIKE`` on the column itself is served by the same trigram
-    index and estimated from the column's statistics. Elsewhere, plain
-    ``icontains``.
-    """
-
-    def as_postgresql(self, compiler, connection):
-        lhs, lhs_params = compiler.compile(self.lhs)
-        rhs, rhs_params = self.process_rhs(compiler, connection)
-        return f"{lhs} ILIKE {rhs}", [*lhs_params, *rhs_params]
-
-
-class _AnyOf(Lookup):
-    """``lhs = ANY(ARRAY(subquery))`` (PostgreSQL): the deals of the matching
-    contacts, say, found by one index scan over the ids of all of them.
-
-    With ``IN (subquery)`` PostgreSQL joins the deals to each matching contact
-    in turn, and within a rep's scope it intersected each one's deals with all
-    the rep's deals: 900 times for a common surname. The array is computed
-    once, and the deals read in one bitmap scan.
-    """
-
-    lookup_name = "any_of"
-    prepare_rhs = False
-
-    def as_sql(self, compiler, connection):
-        lhs, lhs_params = compiler.compile(self.lhs)
-        rhs, rhs_params = compiler.compile(self.rhs)
-        return f"{lhs} = ANY(ARRAY{rhs})", [*lhs_params, *rhs_params]
-
-
 def _test(path: str, term: str, *, fuzzy: bool) -> Q:
     """Return the filter: ``term`` is in (or, ``fuzzy``, close to a word of) the
     text at ``path``."""
-    contains = Q(_ContainsAnyCase(F(path), term))
+    contains = Q(ContainsAnyCase(F(path), term))
     if not fuzzy:
         return contains
     from django.contrib.postgres.lookups import TrigramWordSimilar
@@ -161,7 +125,7 @@ def _scans(
         target = queryset.model._meta.get_field(relation).related_model
         matched = target._default_manager.filter(matches("search_text"))
         scans.append(
-            queryset.filter(_AnyOf(F(relation), Subquery(matched.values("pk"))))
+            queryset.filter(AnyOf(F(relation), Subquery(matched.values("pk"))))
         )
     return [scan.values("pk") for scan in scans]
 
