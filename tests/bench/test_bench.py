@@ -27,6 +27,7 @@ OPERATIONS = [
     "deals_stage_500",
     "search_rep",
     "search_all",
+    "leads_search_api",
     "board",
     "floor",
     "lead_create",
