@@ -1,5 +1,10 @@
-import django_filters
+import datetime
 
+import django_filters
+from django.core.exceptions import ValidationError
+from django_filters.fields import IsoDateTimeRangeField
+
+from crm.limits import validate_day
 from crm.models import Company, Contact, Subscription
 
 
@@ -14,6 +19,38 @@ def in_scope(queryset_for):
         return queryset_for(getattr(request, "user", None))
 
     return queryset
+
+
+class _BoundedIsoDateTimeRangeField(IsoDateTimeRangeField):
+    """An ISO 8601 range whose bounds are days the CRM accepts, in UTC.
+
+    Python accepts any UTC offset below a day and years 1 to 9999; PostgreSQL
+    refuses offsets beyond 15:59 and the CRM's days end at ``crm.limits``: a
+    bound outside them is a 400 ("invalid", the code the schema lists), never
+    a query the database rejects.
+    """
+
+    def compress(self, data_list):
+        bounds = super().compress(data_list)
+        if bounds is None:
+            return None
+        return slice(*(self._bounded(value) for value in (bounds.start, bounds.stop)))
+
+    @staticmethod
+    def _bounded(value):
+        if value is None:
+            return None
+        try:
+            validate_day(value)
+        except ValidationError as exc:
+            raise ValidationError(exc.messages[0], code="invalid") from exc
+        return value.astimezone(datetime.UTC)
+
+
+class BoundedIsoDateTimeFromToRangeFilter(django_filters.IsoDateTimeFromToRangeFilter):
+    """``<name>_after`` / ``<name>_before`` in ISO 8601, within the CRM's days."""
+
+    field_class = _BoundedIsoDateTimeRangeField
 
 
 class CompanyFilter(django_filters.FilterSet):

@@ -1,7 +1,7 @@
 import django_filters
 
 from crm import policy
-from crm.filters import in_scope
+from crm.filters import BoundedIsoDateTimeFromToRangeFilter, in_scope
 from leads.models import Lead
 from pipeline.models import Activity, Deal
 
@@ -34,9 +34,9 @@ class ActivityFilter(django_filters.FilterSet):
     lead = django_filters.ModelChoiceFilter(queryset=_visible(Lead))
     deal = django_filters.ModelChoiceFilter(queryset=_visible(Deal))
     # ``occurred_after`` / ``occurred_before``
-    occurred = django_filters.IsoDateTimeFromToRangeFilter(field_name="occurred_at")
+    occurred = BoundedIsoDateTimeFromToRangeFilter(field_name="occurred_at")
     # ``due_after`` / ``due_before``: planned activities by due time
-    due = django_filters.IsoDateTimeFromToRangeFilter(field_name="due_at")
+    due = BoundedIsoDateTimeFromToRangeFilter(field_name="due_at")
 
     class Meta:
         model = Activity

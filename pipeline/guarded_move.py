@@ -18,6 +18,7 @@ locking path runs and says why, or moves.
 
 from __future__ import annotations
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connections, router
 from django.db.models import F, OuterRef, QuerySet, Subquery
 from django.db.models.sql import UpdateQuery
@@ -87,7 +88,12 @@ def move_in_place(
     )
     db = router.db_for_write(Deal)
     connection = connections[db]
-    sql, params = query.get_compiler(db).as_sql()
+    try:
+        sql, params = query.get_compiler(db).as_sql()
+    except EmptyResultSet:
+        # No row can match (an id beyond the column's range): the lock path
+        # answers as for any missing deal.
+        return None
     fields = Deal._meta.concrete_fields
     quote = connection.ops.quote_name
     returning = ", ".join(

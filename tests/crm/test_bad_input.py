@@ -168,3 +168,33 @@ def test_a_nul_in_a_search_is_a_400_on_the_search_parameter(client):
 
     error = _error(response, 400)
     assert (error["attr"], error["code"]) == ("search", "null_characters_not_allowed")
+
+
+@pytest.mark.parametrize(
+    "before",
+    ["0029-04-30T13:36:24-23:03", "2150-01-01T00:00:00Z"],
+    ids=["year-29-offset-beyond-postgresql", "after-2099"],
+)
+def test_an_activity_filter_outside_the_calendar_is_a_400(client, before):
+    # Found by `make fuzz` on PostgreSQL: the bound reached the database,
+    # which refused its offset, and the list answered 500.
+    response = client.get("/api/v1/activities/", {"occurred_before": before})
+    assert _error(response, 400)["code"] == "invalid"
+
+
+def test_an_activity_filter_with_a_large_utc_offset_is_read_in_utc(client, rep):
+    # -23:03 is a valid ISO 8601 offset that PostgreSQL cannot parse; the
+    # filter hands the database the same instant in UTC.
+    response = client.get(
+        "/api/v1/activities/", {"occurred_before": "2026-03-10T00:00:00-23:03"}
+    )
+    assert response.status_code == 200, response.content
+
+
+def test_moving_a_deal_id_beyond_the_column_is_a_404(client):
+    # Found by `make fuzz`: the one-statement move compiled a filter that no
+    # row can match and answered 500.
+    response = client.post(
+        "/api/v1/deals/89618109251362398142464/move/", {"stage": "presentation"}
+    )
+    assert _error(response, 404)
