@@ -62,6 +62,7 @@ SERVICE_FIELDS = [
     "activity_count",
     "first_activity_at",
     "last_activity_at",
+    "first_response_at",
     "created_at",
     "updated_at",
 ]

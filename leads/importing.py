@@ -32,7 +32,8 @@ from typing import TextIO
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import connection, transaction
-from django.db.models import NOT_PROVIDED
+from django.db.models import NOT_PROVIDED, OuterRef
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from tqdm import tqdm
@@ -41,7 +42,14 @@ from crm import policy
 from crm.models import User
 from crm.reference import normalize_email
 from leads import rollups as lead_rollups
-from leads.models import Channel, Lead, LeadStatus, LeadStatusChange, Source
+from leads.models import (
+    Channel,
+    Lead,
+    LeadStatus,
+    LeadStatusChange,
+    Source,
+    first_response_since,
+)
 from leads.services import CREATABLE, MERGEABLE_FIELDS
 
 COLUMNS = (
@@ -184,6 +192,8 @@ def leads_import(
                 raise _Rollback
             if report.created or raised:
                 _record_history(insert.now_value, by, raised=raised)
+                if raised:
+                    _answer_raised(insert.now_value)
                 lead_rollups.status_add_recorded_at(insert.now_value)
     except _Rollback:
         report.created = report.merged = 0
@@ -409,6 +419,25 @@ def _record_history(now, by: User | None, *, raised: bool) -> None:
                 f"FROM {lead} WHERE became_lead_at = %s AND created_at <> %s",
                 [by_id, now, created],
             )
+
+
+def _answer_raised(now) -> None:
+    """Recompute the first response of the prospects this import raised (1 statement).
+
+    What they received as prospects does not answer a lead; an activity dated
+    after ``now`` (a device clock ahead) does, as ``lead_promote`` counts it.
+    The raised rows are found as ``_record_history`` finds them.
+    """
+    lead = connection.ops.quote_name(Lead._meta.db_table)
+    created = connection.ops.adapt_datetimefield_value(now)
+    raised = RawSQL(  # noqa: S611  # nosec B611
+        # The name comes from the model; every value is a parameter.
+        f"SELECT id FROM {lead} WHERE became_lead_at = %s AND created_at <> %s",  # noqa: S608  # nosec B608
+        [now, created],
+    )
+    Lead.objects.filter(pk__in=raised).update(
+        first_response_at=first_response_since(OuterRef("became_lead_at"))
+    )
 
 
 _OUT_OF_SCOPE: dict = {}

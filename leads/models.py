@@ -9,10 +9,12 @@ to import ``pipeline``.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connections, models
-from django.db.models import Lookup, Q, Value
+from django.db.models import Lookup, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Concat, Lower
 from django.db.models.lookups import Exact, In
 from django.utils.translation import gettext, pgettext_lazy
@@ -279,6 +281,14 @@ class Lead(Versioned, TimeStamped):
     last_activity_at = models.DateTimeField(
         null=True, blank=True, verbose_name=_("last activity at")
     )
+    # The end of the lead response time: the first outbound call, e-mail or
+    # meeting done at or after became_lead_at (``pipeline.history.is_response``).
+    # Kept exact in the same transaction by activity_log, activity_complete and
+    # every promotion (which recomputes it), so the KPIs read a column rather
+    # than probing each lead's activities.
+    first_response_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("first response at")
+    )
     # The global search's document (workspace/search.py): one GIN trigram index
     # on it serves every searched field at once. The database computes it on
     # every write (save, the capture's raw insert, the import's COPY, update()).
@@ -346,7 +356,13 @@ class Lead(Versioned, TimeStamped):
             # The same lead KPIs for one rep (a rep's dashboard), index-only.
             models.Index(
                 fields=["owner", "became_lead_at"],
-                include=["qualified_at", "channel", "source", "offer"],
+                include=[
+                    "qualified_at",
+                    "channel",
+                    "source",
+                    "offer",
+                    "first_response_at",
+                ],
                 name="lead_owner_became_lead",
             ),
             models.Index(fields=["status", "-created_at"], name="lead_status_new"),
@@ -356,9 +372,19 @@ class Lead(Versioned, TimeStamped):
             # index there). Replaces the (became_lead_at, channel) index. "id"
             # serves cold_call_kpis: the leads that became leads in the calls'
             # window, joined to the calls by id, are an index-only range scan.
+            # first_response_at: the response figures of the period's new
+            # inbound leads, from the same scan.
             models.Index(
                 fields=["became_lead_at"],
-                include=["qualified_at", "channel", "source", "offer", "owner", "id"],
+                include=[
+                    "qualified_at",
+                    "channel",
+                    "source",
+                    "offer",
+                    "owner",
+                    "id",
+                    "first_response_at",
+                ],
                 name="lead_became_lead",
             ),
             # Lead KPIs of the records created in a period (metrics/kpis.py,
@@ -418,6 +444,23 @@ class Lead(Versioned, TimeStamped):
 
     def clean(self) -> None:
         self.email = normalize_email(self.email)
+
+
+def first_response_since(since: Any) -> Subquery:
+    """Return the outer lead's first response at or after ``since`` (a subquery).
+
+    What ``Lead.first_response_at`` holds with ``since`` its ``became_lead_at``.
+    A response is pipeline's rule (``ActivityQuerySet.responses``), reached
+    through the reverse relation so that this app never imports ``pipeline``.
+    Served by the ``activity_lead_at`` (lead, occurred_at) index.
+    """
+    activities = Lead._meta.get_field("activities").related_model._default_manager
+    return Subquery(
+        activities.responses()
+        .filter(lead=OuterRef("pk"), occurred_at__gte=since)
+        .order_by("occurred_at")
+        .values("occurred_at")[:1]
+    )
 
 
 class Prospect(Lead):

@@ -16,6 +16,7 @@ from django.core.exceptions import (
     ValidationError,
 )
 from django.db import IntegrityError, connection, connections, router, transaction
+from django.db.models import Min
 from django.db.models.constants import OnConflict
 from django.db.models.expressions import RawSQL
 from django.db.models.sql import InsertQuery
@@ -398,7 +399,8 @@ def lead_capture(
         if promoted:
             lead.status = LeadStatus.LEAD
             lead.became_lead_at = now
-            changed += ["status", "became_lead_at"]
+            lead.first_response_at = _first_response(lead, since=now)
+            changed += ["status", "became_lead_at", "first_response_at"]
             lead_status_record(
                 lead=lead,
                 from_status=LeadStatus.PROSPECT,
@@ -650,6 +652,21 @@ def _decide(
     return lead
 
 
+def _first_response(lead: Lead, *, since: datetime.datetime):
+    """Return the lead's first response at or after ``since`` (one query).
+
+    On promotion: the calls and e-mails a prospect received do not answer a
+    lead, but one logged earlier and dated after ``since`` (a backdated
+    promotion, a device clock ahead) does. ``responses`` is pipeline's rule,
+    reached through the reverse relation (this app never imports it).
+    """
+    return (
+        lead.activities.responses()
+        .filter(occurred_at__gte=since)
+        .aggregate(first=Min("occurred_at"))["first"]
+    )
+
+
 def lead_promote(
     *,
     lead: Lead,
@@ -680,7 +697,8 @@ def lead_promote(
         at = at or timezone.now()
         locked.status = LeadStatus.LEAD
         locked.became_lead_at = at
-        save_versioned(locked, ["status", "became_lead_at"])
+        locked.first_response_at = _first_response(locked, since=at)
+        save_versioned(locked, ["status", "became_lead_at", "first_response_at"])
         lead_status_record(
             lead=locked,
             from_status=LeadStatus.PROSPECT,

@@ -1,8 +1,10 @@
 """Logging activities: calls, e-mails, meetings and notes against a lead, a
 contact or a deal, with the cold-call rule and the lead's engagement counters
-(``Lead.activity_count``, ``first_activity_at``, ``last_activity_at``) updated in
-the same transaction. A planned activity (``done=False``, due at ``due_at``)
-counts nowhere until ``activity_complete`` marks it done.
+(``Lead.activity_count``, ``first_activity_at``, ``last_activity_at`` and
+``first_response_at``) updated in the same transaction. A planned activity
+(``done=False``, due at ``due_at``) counts nowhere until ``activity_complete``
+marks it done. Activities are a log: once done, only their notes change and
+none is deleted, so no other path moves these counters.
 """
 
 from __future__ import annotations
@@ -120,7 +122,10 @@ def _record_engagement(activity: Activity, *, now: datetime.datetime) -> None:
     occurred_at = activity.occurred_at
     if activity.lead_id is not None:
         Lead.objects.filter(pk=activity.lead_id).update(
-            **history.engagement_update(occurred_at), updated_at=now
+            **history.engagement_update(
+                occurred_at, kind=activity.kind, direction=activity.direction
+            ),
+            updated_at=now,
         )
     if activity.deal_id is not None:
         # Not a version bump: logging a call must not make a rep's open form

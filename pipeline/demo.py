@@ -299,16 +299,28 @@ def _cold_calls(ctx: DemoContext) -> int:
                     owner_id=lead.owner_id,
                 )
             )
-            engagement.log(occurred_at)
+            engagement.log(
+                occurred_at,
+                responds=history.is_response(
+                    kind=ActivityKind.CALL, direction=Direction.OUTBOUND
+                ),
+                became_lead_at=lead.became_lead_at,
+            )
         if engagement.activity_count:
             lead.activity_count = engagement.activity_count
             lead.first_activity_at = engagement.first_activity_at
             lead.last_activity_at = engagement.last_activity_at
+            lead.first_response_at = engagement.first_response_at
             called.append(lead)
     Activity.objects.bulk_create(rows, batch_size=2000)
     Lead.objects.bulk_update(
         called,
-        ["activity_count", "first_activity_at", "last_activity_at"],
+        [
+            "activity_count",
+            "first_activity_at",
+            "last_activity_at",
+            "first_response_at",
+        ],
         batch_size=1000,
     )
     return len(rows)

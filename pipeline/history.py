@@ -10,6 +10,8 @@ module what the services would have recorded; the services ask it too, so each
 rule lives here once:
 
 - ``is_cold_call``: which calls are cold;
+- ``is_response``: which activities answer a lead (its first one after it
+  became a lead is ``Lead.first_response_at``, the response time's end);
 - ``engagement_update`` (one activity, in SQL, as the service runs it) and
   ``Engagement`` (many activities, in Python): a lead's activity counters;
 - ``deal_history``: the ``StageChange`` rows of a deal's steps, the moves
@@ -26,12 +28,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from django.db.models import F, Value
+from django.db.models import Case, F, Value, When
 from django.db.models.functions import Coalesce, Greatest, Least
 
 from leads.models import LeadStatus
 from pipeline.models import (
     ALLOWED_MOVES,
+    TOUCH_KINDS,
     WIN_FROM,
     ActivityKind,
     DealStatus,
@@ -79,22 +82,40 @@ def status_at(moment: Any, *, became_lead_at: Any | None) -> LeadStatus:
 # --- a lead's engagement --------------------------------------------------------
 
 
-def engagement_update(occurred_at: Any) -> dict[str, Any]:
+def is_response(*, kind: str, direction: str) -> bool:
+    """Return whether a done activity answers its lead (docs/metrics.md).
+
+    A call, an e-mail or a meeting by a user (outbound); never a note, never
+    the lead's own inbound messages. ``ActivityQuerySet.responses`` is the
+    same rule as a filter.
+    """
+    return direction == Direction.OUTBOUND and kind in TOUCH_KINDS
+
+
+def engagement_update(occurred_at: Any, *, kind: str, direction: str) -> dict[str, Any]:
     """Return the lead's column updates for one more activity at ``occurred_at``.
 
     In SQL, so that concurrent loggers cannot lose a count. The first activity
-    time is the earliest, even for a backdated activity: lead response time is
-    measured to it.
+    time is the earliest, even for a backdated activity. A response counts
+    only at or after the moment the person became a lead (a prospect's calls
+    do not answer a lead; ``lead_promote`` recomputes the column), read in
+    the same statement.
     """
-    return {
+    moment = Value(occurred_at)
+    updates = {
         "activity_count": F("activity_count") + 1,
-        "first_activity_at": Least(
-            Coalesce("first_activity_at", Value(occurred_at)), Value(occurred_at)
-        ),
-        "last_activity_at": Greatest(
-            Coalesce("last_activity_at", Value(occurred_at)), Value(occurred_at)
-        ),
+        "first_activity_at": Least(Coalesce("first_activity_at", moment), moment),
+        "last_activity_at": Greatest(Coalesce("last_activity_at", moment), moment),
     }
+    if is_response(kind=kind, direction=direction):
+        updates["first_response_at"] = Case(
+            When(
+                became_lead_at__lte=moment,
+                then=Least(Coalesce("first_response_at", moment), moment),
+            ),
+            default=F("first_response_at"),
+        )
+    return updates
 
 
 @dataclass
@@ -104,6 +125,7 @@ class Engagement:
     activity_count: int = 0
     first_activity_at: Any = None
     last_activity_at: Any = None
+    first_response_at: Any = None
 
     @classmethod
     def of(cls, times: Iterable[Any]) -> Engagement:
@@ -112,12 +134,23 @@ class Engagement:
             engagement.log(moment)
         return engagement
 
-    def log(self, occurred_at: Any) -> None:
+    def log(
+        self, occurred_at: Any, *, responds: bool = False, became_lead_at: Any = None
+    ) -> None:
+        """Count one activity; ``responds``: it ``is_response`` (then it needs
+        the lead's ``became_lead_at``, None for a prospect)."""
         self.activity_count += 1
         if self.first_activity_at is None or occurred_at < self.first_activity_at:
             self.first_activity_at = occurred_at
         if self.last_activity_at is None or occurred_at > self.last_activity_at:
             self.last_activity_at = occurred_at
+        if (
+            responds
+            and became_lead_at is not None
+            and occurred_at >= became_lead_at
+            and (self.first_response_at is None or occurred_at < self.first_response_at)
+        ):
+            self.first_response_at = occurred_at
 
 
 # --- a deal's stage history -------------------------------------------------------

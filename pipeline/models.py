@@ -489,6 +489,19 @@ class ActivityQuerySet(models.QuerySet["Activity"]):
         """Return outbound calls to people who never asked to be contacted."""
         return self.filter(is_cold_call=True)
 
+    def responses(self) -> ActivityQuerySet:
+        """Return what answers a lead: outbound calls, e-mails and meetings done.
+
+        The rule of ``pipeline.history.is_response`` as a filter. ``leads``
+        reaches it through the reverse relation (``lead.activities``) to keep
+        ``Lead.first_response_at`` exact without importing this app.
+        """
+        return self.filter(
+            direction=Direction.OUTBOUND,
+            kind__in=TOUCH_KINDS,
+            occurred_at__isnull=False,
+        )
+
 
 class Activity(Versioned, models.Model):
     """A call, e-mail, meeting or note about a lead, contact, deal or company.

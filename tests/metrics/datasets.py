@@ -82,7 +82,11 @@ def log_activity(*, lead, occurred_at, **fields) -> Activity:
         ).exists(),
     )
     activity.save()
-    Lead.objects.filter(pk=lead.pk).update(**history.engagement_update(occurred_at))
+    Lead.objects.filter(pk=lead.pk).update(
+        **history.engagement_update(
+            occurred_at, kind=activity.kind, direction=activity.direction
+        )
+    )
     return activity
 
 
