@@ -26,8 +26,8 @@ def reverse(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("leads", "0019_lead_first_response_at"),
-        ("pipeline", "0015_build_deal_close_and_pipeline_daily_rollups"),
+        ("leads", "0020_lead_first_response_at"),
+        ("pipeline", "0016_translated_rollup_names"),
     ]
 
     operations = [

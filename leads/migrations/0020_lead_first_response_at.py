@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("leads", "0018_lead_search_text"),
+        ("leads", "0019_translated_rollup_name"),
     ]
 
     operations = [
