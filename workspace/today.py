@@ -46,7 +46,10 @@ def today_for(user: User, *, now: datetime.datetime | None = None) -> Today:
     next_month = (month_start + datetime.timedelta(days=32)).replace(day=1)
 
     waiting = Lead.objects.visible_to(user).filter(
-        status=LeadStatus.LEAD, first_activity_at__isnull=True
+        # Answered as the response-time KPI counts it: the lead's own inbound
+        # e-mail or a note is not a response, so the lead keeps waiting.
+        status=LeadStatus.LEAD,
+        first_response_at__isnull=True,
     )
     mine = Deal.objects.visible_to(user).open().filter(owner=user)
     rules = StageRules.load()

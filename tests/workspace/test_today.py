@@ -26,6 +26,10 @@ def test_today_lists_new_leads_waiting_for_a_first_response(rep, other_rep, clie
         newer = LeadFactory(owner=rep, first_name="Newer", last_name="Wait")
         answered = LeadFactory(owner=rep, first_name="Answered")
         activity_log(by=rep, lead=answered, kind="email")
+    with time_machine.travel(NOW - datetime.timedelta(hours=2), tick=False):
+        # The lead writing in, or a note about it, is not an answer: it waits.
+        activity_log(by=rep, lead=newer, kind="email", direction="inbound")
+        activity_log(by=rep, lead=newer, kind="note")
         LeadFactory(owner=rep, status="prospect", first_name="Cold")
         LeadFactory(owner=other_rep, first_name="Colleague")
     with time_machine.travel(NOW, tick=False):
