@@ -190,8 +190,12 @@ class CappedSearchFilter(filters.SearchFilter):
 
     def filter_queryset(self, request, queryset, view):
         search_fields = self.get_search_fields(view, request)
+        if not search_fields:
+            # A list without search ignores ?search= whatever it holds (its
+            # schema documents no such parameter, nor its refusals).
+            return queryset
         terms = self.get_search_terms(request)
-        if not search_fields or not terms:
+        if not terms:
             return queryset
         found = document_search(queryset.model, search_fields, terms)
         if found is None:
