@@ -27,6 +27,46 @@ class AxesConfig(AxesAppConfig):
 
     verbose_name = _("Sign-in security")
 
+    def ready(self) -> None:
+        super().ready()
+        # axes names its records with English f-strings and raw timestamps;
+        # its admin pages show those names as titles and breadcrumbs.
+        from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+
+        AccessAttempt.__str__ = _attempt_name
+        AccessFailureLog.__str__ = _failure_name
+        AccessLog.__str__ = _log_name
+
+
+def _attempt_name(attempt) -> str:
+    from crm.formatting import moment
+
+    return _("Attempted sign-in on %(moment)s") % {
+        "moment": moment(attempt.attempt_time)
+    }
+
+
+def _failure_name(failure) -> str:
+    from crm.formatting import moment
+
+    text = _("Failed sign-in of %(user)s on %(moment)s from %(ip)s")
+    if failure.locked_out:
+        text = _("Failed sign-in of %(user)s (locked out) on %(moment)s from %(ip)s")
+    return text % {
+        "user": failure.username,
+        "moment": moment(failure.attempt_time),
+        "ip": failure.ip_address,
+    }
+
+
+def _log_name(log) -> str:
+    from crm.formatting import moment
+
+    return _("Sign-in of %(user)s on %(moment)s") % {
+        "user": log.username,
+        "moment": moment(log.attempt_time),
+    }
+
 
 class KnoxConfig(AppConfig):
     """django-rest-knox: the API's tokens."""

@@ -173,3 +173,23 @@ def test_a_server_error_page_speaks_the_readers_language(rf, language, title):
 
     assert page.status_code == 500
     assert f"<h1>{title}</h1>" in page.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("fr", "Connexion de alice le 02/03/2026 11:00"),
+        ("en", "Sign-in of alice on"),
+    ],
+)
+def test_axes_records_are_named_in_the_readers_language(language, expected):
+    # axes' own names ("Access Log for alice @ 2026-03-02 10:00:00+00:00")
+    # are the titles of its admin pages.
+    from axes.models import AccessLog
+
+    log = AccessLog(username="alice", attempt_time=NOW)
+    with translation.override(language):
+        assert str(log).startswith(expected)
+    failed = AccessAttempt(username="alice", attempt_time=NOW, ip_address="10.0.0.1")
+    with translation.override("fr"):
+        assert str(failed) == "Tentative de connexion le 02/03/2026 11:00"
