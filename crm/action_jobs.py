@@ -153,9 +153,7 @@ def remaining(job: ActionJob, queryset: QuerySet) -> QuerySet:
 
 def action_give_up(*, pk: int, error: str) -> None:
     """Mark a bulk action failed for good (its job ran out of retries)."""
-    ActionJob.objects.filter(
-        pk=pk, status__in=[ActionStatus.QUEUED, ActionStatus.RUNNING]
-    ).update(status=ActionStatus.FAILED, error=error[:2000], finished_at=timezone.now())
+    ActionJob.give_up(pk=pk, error=error)
 
 
 def _claim(pk: int) -> ActionJob | None:

@@ -225,9 +225,7 @@ def _reason(exc: Exception) -> str:
 
 def export_give_up(*, pk: int, error: str) -> None:
     """Mark an export failed for good (its job ran out of retries)."""
-    ExportJob.objects.filter(
-        pk=pk, status__in=[ExportStatus.QUEUED, ExportStatus.RUNNING]
-    ).update(status=ExportStatus.FAILED, error=error[:2000], finished_at=timezone.now())
+    ExportJob.give_up(pk=pk, error=error)
     cache.delete(_progress_key(pk))
 
 

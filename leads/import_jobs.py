@@ -98,9 +98,7 @@ def lead_import_run(*, pk: int) -> LeadImport | None:
 
 def lead_import_give_up(*, pk: int, error: str) -> None:
     """Mark an import failed for good (its job ran out of retries)."""
-    LeadImport.objects.filter(
-        pk=pk, status__in=[ImportStatus.QUEUED, ImportStatus.RUNNING]
-    ).update(status=ImportStatus.FAILED, error=error[:2000], finished_at=timezone.now())
+    LeadImport.give_up(pk=pk, error=error)
     cache.delete(_progress_key(pk))
 
 

@@ -21,7 +21,14 @@ from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from crm import formatting, policy
-from crm.models import AppendOnly, ScopedQuerySet, TimeStamped, User, Versioned
+from crm.models import (
+    AppendOnly,
+    Job,
+    ScopedQuerySet,
+    TimeStamped,
+    User,
+    Versioned,
+)
 from crm.reference import normalize_email
 
 
@@ -809,7 +816,7 @@ class ImportModeChoice(models.TextChoices):
     KEEP_VALID = "keep-valid", _("Keep the valid rows")
 
 
-class LeadImport(models.Model):
+class LeadImport(Job):
     """One uploaded CSV file and the background job that imports it.
 
     Created with the upload (``leads.import_jobs.lead_import_start``); the job
@@ -850,17 +857,6 @@ class LeadImport(models.Model):
     )
     # The first rejected rows, [{"line": n, "reason": "..."}], in line order.
     rejected = models.JSONField(default=list, blank=True, verbose_name=_("rejected"))
-    error = models.TextField(blank=True, verbose_name=_("error"))
-    attempts = models.PositiveSmallIntegerField(default=0, verbose_name=_("attempts"))
-    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
-    started_at = models.DateTimeField(
-        null=True, blank=True, verbose_name=_("started at")
-    )
-    finished_at = models.DateTimeField(
-        null=True, blank=True, verbose_name=_("finished at")
-    )
-
-    objects = ScopedQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("lead import")
@@ -883,10 +879,6 @@ class LeadImport(models.Model):
             "filename": self.filename,
             "status": self.get_status_display(),
         }
-
-    @property
-    def is_finished(self) -> bool:
-        return self.status in (ImportStatus.DONE, ImportStatus.FAILED)
 
 
 class LeadStatusDaily(models.Model):

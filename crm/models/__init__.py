@@ -30,6 +30,7 @@ from crm.models.jobs import (
     ExportJob,
     ExportSource,
     ExportStatus,
+    Job,
 )
 from crm.models.revenue import MovementKind, MrrDaily, MrrMovement
 
@@ -44,6 +45,7 @@ __all__ = [
     "ExportSource",
     "ExportStatus",
     "IdempotencyKey",
+    "Job",
     "MovementKind",
     "MrrDaily",
     "MrrMovement",

@@ -12,6 +12,43 @@ from django.utils.translation import gettext_lazy as _
 from crm.models.core import ScopedQuerySet, User
 
 
+class Job(models.Model):
+    """What every background job records: its failure, tries and times.
+
+    ``status`` is each job's own field (its choices name its states); a job
+    whose status is in ``FINISHED`` will not change again.
+    """
+
+    FINISHED: tuple[str, ...] = ("done", "failed")
+
+    error = models.TextField(blank=True, verbose_name=_("error"))
+    attempts = models.PositiveSmallIntegerField(default=0, verbose_name=_("attempts"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    started_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("started at")
+    )
+    finished_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("finished at")
+    )
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in self.FINISHED
+
+    @classmethod
+    def give_up(cls, *, pk: int, error: str) -> None:
+        """Mark job ``pk`` failed for good (it ran out of retries), unless it
+        finished meanwhile."""
+        cls.objects.filter(pk=pk).exclude(status__in=cls.FINISHED).update(
+            status="failed", error=error[:2000], finished_at=timezone.now()
+        )
+
+
 class ExportStatus(models.TextChoices):
     QUEUED = "queued", _("Queued")
     RUNNING = "running", _("Running")
@@ -29,7 +66,7 @@ class ExportSource(models.TextChoices):
     ADMIN = "admin", _("Admin")
 
 
-class ExportJob(models.Model):
+class ExportJob(Job):
     """One CSV export of a list, written to a file by a background job.
 
     Created by ``POST /api/v1/exports/`` or the admin's export action
@@ -37,6 +74,8 @@ class ExportJob(models.Model):
     reads the rows the requester sees, with the filters given, and writes the
     file; ``rows`` grows while it runs. Only the requester (and admins) see it.
     """
+
+    FINISHED = (ExportStatus.DONE, ExportStatus.FAILED, ExportStatus.EXPIRED)
 
     requested_by = models.ForeignKey(
         User, on_delete=models.PROTECT, related_name="+", verbose_name=_("requested by")
@@ -65,17 +104,6 @@ class ExportJob(models.Model):
         upload_to="exports/%Y/%m/", max_length=255, blank=True, verbose_name=_("file")
     )
     size = models.PositiveBigIntegerField(default=0, verbose_name=_("size"))
-    error = models.TextField(blank=True, verbose_name=_("error"))
-    attempts = models.PositiveSmallIntegerField(default=0, verbose_name=_("attempts"))
-    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
-    started_at = models.DateTimeField(
-        null=True, blank=True, verbose_name=_("started at")
-    )
-    finished_at = models.DateTimeField(
-        null=True, blank=True, verbose_name=_("finished at")
-    )
-
-    objects = ScopedQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("export")
@@ -110,14 +138,6 @@ class ExportJob(models.Model):
         }
 
     @property
-    def is_finished(self) -> bool:
-        return self.status in (
-            ExportStatus.DONE,
-            ExportStatus.FAILED,
-            ExportStatus.EXPIRED,
-        )
-
-    @property
     def filename(self) -> str:
         """Return the name the download is saved under (``leads-2026-11-30.csv``)."""
         stamp = timezone.localdate(self.created_at).isoformat()
@@ -131,7 +151,7 @@ class ActionStatus(models.TextChoices):
     FAILED = "failed", _("Failed")
 
 
-class ActionJob(models.Model):
+class ActionJob(Job):
     """An admin action over more records than a request should handle.
 
     Created by ``crm.admin_services.run_on_each`` when the selection is larger
@@ -168,17 +188,6 @@ class ActionJob(models.Model):
     last_pk = models.BigIntegerField(default=0, verbose_name=_("last record"))
     # The action's messages, [{"level": "error", "text": "..."}], in order.
     report = models.JSONField(default=list, blank=True, verbose_name=_("report"))
-    error = models.TextField(blank=True, verbose_name=_("error"))
-    attempts = models.PositiveSmallIntegerField(default=0, verbose_name=_("attempts"))
-    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
-    started_at = models.DateTimeField(
-        null=True, blank=True, verbose_name=_("started at")
-    )
-    finished_at = models.DateTimeField(
-        null=True, blank=True, verbose_name=_("finished at")
-    )
-
-    objects = ScopedQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("bulk action")
@@ -201,7 +210,3 @@ class ActionJob(models.Model):
             "description": self.description or self.action,
             "status": self.get_status_display(),
         }
-
-    @property
-    def is_finished(self) -> bool:
-        return self.status in (ActionStatus.DONE, ActionStatus.FAILED)
