@@ -74,7 +74,7 @@ from pipeline.models import (
     Outcome,
     StageChange,
 )
-from pipeline.responses import fill_first_responses
+from pipeline.responses import fill_cold_calls_led_to_lead, fill_first_responses
 from pipeline.rollups import ROLLUPS as PIPELINE_ROLLUPS
 
 SEED = 20240601
@@ -1277,15 +1277,19 @@ class Generator:
         del self.act_deal
 
     def _first_responses(self) -> None:
-        """Each lead's first response, from the activities just written.
+        """Each lead's first response, and the cold calls that won a prospect
+        over, from the activities just written.
 
         An activity's kind and direction are drawn when it is written (in time
-        order, after the leads), so the column is set afterwards, by the one
-        statement the migration runs, rather than folded with the counters.
+        order, after the leads), so the columns are set afterwards, by the
+        statements the migrations run, rather than folded with the counters.
         """
         started = time.perf_counter()
         fill_first_responses(connection, lead_model=Lead, activity_model=Activity)
         self.seconds["first_response_at"] = time.perf_counter() - started
+        started = time.perf_counter()
+        fill_cold_calls_led_to_lead(Activity)
+        self.seconds["led_to_lead"] = time.perf_counter() - started
 
     def _targets(self) -> None:
         """Targets of the last full quarter: organisation, each team, each rep."""

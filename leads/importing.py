@@ -422,7 +422,8 @@ def _record_history(now, by: User | None, *, raised: bool) -> None:
 
 
 def _answer_raised(now) -> None:
-    """Recompute the first response of the prospects this import raised (1 statement).
+    """Recompute the first response of the prospects this import raised, and
+    mark the cold calls that won them over (2 statements).
 
     What they received as prospects does not answer a lead; an activity dated
     after ``now`` (a device clock ahead) does, as ``lead_promote`` counts it.
@@ -438,6 +439,8 @@ def _answer_raised(now) -> None:
     Lead.objects.filter(pk__in=raised).update(
         first_response_at=first_response_since(OuterRef("became_lead_at"))
     )
+    activities = Lead._meta.get_field("activities").related_model._default_manager
+    activities.filter(lead__in=raised).won_over_by(now).update(led_to_lead=True)
 
 
 _OUT_OF_SCOPE: dict = {}

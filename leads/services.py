@@ -397,10 +397,7 @@ def lead_capture(
         changed = []
         promoted = lead.status == LeadStatus.PROSPECT
         if promoted:
-            lead.status = LeadStatus.LEAD
-            lead.became_lead_at = now
-            lead.first_response_at = _first_response(lead, since=now)
-            changed += ["status", "became_lead_at", "first_response_at"]
+            changed += _make_lead(lead, at=now)
             lead_status_record(
                 lead=lead,
                 from_status=LeadStatus.PROSPECT,
@@ -652,6 +649,21 @@ def _decide(
     return lead
 
 
+def _make_lead(lead: Lead, *, at: datetime.datetime) -> list[str]:
+    """Make a prospect a lead at ``at``; return the fields to save (2 queries).
+
+    Its response time starts then (``first_response_at``), and the cold calls
+    it follows within the window are marked as having won it over
+    (``led_to_lead``, pipeline's rule ``won_over_by``, reached through the
+    reverse relation), in the caller's transaction.
+    """
+    lead.status = LeadStatus.LEAD
+    lead.became_lead_at = at
+    lead.first_response_at = _first_response(lead, since=at)
+    lead.activities.won_over_by(at).update(led_to_lead=True)
+    return ["status", "became_lead_at", "first_response_at"]
+
+
 def _first_response(lead: Lead, *, since: datetime.datetime):
     """Return the lead's first response at or after ``since`` (one query).
 
@@ -695,10 +707,7 @@ def lead_promote(
                 code="not_a_prospect",
             )
         at = at or timezone.now()
-        locked.status = LeadStatus.LEAD
-        locked.became_lead_at = at
-        locked.first_response_at = _first_response(locked, since=at)
-        save_versioned(locked, ["status", "became_lead_at", "first_response_at"])
+        save_versioned(locked, _make_lead(locked, at=at))
         lead_status_record(
             lead=locked,
             from_status=LeadStatus.PROSPECT,

@@ -277,19 +277,23 @@ def _cold_calls(ctx: DemoContext) -> int:
             outcome = _outcome(ctx)
             occurred_at = ctx.moment_between(start, ctx.now)
             touched_at = first_inbound.get(lead.pk)
+            cold = history.is_cold_call(
+                kind=ActivityKind.CALL,
+                direction=Direction.OUTBOUND,
+                lead_status=history.status_at(
+                    occurred_at, became_lead_at=lead.became_lead_at
+                ),
+                came_inbound=touched_at is not None and touched_at <= occurred_at,
+            )
             rows.append(
                 Activity(
                     kind=ActivityKind.CALL,
                     direction=Direction.OUTBOUND,
                     outcome=outcome,
-                    is_cold_call=history.is_cold_call(
-                        kind=ActivityKind.CALL,
-                        direction=Direction.OUTBOUND,
-                        lead_status=history.status_at(
-                            occurred_at, became_lead_at=lead.became_lead_at
-                        ),
-                        came_inbound=touched_at is not None
-                        and touched_at <= occurred_at,
+                    is_cold_call=cold,
+                    led_to_lead=cold
+                    and history.led_to_lead(
+                        occurred_at, became_lead_at=lead.became_lead_at
                     ),
                     occurred_at=occurred_at,
                     duration_seconds=rng.randint(20, 900)

@@ -9,7 +9,8 @@ happened (a deal's steps, the activities logged on a person) and ask this
 module what the services would have recorded; the services ask it too, so each
 rule lives here once:
 
-- ``is_cold_call``: which calls are cold;
+- ``is_cold_call``: which calls are cold, and ``led_to_lead``: which of them
+  won their prospect over;
 - ``is_response``: which activities answer a lead (its first one after it
   became a lead is ``Lead.first_response_at``, the response time's end);
 - ``engagement_update`` (one activity, in SQL, as the service runs it) and
@@ -34,6 +35,7 @@ from django.db.models.functions import Coalesce, Greatest, Least
 from leads.models import LeadStatus
 from pipeline.models import (
     ALLOWED_MOVES,
+    COLD_CALL_TO_LEAD_WINDOW,
     TOUCH_KINDS,
     WIN_FROM,
     ActivityKind,
@@ -66,6 +68,18 @@ def is_cold_call(
     ):
         return False
     return not (came_inbound() if callable(came_inbound) else came_inbound)
+
+
+def led_to_lead(call_at: Any, *, became_lead_at: Any | None) -> bool:
+    """Return whether a cold call at ``call_at`` won its prospect over.
+
+    They became a lead at most ``COLD_CALL_TO_LEAD_WINDOW`` after it (the rule
+    of ``ActivityQuerySet.won_over_by``, which the promotions apply).
+    """
+    return (
+        became_lead_at is not None
+        and call_at <= became_lead_at <= call_at + COLD_CALL_TO_LEAD_WINDOW
+    )
 
 
 def status_at(moment: Any, *, became_lead_at: Any | None) -> LeadStatus:

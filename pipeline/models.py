@@ -478,6 +478,9 @@ INTEREST_OUTCOMES = frozenset({Outcome.MEETING_BOOKED})
 # What a user does to answer a lead (lead response time): not notes, and never
 # the lead's own inbound messages.
 TOUCH_KINDS = frozenset({ActivityKind.CALL, ActivityKind.EMAIL, ActivityKind.MEETING})
+# A cold call won its prospect over when they became a lead within this long
+# after it (the KPI "cold-called prospects who became leads", docs/metrics.md).
+COLD_CALL_TO_LEAD_WINDOW = datetime.timedelta(days=30)
 
 
 class ActivityQuerySet(models.QuerySet["Activity"]):
@@ -488,6 +491,26 @@ class ActivityQuerySet(models.QuerySet["Activity"]):
     def cold_calls(self) -> ActivityQuerySet:
         """Return outbound calls to people who never asked to be contacted."""
         return self.filter(is_cold_call=True)
+
+    def won_over_by(self, became_lead_at) -> ActivityQuerySet:
+        """Return the cold calls a person becoming a lead at ``became_lead_at`` follows.
+
+        Those made at most ``COLD_CALL_TO_LEAD_WINDOW`` before it (and not after):
+        the calls whose ``led_to_lead`` the promotion sets. ``became_lead_at`` is
+        a moment, or an expression of the activity's row (the called lead's
+        ``became_lead_at``, for a bulk fill). ``leads`` reaches it through the
+        reverse relation, as it reaches ``responses``.
+        """
+        if isinstance(became_lead_at, datetime.datetime):
+            earliest = became_lead_at - COLD_CALL_TO_LEAD_WINDOW
+        else:
+            earliest = ExpressionWrapper(
+                became_lead_at - Value(COLD_CALL_TO_LEAD_WINDOW),
+                output_field=models.DateTimeField(),
+            )
+        return self.cold_calls().filter(
+            occurred_at__lte=became_lead_at, occurred_at__gte=earliest
+        )
 
     def responses(self) -> ActivityQuerySet:
         """Return what answers a lead: outbound calls, e-mails and meetings done.
@@ -528,6 +551,13 @@ class Activity(Versioned, models.Model):
         max_length=16, choices=Outcome.choices, blank=True, verbose_name=_("outcome")
     )
     is_cold_call = models.BooleanField(default=False, verbose_name=_("is cold call"))
+    # Set on a cold call when the called prospect becomes a lead within
+    # COLD_CALL_TO_LEAD_WINDOW after it, by the promotion (``won_over_by``), so
+    # that the cold-call KPIs count the prospects won over without joining
+    # the leads. Never set on a call that is not cold.
+    led_to_lead = models.BooleanField(
+        default=False, db_default=False, verbose_name=_("led to a lead")
+    )
     # The database default too: bulk loaders that name their columns (the
     # benchmark's generator) write done activities.
     done = models.BooleanField(
@@ -638,13 +668,13 @@ class Activity(Versioned, models.Model):
             models.Index(
                 fields=["occurred_at"],
                 condition=Q(is_cold_call=True),
-                include=["lead", "outcome"],
+                include=["lead", "outcome", "led_to_lead"],
                 name="activity_cold_call_at",
             ),
             models.Index(
                 fields=["owner", "occurred_at"],
                 condition=Q(is_cold_call=True),
-                include=["lead", "outcome"],
+                include=["lead", "outcome", "led_to_lead"],
                 name="activity_cold_call_owner_at",
             ),
         ]
@@ -679,6 +709,10 @@ class Activity(Versioned, models.Model):
                     "A done activity has a time it occurred; "
                     "a planned one has a due time instead."
                 ),
+            ),
+            models.CheckConstraint(
+                condition=Q(led_to_lead=False) | Q(is_cold_call=True),
+                name="led_to_lead_is_cold_call",
             ),
             # A cold call is, by definition, an outbound call.
             models.CheckConstraint(

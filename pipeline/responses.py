@@ -1,18 +1,22 @@
-"""Fill ``Lead.first_response_at`` in bulk, where no service logged the activities.
+"""Fill the columns promotions keep, in bulk, where no service logged the activities.
 
-The services keep the column exact one activity at a time
-(``history.engagement_update``, ``lead_promote``). The migration that adds it
-and the benchmark's generator, which writes activities with ``COPY``, set it
-for every lead at once here: one ``UPDATE ... FROM`` a grouped subquery
-(PostgreSQL, SQLite >= 3.33), the rule of ``ActivityQuerySet.responses`` in SQL.
+The services keep ``Lead.first_response_at`` and ``Activity.led_to_lead``
+exact one event at a time (``history.engagement_update``, ``lead_promote``).
+The migrations that add them and the benchmark's generator, which writes
+activities with ``COPY``, set them for every lead at once here:
+
+- ``fill_first_responses``: one ``UPDATE ... FROM`` a grouped subquery
+  (PostgreSQL, SQLite >= 3.33), the rule of ``ActivityQuerySet.responses``;
+- ``fill_cold_calls_led_to_lead``: one ``UPDATE``, the rule of
+  ``history.led_to_lead``.
 """
 
 from __future__ import annotations
 
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Model
+from django.db.models import DateTimeField, ExpressionWrapper, F, Model, Value
 
-from pipeline.models import TOUCH_KINDS, Direction
+from pipeline.models import COLD_CALL_TO_LEAD_WINDOW, TOUCH_KINDS, Direction
 
 
 def fill_first_responses(
@@ -45,3 +49,20 @@ def fill_first_responses(
     with connection.cursor() as cursor:
         cursor.execute(sql, [Direction.OUTBOUND.value, *kinds])
         return cursor.rowcount
+
+
+def fill_cold_calls_led_to_lead(activity_model: type[Model]) -> int:
+    """Flag each cold call whose prospect became a lead within the window after it.
+
+    Return the calls flagged. ``activity_model`` may be a migration's
+    historical model (no custom queryset there, so the rule is spelled out).
+    """
+    window_end = ExpressionWrapper(
+        F("occurred_at") + Value(COLD_CALL_TO_LEAD_WINDOW),
+        output_field=DateTimeField(),
+    )
+    return activity_model._default_manager.filter(
+        is_cold_call=True,
+        lead__became_lead_at__gte=F("occurred_at"),
+        lead__became_lead_at__lte=window_end,
+    ).update(led_to_lead=True)

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, F, FilteredRelation, Q
+from django.db.models import Count, Q
 
 from leads.models import Channel
 from metrics.kpis.numbers import ratio
 from metrics.segments import Period, Segment
 from pipeline.models import CONNECTED_OUTCOMES, Activity, Outcome
-
-COLD_CALL_TO_LEAD_WINDOW = datetime.timedelta(days=30)
 
 
 @dataclass(frozen=True)
@@ -39,42 +36,21 @@ def cold_call_kpis(*, period: Period, segment: Segment) -> ColdCallKpis:
             cold_calls=0, connected=0, connect_rate=None, became_leads=0
         )
     start_at, end_at = period.bounds()
-    # The called lead joined only when it became a lead in the calls' window:
-    # a call of [start, end) counts a lead that became one within 30 days of
-    # it, so between start and end + 30 days. On PostgreSQL those leads are an
-    # index-only range scan of lead_became_lead (it carries the id), hashed to
-    # the period's cold calls, instead of one primary-key probe per call (or,
-    # for a plain join to the nullable lead, a sequential scan of every lead).
+    # Whether a call won its prospect over is a flag the promotion sets
+    # (``Activity.led_to_lead``), so no lead is joined. Counting occurred_at
+    # (never NULL) rather than the primary key keeps the calls an index-only
+    # scan of activity_cold_call_at (or its per-rep twin), which carries the
+    # lead, the outcome and the flag.
     row = (
         Activity.objects.cold_calls()
         .filter(
             segment.owned("owner"), occurred_at__gte=start_at, occurred_at__lt=end_at
         )
-        .alias(
-            lead_in_window=FilteredRelation(
-                "lead",
-                condition=Q(
-                    lead__became_lead_at__gte=start_at,
-                    lead__became_lead_at__lt=end_at + COLD_CALL_TO_LEAD_WINDOW,
-                ),
-            )
-        )
-        # Counting occurred_at (never NULL) rather than the primary key keeps
-        # the calls an index-only scan of activity_cold_call_at (or its per-rep
-        # twin), which carries the lead and the outcome.
         .aggregate(
             calls=Count("occurred_at"),
             connected=Count("occurred_at", filter=Q(outcome__in=CONNECTED_OUTCOMES)),
             meetings=Count("occurred_at", filter=Q(outcome=Outcome.MEETING_BOOKED)),
-            became_leads=Count(
-                "lead_in_window",
-                distinct=True,
-                filter=Q(
-                    lead_in_window__became_lead_at__gte=F("occurred_at"),
-                    lead_in_window__became_lead_at__lte=F("occurred_at")
-                    + COLD_CALL_TO_LEAD_WINDOW,
-                ),
-            ),
+            became_leads=Count("lead", distinct=True, filter=Q(led_to_lead=True)),
         )
     )
     return ColdCallKpis(

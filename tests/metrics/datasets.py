@@ -69,8 +69,9 @@ def log_activity(*, lead, occurred_at, **fields) -> Activity:
     """Create an activity on ``lead`` as if it had been logged at ``occurred_at``.
 
     A factory row (``activity_log`` would refuse a past that the clock has not
-    reached) with what the service records: whether it is a cold call, for the
-    person as they were then, and the lead's activity counters.
+    reached) with what the services record: whether it is a cold call, for the
+    person as they were then, whether its prospect's promotion marked it, and
+    the lead's activity counters.
     """
     activity = ActivityFactory.build(lead=lead, occurred_at=occurred_at, **fields)
     activity.is_cold_call = history.is_cold_call(
@@ -80,6 +81,10 @@ def log_activity(*, lead, occurred_at, **fields) -> Activity:
         came_inbound=lead.touches.filter(
             channel="inbound", occurred_at__lte=occurred_at
         ).exists(),
+    )
+    # What the promotion marks on the calls it follows.
+    activity.led_to_lead = activity.is_cold_call and history.led_to_lead(
+        occurred_at, became_lead_at=lead.became_lead_at
     )
     activity.save()
     Lead.objects.filter(pk=lead.pk).update(
