@@ -351,15 +351,10 @@ class Lead(Versioned, TimeStamped):
                 name="lead_owner_status_new",
             ),
             # The rep's whole lead list, deep pages: the owner's rows come sorted
-            # (the page's deals are fetched separately, see LeadViewSet). The
-            # included columns serve the rep's lead KPIs of the records created
-            # in a period (metrics/kpis.py, lead_kpis: prospects added, inbound
-            # leads answered, response median) as an index-only scan.
-            models.Index(
-                fields=["owner", "-created_at", "-id"],
-                include=["became_lead_at", "channel", "first_activity_at"],
-                name="lead_owner_new",
-            ),
+            # (the page's deals are fetched separately, see LeadViewSet). No
+            # included column: one that an activity moves (first_activity_at)
+            # would cost every logged activity a new entry in each lead index.
+            models.Index(fields=["owner", "-created_at", "-id"], name="lead_owner_new"),
             # The same lead KPIs for one rep (a rep's dashboard), index-only.
             models.Index(
                 fields=["owner", "became_lead_at"],
@@ -373,14 +368,10 @@ class Lead(Versioned, TimeStamped):
                 name="lead_owner_became_lead",
             ),
             models.Index(fields=["status", "-created_at"], name="lead_status_new"),
-            # Lead KPIs (metrics/kpis.py): "median time to qualify" and "new leads
-            # by channel/source/offer" of a period, as index-only scans on
-            # PostgreSQL (INCLUDE is ignored elsewhere: a plain became_lead_at
-            # index there). Replaces the (became_lead_at, channel) index. "id"
-            # serves cold_call_kpis: the leads that became leads in the calls'
-            # window, joined to the calls by id, are an index-only range scan.
-            # first_response_at: the response figures of the period's new
-            # inbound leads, from the same scan.
+            # Lead KPIs (metrics/kpis/leads.py): the period's new leads by
+            # channel/source/offer, those qualified by its end and the inbound
+            # ones' response figures, in one index-only scan on PostgreSQL
+            # (INCLUDE is ignored elsewhere: a plain became_lead_at index there).
             models.Index(
                 fields=["became_lead_at"],
                 include=[
@@ -389,19 +380,18 @@ class Lead(Versioned, TimeStamped):
                     "source",
                     "offer",
                     "owner",
-                    "id",
                     "first_response_at",
                 ],
                 name="lead_became_lead",
             ),
-            # Lead KPIs of the records created in a period (metrics/kpis.py,
-            # lead_kpis: prospects added, inbound leads answered and their
-            # median response time), an index-only scan instead of a heap visit
-            # per record created in the period.
+            # Lead KPIs: the median response time of a period's answered
+            # inbound leads, ranked from these entries only (a third of the
+            # period's new leads) rather than from every new lead.
             models.Index(
-                fields=["created_at"],
-                include=["became_lead_at", "channel", "first_activity_at", "owner"],
-                name="lead_created_kpis",
+                fields=["became_lead_at"],
+                include=["first_response_at", "owner"],
+                condition=Q(channel="inbound", first_response_at__isnull=False),
+                name="lead_inbound_answered",
             ),
             models.Index(fields=["qualified_at"], name="lead_qualified_at"),
             # Lead KPIs (metrics/kpis.py, lead_kpis): the median time to qualify
@@ -776,14 +766,6 @@ class LeadStatusChange(AppendOnly):
         ordering = ["changed_at", "pk"]
         indexes = [
             models.Index(fields=["lead", "changed_at"], name="leadstatus_lead_at"),
-            # Records created as prospects in a period (the lead KPIs read
-            # leads.LeadStatusDaily since it exists: a candidate for removal).
-            models.Index(
-                fields=["to_status", "changed_at"],
-                condition=Q(from_status=""),
-                include=["lead"],
-                name="leadstatus_created_as",
-            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -49,8 +49,17 @@ LEDGERS: tuple[type[models.Model], ...] = (
 # a new company, which counts nowhere before its first subscription.
 WATCHED: dict[type[models.Model], frozenset[str] | None] = {
     Lead: frozenset({"owner", "owner_id", "channel", "source", "created_at"}),
+    # Its own probability weighs the open pipeline.
     Deal: frozenset(
-        {"owner", "owner_id", "channel", "amount", "currency", "created_at"}
+        {
+            "owner",
+            "owner_id",
+            "channel",
+            "amount",
+            "currency",
+            "probability",
+            "created_at",
+        }
     ),
     Activity: frozenset(
         {"done", "occurred_at", "is_cold_call", "owner", "owner_id", "kind"}

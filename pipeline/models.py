@@ -425,15 +425,6 @@ class StageChange(AppendOnly):
             models.Index(fields=["deal", "-changed_at"], name="stagechange_deal_at"),
             # Funnel KPI: which deals ever reached a stage.
             models.Index(fields=["to_stage", "deal"], name="stagechange_stage_deal"),
-            # The wins and losses of a period, read from history (the
-            # closed-deal KPIs read pipeline.DealCloseDaily since it exists:
-            # a candidate for removal once nothing else reads it).
-            models.Index(
-                fields=["changed_at"],
-                include=["deal"],
-                condition=Q(to_status__in=["won", "lost"]),
-                name="stagechange_closed_at",
-            ),
         ]
 
     def __str__(self) -> str:

@@ -8,13 +8,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import connections
 from django.db.models import Count, DurationField, F, Q, Sum
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
 from leads.models import Channel, Lead, LeadStatus, LeadStatusDaily
-from metrics.kpis.numbers import MedianDuration, in_units, median, ratio
+from metrics.kpis.numbers import in_units, median, ratio
 from metrics.segments import Period, Segment
 
 
@@ -50,11 +49,11 @@ def _rollup(rows: list[dict], *keys: str) -> tuple:
 def lead_kpis(*, period: Period, segment: Segment) -> LeadKpis:
     """Return new leads, prospects added, qualification and response time.
 
-    Five queries at most: new leads grouped by channel x source x offer (with
-    those qualified by ``end``), prospects added (a sum over the status
-    history's daily rollup), the response figures of the new inbound leads
-    (and, on PostgreSQL, their median), then one ordered OFFSET query per
-    remaining median (skipped when nothing to rank).
+    Four queries at most: the period's new leads grouped by channel x source
+    x offer, with in each group those qualified by ``end`` and the response
+    figures of the inbound ones (one pass over one index); prospects added (a
+    sum over the status history's daily rollup); then one ordered OFFSET
+    query per median (skipped when nothing to rank).
     """
     start_at, end_at = period.bounds()
     leads = Lead.objects.filter(segment.owned("owner"), segment.on_channel("channel"))
@@ -63,6 +62,12 @@ def lead_kpis(*, period: Period, segment: Segment) -> LeadKpis:
     # multiplies the two clauses' selectivities (both count the NULLs) and
     # expects a tenth of the rows, then prefers the qualified_at index.
     qualified = Q(qualified_at__lt=end_at)
+    sla = datetime.timedelta(minutes=settings.CRM_LEAD_RESPONSE_SLA_MINUTES)
+    # The response is a column the services keep (Lead.first_response_at),
+    # so its figures are sums over the same rows as the new leads: counted
+    # per group here and added up below, no activity probed.
+    inbound = Q(channel=Channel.INBOUND)
+    response_time = F("first_response_at") - F("became_lead_at")
     # Counting columns of the lead_became_lead index (NULLs are not counted)
     # rather than the primary key keeps this an index-only scan.
     rows = list(
@@ -70,11 +75,27 @@ def lead_kpis(*, period: Period, segment: Segment) -> LeadKpis:
         .annotate(
             n=Count("became_lead_at"),
             qualified=Count("qualified_at", filter=qualified),
+            answered=Count("first_response_at", filter=inbound),
+            within_sla=Count(
+                "first_response_at",
+                filter=inbound & Q(first_response_at__lte=F("became_lead_at") + sla),
+            ),
+            response_total=Sum(
+                response_time, filter=inbound, output_field=DurationField()
+            ),
         )
         .order_by()
     )
     total = sum(row["n"] for row in rows)
     qualified_count = sum(row["qualified"] for row in rows)
+    inbound_rows = [row for row in rows if row["channel"] == Channel.INBOUND]
+    inbound_count = sum(row["n"] for row in inbound_rows)
+    answered = sum(row["answered"] for row in inbound_rows)
+    within_sla = sum(row["within_sla"] for row in inbound_rows)
+    response_total = sum(
+        (row["response_total"] for row in inbound_rows if row["response_total"]),
+        datetime.timedelta(),
+    )
 
     # What each record was created as is its first history row (exact, where
     # comparing two timestamps needed a tolerance), counted per day in the
@@ -88,42 +109,18 @@ def lead_kpis(*, period: Period, segment: Segment) -> LeadKpis:
         day__lte=period.end,
     ).aggregate(n=Coalesce(Sum("changes"), 0))["n"]
 
-    sla = datetime.timedelta(minutes=settings.CRM_LEAD_RESPONSE_SLA_MINUTES)
-    # The response is a column the services keep (Lead.first_response_at):
-    # the figures read the same index as the new leads, no activity probed.
-    inbound = new_leads.filter(channel=Channel.INBOUND)
-    answered = Q(first_response_at__isnull=False)
-    response_time = F("first_response_at") - F("became_lead_at")
-    # On PostgreSQL the response median comes with the counts, in the same
-    # pass over the period's leads; elsewhere it is one OFFSET query more.
-    in_one_pass = connections[inbound.db].vendor == "postgresql"
-    counts = inbound.aggregate(
-        # A column of the index, not the primary key: index-only (as above).
-        inbound=Count("became_lead_at"),
-        answered=Count("first_response_at"),
-        within_sla=Count(
-            "first_response_at",
-            filter=Q(first_response_at__lte=F("became_lead_at") + sla),
-        ),
-        response_total=Sum(response_time, output_field=DurationField()),
-        **(
-            {"response": MedianDuration(response_time, filter=answered)}
-            if in_one_pass
-            else {}
-        ),
-    )
-
     to_qualify = median(
         new_leads.filter(qualified),
         F("qualified_at") - F("became_lead_at"),
         qualified_count,
     )
-    if in_one_pass:
-        response = counts["response"]
-    else:
-        response = median(inbound.filter(answered), response_time, counts["answered"])
+    # The answered inbound leads only: the lead_inbound_answered index.
+    response = median(
+        new_leads.filter(inbound, first_response_at__isnull=False),
+        response_time,
+        answered,
+    )
     hour, minute = datetime.timedelta(hours=1), datetime.timedelta(minutes=1)
-    mean = ratio(in_units(counts["response_total"], minute), counts["answered"])
     return LeadKpis(
         new_leads=total,
         by_channel=_rollup(rows, "channel"),
@@ -135,13 +132,13 @@ def lead_kpis(*, period: Period, segment: Segment) -> LeadKpis:
         median_hours_to_qualify=None
         if to_qualify is None
         else in_units(to_qualify, hour),
-        inbound_new_leads=counts["inbound"],
-        inbound_leads_answered=counts["answered"],
+        inbound_new_leads=inbound_count,
+        inbound_leads_answered=answered,
         median_lead_response_minutes=(
             None if response is None else in_units(response, minute)
         ),
-        mean_lead_response_minutes=mean,
-        lead_response_within_sla_rate=ratio(counts["within_sla"], counts["inbound"]),
+        mean_lead_response_minutes=ratio(in_units(response_total, minute), answered),
+        lead_response_within_sla_rate=ratio(within_sla, inbound_count),
     )
 
 

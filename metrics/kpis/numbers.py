@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Aggregate, DecimalField, DurationField, QuerySet
+from django.db.models import DecimalField, QuerySet
 
 Money = tuple[tuple[str, Decimal], ...]
 
@@ -54,16 +54,3 @@ def median(queryset: QuerySet, expression, count: int) -> datetime.timedelta | N
         .values_list("_median_of", flat=True)[lower : count // 2 + 1]
     )
     return sum(middle, datetime.timedelta()) / len(middle)
-
-
-class MedianDuration(Aggregate):
-    """PostgreSQL's median of a duration, in the aggregate that counts the rows.
-
-    ``percentile_cont(0.5)`` is the middle value, or the two middle values'
-    mean for an even count (as ``_median``), to the microsecond.
-    """
-
-    function = "PERCENTILE_CONT"
-    name = "MedianDuration"
-    template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
-    output_field = DurationField()

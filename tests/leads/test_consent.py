@@ -16,6 +16,7 @@ from django.core import mail
 from leads import services
 from leads.consent import confirmation_token
 from leads.models import ConsentRecord, Lead, LeadStatus
+from pipeline.activities import activity_log
 from tests.factories import ContentOfferFactory, LeadFactory
 
 pytestmark = pytest.mark.django_db
@@ -229,9 +230,24 @@ def test_capture_of_a_known_email_stays_a_few_queries(
     LeadFactory(owner=rep, status="prospect", email="ana@corp.example")
 
     # offer lookup, SAVEPOINT, the lead INSERT that the known e-mail makes a
-    # no-op, lead SELECT FOR UPDATE, the first response since it became a
-    # lead (its earlier calls answered a prospect), the prospect-to-lead
-    # LeadStatusChange INSERT and its daily rollup upsert, lead UPDATE, touch
-    # INSERT, consent request INSERT, RELEASE SAVEPOINT.
-    with django_assert_max_num_queries(11):
+    # no-op, lead SELECT FOR UPDATE, the prospect-to-lead LeadStatusChange
+    # INSERT and its daily rollup upsert, lead UPDATE, touch INSERT, consent
+    # request INSERT, RELEASE SAVEPOINT. Nobody has called it yet: no first
+    # response to look for, no cold call to mark.
+    with django_assert_max_num_queries(10):
         assert _capture(anon_api).status_code == 201
+
+
+def test_capture_of_a_called_prospect_adds_its_first_response_and_call_marks(
+    anon_api, rep, offer, django_assert_max_num_queries
+):
+    prospect = LeadFactory(owner=rep, status="prospect", email="ana@corp.example")
+    call = activity_log(by=rep, kind="call", outcome="no_answer", lead=prospect)
+
+    # The 10 above, plus the first response since it became a lead (the call
+    # answered a prospect, so none) and the UPDATE marking the cold call.
+    with django_assert_max_num_queries(12):
+        assert _capture(anon_api).status_code == 201
+    call.refresh_from_db()
+    assert call.is_cold_call
+    assert call.led_to_lead

@@ -211,8 +211,19 @@ def _set_target(rep, other_rep):
     )
 
 
+def _weigh_a_deal(rep, other_rep):
+    deal = services.deal_create(
+        by=rep, title="D", channel="outbound", amount=Decimal("1000"), currency="EUR"
+    )
+    version = data_version()
+    # The weighted pipeline reads the deal's own probability when it has one.
+    services.deal_update(deal=deal, by=rep, probability=80)
+    return version
+
+
 @pytest.mark.parametrize(
-    "change", [_new_lead, _reassign, _log_call, _move_rep, _set_target]
+    "change",
+    [_new_lead, _reassign, _log_call, _move_rep, _set_target, _weigh_a_deal],
 )
 def test_each_kind_of_change_moves_the_version(rep, other_rep, change):
     version = data_version()
