@@ -48,6 +48,7 @@ from leads.models import (
     LeadStatus,
     LeadStatusChange,
     Source,
+    activities,
     first_response_since,
 )
 from leads.services import CREATABLE, MERGEABLE_FIELDS
@@ -439,8 +440,7 @@ def _answer_raised(now) -> None:
     Lead.objects.filter(pk__in=raised).update(
         first_response_at=first_response_since(OuterRef("became_lead_at"))
     )
-    activities = Lead._meta.get_field("activities").related_model._default_manager
-    activities.filter(lead__in=raised).won_over_by(now).update(led_to_lead=True)
+    activities().filter(lead__in=raised).won_over_by(now).update(led_to_lead=True)
 
 
 _OUT_OF_SCOPE: dict = {}

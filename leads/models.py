@@ -14,7 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connections, models
-from django.db.models import Lookup, OuterRef, Q, Subquery, Value
+from django.db.models import Lookup, Manager, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Concat, Lower
 from django.db.models.lookups import Exact, In
 from django.utils.translation import gettext, pgettext_lazy
@@ -443,17 +443,22 @@ class Lead(Versioned, TimeStamped):
         self.email = normalize_email(self.email)
 
 
+def activities() -> Manager:
+    """Return pipeline's activities (with its queryset's rules), reached through
+    the reverse relation so that this app never imports ``pipeline``."""
+    return Lead._meta.get_field("activities").related_model._default_manager
+
+
 def first_response_since(since: Any) -> Subquery:
     """Return the outer lead's first response at or after ``since`` (a subquery).
 
     What ``Lead.first_response_at`` holds with ``since`` its ``became_lead_at``.
-    A response is pipeline's rule (``ActivityQuerySet.responses``), reached
-    through the reverse relation so that this app never imports ``pipeline``.
+    A response is pipeline's rule (``ActivityQuerySet.responses``).
     Served by the ``activity_lead_at`` (lead, occurred_at) index.
     """
-    activities = Lead._meta.get_field("activities").related_model._default_manager
     return Subquery(
-        activities.responses()
+        activities()
+        .responses()
         .filter(lead=OuterRef("pk"), occurred_at__gte=since)
         .order_by("occurred_at")
         .values("occurred_at")[:1]

@@ -483,24 +483,17 @@ class ActivityQuerySet(models.QuerySet["Activity"]):
         """Return outbound calls to people who never asked to be contacted."""
         return self.filter(is_cold_call=True)
 
-    def won_over_by(self, became_lead_at) -> ActivityQuerySet:
+    def won_over_by(self, became_lead_at: datetime.datetime) -> ActivityQuerySet:
         """Return the cold calls a person becoming a lead at ``became_lead_at`` follows.
 
         Those made at most ``COLD_CALL_TO_LEAD_WINDOW`` before it (and not after):
-        the calls whose ``led_to_lead`` the promotion sets. ``became_lead_at`` is
-        a moment, or an expression of the activity's row (the called lead's
-        ``became_lead_at``, for a bulk fill). ``leads`` reaches it through the
-        reverse relation, as it reaches ``responses``.
+        the calls whose ``led_to_lead`` the promotion sets (the rule of
+        ``history.led_to_lead``). ``leads`` reaches it through the reverse
+        relation, as it reaches ``responses``.
         """
-        if isinstance(became_lead_at, datetime.datetime):
-            earliest = became_lead_at - COLD_CALL_TO_LEAD_WINDOW
-        else:
-            earliest = ExpressionWrapper(
-                became_lead_at - Value(COLD_CALL_TO_LEAD_WINDOW),
-                output_field=models.DateTimeField(),
-            )
         return self.cold_calls().filter(
-            occurred_at__lte=became_lead_at, occurred_at__gte=earliest
+            occurred_at__lte=became_lead_at,
+            occurred_at__gte=became_lead_at - COLD_CALL_TO_LEAD_WINDOW,
         )
 
     def responses(self) -> ActivityQuerySet:
