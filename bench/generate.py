@@ -1109,6 +1109,7 @@ class Generator:
                     "",
                     _ts(closed) if closed is not None else None,
                     _ts(entered),
+                    built.deepest_stage,
                     _ts(last_act) if last_act is not None else None,
                     built.version,
                 )
@@ -1135,6 +1136,7 @@ class Generator:
                 "lost_notes",
                 "closed_at",
                 "stage_entered_at",
+                "deepest_stage",
                 "last_activity_at",
                 "version",
             ],

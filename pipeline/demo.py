@@ -161,6 +161,7 @@ def _deals(ctx: DemoContext, reps: list[User]) -> tuple[int, int, int]:
             else "",
             closed_at=deal_history.closed_at,
             stage_entered_at=deal_history.stage_entered_at,
+            deepest_stage=deal_history.deepest_stage,
             version=deal_history.version,
         )
         if deal.lost_reason == LostReason.OTHER:

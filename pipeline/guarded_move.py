@@ -20,12 +20,12 @@ from __future__ import annotations
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connections, router
-from django.db.models import F, OuterRef, QuerySet, Subquery
+from django.db.models import Case, F, OuterRef, QuerySet, Subquery, Value, When
 from django.db.models.sql import UpdateQuery
 from django.utils import timezone
 
 from crm.versioning import ExpectedVersion
-from pipeline.models import Deal, DealStatus, StageChange
+from pipeline.models import STAGE_INDEX, STAGE_ORDER, Deal, DealStatus, StageChange
 
 
 def _last_history(field: str):
@@ -81,6 +81,15 @@ def move_in_place(
     query.add_update_values(
         {
             "stage": to_stage,
+            # history.deeper, in SQL: the stage is deeper than any the deal
+            # reached when the deepest is one of the stages before it.
+            "deepest_stage": Case(
+                When(
+                    deepest_stage__in=STAGE_ORDER[: STAGE_INDEX[to_stage]],
+                    then=Value(to_stage),
+                ),
+                default=F("deepest_stage"),
+            ),
             "stage_entered_at": now,
             "version": F("version") + 1,
             "updated_at": now,

@@ -17,7 +17,8 @@ rule lives here once:
   ``Engagement`` (many activities, in Python): a lead's activity counters;
 - ``deal_history``: the ``StageChange`` rows of a deal's steps, the moves
   checked against ``ALLOWED_MOVES``/``WIN_FROM``, and the deal fields that
-  follow from them.
+  follow from them; ``deeper``: the deepest stage a deal has reached
+  (``Deal.deepest_stage``, which the funnel counts).
 
 Nothing here touches the database: times may be datetimes or, for the
 benchmark's compact arrays, plain numbers.
@@ -36,6 +37,7 @@ from leads.models import LeadStatus
 from pipeline.models import (
     ALLOWED_MOVES,
     COLD_CALL_TO_LEAD_WINDOW,
+    STAGE_INDEX,
     TOUCH_KINDS,
     WIN_FROM,
     ActivityKind,
@@ -190,6 +192,15 @@ class Change(NamedTuple):
     changed_by: Any
 
 
+def deeper(*stages: str) -> str:
+    """Return the deepest of ``stages`` (in the funnel's order).
+
+    ``Deal.deepest_stage`` only ever goes down the funnel: a deal moved back
+    or reopened into an earlier stage keeps the depth it had reached.
+    """
+    return max(stages, key=STAGE_INDEX.__getitem__)
+
+
 @dataclass(frozen=True)
 class DealHistory:
     """A deal's history rows and the fields of the deal that follow from them."""
@@ -200,6 +211,7 @@ class DealHistory:
     status: str
     closed_at: Any
     stage_entered_at: Any
+    deepest_stage: str
     # deal_create saves version 1 and every transition adds one.
     version: int
 
@@ -217,6 +229,7 @@ def deal_history(steps: Sequence[Step]) -> DealHistory:
     first = steps[0]
     changes = [Change("", first.stage, "", first.status, first.at, first.by)]
     entered, closed = first.at, None
+    deepest = first.stage
     previous = first
     for step in steps[1:]:
         _check(previous, step)
@@ -230,6 +243,7 @@ def deal_history(steps: Sequence[Step]) -> DealHistory:
                 step.by,
             )
         )
+        deepest = deeper(deepest, step.stage)
         if step.status == DealStatus.OPEN:
             entered, closed = step.at, None
         else:
@@ -242,6 +256,7 @@ def deal_history(steps: Sequence[Step]) -> DealHistory:
         status=previous.status,
         closed_at=closed,
         stage_entered_at=entered,
+        deepest_stage=deepest,
         version=len(steps),
     )
 

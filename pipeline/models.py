@@ -289,6 +289,15 @@ class Deal(TimeStamped):
     stage_entered_at = models.DateTimeField(
         default=timezone.now, verbose_name=_("stage entered at")
     )
+    # The deepest stage the deal ever reached (``history.deeper``), kept by
+    # the services with each move or reopening: the funnel counts the deals
+    # by it rather than reading every deal's history.
+    deepest_stage = models.CharField(
+        max_length=16,
+        choices=Stage.choices,
+        default=Stage.PROSPECTION,
+        verbose_name=_("deepest stage reached"),
+    )
     last_activity_at = models.DateTimeField(
         null=True, blank=True, verbose_name=_("last activity at")
     )

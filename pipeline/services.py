@@ -31,6 +31,7 @@ from leads.services import lead_status_record
 from pipeline import rollups as pipeline_rollups
 from pipeline.activities import field_errors
 from pipeline.guarded_move import move_in_place
+from pipeline.history import deeper
 from pipeline.models import (
     ALLOWED_MOVES,
     WIN_FROM,
@@ -292,6 +293,7 @@ def deal_create(
             owner=owner,
             lead=lead,
             stage=stage,
+            deepest_stage=stage,
             status=DealStatus.OPEN,
             stage_entered_at=now,
             **fields,
@@ -401,13 +403,16 @@ def deal_move(
             )
         from_stage = deal.stage
         deal.stage = to_stage
+        # The stage left counts too: a deal written without the services
+        # (no history, hence this path) may be deeper than its deepest_stage.
+        deal.deepest_stage = deeper(deal.deepest_stage, from_stage, to_stage)
         deal.stage_entered_at = timezone.now()
         return _save_transition(
             deal,
             by=by,
             from_stage=from_stage,
             from_status=DealStatus.OPEN,
-            fields=["stage", "stage_entered_at"],
+            fields=["stage", "deepest_stage", "stage_entered_at"],
         )
 
 
@@ -498,6 +503,7 @@ def deal_reopen(
         # closes takes it back out of that day).
         undone_close_at = pipeline_rollups.standing_close_at(deal)
         deal.stage = to_stage or Stage(deal.stage)
+        deal.deepest_stage = deeper(deal.deepest_stage, from_stage, deal.stage)
         deal.status = DealStatus.OPEN
         deal.closed_at = None
         deal.lost_reason = ""
@@ -510,6 +516,7 @@ def deal_reopen(
             from_status=from_status,
             fields=[
                 "stage",
+                "deepest_stage",
                 "status",
                 "closed_at",
                 "lost_reason",

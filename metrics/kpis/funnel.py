@@ -9,14 +9,11 @@ from django.db.models import (
     Case,
     Count,
     IntegerField,
-    Max,
-    OuterRef,
     Q,
-    Subquery,
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, Greatest
+from django.db.models.functions import Greatest
 
 from metrics.kpis.deals import StageRow, open_on
 from metrics.kpis.numbers import ratio
@@ -27,7 +24,6 @@ from pipeline.models import (
     Deal,
     DealStatus,
     Stage,
-    StageChange,
 )
 
 
@@ -62,20 +58,14 @@ def _depth(field: str) -> Case:
 def funnel(*, period: Period, segment: Segment) -> Funnel:
     """Return the funnel of the deals created in the period (3 queries).
 
-    Each deal's depth is the deepest stage in its whole StageChange history
-    (or its current stage, if deeper), so a deal that skipped a stage passed
-    it, one that went back and forth counts once, and counts never grow down
-    the funnel. One GROUP BY depth, then cumulative sums over at most 5 rows.
+    Each deal's depth is the deepest stage it ever reached in its whole
+    history, which the services keep on the deal (``Deal.deepest_stage``),
+    or its current stage if deeper (a deal written without the services),
+    so a deal that skipped a stage passed it, one that went back and forth
+    counts once, and counts never grow down the funnel. One GROUP BY depth
+    over the period's deals, then cumulative sums over at most 5 rows.
     """
     start_at, end_at = period.bounds()
-    history_depth = Subquery(
-        StageChange.objects.filter(deal=OuterRef("pk"))
-        .order_by()
-        .values("deal")
-        .annotate(depth=Max(_depth("to_stage")))
-        .values("depth"),
-        output_field=IntegerField(),
-    )
     rows = list(
         Deal.objects.filter(
             segment.owned("owner"),
@@ -83,7 +73,7 @@ def funnel(*, period: Period, segment: Segment) -> Funnel:
             created_at__gte=start_at,
             created_at__lt=end_at,
         )
-        .annotate(depth=Greatest(Coalesce(history_depth, Value(-1)), _depth("stage")))
+        .annotate(depth=Greatest(_depth("deepest_stage"), _depth("stage")))
         .values("depth")
         .annotate(n=Count("pk"), won=Count("pk", filter=Q(status=DealStatus.WON)))
         .order_by()

@@ -269,6 +269,7 @@ def make_deal(owner, created, steps, *, amount="1000", currency="EUR", **fields)
         status=built.status,
         closed_at=built.closed_at,
         stage_entered_at=built.stage_entered_at,
+        deepest_stage=built.deepest_stage,
         version=built.version,
         **fields,
     )
