@@ -111,11 +111,13 @@ def _customer_counts(periods: list[Period], segment: Segment) -> list[dict[str, 
         )
         for day in days
     }
-    aggregates = {}
+    # Customers on each boundary day once (a month's end is the next one's
+    # start), and those lost in each period.
+    aggregates = {
+        f"n_{on}": Count("company", filter=Q(**{on: 1})) for on in column.values()
+    }
     for n, p in enumerate(periods):
         on_start, on_end = column[p.start - DAY], column[p.end]
-        aggregates[f"start_{n}"] = Count("company", filter=Q(**{on_start: 1}))
-        aggregates[f"end_{n}"] = Count("company", filter=Q(**{on_end: 1}))
         aggregates[f"churned_{n}"] = Count(
             "company", filter=Q(**{on_start: 1, on_end: 0})
         )
@@ -131,11 +133,11 @@ def _customer_counts(periods: list[Period], segment: Segment) -> list[dict[str, 
     )
     return [
         {
-            "start": row[f"start_{n}"],
-            "end": row[f"end_{n}"],
+            "start": row[f"n_{column[p.start - DAY]}"],
+            "end": row[f"n_{column[p.end]}"],
             "churned": row[f"churned_{n}"],
         }
-        for n in range(len(periods))
+        for n, p in enumerate(periods)
     ]
 
 
@@ -155,38 +157,61 @@ def _mrr(periods: list[Period], segment: Segment) -> list[dict[str, Money]]:
     MRR at a moment is the sum of every movement effective before it. The
     query reads the ledger's daily rollup (``crm.MrrDaily``: one row per day,
     owner, currency and kind with movements, kept exact by the services), so
-    its cost follows the days and owners, not the number of movements.
+    its cost follows the days and owners, not the number of movements. It
+    sums the rows per currency, kind and span between consecutive period
+    bounds (one ``CASE`` on the day, whatever the number of periods); each
+    period's figures are then sums of those few spans.
     """
-    last = max(p.end for p in periods)
-    sums = {}
-    for n, p in enumerate(periods):
-        within = Q(day__gte=p.start, day__lte=p.end)
-        sums[f"start_{n}"] = Q(day__lt=p.start)
-        sums[f"end_{n}"] = Q(day__lte=p.end)
-        for name, kind, _ in MOVEMENTS:
-            sums[f"{name}_{n}"] = within & Q(kind=kind)
-    rows = list(
-        MrrDaily.objects.filter(segment.owned("owner"))
-        .filter(day__lte=last)
-        .values("currency")
-        .annotate(
-            **{
-                name: Sum("amount", filter=condition, output_field=MONEY_SUM)
-                for name, condition in sums.items()
+    # Span i holds the days in [bounds[i - 1], bounds[i]); span 0 everything
+    # before the first bound.
+    bounds = sorted({p.start for p in periods} | {p.end + DAY for p in periods})
+    span = Case(
+        *(When(day__lt=bound, then=Value(i)) for i, bound in enumerate(bounds)),
+        output_field=IntegerField(),
+    )
+    rows = (
+        MrrDaily.objects.filter(segment.owned("owner"), day__lt=bounds[-1])
+        .values("currency", "kind", span=span)
+        .annotate(total=Sum("amount", output_field=MONEY_SUM))
+        .order_by()
+    )
+    # sums[currency][kind][i]: the movements of that kind in span i.
+    sums: dict[str, dict[str, list[Decimal]]] = {}
+    for row in rows:  # at most currencies x kinds x spans
+        by_kind = sums.setdefault(row["currency"], {})
+        spans = by_kind.setdefault(row["kind"], [Decimal(0)] * len(bounds))
+        spans[row["span"]] += row["total"]
+    # The days before bounds[i] are the spans [0, i + 1).
+    before = {bound: i + 1 for i, bound in enumerate(bounds)}
+
+    def total(by_kind: dict, kinds, first: int, last: int) -> Decimal:
+        """Sum ``kinds`` over the spans [first, last)."""
+        return sum(
+            (sum(by_kind.get(kind, ())[first:last], Decimal(0)) for kind in kinds),
+            Decimal(0),
+        )
+
+    every_kind = [kind for _, kind, _ in MOVEMENTS]
+    result = []
+    for p in periods:
+        first, after = before[p.start], before[p.end + DAY]
+        figures = {
+            "start": (1, every_kind, 0, first),
+            "end": (1, every_kind, 0, after),
+        } | {name: (sign, [kind], first, after) for name, kind, sign in MOVEMENTS}
+        result.append(
+            {
+                name: tuple(
+                    (
+                        currency,
+                        _positive(sign, total(sums[currency], kinds, lo, hi)),
+                    )
+                    for currency in sorted(sums)
+                )
+                for name, (sign, kinds, lo, hi) in figures.items()
             }
         )
-        .order_by("currency")
-    )
-    signs = {"start": 1, "end": 1} | {name: sign for name, _, sign in MOVEMENTS}
-    return [
-        {
-            name: tuple(
-                (row["currency"], _positive(sign, row[f"{name}_{n}"])) for row in rows
-            )
-            for name, sign in signs.items()
-        }
-        for n in range(len(periods))
-    ]
+    return result
 
 
 def _positive(sign: int, total: Decimal | None) -> Decimal:
