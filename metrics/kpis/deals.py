@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import (
-    Case,
     Count,
     DurationField,
     F,
@@ -18,7 +17,6 @@ from django.db.models import (
     Subquery,
     Sum,
     Value,
-    When,
 )
 from django.db.models.functions import Coalesce
 
@@ -108,27 +106,22 @@ def open_on(moment: datetime.datetime, segment: Segment) -> tuple[StageRow, ...]
     docs/benchmarks.md, "Rollups").
     """
     rules = StageRules.load()
-    # One probe per deal: the stage its last history row before the moment
-    # left it open in, or "" if that row closed it.
-    open_stage_then = (
-        StageChange.objects.filter(deal=OuterRef("pk"), changed_at__lt=moment)
-        .order_by("-changed_at", "-pk")
-        .annotate(
-            open_stage=Case(
-                When(to_status=DealStatus.OPEN, then=F("to_stage")), default=Value("")
-            )
-        )
-        .values("open_stage")[:1]
-    )
+    last = StageChange.objects.filter(
+        deal=OuterRef("pk"), changed_at__lt=moment
+    ).order_by("-changed_at", "-pk")
     rows = (
         Deal.objects.filter(segment.owned("owner"), segment.on_channel("channel"))
         # Closed before the moment and never reopened since: closed at it.
         .filter(created_at__lt=moment)
         # Statuses named for the deal_status_closed (status, closed_at) index.
         .filter(Q(status=DealStatus.OPEN) | Q(status__in=CLOSED, closed_at__gte=moment))
-        # Grouped by, not filtered on: a filter would probe the history a
-        # second time. The deals closed then form the "" group, left out below.
-        .annotate(stage_then=Coalesce(Subquery(open_stage_then), F("stage")))
+        .annotate(
+            stage_then=Coalesce(Subquery(last.values("to_stage")[:1]), F("stage")),
+            status_then=Coalesce(
+                Subquery(last.values("to_status")[:1]), Value(DealStatus.OPEN)
+            ),
+        )
+        .filter(status_then=DealStatus.OPEN)
         .values("stage_then", "currency")
         .annotate(
             deals=Count("pk"),
@@ -164,7 +157,6 @@ def open_on(moment: datetime.datetime, segment: Segment) -> tuple[StageRow, ...]
                     / 100,
                 )
                 for row in rows
-                if row["stage_then"]
             ),
             key=lambda r: (STAGE_INDEX[r.stage], r.currency),
         )
