@@ -404,8 +404,8 @@ def _record_history(now, by: User | None, *, raised: bool) -> None:
         f"INSERT INTO {history} "
         "(lead_id, from_status, to_status, changed_at, changed_by_id) "
     )
-    # created_at was written as the inserter prepares it, became_lead_at of
-    # raised prospects as _fill_blanks passes it: compare each the same way.
+    # Both columns were written as the backend adapts a datetime (on SQLite,
+    # UTC text without an offset): compare them to ``now`` adapted the same way.
     created = connection.ops.adapt_datetimefield_value(now)
     with connection.cursor() as cursor:
         # Names come from the models; every value is a parameter.
@@ -418,7 +418,7 @@ def _record_history(now, by: User | None, *, raised: bool) -> None:
             cursor.execute(
                 f"{insert} SELECT id, 'prospect', 'lead', became_lead_at, %s "  # noqa: S608  # nosec B608
                 f"FROM {lead} WHERE became_lead_at = %s AND created_at <> %s",
-                [by_id, now, created],
+                [by_id, created, created],
             )
 
 
@@ -435,7 +435,7 @@ def _answer_raised(now) -> None:
     raised = RawSQL(  # noqa: S611  # nosec B611
         # The name comes from the model; every value is a parameter.
         f"SELECT id FROM {lead} WHERE became_lead_at = %s AND created_at <> %s",  # noqa: S608  # nosec B608
-        [now, created],
+        [created, created],
     )
     Lead.objects.filter(pk__in=raised).update(
         first_response_at=first_response_since(OuterRef("became_lead_at"))
@@ -605,6 +605,9 @@ def _fill_blanks(fills: list[tuple[int, dict[str, str]]], now) -> None:
     """
     if not fills:
         return
+    # As the ORM writes a datetime: on SQLite, UTC text without an offset,
+    # which range filters compare as text (an offset would sort after it).
+    at = connection.ops.adapt_datetimefield_value(now)
     table = connection.ops.quote_name(Lead._meta.db_table)
     columns = ["id", *MERGEABLE_FIELDS, "status"]
     fill = ", ".join(
@@ -640,4 +643,4 @@ def _fill_blanks(fills: list[tuple[int, dict[str, str]]], now) -> None:
             )
         ]
         with connection.cursor() as cursor:
-            cursor.execute(sql, [*params, now, now])
+            cursor.execute(sql, [*params, at, at])

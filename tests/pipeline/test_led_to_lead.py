@@ -13,11 +13,12 @@ import io
 import pytest
 import time_machine
 from django.db import transaction
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from leads import services as lead_services
 from leads.importing import leads_import
+from leads.models import Lead
 from pipeline import history
 from pipeline.activities import activity_log
 from pipeline.models import Activity
@@ -151,6 +152,9 @@ def _raise(rep, person, how, at):
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(people=st.lists(history_of_one_person, min_size=1, max_size=3))
+# Found by this test: a call exactly one window before an import raised the
+# prospect (SQLite stored the import's moment as text with an offset).
+@example(people=[([(52, False)], "import", 22)])
 def test_the_flags_equal_the_rule_and_the_bulk_fill(rep, people):
     with transaction.atomic():  # each example rolls back
         for calls, how, raised_days_before in people:
@@ -180,3 +184,22 @@ def test_the_flags_equal_the_rule_and_the_bulk_fill(rep, people):
         by_the_fill = dict(Activity.objects.values_list("pk", "led_to_lead"))
         assert by_the_fill == by_the_rule
         transaction.set_rollback(True)
+
+
+def test_an_import_stores_the_raise_as_every_other_moment(rep):
+    # A call exactly one window before the import that raises its prospect.
+    person = _prospect(rep)
+    call = _call(rep, person, START - 52 * DAY)
+    _raise(rep, person, "import", START - 22 * DAY)
+
+    call.refresh_from_db()
+    assert call.led_to_lead
+    # The raise compares as the moment it is: on SQLite an offset in the
+    # stored text sorted it after the same moment written by the ORM.
+    assert Lead.objects.filter(
+        pk=person.pk, became_lead_at__lte=START - 22 * DAY
+    ).exists()
+    Activity.objects.update(led_to_lead=False)
+    fill_cold_calls_led_to_lead(Activity)
+    call.refresh_from_db()
+    assert call.led_to_lead
