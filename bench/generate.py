@@ -54,7 +54,7 @@ from leads.models import (
     Source,
     Touch,
 )
-from leads.rollups import LEAD_STATUS
+from leads.rollups import LEAD_STATUS, NEW_LEADS
 from metrics.models import KpiKey, KpiTarget, PeriodKind
 from pipeline.history import (
     Engagement,
@@ -670,7 +670,7 @@ class Generator:
         """The daily rollups of the lead and stage histories, recomputed in SQL
         by the builder the migrations use (the MRR one is built with its
         ledger). ``bench/rollup_check.py`` then reports their drift (none)."""
-        for rollup in (LEAD_STATUS, *PIPELINE_ROLLUPS):
+        for rollup in (LEAD_STATUS, NEW_LEADS, *PIPELINE_ROLLUPS):
             started = time.perf_counter()
             rollups.rebuild(rollup)
             table = rollup.model._meta.db_table

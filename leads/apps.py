@@ -8,6 +8,7 @@ class LeadsConfig(AppConfig):
 
     def ready(self) -> None:
         from crm import rollups
-        from leads.rollups import LEAD_STATUS
+        from leads.rollups import LEAD_STATUS, NEW_LEADS
 
         rollups.register("lead_status", LEAD_STATUS)
+        rollups.register("new_leads", NEW_LEADS)

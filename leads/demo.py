@@ -24,7 +24,7 @@ from leads.models import (
     Source,
     Touch,
 )
-from leads.rollups import LEAD_STATUS
+from leads.rollups import LEAD_STATUS, NEW_LEADS
 from leads.scoring import lead_score
 
 OFFERS = [
@@ -112,6 +112,7 @@ def _status_history(leads: list[Lead]) -> None:
             before = status
     LeadStatusChange.objects.bulk_create(rows, batch_size=1000)
     rollups.rebuild(LEAD_STATUS)
+    rollups.rebuild(NEW_LEADS)
 
 
 def _offers() -> list[ContentOffer]:

@@ -196,6 +196,7 @@ def leads_import(
                 if raised:
                     _answer_raised(insert.now_value)
                 lead_rollups.status_add_recorded_at(insert.now_value)
+                lead_rollups.new_leads_add_became_at(insert.now_value)
     except _Rollback:
         report.created = report.merged = 0
         report.rejected.sort(key=lambda r: r.line)

@@ -1,9 +1,12 @@
-"""The daily rollup of the lead status history (``leads.LeadStatusDaily``).
+"""The daily rollups of the leads: status changes and new leads.
 
-Described once as a ``crm.rollups.Rollup``: the services add one row per
-status change in its transaction (``status_add``), a lead whose owner or
-channel changes moves its sums (``lead_moving``), bulk writers add the rows
-they inserted (``add_ledger_rows``), and ``verify_rollups`` recomputes it.
+Each is described once as a ``crm.rollups.Rollup``. ``leads.LeadStatusDaily``:
+the services add one row per status change in its transaction
+(``status_add``), a lead whose owner or channel changes moves its sums
+(``lead_moving``), bulk writers add the rows they inserted
+(``add_ledger_rows``). ``leads.NewLeadDaily``: a lead is counted when it
+becomes one and moved when its channel, source or offer changes
+(``new_lead_moved``). ``verify_rollups`` recomputes both.
 """
 
 from __future__ import annotations
@@ -12,12 +15,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.db import models
-from django.db.models import Count, QuerySet
-from django.db.models.functions import TruncDate
+from django.db.models import Count, QuerySet, Value
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from crm import rollups
-from leads.models import Lead, LeadStatusChange, LeadStatusDaily
+from leads.models import Lead, LeadStatusChange, LeadStatusDaily, NewLeadDaily
 
 
 def _status_values(ledger: type[models.Model]) -> QuerySet:
@@ -96,3 +99,64 @@ def status_add_recorded_at(moment) -> None:
     The CSV import marks all its history rows with its one clock reading.
     """
     rollups.add_ledger_rows(LEAD_STATUS, LEAD_STATUS.parts[0], changed_at=moment)
+
+
+# --- new leads ----------------------------------------------------------------
+
+
+def _new_lead_values(ledger: type[models.Model]) -> QuerySet:
+    """The leads grouped as the new-lead rollup (its key, then its sum)."""
+    return (
+        ledger._default_manager.order_by()
+        .filter(became_lead_at__isnull=False)
+        .annotate(
+            day=TruncDate("became_lead_at", tzinfo=timezone.get_default_timezone()),
+            offer_key=Coalesce("offer_id", Value(0)),
+        )
+        .values("day", "channel", "source", "offer_key")
+        .annotate(n=Count("pk"))
+        .values_list("day", "channel", "source", "offer_key", "n")
+    )
+
+
+NEW_LEADS = rollups.Rollup(
+    name="New leads per day, channel, source and offer (leads.NewLeadDaily)",
+    model=NewLeadDaily,
+    key=("day", "channel", "source", "offer_key"),
+    sums=("leads",),
+    parts=(rollups.Part(ledger=Lead, source=_new_lead_values, record="pk"),),
+)
+
+
+def new_lead_row(lead: Lead | None) -> dict | None:
+    """Return what ``lead`` (as it is in memory) adds to the rollup, if anything."""
+    if lead is None or lead.became_lead_at is None:
+        return None
+    return {
+        "day": timezone.localdate(lead.became_lead_at),
+        "channel": lead.channel,
+        "source": lead.source,
+        "offer_key": lead.offer_id or 0,
+        "leads": 1,
+    }
+
+
+def new_lead_moved(before: dict | None, lead: Lead | None) -> None:
+    """Move a lead's count from ``before`` (``new_lead_row`` of it before the
+    change, None for a new record) to where it counts now (``lead=None``: it
+    is deleted). Call it in the change's transaction, the lead locked or just
+    inserted: 1 statement, none when nothing it counts under changed."""
+    after = new_lead_row(lead)
+    if before != after:
+        rollups.replace_contributions(
+            NEW_LEADS, [before] if before else [], [after] if after else []
+        )
+
+
+def new_leads_add_became_at(moment) -> None:
+    """Add the leads a bulk writer made leads at ``moment`` (1 statement).
+
+    The CSV import stamps the leads it creates and the prospects it raises
+    with its one clock reading.
+    """
+    rollups.add_ledger_rows(NEW_LEADS, NEW_LEADS.parts[0], became_lead_at=moment)

@@ -185,6 +185,7 @@ def lead_create(
             lead_status_record(
                 lead=lead, from_status="", to_status=status, at=now, by=by
             )
+            lead_rollups.new_lead_moved(None, lead)
             if consent:
                 # Entered by a user, who answers for it: no confirmation round.
                 ConsentRecord.objects.create(
@@ -385,6 +386,7 @@ def lead_capture(
             lead_status_record(
                 lead=lead, from_status="", to_status=LeadStatus.LEAD, at=now, by=None
             )
+            lead_rollups.new_lead_moved(None, lead)
             webhooks.emit(WebhookEventType.LEAD_CREATED, lead_payload(lead))
             _record_touch(lead, offer, now, ip_address, page_url, user_agent, submitted)
             _request_consent(lead, offer, now, ip_address, consent)
@@ -395,6 +397,7 @@ def lead_capture(
             _next_inbound_owner()  # nobody could own it: says so
             raise ImproperlyConfigured(_("No active user can receive inbound leads."))
         changed = []
+        counted = lead_rollups.new_lead_row(lead)
         promoted = lead.status == LeadStatus.PROSPECT
         if promoted:
             changed += _make_lead(lead, at=now)
@@ -408,6 +411,7 @@ def lead_capture(
         if lead.offer_id is None:  # attribution of the first capture, not data
             lead.offer = offer
             changed.append("offer")
+        lead_rollups.new_lead_moved(counted, lead)
         # The row is locked (SELECT ... FOR UPDATE above): counted here, with
         # no re-read after the write.
         lead.touch_count += 1
@@ -712,6 +716,7 @@ def lead_promote(
             )
         at = at or timezone.now()
         save_versioned(locked, _make_lead(locked, at=at))
+        lead_rollups.new_lead_moved(None, locked)  # a prospect counted nowhere
         lead_status_record(
             lead=locked,
             from_status=LeadStatus.PROSPECT,
@@ -757,8 +762,11 @@ def lead_update(
         }
         if not changes:
             return locked
+        counted = lead_rollups.new_lead_row(locked)
         for name, value in changes.items():
             setattr(locked, name, value)
+        # A new channel, source or offer moves the lead's count of new leads.
+        lead_rollups.new_lead_moved(counted, locked)
         # A new owner or channel takes the lead's counts in the daily rollup.
         with lead_rollups.lead_moving(locked.pk, changes):
             if "email" not in changes:
@@ -785,4 +793,5 @@ def lead_delete(*, lead: Lead) -> None:
     with transaction.atomic():
         locked = Lead.objects.select_for_update().get(pk=lead.pk)
         lead_rollups.lead_removing(locked.pk)
+        lead_rollups.new_lead_moved(lead_rollups.new_lead_row(locked), None)
         locked.delete()

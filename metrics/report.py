@@ -214,7 +214,7 @@ def _item(kpi: Kpi, figure, target: Target | None) -> KpiItem:
 def kpi_report(*, period: Period, segment: Segment) -> KpiReport:
     """Return every KPI of the period with its target and attainment.
 
-    Queries: churn 2, leads 5, cold calls 1, deals 3, targets 1 (12 at most),
+    Queries: churn 2, leads 7, cold calls 1, deals 3, targets 1 (14 at most),
     plus 1 for the team's members when the segment names a team. Each family
     of the registry runs once, in the registry's order.
     """

@@ -7,6 +7,7 @@ import factory
 from django.utils import timezone
 
 from crm.models import Company, Contact, Role, Subscription, Team, User
+from leads import rollups as lead_rollups
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -101,6 +102,13 @@ class LeadFactory(factory.django.DjangoModelFactory):
     became_lead_at = factory.LazyAttribute(
         lambda lead: None if lead.status == "prospect" else timezone.now()
     )
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        lead = super()._create(model_class, *args, **kwargs)
+        # Counted in the daily new-lead rollup, as the services count a lead.
+        lead_rollups.new_lead_moved(None, lead)
+        return lead
 
 
 class DealFactory(factory.django.DjangoModelFactory):

@@ -12,7 +12,14 @@ from django.db.models import Count, DurationField, F, Q, Sum
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
-from leads.models import Channel, Lead, LeadStatus, LeadStatusDaily
+from leads.models import (
+    Channel,
+    ContentOffer,
+    Lead,
+    LeadStatus,
+    LeadStatusDaily,
+    NewLeadDaily,
+)
 from metrics.kpis.numbers import in_units, median, ratio
 from metrics.segments import Period, Segment
 
@@ -46,55 +53,87 @@ def _rollup(rows: list[dict], *keys: str) -> tuple:
     return tuple((*key, n) for key, n in sorted(totals.items(), key=str))
 
 
+def _new_lead_counts(period: Period, segment: Segment, new_leads) -> list[dict]:
+    """Return the period's new leads counted per channel, source and offer.
+
+    For the whole organisation, from the daily rollup (``NewLeadDaily``: a few
+    dozen rows a day instead of every lead); for a team or a rep, whose rows
+    the rollup does not split, from their new leads in one grouped pass.
+    Each row: channel, source, offer (its id, or None), offer__title, n.
+    """
+    if segment.owned("owner"):
+        return list(
+            new_leads.values("channel", "source", "offer", "offer__title")
+            .annotate(n=Count("became_lead_at"))
+            .order_by()
+        )
+    rows = list(
+        NewLeadDaily.objects.filter(
+            segment.on_channel("channel"),
+            day__gte=period.start,
+            day__lte=period.end,
+        )
+        .values("channel", "source", "offer_key")
+        .annotate(n=Sum("leads"))
+        .order_by()
+    )
+    # Titles apart (1 query over the few offers counted): as a subquery in
+    # the grouped query, it would run once per rollup row.
+    titles = dict(
+        ContentOffer.objects.filter(
+            pk__in={row["offer_key"] for row in rows if row["offer_key"]}
+        ).values_list("pk", "title")
+    )
+    return [
+        {
+            "channel": row["channel"],
+            "source": row["source"],
+            "offer": row["offer_key"] or None,
+            "offer__title": titles.get(row["offer_key"]),
+            "n": row["n"],
+        }
+        for row in rows
+    ]
+
+
 def lead_kpis(*, period: Period, segment: Segment) -> LeadKpis:
     """Return new leads, prospects added, qualification and response time.
 
-    Four queries at most: the period's new leads grouped by channel x source
-    x offer, with in each group those qualified by ``end`` and the response
-    figures of the inbound ones (one pass over one index); prospects added (a
-    sum over the status history's daily rollup); then one ordered OFFSET
-    query per median (skipped when nothing to rank).
+    Seven queries at most: the period's new leads per channel x source x
+    offer (``_new_lead_counts``, with the titles of the organisation's
+    offers); those qualified by ``end`` and the inbound ones' response
+    figures, each from its own partial index (the qualified, the answered
+    inbound); prospects added (a sum over the status history's daily
+    rollup); then one ordered OFFSET query per median (skipped when nothing
+    to rank).
     """
     start_at, end_at = period.bounds()
     leads = Lead.objects.filter(segment.owned("owner"), segment.on_channel("channel"))
     new_leads = leads.filter(became_lead_at__gte=start_at, became_lead_at__lt=end_at)
+    rows = _new_lead_counts(period, segment, new_leads)
+    total = sum(row["n"] for row in rows)
+    inbound_count = sum(row["n"] for row in rows if row["channel"] == Channel.INBOUND)
+
     # Not "qualified_at IS NOT NULL AND qualified_at < end": the planner
     # multiplies the two clauses' selectivities (both count the NULLs) and
     # expects a tenth of the rows, then prefers the qualified_at index.
-    qualified = Q(qualified_at__lt=end_at)
+    qualified = new_leads.filter(qualified_at__lt=end_at)
+    qualified_count = qualified.count()
+    # The response is a column the services keep (Lead.first_response_at): its
+    # figures are sums over the period's answered inbound leads (the
+    # lead_inbound_answered index), no activity probed.
     sla = datetime.timedelta(minutes=settings.CRM_LEAD_RESPONSE_SLA_MINUTES)
-    # The response is a column the services keep (Lead.first_response_at),
-    # so its figures are sums over the same rows as the new leads: counted
-    # per group here and added up below, no activity probed.
-    inbound = Q(channel=Channel.INBOUND)
-    response_time = F("first_response_at") - F("became_lead_at")
-    # Counting columns of the lead_became_lead index (NULLs are not counted)
-    # rather than the primary key keeps this an index-only scan.
-    rows = list(
-        new_leads.values("channel", "source", "offer", "offer__title")
-        .annotate(
-            n=Count("became_lead_at"),
-            qualified=Count("qualified_at", filter=qualified),
-            answered=Count("first_response_at", filter=inbound),
-            within_sla=Count(
-                "first_response_at",
-                filter=inbound & Q(first_response_at__lte=F("became_lead_at") + sla),
-            ),
-            response_total=Sum(
-                response_time, filter=inbound, output_field=DurationField()
-            ),
-        )
-        .order_by()
+    answered_leads = new_leads.filter(
+        channel=Channel.INBOUND, first_response_at__isnull=False
     )
-    total = sum(row["n"] for row in rows)
-    qualified_count = sum(row["qualified"] for row in rows)
-    inbound_rows = [row for row in rows if row["channel"] == Channel.INBOUND]
-    inbound_count = sum(row["n"] for row in inbound_rows)
-    answered = sum(row["answered"] for row in inbound_rows)
-    within_sla = sum(row["within_sla"] for row in inbound_rows)
-    response_total = sum(
-        (row["response_total"] for row in inbound_rows if row["response_total"]),
-        datetime.timedelta(),
+    response_time = F("first_response_at") - F("became_lead_at")
+    response = answered_leads.aggregate(
+        answered=Count("first_response_at"),
+        within_sla=Count(
+            "first_response_at",
+            filter=Q(first_response_at__lte=F("became_lead_at") + sla),
+        ),
+        total=Sum(response_time, output_field=DurationField()),
     )
 
     # What each record was created as is its first history row (exact, where
@@ -110,16 +149,9 @@ def lead_kpis(*, period: Period, segment: Segment) -> LeadKpis:
     ).aggregate(n=Coalesce(Sum("changes"), 0))["n"]
 
     to_qualify = median(
-        new_leads.filter(qualified),
-        F("qualified_at") - F("became_lead_at"),
-        qualified_count,
+        qualified, F("qualified_at") - F("became_lead_at"), qualified_count
     )
-    # The answered inbound leads only: the lead_inbound_answered index.
-    response = median(
-        new_leads.filter(inbound, first_response_at__isnull=False),
-        response_time,
-        answered,
-    )
+    median_response = median(answered_leads, response_time, response["answered"])
     hour, minute = datetime.timedelta(hours=1), datetime.timedelta(minutes=1)
     return LeadKpis(
         new_leads=total,
@@ -133,12 +165,14 @@ def lead_kpis(*, period: Period, segment: Segment) -> LeadKpis:
         if to_qualify is None
         else in_units(to_qualify, hour),
         inbound_new_leads=inbound_count,
-        inbound_leads_answered=answered,
+        inbound_leads_answered=response["answered"],
         median_lead_response_minutes=(
-            None if response is None else in_units(response, minute)
+            None if median_response is None else in_units(median_response, minute)
         ),
-        mean_lead_response_minutes=ratio(in_units(response_total, minute), answered),
-        lead_response_within_sla_rate=ratio(within_sla, inbound_count),
+        mean_lead_response_minutes=ratio(
+            in_units(response["total"], minute), response["answered"]
+        ),
+        lead_response_within_sla_rate=ratio(response["within_sla"], inbound_count),
     )
 
 

@@ -45,11 +45,13 @@ def test_lead_create_is_its_rows_written_and_its_transaction(
         "channel": "outbound",
         "source": "prospect_list",
     }
-    # SAVEPOINT, INSERT lead, INSERT its LeadStatusChange, its upsert into
-    # the daily status rollup, INSERT the lead.created outbox event, RELEASE.
-    # No e-mail lookup (the unique index refuses a duplicate), no owner lookup
-    # (one owns what one creates), no read of the new lead's deal.
-    with django_assert_max_num_queries(6):
+    # SAVEPOINT, INSERT lead, INSERT its LeadStatusChange, its upserts into
+    # the daily status rollup and the daily new-lead rollup, INSERT the
+    # lead.created outbox event, RELEASE: 5 statements, as the benchmark
+    # counts them (issue 18's at most 6). No e-mail lookup (the unique index
+    # refuses a duplicate), no owner lookup (one owns what one creates), no
+    # read of the new lead's deal.
+    with django_assert_max_num_queries(7):
         response = api.post("/api/v1/leads/", body, format="json")
     assert response.status_code == 201
     assert response.json()["deal"] is None
@@ -81,11 +83,12 @@ def test_capture_of_a_new_email_is_its_rows_the_turn_and_its_transaction(
     # SAVEPOINT, INSERT lead ON CONFLICT DO NOTHING (owner: the rep whose
     # turn it is), UPDATE the inbound team's cursor RETURNING whose turn it
     # was, INSERT LeadStatusChange and its upsert into the daily status
-    # rollup, INSERT the lead.created outbox event, INSERT touch, INSERT the
-    # consent request, RELEASE. Six rows in six tables are what a capture
+    # rollup, its upsert into the daily new-lead rollup, INSERT the
+    # lead.created outbox event, INSERT touch, INSERT the consent request,
+    # RELEASE. Six rows in six tables and two rollups are what a capture
     # records (issue 18's 6 statements is not met: see docs/benchmarks.md,
     # "Rollups"); the offer comes from the cache.
-    with django_assert_max_num_queries(9):
+    with django_assert_max_num_queries(10):
         response = _capture(anon_api, "second@corp.example")
     assert response.status_code == 201
     first, second = Lead.objects.order_by("pk")

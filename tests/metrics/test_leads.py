@@ -24,11 +24,11 @@ pytestmark = pytest.mark.django_db
 def test_lead_kpis_of_a_rep(rep, foreign_rep, django_assert_max_num_queries):
     offer = build_leads(rep, foreign_rep)
 
-    # Queries: 1 new leads grouped by channel x source x offer, 1 prospects
-    # added (status history), 1 response figures of the new inbound leads (on
-    # PostgreSQL also their median), 1 median time to qualify, 1 median
-    # response (SQLite only).
-    with django_assert_max_num_queries(5):
+    # Queries: 1 new leads grouped by channel x source x offer (with the
+    # offers' titles), 1 those qualified by the end, 1 response figures of
+    # the new inbound leads, 1 prospects added (status history), 1 median
+    # time to qualify, 1 median response.
+    with django_assert_max_num_queries(6):
         result = kpis.lead_kpis(period=Q1, segment=Segment(owner=rep))
 
     # Entered "lead" in Q1: L1, L2, L3, L4, L7 (L5 did on 2025-12-31).
@@ -95,8 +95,8 @@ def test_empty_period_gives_zero_counts_and_null_ratios(
 ):
     build_leads(rep, foreign_rep)
 
-    # Queries: the three counts; no median query when there is nothing to rank.
-    with django_assert_max_num_queries(3):
+    # Queries: the four counts; no median query when there is nothing to rank.
+    with django_assert_max_num_queries(4):
         result = kpis.lead_kpis(period=EMPTY, segment=Segment())
 
     assert result.new_leads == 0

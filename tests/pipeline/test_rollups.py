@@ -1,4 +1,4 @@
-"""The lead status, deal close and pipeline rollups equal their recomputation.
+"""The lead, new-lead, deal close and pipeline rollups equal their recomputation.
 
 Random sequences of lead and deal operations go through the services, on
 days that move forward (a reopening may come days after its close, in
@@ -15,7 +15,7 @@ import pytest
 import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from crm import rollups
@@ -53,6 +53,8 @@ operation = st.one_of(
     st.tuples(st.just("lead_disqualify"), pick),
     st.tuples(st.just("lead_reassign"), pick, st.integers(0, 1)),
     st.tuples(st.just("lead_channel"), pick, st.sampled_from(["inbound", "outbound"])),
+    st.tuples(st.just("lead_source"), pick, st.sampled_from(["event", "referral"])),
+    st.tuples(st.just("lead_delete"), pick),
     st.tuples(st.just("lead_convert"), pick),
     st.tuples(
         st.just("deal_create"),
@@ -119,6 +121,12 @@ def _apply(op, owners, actor) -> None:
                 lead_services.lead_update(
                     lead=_nth(Lead, args[0]), by=actor, channel=args[1]
                 )
+            elif kind == "lead_source":
+                lead_services.lead_update(
+                    lead=_nth(Lead, args[0]), by=actor, source=args[1]
+                )
+            elif kind == "lead_delete":
+                lead_services.lead_delete(lead=_nth(Lead, args[0]))
             elif kind == "lead_convert":
                 services.lead_convert(
                     lead=_nth(Lead, args[0]), by=actor, amount=Decimal(700)
@@ -191,6 +199,16 @@ def _open_from_history(day: datetime.date, owner) -> int:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(steps=st.lists(st.tuples(gap, operation), min_size=1, max_size=16))
+# A lead's source and channel change after its creation, and it is deleted.
+@example(
+    steps=[
+        (0, ("lead_create", "lead", "inbound", 0)),
+        (1, ("lead_source", 0, "event")),
+        (1, ("lead_channel", 0, "outbound")),
+        (0, ("lead_create", "lead", "inbound", 1)),
+        (3, ("lead_delete", 0)),
+    ]
+)
 def test_rollups_equal_the_history_regrouped_after_any_operations(
     admin_user, rep, other_rep, steps
 ):
@@ -202,7 +220,7 @@ def test_rollups_equal_the_history_regrouped_after_any_operations(
             with time_machine.travel(moment, tick=False):
                 _apply(op, owners, admin_user)
 
-        for key in ("lead_status", "deal_closes", "pipeline"):
+        for key in ("lead_status", "new_leads", "deal_closes", "pipeline"):
             assert list(rollups.drift(rollups.REGISTRY[key])) == [], key
         # The KPIs read from the rollups count what the history says, per owner.
         for owner in owners:
