@@ -133,7 +133,9 @@ def new_lead_row(lead: Lead | None) -> dict | None:
     if lead is None or lead.became_lead_at is None:
         return None
     return {
-        "day": timezone.localdate(lead.became_lead_at),
+        # The day in the CRM's time zone, as the KPIs' periods and the
+        # rebuild (TruncDate) count it, whatever time zone is active.
+        "day": timezone.localdate(lead.became_lead_at, timezone.get_default_timezone()),
         "channel": lead.channel,
         "source": lead.source,
         "offer_key": lead.offer_id or 0,
