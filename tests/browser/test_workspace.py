@@ -38,7 +38,11 @@ class Clicks:
 def _drag(page, deal_pk: int, stage: str) -> None:
     """Drag a card by its body onto another column, as a mouse would."""
     card = page.locator(f"#deal-{deal_pk}")
-    card.locator(".meta").drag_to(page.locator(f'section[data-stage="{stage}"] .cards'))
+    target = page.locator(f'section[data-stage="{stage}"] .cards')
+    # Only once board.js has made the columns sortable (a deferred script: on
+    # a busy machine the drag could come first and move nothing).
+    expect(target).to_have_attribute("data-sortable", "on")
+    card.locator(".meta").drag_to(target)
 
 
 def test_from_capture_to_won_deal_in_at_most_15_clicks(page, rep, team):
