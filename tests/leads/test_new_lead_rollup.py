@@ -45,6 +45,12 @@ def inbound(team, rep):
     return ContentOfferFactory(slug="playbook", external_url="https://x.example/p")
 
 
+def _cold_call_prospect(rep, email):
+    return services.lead_create(
+        by=rep, email=email, status="prospect", channel="outbound", source="cold_call"
+    )
+
+
 def _capture(anon_api, email):
     response = anon_api.post(
         "/api/v1/capture/",
@@ -63,13 +69,7 @@ def test_a_lead_counts_on_the_day_it_became_one_in_the_crms_time_zone(rep):
             channel="outbound",
             source="prospect_list",
         )
-        services.lead_create(
-            by=rep,
-            email="bo@corp.example",
-            status="prospect",
-            channel="outbound",
-            source="cold_call",
-        )
+        _cold_call_prospect(rep, "bo@corp.example")
     # The prospect is not a lead: counted nowhere yet.
     assert _stored() == {
         (datetime.date(2026, 3, 10), "outbound", "prospect_list", 0): 1,
@@ -79,13 +79,7 @@ def test_a_lead_counts_on_the_day_it_became_one_in_the_crms_time_zone(rep):
 
 def test_promoting_a_prospect_counts_it_on_the_day_of_its_promotion(rep):
     with time_machine.travel(at(2026, 3, 2, 9), tick=False):
-        prospect = services.lead_create(
-            by=rep,
-            email="bo@corp.example",
-            status="prospect",
-            channel="outbound",
-            source="cold_call",
-        )
+        prospect = _cold_call_prospect(rep, "bo@corp.example")
     with time_machine.travel(at(2026, 3, 20, 9), tick=False):
         services.lead_promote(lead=prospect, by=rep)
 
@@ -129,13 +123,7 @@ def test_captures_count_new_leads_raised_prospects_and_first_offers(
 ):
     with time_machine.travel(at(2026, 3, 3, 9), tick=False):
         _capture(anon_api, "new@corp.example")
-        prospect = services.lead_create(
-            by=rep,
-            email="called@corp.example",
-            status="prospect",
-            channel="outbound",
-            source="cold_call",
-        )
+        prospect = _cold_call_prospect(rep, "called@corp.example")
         services.lead_create(
             by=rep, email="known@corp.example", channel="outbound", source="event"
         )
@@ -157,13 +145,7 @@ def test_captures_count_new_leads_raised_prospects_and_first_offers(
 
 def test_an_import_counts_the_leads_it_creates_and_the_prospects_it_raises(rep):
     with time_machine.travel(at(2026, 3, 2, 9), tick=False):
-        services.lead_create(
-            by=rep,
-            email="raised@x.example",
-            status="prospect",
-            channel="outbound",
-            source="cold_call",
-        )
+        _cold_call_prospect(rep, "raised@x.example")
     with time_machine.travel(at(2026, 3, 9, 9), tick=False):
         report = leads_import(
             file=io.StringIO(
