@@ -222,3 +222,21 @@ def test_the_migration_builds_the_rollup_of_existing_leads(rep, inbound):
 
     assert _stored() == kept
     assert sum(kept.values()) == 3
+
+
+def test_only_a_whole_crm_viewer_reads_the_rollup_a_manager_counts_their_teams(
+    rep, foreign_rep, manager, integration
+):
+    """The rollup has no owner: a viewer limited to some reps must not read it."""
+    for n, owner in enumerate([rep, foreign_rep, foreign_rep]):
+        with time_machine.travel(at(2026, 3, 10, 9), tick=False):
+            services.lead_create(
+                by=owner, email=f"p{n}@corp.example", channel="outbound", source="event"
+            )
+
+    def new_leads(viewer):
+        return kpis.lead_kpis(period=MARCH, segment=Segment(viewer=viewer)).new_leads
+
+    assert new_leads(integration) == 3
+    assert new_leads(manager) == 1  # their team's rep only
+    assert new_leads(foreign_rep) == 2
