@@ -27,7 +27,7 @@ from crm import export_jobs
 from crm.export import CsvRenderer
 from crm.models import ExportJob, ExportStatus
 from crm.permissions import IsSalesUser
-from crm.serializers import RefusalResponseSerializer
+from crm.serializers import ModelSerializer, RefusalResponseSerializer
 
 MAX_FILTERS = 20
 MAX_FILTER_LENGTH = 200
@@ -107,7 +107,7 @@ class ExportProgressSerializer(serializers.Serializer):
     rate = serializers.FloatField(help_text=_("Rows written per second."))
 
 
-class ExportJobSerializer(serializers.ModelSerializer):
+class ExportJobSerializer(ModelSerializer):
     """An export: its progress while it runs, its download link once done.
 
     The file is deleted ``EXPORT_FILES_KEEP_DAYS`` (2 by default) after it was

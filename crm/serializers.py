@@ -34,7 +34,29 @@ class VisiblePrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
         return super().get_queryset().visible_to(getattr(request, "user", None))
 
 
-class OwnedSerializer(serializers.ModelSerializer):
+class ModelSerializer(serializers.ModelSerializer):
+    """DRF's ``ModelSerializer`` with its fields built once per class.
+
+    DRF introspects the model again for every serializer it creates: about a
+    millisecond each, twice per write (the input, then the answer), a quarter
+    of a lead create (docs/benchmarks.md). What it builds depends on the class
+    alone, so it is built once and each serializer gets a copy, as DRF copies
+    the declared fields (encode/django-rest-framework#7093). A subclass that
+    shapes its fields per request (by ``instance`` or caller) does so in its
+    own ``get_fields``, on the copy.
+    """
+
+    def get_fields(self):
+        cls = type(self)
+        # On the class itself, never inherited: a subclass has fields of its own.
+        built = cls.__dict__.get("_fields_built_once")
+        if built is None:
+            built = super().get_fields()
+            cls._fields_built_once = built
+        return copy.deepcopy(built)
+
+
+class OwnedSerializer(ModelSerializer):
     """A record with an ``owner``: it defaults to the caller, who may only pick
     someone in their own scope (a rep: themselves; a manager: their team)."""
 
@@ -54,14 +76,14 @@ class OwnedSerializer(serializers.ModelSerializer):
         return super().create(validated_data)
 
 
-class UserSerializer(serializers.ModelSerializer):
+class UserSerializer(ModelSerializer):
     class Meta:
         model = User
         fields = ["id", "username", "first_name", "last_name", "email", "role", "team"]
         read_only_fields = fields
 
 
-class TeamSerializer(serializers.ModelSerializer):
+class TeamSerializer(ModelSerializer):
     members = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
 
     class Meta:
@@ -141,7 +163,7 @@ class ContactSerializer(ModelRulesMixin, OwnedSerializer):
         ]
 
 
-class SubscriptionSerializer(ModelRulesMixin, serializers.ModelSerializer):
+class SubscriptionSerializer(ModelRulesMixin, ModelSerializer):
     mrr = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0)
 
     # Terms with history: changing them is an action, not an edit.
@@ -228,7 +250,7 @@ class SubscriptionChangeSerializer(serializers.Serializer):
     )
 
 
-class WebhookEndpointSerializer(serializers.ModelSerializer):
+class WebhookEndpointSerializer(ModelSerializer):
     events = serializers.MultipleChoiceField(
         choices=WebhookEventType.choices, allow_empty=False
     )
@@ -321,7 +343,7 @@ class SecretRotatedSerializer(serializers.Serializer):
     previous_secret_expires_at = serializers.DateTimeField(allow_null=True)
 
 
-class DeliveryAttemptSerializer(serializers.ModelSerializer):
+class DeliveryAttemptSerializer(ModelSerializer):
     event_type = serializers.CharField(source="delivery.event.event_type")
     event_id = serializers.IntegerField(source="delivery.event_id")
 

@@ -305,7 +305,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "crm.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        "crm.filters.ListFilterBackend",  # django-filter, on lists only
         "crm.search.CappedSearchFilter",  # a few words, not thousands
         "rest_framework.filters.OrderingFilter",
     ],

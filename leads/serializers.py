@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from crm.serializers import OwnedSerializer
+from crm.serializers import ModelSerializer, OwnedSerializer
 from leads import import_jobs, services
 from leads.models import (
     ConsentRecord,
@@ -111,13 +111,13 @@ class LeadSerializer(OwnedSerializer):
         return lead
 
 
-class ContentOfferSerializer(serializers.ModelSerializer):
+class ContentOfferSerializer(ModelSerializer):
     class Meta:
         model = ContentOffer
         fields = ["id", "title", "kind", "slug", "description", "active", "version"]
 
 
-class QualificationSerializer(serializers.ModelSerializer):
+class QualificationSerializer(ModelSerializer):
     class Meta:
         model = Qualification
         fields = [
@@ -136,7 +136,7 @@ class QualificationSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ConsentRecordSerializer(serializers.ModelSerializer):
+class ConsentRecordSerializer(ModelSerializer):
     class Meta:
         model = ConsentRecord
         fields = [
@@ -246,7 +246,7 @@ class ImportProgressSerializer(serializers.Serializer):
     rate = serializers.FloatField(help_text=_("Rows read per second."))
 
 
-class LeadImportSerializer(serializers.ModelSerializer):
+class LeadImportSerializer(ModelSerializer):
     """An import: its progress while it runs, its report once it is done.
 
     ``rejected_rows`` lists the first 1,000 rejected rows with their reasons.

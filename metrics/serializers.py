@@ -17,6 +17,7 @@ from rest_framework import serializers
 from crm import policy
 from crm.limits import validate_day
 from crm.models import Team, User
+from crm.serializers import ModelSerializer
 from leads.models import Channel
 from metrics import kpis
 from metrics.kpis.registry import UNITS, Better
@@ -354,7 +355,7 @@ def churn_data(
 # --- targets -------------------------------------------------------------------
 
 
-class KpiTargetSerializer(serializers.ModelSerializer):
+class KpiTargetSerializer(ModelSerializer):
     period_end = serializers.DateField(read_only=True)
 
     class Meta:

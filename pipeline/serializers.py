@@ -13,6 +13,7 @@ from crm.limits import MAX_ACTIVITY_SECONDS, validate_day
 from crm.models import Company, Contact, User
 from crm.serializers import (
     ConflictResponseSerializer,
+    ModelSerializer,
     OwnedSerializer,
     VisiblePrimaryKeyRelatedField,
 )
@@ -115,7 +116,7 @@ class DealReopenSerializer(serializers.Serializer):
     )
 
 
-class StageChangeSerializer(serializers.ModelSerializer):
+class StageChangeSerializer(ModelSerializer):
     by = serializers.PrimaryKeyRelatedField(source="changed_by", read_only=True)
     at = serializers.DateTimeField(source="changed_at", read_only=True)
 
@@ -137,7 +138,7 @@ class LeadConvertSerializer(serializers.Serializer):
     )
 
 
-class ActivitySerializer(serializers.ModelSerializer):
+class ActivitySerializer(ModelSerializer):
     kind = serializers.ChoiceField(choices=ActivityKind.choices)
     direction = serializers.ChoiceField(
         choices=Direction.choices, default=Direction.OUTBOUND
@@ -201,7 +202,7 @@ class ActivityCompleteSerializer(serializers.Serializer):
     notes = serializers.CharField(required=False, allow_blank=True)
 
 
-class ActivityNotesSerializer(serializers.ModelSerializer):
+class ActivityNotesSerializer(ModelSerializer):
     """An update of an activity: a log, so only its notes can be completed."""
 
     class Meta:
