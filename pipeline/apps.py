@@ -8,7 +8,8 @@ class PipelineConfig(AppConfig):
 
     def ready(self) -> None:
         from crm import rollups
-        from pipeline.rollups import CLOSES, PIPELINE
+        from pipeline.rollups import CLOSES, PIPELINE, PIPELINE_MONTHS
 
         rollups.register("deal_closes", CLOSES)
         rollups.register("pipeline", PIPELINE)
+        rollups.register("pipeline_months", PIPELINE_MONTHS)

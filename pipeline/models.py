@@ -339,9 +339,8 @@ class Deal(TimeStamped):
             models.Index(fields=["status", "stage"], name="deal_status_stage"),
             # Win rate, revenue won, cycle length: deals closed in a period.
             models.Index(fields=["status", "closed_at"], name="deal_status_closed"),
-            # One rep's KPIs (metrics/kpis.py): deals closed in the period
-            # (deal_kpis) and deals open on the period's end (_open_on: open
-            # now, or closed after the end), without reading all the rep's deals.
+            # One rep's deals closed in a time range, without reading all of
+            # the rep's deals (the KPIs now read the rollups instead).
             models.Index(
                 fields=["owner", "status", "closed_at"],
                 name="deal_owner_status_closed",
@@ -815,3 +814,47 @@ class PipelineDaily(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.owner_id} {self.stage} {self.deals}"
+
+
+# The month of ``PipelineMonthly``'s running totals (every month summed).
+ALL_MONTHS = datetime.date.max
+
+
+class PipelineMonthly(models.Model):
+    """The daily pipeline rollup summed per month, and over all time.
+
+    The same rows as ``PipelineDaily`` with the day's month (its first day)
+    in place of the day, plus one more copy under ``ALL_MONTHS``: the
+    pipeline as it stands now. The pipeline at the end of a day is then that
+    running total less the months after the day's and the days after it in
+    its month: a few rows per owner and stage, however long the history
+    (``metrics.kpis.deals.open_on``). Kept with the daily rows, in the same
+    transaction, by ``pipeline.rollups``.
+    """
+
+    month = models.DateField()
+    owner = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    currency = models.CharField(max_length=3)
+    stage = models.CharField(max_length=16, choices=Stage.choices)
+    deals = models.IntegerField(default=0)
+    amount = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    probability_amount = models.DecimalField(max_digits=20, decimal_places=2, default=0)
+    stage_probability_amount = models.DecimalField(
+        max_digits=18, decimal_places=2, default=0
+    )
+
+    class Meta:
+        verbose_name = _("monthly pipeline rollup")
+        verbose_name_plural = _("monthly pipeline rollups")
+        ordering = ["month", "owner", "channel", "currency", "stage"]
+        constraints = [
+            # The upserts' conflict target; also serves the KPIs' month range.
+            models.UniqueConstraint(
+                fields=["month", "owner", "channel", "currency", "stage"],
+                name="pipelinemonthly_key",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month} {self.owner_id} {self.stage} {self.deals}"

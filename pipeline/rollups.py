@@ -1,7 +1,9 @@
 """The daily rollups of the stage history: deal closes and the pipeline by stage.
 
 Described once each as a ``crm.rollups.Rollup`` (``CLOSES``:
-``pipeline.DealCloseDaily``; ``PIPELINE``: ``pipeline.PipelineDaily``): the
+``pipeline.DealCloseDaily``; ``PIPELINE``: ``pipeline.PipelineDaily``;
+``PIPELINE_MONTHS``: the same per month and its running total,
+``pipeline.PipelineMonthly``, from which the KPIs read the pipeline): the
 services add a stage change's rows in its transaction (``change_add``), a deal
 whose owner, channel, currency, amount or probability changes moves its sums
 (``deal_moving``), bulk writers rebuild them, and ``verify_rollups``
@@ -24,6 +26,7 @@ from django.db import models
 from django.db.models import (
     Case,
     Count,
+    DateField,
     DateTimeField,
     DecimalField,
     DurationField,
@@ -37,15 +40,17 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models.functions import Coalesce, TruncDate, TruncMonth
 from django.utils import timezone
 
 from crm import rollups
 from pipeline.models import (
+    ALL_MONTHS,
     Deal,
     DealCloseDaily,
     DealStatus,
     PipelineDaily,
+    PipelineMonthly,
     StageChange,
 )
 
@@ -56,6 +61,18 @@ PROBABILITY_AMOUNT = DecimalField(max_digits=20, decimal_places=2)
 
 def _day(field: str) -> TruncDate:
     return TruncDate(field, tzinfo=timezone.get_default_timezone())
+
+
+def _month(field: str) -> TruncMonth:
+    """The first day of the moment's month, in the CRM's time zone."""
+    return TruncMonth(
+        field, tzinfo=timezone.get_default_timezone(), output_field=DateField()
+    )
+
+
+def _all_months(field: str) -> Value:
+    """Every moment in one group: the running total (``ALL_MONTHS``)."""
+    return Value(ALL_MONTHS, output_field=DateField())
 
 
 def _without_history(ledger: type[models.Model]) -> QuerySet:
@@ -203,12 +220,12 @@ def _pipeline_sums(sign: int, deal: str) -> dict:
 SUM_NAMES = ("n", "total", "own_probability", "stage_probability")
 
 
-def _entering(ledger: type[models.Model]) -> QuerySet:
+def _entering(ledger: type[models.Model], when=_day) -> QuerySet:
     """Stage changes into an open stage (+1 there, on their day)."""
     return (
         ledger._default_manager.order_by()
         .filter(to_status=DealStatus.OPEN)
-        .annotate(day=_day("changed_at"))
+        .annotate(day=when("changed_at"))
         .values("day", "deal__owner", "deal__channel", "deal__currency", "to_stage")
         .annotate(**_pipeline_sums(1, "deal__"))
         .values_list(
@@ -222,12 +239,12 @@ def _entering(ledger: type[models.Model]) -> QuerySet:
     )
 
 
-def _leaving(ledger: type[models.Model]) -> QuerySet:
+def _leaving(ledger: type[models.Model], when=_day) -> QuerySet:
     """Stage changes out of an open stage (-1 there, on their day)."""
     return (
         ledger._default_manager.order_by()
         .filter(from_status=DealStatus.OPEN)
-        .annotate(day=_day("changed_at"))
+        .annotate(day=when("changed_at"))
         .values("day", "deal__owner", "deal__channel", "deal__currency", "from_stage")
         .annotate(**_pipeline_sums(-1, "deal__"))
         .values_list(
@@ -241,26 +258,43 @@ def _leaving(ledger: type[models.Model]) -> QuerySet:
     )
 
 
-def _created_without_history(ledger: type[models.Model]) -> QuerySet:
+def _created_without_history(ledger: type[models.Model], when=_day) -> QuerySet:
     """Deals without history enter their current stage on their creation day."""
     return (
         _without_history(ledger)
-        .annotate(day=_day("created_at"))
+        .annotate(day=when("created_at"))
         .values("day", "owner", "channel", "currency", "stage")
         .annotate(**_pipeline_sums(1, ""))
         .values_list("day", "owner", "channel", "currency", "stage", *SUM_NAMES)
     )
 
 
-def _closed_without_history(ledger: type[models.Model]) -> QuerySet:
+def _closed_without_history(ledger: type[models.Model], when=_day) -> QuerySet:
     """...and leave it on the day they closed."""
     return (
         _without_history(ledger)
         .filter(status__in=CLOSED)
-        .annotate(day=_day("closed_at"))
+        .annotate(day=when("closed_at"))
         .values("day", "owner", "channel", "currency", "stage")
         .annotate(**_pipeline_sums(-1, ""))
         .values_list("day", "owner", "channel", "currency", "stage", *SUM_NAMES)
+    )
+
+
+PIPELINE_SUMS = ("deals", "amount", "probability_amount", "stage_probability_amount")
+
+
+def _pipeline_parts(when) -> tuple[rollups.Part, ...]:
+    """The pipeline's four ledger queries, grouped by ``when`` (a day, a month)."""
+
+    def by(source):
+        return lambda ledger: source(ledger, when)
+
+    return (
+        rollups.Part(ledger=StageChange, source=by(_entering), record="deal_id"),
+        rollups.Part(ledger=StageChange, source=by(_leaving), record="deal_id"),
+        rollups.Part(ledger=Deal, source=by(_created_without_history), record="pk"),
+        rollups.Part(ledger=Deal, source=by(_closed_without_history), record="pk"),
     )
 
 
@@ -269,16 +303,20 @@ PIPELINE = rollups.Rollup(
     "and currency (pipeline.PipelineDaily)",
     model=PipelineDaily,
     key=PIPELINE_KEY,
-    sums=("deals", "amount", "probability_amount", "stage_probability_amount"),
-    parts=(
-        rollups.Part(ledger=StageChange, source=_entering, record="deal_id"),
-        rollups.Part(ledger=StageChange, source=_leaving, record="deal_id"),
-        rollups.Part(ledger=Deal, source=_created_without_history, record="pk"),
-        rollups.Part(ledger=Deal, source=_closed_without_history, record="pk"),
-    ),
+    sums=PIPELINE_SUMS,
+    parts=_pipeline_parts(_day),
 )
 
-ROLLUPS = (CLOSES, PIPELINE)
+PIPELINE_MONTHS = rollups.Rollup(
+    name="The same per month, and its running total over every month "
+    "(pipeline.PipelineMonthly)",
+    model=PipelineMonthly,
+    key=("month", *PIPELINE_KEY[1:]),
+    sums=PIPELINE_SUMS,
+    parts=(*_pipeline_parts(_month), *_pipeline_parts(_all_months)),
+)
+
+ROLLUPS = (CLOSES, PIPELINE, PIPELINE_MONTHS)
 
 
 # --- what the services add ------------------------------------------------------
@@ -307,14 +345,26 @@ def _pipeline_row(deal: Deal, day: datetime.date, stage: str, sign: int) -> dict
     }
 
 
+def _by_month(rows: list[dict]) -> list[dict]:
+    """The daily pipeline rows as the monthly rollup's: their month's, and
+    the running total's."""
+    monthly = []
+    for row in rows:
+        sums = {name: row[name] for name in PIPELINE_KEY[1:] + PIPELINE_SUMS}
+        monthly.append({**sums, "month": row["day"].replace(day=1)})
+        monthly.append({**sums, "month": ALL_MONTHS})
+    return monthly
+
+
 def change_add(
     change: StageChange, deal: Deal, *, undone_close_at: datetime.datetime | None
 ) -> None:
-    """Add one new stage change of ``deal`` (as it is now) to both rollups.
+    """Add one new stage change of ``deal`` (as it is now) to the rollups.
 
-    One statement for a creation or a move (the pipeline), two for a close or
-    a reopening (the pipeline and the closes). ``undone_close_at``: for a
-    reopening, the moment of the close it undoes (its history row's).
+    Two statements for a creation or a move (the pipeline by day, and by
+    month with its running total), three for a close or a reopening (and the
+    closes). ``undone_close_at``: for a reopening, the moment of the close it
+    undoes (its history row's).
     """
     day = timezone.localdate(change.changed_at)
     moves = []
@@ -323,6 +373,7 @@ def change_add(
     if change.to_status == DealStatus.OPEN:
         moves.append(_pipeline_row(deal, day, change.to_stage, 1))
     rollups.add(PIPELINE, moves)
+    rollups.add(PIPELINE_MONTHS, _by_month(moves))
     if change.to_status in CLOSED:
         _close_add(deal, day, change.to_status, change.changed_at, 1)
     elif change.from_status in CLOSED and undone_close_at is not None:
@@ -367,14 +418,19 @@ def deal_moving(deal_id: int, fields) -> Iterator[None]:
     """Move the deal's sums when the block changes one of its ``DIMENSIONS``.
 
     Call it with the deal locked: its contributions are read before and after
-    the block (6 queries and 2 statements, only when a dimension changes).
+    the block (6 queries each time, and 3 statements), only when a dimension
+    changes. Its monthly rows are its daily ones by month: not read again.
     """
     if not DIMENSIONS & set(fields):
         yield
         return
-    before = [rollups.contributions(rollup, deal_id) for rollup in ROLLUPS]
+    read = (CLOSES, PIPELINE)
+    before = [rollups.contributions(rollup, deal_id) for rollup in read]
     yield
-    for rollup, rows in zip(ROLLUPS, before, strict=True):
-        rollups.replace_contributions(
-            rollup, rows, rollups.contributions(rollup, deal_id)
-        )
+    for rollup, rows in zip(read, before, strict=True):
+        after = rollups.contributions(rollup, deal_id)
+        rollups.replace_contributions(rollup, rows, after)
+        if rollup is PIPELINE:
+            rollups.replace_contributions(
+                PIPELINE_MONTHS, _by_month(rows), _by_month(after)
+            )

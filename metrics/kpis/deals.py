@@ -8,26 +8,26 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import (
-    Count,
+    Case,
     DurationField,
     F,
-    OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Sum,
     Value,
+    When,
 )
 from django.db.models.functions import Coalesce
 
 from metrics.kpis.numbers import MONEY_SUM, Money, in_units, ratio, to_cents
 from metrics.segments import Period, Segment
 from pipeline.models import (
+    ALL_MONTHS,
     STAGE_INDEX,
-    Deal,
     DealCloseDaily,
     DealStatus,
-    StageChange,
+    PipelineDaily,
+    PipelineMonthly,
     StageRules,
 )
 
@@ -91,75 +91,85 @@ def _closed_sums() -> dict:
     }
 
 
-def open_on(moment: datetime.datetime, segment: Segment) -> tuple[StageRow, ...]:
-    """Return open deals per stage and currency at ``moment`` (2 queries).
+def open_on(day: datetime.date, segment: Segment) -> tuple[StageRow, ...]:
+    """Return open deals per stage and currency at the end of ``day`` (1 query).
 
-    A deal's stage and status at a moment are those of its last StageChange
-    before it (so reopened and moved-back deals count where they were); a
-    deal with no history then counts in its current stage. Amount and the
-    deal's own probability are current values (they have no history).
+    A deal's stage and status then are those of its last StageChange by that
+    day's end (so reopened and moved-back deals count where they were); a
+    deal with no history counts in its current stage from its creation to
+    its close. Amount and the deal's own probability are current values
+    (they have no history).
 
-    Read from the history, not from its daily rollup (``PipelineDaily``):
-    the pipeline on a day is the sum of every rollup row up to it, which at a
-    million leads is most of its 680k rows, ten times slower than these
-    per-deal probes of the deals open or closed after ``moment`` (measured:
-    docs/benchmarks.md, "Rollups").
+    Read from the pipeline rollups: the running total (every change so far)
+    less the months after ``day``'s and the days after it in its month. A
+    few rows per owner and stage, however long the history: summing every
+    daily row up to the day read most of its 680k rows at a million leads,
+    and per-deal probes of the history grew with the deals (measured:
+    docs/benchmarks.md, "The open pipeline from a running total").
     """
     rules = StageRules.load()
-    last = StageChange.objects.filter(
-        deal=OuterRef("pk"), changed_at__lt=moment
-    ).order_by("-changed_at", "-pk")
-    rows = (
-        Deal.objects.filter(segment.owned("owner"), segment.on_channel("channel"))
-        # Closed before the moment and never reopened since: closed at it.
-        .filter(created_at__lt=moment)
-        # Statuses named for the deal_status_closed (status, closed_at) index.
-        .filter(Q(status=DealStatus.OPEN) | Q(status__in=CLOSED, closed_at__gte=moment))
-        .annotate(
-            stage_then=Coalesce(Subquery(last.values("to_stage")[:1]), F("stage")),
-            status_then=Coalesce(
-                Subquery(last.values("to_status")[:1]), Value(DealStatus.OPEN)
-            ),
-        )
-        .filter(status_then=DealStatus.OPEN)
-        .values("stage_then", "currency")
-        .annotate(
-            deals=Count("pk"),
-            # Not named "amount": it would shadow the column in the next Sums.
-            total_amount=Sum("amount", output_field=MONEY_SUM),
-            # Within a group the stage is fixed, so the stage's probability is
-            # applied here rather than by a CASE on the stage subquery in SQL.
-            own_probability_x100=Sum(
-                F("amount") * F("probability"),
-                filter=Q(probability__isnull=False),
-                output_field=MONEY_SUM,
-            ),
-            stage_probability_amount=Sum(
-                "amount", filter=Q(probability__isnull=True), output_field=MONEY_SUM
-            ),
-        )
-        .order_by()
-    )
+    month = day.replace(day=1)
+    next_month = (month + datetime.timedelta(days=31)).replace(day=1)
+    # Signed so that one sum per group gives the pipeline at the day's end.
+    # The running total's month is after every other: "after" includes it.
+    sign = Case(When(month=ALL_MONTHS, then=Value(1)), default=Value(-1))
+    months = PipelineMonthly.objects.filter(
+        segment.owned("owner"), segment.on_channel("channel"), month__gt=month
+    ).annotate(sign=sign)
+    days = PipelineDaily.objects.filter(
+        segment.owned("owner"),
+        segment.on_channel("channel"),
+        day__gt=day,
+        day__lt=next_month,
+    ).annotate(sign=Value(-1))
+    rows = _pipeline_sums(months).union(_pipeline_sums(days), all=True)
+    totals: dict[tuple[str, str], list] = {}
+    for stage, currency, *sums in rows:  # at most 2 x 5 stages x currencies
+        group = totals.setdefault((stage, currency), [0, 0, 0, 0])
+        for i, value in enumerate(sums):
+            group[i] += value or 0
     return tuple(
         sorted(
             (
                 StageRow(
-                    stage=row["stage_then"],
-                    currency=row["currency"],
-                    deals=row["deals"],
-                    amount=row["total_amount"],
+                    stage=stage,
+                    currency=currency,
+                    deals=deals,
+                    amount=amount,
                     # Kept unrounded until the totals are summed.
                     weighted_amount=(
-                        (row["own_probability_x100"] or 0)
-                        + (row["stage_probability_amount"] or 0)
-                        * rules.probability[row["stage_then"]]
+                        own_probability_x100
+                        + stage_probability_amount * rules.probability[stage]
                     )
                     / 100,
                 )
-                for row in rows
+                for (stage, currency), (
+                    deals,
+                    amount,
+                    own_probability_x100,
+                    stage_probability_amount,
+                ) in totals.items()
+                if deals
             ),
             key=lambda r: (STAGE_INDEX[r.stage], r.currency),
         )
+    )
+
+
+def _pipeline_sums(rows: QuerySet) -> QuerySet:
+    """Sum signed pipeline rollup rows per stage and currency."""
+    return (
+        rows.order_by()
+        .values("stage", "currency")
+        .annotate(
+            n=Sum(F("sign") * F("deals")),
+            total=Sum(F("sign") * F("amount"), output_field=MONEY_SUM),
+            own=Sum(F("sign") * F("probability_amount"), output_field=MONEY_SUM),
+            by_stage=Sum(
+                F("sign") * F("stage_probability_amount"), output_field=MONEY_SUM
+            ),
+        )
+        .values_list("stage", "currency", "n", "total", "own", "by_stage")
     )
 
 
@@ -194,8 +204,7 @@ def deal_kpis(*, period: Period, segment: Segment) -> DealKpis:
     )
     cycle_days = ratio(in_units(cycle_total, datetime.timedelta(days=1)), won)
 
-    _, end_at = period.bounds()
-    open_rows = open_on(end_at, segment)
+    open_rows = open_on(period.end, segment)
     open_by_currency: dict[str, int] = defaultdict(int)
     for row in open_rows:
         open_by_currency[row.currency] += row.deals

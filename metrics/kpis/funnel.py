@@ -100,5 +100,5 @@ def funnel(*, period: Period, segment: Segment) -> Funnel:
         won=won,
         # Only a deal in closing can be won (WIN_FROM), so won <= reached.
         closing_to_won_rate=ratio(won, stages[-1].reached),
-        open_on_end=open_on(end_at, segment),
+        open_on_end=open_on(period.end, segment),
     )

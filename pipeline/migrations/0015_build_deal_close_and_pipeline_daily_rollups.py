@@ -10,9 +10,10 @@ from django.db import migrations
 
 def forward(apps, schema_editor):
     from crm import rollups
-    from pipeline.rollups import ROLLUPS
+    from pipeline.rollups import CLOSES, PIPELINE
 
-    for rollup in ROLLUPS:
+    # The rollups of this migration's tables (later ones build their own).
+    for rollup in (CLOSES, PIPELINE):
         rollups.rebuild(rollup.using_apps(apps))
 
 

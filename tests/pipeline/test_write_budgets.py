@@ -6,6 +6,7 @@ PostgreSQL (the benchmark's counts are two lower).
 """
 
 import pytest
+from django_filters import FilterSet
 
 from pipeline.models import StageChange
 
@@ -19,11 +20,13 @@ def test_stage_move_is_five_statements_and_its_transaction(
     api = api_as(rep)
     # SAVEPOINT, UPDATE the deal RETURNING it and the stage it left, guarded
     # by the move's rules and the rep's scope (the row lock is the access
-    # check; pipeline.guarded_move), INSERT its StageChange, its upsert into
-    # the daily pipeline rollup, INSERT the deal.stage_changed outbox event,
-    # RELEASE. The answer's staleness needs no read of the stage rules: the
-    # deal entered its stage in this request.
-    with django_assert_max_num_queries(6):
+    # check; pipeline.guarded_move), INSERT its StageChange, its upserts into
+    # the daily and the monthly pipeline rollups, INSERT the
+    # deal.stage_changed outbox event, RELEASE: 5 statements, as the
+    # benchmark counts them (issue 18's at most 6). The answer's staleness
+    # needs no read of the stage rules: the deal entered its stage in this
+    # request.
+    with django_assert_max_num_queries(7):
         response = api.post(
             f"/api/v1/deals/{deal.pk}/move/", {"stage": "qualification"}, format="json"
         )
@@ -44,3 +47,18 @@ def test_moving_another_reps_deal_is_404_before_any_write(
         assert response.status_code == 404
     assert StageChange.objects.filter(deal=deal).count() == 1
     assert api_as(rep).post("/api/v1/deals/x1/move/", {}).status_code == 404
+
+
+def test_a_stage_move_needs_no_filter_form(api_as, rep, make_deal, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("a filter form was built for one record")
+
+    monkeypatch.setattr(FilterSet, "form", property(refuse))
+    deal = make_deal(rep)
+
+    response = api_as(rep).post(
+        f"/api/v1/deals/{deal.pk}/move/?stage=closing", {"stage": "qualification"}
+    )
+
+    assert response.status_code == 200
+    assert response.json()["stage"] == "qualification"
