@@ -8,8 +8,9 @@ class PipelineConfig(AppConfig):
 
     def ready(self) -> None:
         from crm import rollups
-        from pipeline.rollups import CLOSES, PIPELINE, PIPELINE_MONTHS
+        from pipeline.rollups import CLOSES, FUNNEL, PIPELINE, PIPELINE_MONTHS
 
         rollups.register("deal_closes", CLOSES)
         rollups.register("pipeline", PIPELINE)
         rollups.register("pipeline_months", PIPELINE_MONTHS)
+        rollups.register("funnel", FUNNEL)

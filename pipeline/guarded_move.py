@@ -2,11 +2,16 @@
 ``pipeline.services.deal_move``.
 
 The move's rules are the ``UPDATE``'s ``WHERE``: the deal is in the caller's
-scope, open, in another stage than the target, at the expected version, and
-in the stage its last history row says. The row lock the ``UPDATE`` takes is
-the one ``SELECT ... FOR UPDATE`` would take, and ``RETURNING`` gives the deal
-as it now is plus the stage it left (that last history row's, which the
-guard made equal to the deal's own). Nothing is read before the write.
+scope, open, in another stage than the target, at the expected version, in
+the stage its last history row says, and as deep as its history went. The
+row lock the ``UPDATE`` takes is the one ``SELECT ... FOR UPDATE`` would
+take, and ``RETURNING`` gives the deal as it now is plus the stage it left
+(that last history row's, which the guard made equal to the deal's own) and
+the deepest stage it had reached (its history's deepest, which the guard made
+equal to the deal's own): what the funnel rollup moves it from. The history
+is not changed by the ``UPDATE``, so both databases read it alike in
+``RETURNING`` (a read of the deal's own row there would see the new row on
+SQLite and the old one on PostgreSQL). Nothing is read before the write.
 
 The history guard also keeps the move exact under concurrency: on
 PostgreSQL, a move that waited for a concurrent one re-checks its ``WHERE``
@@ -26,6 +31,7 @@ from django.utils import timezone
 
 from crm.versioning import ExpectedVersion
 from pipeline.models import STAGE_INDEX, STAGE_ORDER, Deal, DealStatus, StageChange
+from pipeline.rollups import depth_of
 
 
 def _last_history(field: str):
@@ -36,10 +42,19 @@ def _last_history(field: str):
     )
 
 
-def _left_stage_sql(connection) -> str:
-    """Return the subquery of the deal's last history stage, for ``RETURNING``.
+def _deepest_in_history():
+    return (
+        StageChange.objects.filter(deal=OuterRef("pk"))
+        .order_by(depth_of("to_stage").desc())
+        .values("to_stage")[:1]
+    )
 
-    Built from the models' own names, never from input.
+
+def _history_sql(connection, order_by: str) -> str:
+    """Return the subquery of a stage of the deal's history, for ``RETURNING``:
+    the ``to_stage`` of its first row by ``order_by`` (SQL).
+
+    Built from the models' own names and stages, never from input.
     """
     quote = connection.ops.quote_name
     history, deal = StageChange._meta, Deal._meta
@@ -48,9 +63,27 @@ def _left_stage_sql(connection) -> str:
         f"FROM {quote(history.db_table)} h "
         f"WHERE h.{quote(history.get_field('deal').column)} = "
         f"{quote(deal.db_table)}.{quote(deal.pk.column)} "
-        f"ORDER BY h.{quote(history.get_field('changed_at').column)} DESC, "
-        f"h.{quote(history.pk.column)} DESC LIMIT 1)"
+        f"ORDER BY {order_by} LIMIT 1)"
     )
+
+
+def _left_stage_sql(connection) -> str:
+    """The deal's last history stage (the stage it leaves)."""
+    quote = connection.ops.quote_name
+    history = StageChange._meta
+    return _history_sql(
+        connection,
+        f"h.{quote(history.get_field('changed_at').column)} DESC, "
+        f"h.{quote(history.pk.column)} DESC",
+    )
+
+
+def _deepest_stage_sql(connection) -> str:
+    """The deal's deepest history stage (how deep it had gone)."""
+    to_stage = StageChange._meta.get_field("to_stage").column
+    column = f"h.{connection.ops.quote_name(to_stage)}"
+    depth = " ".join(f"WHEN '{stage}' THEN {i}" for stage, i in STAGE_INDEX.items())
+    return _history_sql(connection, f"CASE {column} {depth} END DESC")
 
 
 def move_in_place(
@@ -59,8 +92,9 @@ def move_in_place(
     to_stage: str,
     expected_version: ExpectedVersion,
     scope: QuerySet[Deal] | None,
-) -> tuple[Deal, str] | None:
-    """Move the deal if every rule holds; return it and the stage it left, or None.
+) -> tuple[Deal, str, str] | None:
+    """Move the deal if every rule holds; return it, the stage it left and the
+    deepest stage it had reached, or None.
 
     One statement. Call it inside the move's transaction.
     """
@@ -71,6 +105,9 @@ def move_in_place(
         rows.filter(pk=deal_id, status=DealStatus.OPEN)
         .exclude(stage=to_stage)
         .filter(stage=Subquery(_last_history("to_stage")))
+        # A deal written without the services (deeper than its history) takes
+        # the locking path, which reads its depth from the locked row.
+        .filter(deepest_stage=Subquery(_deepest_in_history()))
     )
     if isinstance(expected_version, int):
         guarded = guarded.filter(version=expected_version)
@@ -106,7 +143,11 @@ def move_in_place(
     fields = Deal._meta.concrete_fields
     quote = connection.ops.quote_name
     returning = ", ".join(
-        [*(quote(f.column) for f in fields), _left_stage_sql(connection)]
+        [
+            *(quote(f.column) for f in fields),
+            _left_stage_sql(connection),
+            _deepest_stage_sql(connection),
+        ]
     )
     with connection.cursor() as cursor:
         cursor.execute(f"{sql} RETURNING {returning}", params)
@@ -114,7 +155,7 @@ def move_in_place(
     if row is None:
         return None
     values = [_converted(connection, f, v) for f, v in zip(fields, row, strict=False)]
-    return Deal.from_db(db, [f.attname for f in fields], values), row[-1]
+    return Deal.from_db(db, [f.attname for f in fields], values), row[-2], row[-1]
 
 
 def _converted(connection, field, value):

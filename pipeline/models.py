@@ -858,3 +858,37 @@ class PipelineMonthly(models.Model):
 
     def __str__(self) -> str:
         return f"{self.month} {self.owner_id} {self.stage} {self.deals}"
+
+
+class FunnelDaily(models.Model):
+    """Deals per creation day, channel and the deepest stage they reached,
+    and how many of them are won: the organisation's funnel, an exact rollup
+    of the deals.
+
+    ``depth`` is the stage's place in the funnel (0 prospection to 4
+    closing): the deeper of the deal's ``deepest_stage`` and its stage, as
+    the funnel counts it. No owner: per day and owner there are about as many
+    keys as deals (as for the new-lead rollup), so a team's or a rep's funnel
+    reads its deals. Kept by ``pipeline.rollups`` in the transaction of each
+    creation, move, close, reopening and change of channel.
+    """
+
+    day = models.DateField()
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    depth = models.PositiveSmallIntegerField()
+    deals = models.IntegerField(default=0)
+    won = models.IntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("daily funnel rollup")
+        verbose_name_plural = _("daily funnel rollups")
+        ordering = ["day", "channel", "depth"]
+        constraints = [
+            # The upserts' conflict target; also serves the funnel's day range.
+            models.UniqueConstraint(
+                fields=["day", "channel", "depth"], name="funneldaily_key"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.channel} {self.depth} {self.deals}"

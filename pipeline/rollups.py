@@ -32,6 +32,7 @@ from django.db.models import (
     DurationField,
     Exists,
     F,
+    IntegerField,
     OuterRef,
     Q,
     QuerySet,
@@ -40,15 +41,17 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, TruncDate, TruncMonth
+from django.db.models.functions import Coalesce, Greatest, TruncDate, TruncMonth
 from django.utils import timezone
 
 from crm import rollups
 from pipeline.models import (
     ALL_MONTHS,
+    STAGE_INDEX,
     Deal,
     DealCloseDaily,
     DealStatus,
+    FunnelDaily,
     PipelineDaily,
     PipelineMonthly,
     StageChange,
@@ -316,7 +319,47 @@ PIPELINE_MONTHS = rollups.Rollup(
     parts=(*_pipeline_parts(_month), *_pipeline_parts(_all_months)),
 )
 
-ROLLUPS = (CLOSES, PIPELINE, PIPELINE_MONTHS)
+
+# --- the funnel -------------------------------------------------------------------
+
+
+def depth_of(field: str) -> Case:
+    """The stage in ``field`` as its place in the funnel (0 to 4)."""
+    return Case(
+        *(When(**{field: stage}, then=Value(i)) for stage, i in STAGE_INDEX.items()),
+        output_field=IntegerField(),
+    )
+
+
+def deal_depth(ledger_prefix: str = "") -> Greatest:
+    """How deep the deal went: its deepest stage, or its stage if deeper (a
+    deal written without the services)."""
+    return Greatest(
+        depth_of(f"{ledger_prefix}deepest_stage"), depth_of(f"{ledger_prefix}stage")
+    )
+
+
+def _funnel_values(ledger: type[models.Model]) -> QuerySet:
+    """Deals grouped by creation day, channel and depth, with the won ones."""
+    return (
+        ledger._default_manager.order_by()
+        .annotate(day=_day("created_at"), depth=deal_depth())
+        .values("day", "channel", "depth")
+        .annotate(n=Count("pk"), won_n=Count("pk", filter=Q(status=DealStatus.WON)))
+        .values_list("day", "channel", "depth", "n", "won_n")
+    )
+
+
+FUNNEL = rollups.Rollup(
+    name="Deals per creation day, channel and deepest stage reached "
+    "(pipeline.FunnelDaily)",
+    model=FunnelDaily,
+    key=("day", "channel", "depth"),
+    sums=("deals", "won"),
+    parts=(rollups.Part(ledger=Deal, source=_funnel_values, record="pk"),),
+)
+
+ROLLUPS = (CLOSES, PIPELINE, PIPELINE_MONTHS, FUNNEL)
 
 
 # --- what the services add ------------------------------------------------------
@@ -399,6 +442,32 @@ def _close_add(deal: Deal, day, status: str, close_at, sign: int) -> None:
     )
 
 
+def funnel_row(deal: Deal, *, deepest: str | None = None) -> dict:
+    """The deal's one row in the funnel rollup as it is now (``deepest``: the
+    deepest stage it had reached, when its own field has moved on)."""
+    return {
+        "day": timezone.localdate(deal.created_at),
+        "channel": deal.channel,
+        "depth": max(
+            STAGE_INDEX[deepest or deal.deepest_stage], STAGE_INDEX[deal.stage]
+        ),
+        "deals": 1,
+        "won": int(deal.status == DealStatus.WON),
+    }
+
+
+def funnel_moved(before: dict | None, deal: Deal) -> None:
+    """Move the deal's count in the funnel rollup from ``before`` (its
+    ``funnel_row`` before the change; None for a new deal) to where it is now.
+
+    One statement; none when the change leaves it where it was (a move that
+    reaches no new stage, a loss).
+    """
+    rollups.replace_contributions(
+        FUNNEL, [before] if before is not None else [], [funnel_row(deal)]
+    )
+
+
 def standing_close_at(deal: Deal) -> datetime.datetime | None:
     """Return the moment of the deal's last history row (its standing close)."""
     return (
@@ -418,13 +487,13 @@ def deal_moving(deal_id: int, fields) -> Iterator[None]:
     """Move the deal's sums when the block changes one of its ``DIMENSIONS``.
 
     Call it with the deal locked: its contributions are read before and after
-    the block (6 queries each time, and 3 statements), only when a dimension
+    the block (7 queries each time, and 4 statements), only when a dimension
     changes. Its monthly rows are its daily ones by month: not read again.
     """
     if not DIMENSIONS & set(fields):
         yield
         return
-    read = (CLOSES, PIPELINE)
+    read = (CLOSES, PIPELINE, FUNNEL)
     before = [rollups.contributions(rollup, deal_id) for rollup in read]
     yield
     for rollup, rows in zip(read, before, strict=True):

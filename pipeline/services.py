@@ -229,8 +229,11 @@ def _save_transition(
     from_stage: str,
     from_status: str,
     fields: list[str],
+    funnel_before: dict,
     undone_close_at=None,
 ) -> Deal:
+    """Save a locked deal's transition, its history row and its funnel count
+    (``funnel_before``: its ``funnel_row`` before the change)."""
     deal.version += 1
     deal.save(update_fields=[*fields, "version", "updated_at"])
     _record(
@@ -241,6 +244,7 @@ def _save_transition(
         at=timezone.now(),
         undone_close_at=undone_close_at,
     )
+    pipeline_rollups.funnel_moved(funnel_before, deal)
     return deal
 
 
@@ -301,6 +305,7 @@ def deal_create(
         # The first row is dated with the deal's creation, which cycle-length
         # KPIs measure from.
         _record(deal, from_stage="", from_status="", by=by, at=deal.created_at)
+        pipeline_rollups.funnel_moved(None, deal)
     return deal
 
 
@@ -376,13 +381,16 @@ def deal_move(
             scope=scope,
         )
         if moved is not None:  # the common case: every rule held, one statement
-            deal, from_stage = moved
+            deal, from_stage, deepest_before = moved
             _record(
                 deal,
                 from_stage=from_stage,
                 from_status=DealStatus.OPEN,
                 by=by,
                 at=timezone.now(),
+            )
+            pipeline_rollups.funnel_moved(
+                pipeline_rollups.funnel_row(deal, deepest=deepest_before), deal
             )
             return deal
         # A rule is broken (or a race, or no history): lock, and say which.
@@ -402,6 +410,7 @@ def deal_move(
                 }
             )
         from_stage = deal.stage
+        funnel_before = pipeline_rollups.funnel_row(deal)
         deal.stage = to_stage
         # The stage left counts too: a deal written without the services
         # (no history, hence this path) may be deeper than its deepest_stage.
@@ -413,6 +422,7 @@ def deal_move(
             from_stage=from_stage,
             from_status=DealStatus.OPEN,
             fields=["stage", "deepest_stage", "stage_entered_at"],
+            funnel_before=funnel_before,
         )
 
 
@@ -435,6 +445,7 @@ def deal_win(*, deal: Deal, by: User, expected_version: ExpectedVersion = None) 
                 % {"stage": Stage(deal.stage).label},
                 code="win_not_from_closing",
             )
+        funnel_before = pipeline_rollups.funnel_row(deal)
         deal.status = DealStatus.WON
         deal.closed_at = timezone.now()
         return _save_transition(
@@ -443,6 +454,7 @@ def deal_win(*, deal: Deal, by: User, expected_version: ExpectedVersion = None) 
             from_stage=deal.stage,
             from_status=DealStatus.OPEN,
             fields=["status", "closed_at"],
+            funnel_before=funnel_before,
         )
 
 
@@ -472,6 +484,7 @@ def deal_lose(
                 % {"status": deal.get_status_display().lower()},
                 code="deal_closed",
             )
+        funnel_before = pipeline_rollups.funnel_row(deal)
         deal.status = DealStatus.LOST
         deal.lost_reason = reason
         deal.lost_notes = notes
@@ -482,6 +495,7 @@ def deal_lose(
             from_stage=deal.stage,
             from_status=DealStatus.OPEN,
             fields=["status", "lost_reason", "lost_notes", "closed_at"],
+            funnel_before=funnel_before,
         )
 
 
@@ -502,6 +516,7 @@ def deal_reopen(
         # The close this undoes, as its history row dated it (the rollup of
         # closes takes it back out of that day).
         undone_close_at = pipeline_rollups.standing_close_at(deal)
+        funnel_before = pipeline_rollups.funnel_row(deal)
         deal.stage = to_stage or Stage(deal.stage)
         deal.deepest_stage = deeper(deal.deepest_stage, from_stage, deal.stage)
         deal.status = DealStatus.OPEN
@@ -523,6 +538,7 @@ def deal_reopen(
                 "lost_notes",
                 "stage_entered_at",
             ],
+            funnel_before=funnel_before,
             undone_close_at=undone_close_at,
         )
 

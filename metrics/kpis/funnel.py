@@ -5,26 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import (
-    Case,
-    Count,
-    IntegerField,
-    Q,
-    Value,
-    When,
-)
-from django.db.models.functions import Greatest
+from django.db.models import Count, Q, Sum
 
 from metrics.kpis.deals import StageRow, open_on
 from metrics.kpis.numbers import ratio
 from metrics.segments import Period, Segment
 from pipeline.models import (
-    STAGE_INDEX,
     STAGE_ORDER,
     Deal,
     DealStatus,
+    FunnelDaily,
     Stage,
 )
+from pipeline.rollups import deal_depth
 
 
 @dataclass(frozen=True)
@@ -48,10 +41,35 @@ class Funnel:
     open_on_end: tuple[StageRow, ...]
 
 
-def _depth(field: str) -> Case:
-    return Case(
-        *(When(**{field: stage}, then=Value(i)) for stage, i in STAGE_INDEX.items()),
-        output_field=IntegerField(),
+def _deals_by_depth(period: Period, segment: Segment) -> list[dict]:
+    """Count the period's new deals by depth, with the won ones (1 query).
+
+    For the whole organisation, from the daily funnel rollup
+    (``FunnelDaily``: a few rows a day instead of every deal); for a team or
+    a rep, whose deals the rollup does not split, from their deals in one
+    grouped pass. Each row: depth, n, won.
+    """
+    if segment.owned("owner"):
+        start_at, end_at = period.bounds()
+        return list(
+            Deal.objects.filter(
+                segment.owned("owner"),
+                segment.on_channel("channel"),
+                created_at__gte=start_at,
+                created_at__lt=end_at,
+            )
+            .annotate(depth=deal_depth())
+            .values("depth")
+            .annotate(n=Count("pk"), won=Count("pk", filter=Q(status=DealStatus.WON)))
+            .order_by()
+        )
+    return list(
+        FunnelDaily.objects.filter(
+            segment.on_channel("channel"), day__gte=period.start, day__lte=period.end
+        )
+        .values("depth")
+        .annotate(n=Sum("deals"), won=Sum("won"))
+        .order_by()
     )
 
 
@@ -63,21 +81,10 @@ def funnel(*, period: Period, segment: Segment) -> Funnel:
     or its current stage if deeper (a deal written without the services),
     so a deal that skipped a stage passed it, one that went back and forth
     counts once, and counts never grow down the funnel. One GROUP BY depth
-    over the period's deals, then cumulative sums over at most 5 rows.
+    over the period's deals (the organisation's: over its daily rollup),
+    then cumulative sums over at most 5 rows.
     """
-    start_at, end_at = period.bounds()
-    rows = list(
-        Deal.objects.filter(
-            segment.owned("owner"),
-            segment.on_channel("channel"),
-            created_at__gte=start_at,
-            created_at__lt=end_at,
-        )
-        .annotate(depth=Greatest(_depth("deepest_stage"), _depth("stage")))
-        .values("depth")
-        .annotate(n=Count("pk"), won=Count("pk", filter=Q(status=DealStatus.WON)))
-        .order_by()
-    )
+    rows = _deals_by_depth(period, segment)
     at_depth = {row["depth"]: row["n"] for row in rows}
     stages, previous = [], None
     for i, stage in enumerate(STAGE_ORDER):

@@ -283,6 +283,9 @@ def make_deal(owner, created, steps, *, amount="1000", currency="EUR", **fields)
             deal,
             undone_close_at=None if previous is None else previous.changed_at,
         )
+    # Counted in the funnel rollup where its history took it, as the services
+    # count a deal.
+    pipeline_rollups.funnel_moved(None, deal)
     return deal
 
 

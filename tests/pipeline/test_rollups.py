@@ -27,7 +27,8 @@ from metrics import kpis
 from metrics.segments import Period, Segment
 from pipeline import rollups as pipeline_rollups
 from pipeline import services
-from pipeline.models import Deal, PipelineDaily, StageChange
+from pipeline.models import Deal, FunnelDaily, PipelineDaily, StageChange
+from tests.factories import DealFactory
 from tests.metrics.datasets import at
 
 pytestmark = pytest.mark.django_db
@@ -235,6 +236,7 @@ def test_rollups_equal_the_history_regrouped_after_any_operations(
             "deal_closes",
             "pipeline",
             "pipeline_months",
+            "funnel",
         ):
             assert list(rollups.drift(rollups.REGISTRY[key])) == [], key
         # The KPIs read from the rollups count what the history says, per owner.
@@ -264,6 +266,17 @@ def test_rollups_equal_the_history_regrouped_after_any_operations(
                         changed_at__lt=end_at,
                     ).count()
                 )
+        # The organisation's funnel, read from its rollup, is its reps' funnels
+        # (read from their deals) added up.
+        for period in PERIODS:
+            whole = kpis.funnel(period=period, segment=Segment())
+            per_rep = [
+                kpis.funnel(period=period, segment=Segment(owner=o)) for o in owners
+            ]
+            assert [s.reached for s in whole.stages] == [
+                sum(f.stages[i].reached for f in per_rep) for i in range(5)
+            ]
+            assert whole.won == sum(f.won for f in per_rep)
         transaction.set_rollback(True)
 
 
@@ -348,6 +361,9 @@ def test_migrations_build_the_rollups_of_existing_history(admin_user, rep):
     import_module("pipeline.migrations.0022_build_pipeline_monthly_rollup").forward(
         apps, None
     )
+    import_module("pipeline.migrations.0024_build_funnel_daily_rollup").forward(
+        apps, None
+    )
 
     assert {rollup.name: stored(rollup) for rollup in built} == kept
     assert DealCloseDaily.objects.get().amount == Decimal("300.00")
@@ -364,3 +380,34 @@ def test_an_amount_given_as_text_is_summed_as_a_number(admin_user, rep):
     for rollup in pipeline_rollups.ROLLUPS:
         assert list(rollups.drift(rollup)) == []
     assert PipelineDaily.objects.get().probability_amount == Decimal("0.00")
+
+
+def test_a_deal_deeper_than_its_history_is_counted_once_at_its_depth(rep):
+    # An imported deal that had reached closing before the CRM knew it: no
+    # history, so its first move takes the locking path; its history then
+    # says presentation, not closing, so the next move must not take the
+    # guarded one (which reads the depth from the history).
+    imported = DealFactory(owner=rep, stage="qualification", deepest_stage="closing")
+    rollups.rebuild(pipeline_rollups.FUNNEL)  # as a bulk import does
+
+    for stage in ("presentation", "consideration", "qualification"):
+        services.deal_move(deal=imported, to_stage=stage, by=rep)
+
+    assert list(rollups.drift(pipeline_rollups.FUNNEL)) == []
+    assert list(FunnelDaily.objects.exclude(deals=0).values_list("depth", "deals")) == [
+        (4, 1)
+    ]
+
+
+def test_a_move_to_a_stage_reached_before_leaves_the_funnel_alone(admin_user, rep):
+    deal = services.deal_create(
+        by=admin_user, title="D", channel="outbound", owner=rep, stage="consideration"
+    )
+    services.deal_move(deal=deal, to_stage="qualification", by=rep)
+    counted = list(FunnelDaily.objects.values_list("depth", "deals", "won"))
+
+    services.deal_move(deal=deal, to_stage="presentation", by=rep)
+
+    assert list(FunnelDaily.objects.values_list("depth", "deals", "won")) == counted
+    assert counted == [(3, 1, 0)]
+    assert list(rollups.drift(pipeline_rollups.FUNNEL)) == []
