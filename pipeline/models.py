@@ -816,24 +816,31 @@ class PipelineDaily(models.Model):
         return f"{self.day} {self.owner_id} {self.stage} {self.deals}"
 
 
-# The month of ``PipelineMonthly``'s running totals (every month summed).
+# The month of ``PipelineMonthly``'s running totals (every month summed),
+# and the owner of its rows for the whole organisation (every owner summed).
 ALL_MONTHS = datetime.date.max
+EVERYONE = 0
 
 
 class PipelineMonthly(models.Model):
-    """The daily pipeline rollup summed per month, and over all time.
+    """The daily pipeline rollup summed per month, and over all time, per
+    owner and for the whole organisation.
 
     The same rows as ``PipelineDaily`` with the day's month (its first day)
     in place of the day, plus one more copy under ``ALL_MONTHS``: the
     pipeline as it stands now. The pipeline at the end of a day is then that
     running total less the months after the day's and the days after it in
     its month: a few rows per owner and stage, however long the history
-    (``metrics.kpis.deals.open_on``). Kept with the daily rows, in the same
-    transaction, by ``pipeline.rollups``.
+    (``metrics.kpis.deals.open_on``). Each row is also summed under the owner
+    ``EVERYONE`` (0), so the organisation's pipeline reads a few rows per
+    stage however many reps it has: ``owner_id`` is a user's id or 0, not a
+    foreign key. Kept with the daily rows, in the same transaction and
+    statement, by ``pipeline.rollups``.
     """
 
     month = models.DateField()
-    owner = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    # A user's id, or EVERYONE (0): every owner summed.
+    owner_id = models.IntegerField()
     channel = models.CharField(max_length=8, choices=Channel.choices)
     currency = models.CharField(max_length=3)
     stage = models.CharField(max_length=16, choices=Stage.choices)
@@ -847,11 +854,11 @@ class PipelineMonthly(models.Model):
     class Meta:
         verbose_name = _("monthly pipeline rollup")
         verbose_name_plural = _("monthly pipeline rollups")
-        ordering = ["month", "owner", "channel", "currency", "stage"]
+        ordering = ["month", "owner_id", "channel", "currency", "stage"]
         constraints = [
             # The upserts' conflict target; also serves the KPIs' month range.
             models.UniqueConstraint(
-                fields=["month", "owner", "channel", "currency", "stage"],
+                fields=["month", "owner_id", "channel", "currency", "stage"],
                 name="pipelinemonthly_key",
             ),
         ]

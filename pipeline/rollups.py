@@ -47,6 +47,7 @@ from django.utils import timezone
 from crm import rollups
 from pipeline.models import (
     ALL_MONTHS,
+    EVERYONE,
     STAGE_INDEX,
     Deal,
     DealCloseDaily,
@@ -76,6 +77,15 @@ def _month(field: str) -> TruncMonth:
 def _all_months(field: str) -> Value:
     """Every moment in one group: the running total (``ALL_MONTHS``)."""
     return Value(ALL_MONTHS, output_field=DateField())
+
+
+def _owner(path: str) -> F:
+    return F(path)
+
+
+def _everyone(path: str) -> Value:
+    """Every owner in one group: the organisation's rows (``EVERYONE``)."""
+    return Value(EVERYONE, output_field=IntegerField())
 
 
 def _without_history(ledger: type[models.Model]) -> QuerySet:
@@ -223,75 +233,70 @@ def _pipeline_sums(sign: int, deal: str) -> dict:
 SUM_NAMES = ("n", "total", "own_probability", "stage_probability")
 
 
-def _entering(ledger: type[models.Model], when=_day) -> QuerySet:
+def _entering(ledger: type[models.Model], when=_day, who=_owner) -> QuerySet:
     """Stage changes into an open stage (+1 there, on their day)."""
     return (
         ledger._default_manager.order_by()
         .filter(to_status=DealStatus.OPEN)
-        .annotate(day=when("changed_at"))
-        .values("day", "deal__owner", "deal__channel", "deal__currency", "to_stage")
+        .annotate(day=when("changed_at"), who=who("deal__owner"))
+        .values("day", "who", "deal__channel", "deal__currency", "to_stage")
         .annotate(**_pipeline_sums(1, "deal__"))
         .values_list(
-            "day",
-            "deal__owner",
-            "deal__channel",
-            "deal__currency",
-            "to_stage",
-            *SUM_NAMES,
+            "day", "who", "deal__channel", "deal__currency", "to_stage", *SUM_NAMES
         )
     )
 
 
-def _leaving(ledger: type[models.Model], when=_day) -> QuerySet:
+def _leaving(ledger: type[models.Model], when=_day, who=_owner) -> QuerySet:
     """Stage changes out of an open stage (-1 there, on their day)."""
     return (
         ledger._default_manager.order_by()
         .filter(from_status=DealStatus.OPEN)
-        .annotate(day=when("changed_at"))
-        .values("day", "deal__owner", "deal__channel", "deal__currency", "from_stage")
+        .annotate(day=when("changed_at"), who=who("deal__owner"))
+        .values("day", "who", "deal__channel", "deal__currency", "from_stage")
         .annotate(**_pipeline_sums(-1, "deal__"))
         .values_list(
-            "day",
-            "deal__owner",
-            "deal__channel",
-            "deal__currency",
-            "from_stage",
-            *SUM_NAMES,
+            "day", "who", "deal__channel", "deal__currency", "from_stage", *SUM_NAMES
         )
     )
 
 
-def _created_without_history(ledger: type[models.Model], when=_day) -> QuerySet:
+def _created_without_history(
+    ledger: type[models.Model], when=_day, who=_owner
+) -> QuerySet:
     """Deals without history enter their current stage on their creation day."""
     return (
         _without_history(ledger)
-        .annotate(day=when("created_at"))
-        .values("day", "owner", "channel", "currency", "stage")
+        .annotate(day=when("created_at"), who=who("owner"))
+        .values("day", "who", "channel", "currency", "stage")
         .annotate(**_pipeline_sums(1, ""))
-        .values_list("day", "owner", "channel", "currency", "stage", *SUM_NAMES)
+        .values_list("day", "who", "channel", "currency", "stage", *SUM_NAMES)
     )
 
 
-def _closed_without_history(ledger: type[models.Model], when=_day) -> QuerySet:
+def _closed_without_history(
+    ledger: type[models.Model], when=_day, who=_owner
+) -> QuerySet:
     """...and leave it on the day they closed."""
     return (
         _without_history(ledger)
         .filter(status__in=CLOSED)
-        .annotate(day=when("closed_at"))
-        .values("day", "owner", "channel", "currency", "stage")
+        .annotate(day=when("closed_at"), who=who("owner"))
+        .values("day", "who", "channel", "currency", "stage")
         .annotate(**_pipeline_sums(-1, ""))
-        .values_list("day", "owner", "channel", "currency", "stage", *SUM_NAMES)
+        .values_list("day", "who", "channel", "currency", "stage", *SUM_NAMES)
     )
 
 
 PIPELINE_SUMS = ("deals", "amount", "probability_amount", "stage_probability_amount")
 
 
-def _pipeline_parts(when) -> tuple[rollups.Part, ...]:
-    """The pipeline's four ledger queries, grouped by ``when`` (a day, a month)."""
+def _pipeline_parts(when, who=_owner) -> tuple[rollups.Part, ...]:
+    """The pipeline's four ledger queries, grouped by ``when`` (a day, a month)
+    and ``who`` (the owner, or everyone)."""
 
     def by(source):
-        return lambda ledger: source(ledger, when)
+        return lambda ledger: source(ledger, when, who)
 
     return (
         rollups.Part(ledger=StageChange, source=by(_entering), record="deal_id"),
@@ -311,12 +316,17 @@ PIPELINE = rollups.Rollup(
 )
 
 PIPELINE_MONTHS = rollups.Rollup(
-    name="The same per month, and its running total over every month "
-    "(pipeline.PipelineMonthly)",
+    name="The same per month, and its running total over every month, per "
+    "owner and for everyone (pipeline.PipelineMonthly)",
     model=PipelineMonthly,
     key=("month", *PIPELINE_KEY[1:]),
     sums=PIPELINE_SUMS,
-    parts=(*_pipeline_parts(_month), *_pipeline_parts(_all_months)),
+    parts=tuple(
+        part
+        for when in (_month, _all_months)
+        for who in (_owner, _everyone)
+        for part in _pipeline_parts(when, who)
+    ),
 )
 
 
@@ -389,13 +399,21 @@ def _pipeline_row(deal: Deal, day: datetime.date, stage: str, sign: int) -> dict
 
 
 def _by_month(rows: list[dict]) -> list[dict]:
-    """The daily pipeline rows as the monthly rollup's: their month's, and
-    the running total's."""
+    """The daily pipeline rows as the monthly rollup's: their month's and the
+    running total's, for their owner and for everyone."""
     monthly = []
     for row in rows:
-        sums = {name: row[name] for name in PIPELINE_KEY[1:] + PIPELINE_SUMS}
-        monthly.append({**sums, "month": row["day"].replace(day=1)})
-        monthly.append({**sums, "month": ALL_MONTHS})
+        sums = {name: row[name] for name in PIPELINE_SUMS}
+        monthly.extend(
+            {
+                **sums,
+                "month": month,
+                "owner_id": owner_id,
+                **{name: row[name] for name in ("channel", "currency", "stage")},
+            }
+            for month in (row["day"].replace(day=1), ALL_MONTHS)
+            for owner_id in (row["owner_id"], EVERYONE)
+        )
     return monthly
 
 
@@ -442,14 +460,18 @@ def _close_add(deal: Deal, day, status: str, close_at, sign: int) -> None:
     )
 
 
-def funnel_row(deal: Deal, *, deepest: str | None = None) -> dict:
-    """The deal's one row in the funnel rollup as it is now (``deepest``: the
-    deepest stage it had reached, when its own field has moved on)."""
+def funnel_row(
+    deal: Deal, *, deepest: str | None = None, stage: str | None = None
+) -> dict:
+    """The deal's one row in the funnel rollup as it is now, or as it was
+    before a move that already changed its fields (``deepest``: the deepest
+    stage it had reached; ``stage``: the one it left)."""
     return {
         "day": timezone.localdate(deal.created_at),
         "channel": deal.channel,
         "depth": max(
-            STAGE_INDEX[deepest or deal.deepest_stage], STAGE_INDEX[deal.stage]
+            STAGE_INDEX[deepest or deal.deepest_stage],
+            STAGE_INDEX[stage or deal.stage],
         ),
         "deals": 1,
         "won": int(deal.status == DealStatus.WON),

@@ -389,9 +389,10 @@ def deal_move(
                 by=by,
                 at=timezone.now(),
             )
-            pipeline_rollups.funnel_moved(
-                pipeline_rollups.funnel_row(deal, deepest=deepest_before), deal
+            before = pipeline_rollups.funnel_row(
+                deal, deepest=deepest_before, stage=from_stage
             )
+            pipeline_rollups.funnel_moved(before, deal)
             return deal
         # A rule is broken (or a race, or no history): lock, and say which.
         deal = _lock(deal, expected_version, scope)

@@ -23,6 +23,7 @@ from metrics.kpis.numbers import MONEY_SUM, Money, in_units, ratio, to_cents
 from metrics.segments import Period, Segment
 from pipeline.models import (
     ALL_MONTHS,
+    EVERYONE,
     STAGE_INDEX,
     DealCloseDaily,
     DealStatus,
@@ -102,9 +103,10 @@ def open_on(day: datetime.date, segment: Segment) -> tuple[StageRow, ...]:
 
     Read from the pipeline rollups: the running total (every change so far)
     less the months after ``day``'s and the days after it in its month. A
-    few rows per owner and stage, however long the history: summing every
-    daily row up to the day read most of its 680k rows at a million leads,
-    and per-deal probes of the history grew with the deals (measured:
+    few rows per owner and stage, however long the history (for the whole
+    organisation, its own rows: a few per stage however many reps): summing
+    every daily row up to the day read most of its 680k rows at a million
+    leads, and per-deal probes of the history grew with the deals (measured:
     docs/benchmarks.md, "The open pipeline from a running total").
     """
     rules = StageRules.load()
@@ -113,8 +115,9 @@ def open_on(day: datetime.date, segment: Segment) -> tuple[StageRow, ...]:
     # Signed so that one sum per group gives the pipeline at the day's end.
     # The running total's month is after every other: "after" includes it.
     sign = Case(When(month=ALL_MONTHS, then=Value(1)), default=Value(-1))
+    owners = segment.owned("owner_id") or Q(owner_id=EVERYONE)
     months = PipelineMonthly.objects.filter(
-        segment.owned("owner"), segment.on_channel("channel"), month__gt=month
+        owners, segment.on_channel("channel"), month__gt=month
     ).annotate(sign=sign)
     days = PipelineDaily.objects.filter(
         segment.owned("owner"),

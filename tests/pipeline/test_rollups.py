@@ -211,6 +211,17 @@ def _open_from_history(day: datetime.date, owner) -> int:
         (3, ("lead_delete", 0)),
     ]
 )
+# A move into a stage never reached (the guarded UPDATE), then back and
+# forth, then a win: the funnel and pipeline rollups follow each.
+@example(
+    steps=[
+        (0, ("deal_create", "prospection", "EUR", None, 0)),
+        (1, ("deal_move", 0, "presentation")),
+        (0, ("deal_move", 0, "qualification")),
+        (9, ("deal_move", 0, "closing")),
+        (1, ("deal_win", 0)),
+    ]
+)
 # A lead converted into a deal cannot be deleted: refused, nothing changes.
 @example(
     steps=[
@@ -277,6 +288,11 @@ def test_rollups_equal_the_history_regrouped_after_any_operations(
                 sum(f.stages[i].reached for f in per_rep) for i in range(5)
             ]
             assert whole.won == sum(f.won for f in per_rep)
+            # ... and so is its open pipeline, from the rollup's rows for everyone.
+            assert kpis.deal_kpis(period=period, segment=Segment()).open_deals == sum(
+                kpis.deal_kpis(period=period, segment=Segment(owner=o)).open_deals
+                for o in owners
+            )
         transaction.set_rollback(True)
 
 
@@ -410,4 +426,17 @@ def test_a_move_to_a_stage_reached_before_leaves_the_funnel_alone(admin_user, re
 
     assert list(FunnelDaily.objects.values_list("depth", "deals", "won")) == counted
     assert counted == [(3, 1, 0)]
+    assert list(rollups.drift(pipeline_rollups.FUNNEL)) == []
+
+
+def test_a_move_to_a_new_stage_moves_the_deal_down_the_funnel(admin_user, rep):
+    deal = services.deal_create(
+        by=admin_user, title="D", channel="outbound", owner=rep, stage="prospection"
+    )
+
+    services.deal_move(deal=deal, to_stage="presentation", by=rep)
+
+    assert list(FunnelDaily.objects.exclude(deals=0).values_list("depth", "deals")) == [
+        (2, 1)
+    ]
     assert list(rollups.drift(pipeline_rollups.FUNNEL)) == []
