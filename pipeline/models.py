@@ -775,7 +775,26 @@ class DealCloseDaily(models.Model):
         return f"{self.day} {self.owner_id} {self.status} {self.closed_on}"
 
 
-class PipelineDaily(models.Model):
+class PipelineSums(models.Model):
+    """What the pipeline rollups key after their day (or month) and owner, and
+    what they sum: open deals, their amount, amount x own probability, and
+    the amount of those weighted by their stage's probability."""
+
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    currency = models.CharField(max_length=3)
+    stage = models.CharField(max_length=16, choices=Stage.choices)
+    deals = models.IntegerField(default=0)
+    amount = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    probability_amount = models.DecimalField(max_digits=20, decimal_places=2, default=0)
+    stage_probability_amount = models.DecimalField(
+        max_digits=18, decimal_places=2, default=0
+    )
+
+    class Meta:
+        abstract = True
+
+
+class PipelineDaily(PipelineSums):
     """Open deals entering (+) and leaving (-) each stage, per day, owner,
     channel and currency: an exact rollup of the stage history.
 
@@ -790,15 +809,6 @@ class PipelineDaily(models.Model):
 
     day = models.DateField()
     owner = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
-    channel = models.CharField(max_length=8, choices=Channel.choices)
-    currency = models.CharField(max_length=3)
-    stage = models.CharField(max_length=16, choices=Stage.choices)
-    deals = models.IntegerField(default=0)
-    amount = models.DecimalField(max_digits=18, decimal_places=2, default=0)
-    probability_amount = models.DecimalField(max_digits=20, decimal_places=2, default=0)
-    stage_probability_amount = models.DecimalField(
-        max_digits=18, decimal_places=2, default=0
-    )
 
     class Meta:
         verbose_name = _("daily pipeline rollup")
@@ -822,7 +832,7 @@ ALL_MONTHS = datetime.date.max
 EVERYONE = 0
 
 
-class PipelineMonthly(models.Model):
+class PipelineMonthly(PipelineSums):
     """The daily pipeline rollup summed per month, and over all time, per
     owner and for the whole organisation.
 
@@ -841,15 +851,6 @@ class PipelineMonthly(models.Model):
     month = models.DateField()
     # A user's id, or EVERYONE (0): every owner summed.
     owner_id = models.IntegerField()
-    channel = models.CharField(max_length=8, choices=Channel.choices)
-    currency = models.CharField(max_length=3)
-    stage = models.CharField(max_length=16, choices=Stage.choices)
-    deals = models.IntegerField(default=0)
-    amount = models.DecimalField(max_digits=18, decimal_places=2, default=0)
-    probability_amount = models.DecimalField(max_digits=20, decimal_places=2, default=0)
-    stage_probability_amount = models.DecimalField(
-        max_digits=18, decimal_places=2, default=0
-    )
 
     class Meta:
         verbose_name = _("monthly pipeline rollup")
