@@ -128,9 +128,12 @@ def open_on(day: datetime.date, segment: Segment) -> tuple[StageRow, ...]:
     rows = _pipeline_sums(months).union(_pipeline_sums(days), all=True)
     totals: dict[tuple[str, str], list] = {}
     for stage, currency, *sums in rows:  # at most 2 x 5 stages x currencies
-        group = totals.setdefault((stage, currency), [0, 0, 0, 0])
+        # Money stays Decimal even when a sum is zero (a falsy Decimal("0")
+        # replaced by the int 0 made the weighted pipeline a float).
+        group = totals.setdefault((stage, currency), [0, *[Decimal(0)] * 3])
         for i, value in enumerate(sums):
-            group[i] += value or 0
+            if value is not None:
+                group[i] += value
     return tuple(
         sorted(
             (

@@ -440,3 +440,28 @@ def test_a_move_to_a_new_stage_moves_the_deal_down_the_funnel(admin_user, rep):
         (2, 1)
     ]
     assert list(rollups.drift(pipeline_rollups.FUNNEL)) == []
+
+
+def test_only_a_whole_crm_viewer_reads_the_organisations_rows(
+    admin_user, rep, foreign_rep, manager, integration
+):
+    """The funnel rollup has no owner and the monthly pipeline's owner-0 rows
+    are everyone's: a viewer limited to some reps must not read them."""
+    with time_machine.travel(at(2026, 1, 5, 10), tick=False):
+        for owner in (rep, foreign_rep, foreign_rep):
+            deal = services.deal_create(
+                by=admin_user, title="D", channel="outbound", owner=owner
+            )
+            services.deal_move(deal=deal, to_stage="presentation", by=admin_user)
+    period = PERIODS[0]
+
+    def seen(viewer):
+        segment = Segment(viewer=viewer)
+        return (
+            kpis.funnel(period=period, segment=segment).stages[2].reached,
+            kpis.deal_kpis(period=period, segment=segment).open_deals,
+        )
+
+    assert seen(integration) == (3, 3)
+    assert seen(manager) == (1, 1)  # their team's rep only
+    assert seen(foreign_rep) == (2, 2)
