@@ -409,7 +409,7 @@ def _by_month(rows: list[dict]) -> list[dict]:
                 **sums,
                 "month": month,
                 "owner_id": owner_id,
-                **{name: row[name] for name in ("channel", "currency", "stage")},
+                **{name: row[name] for name in PIPELINE_KEY[2:]},
             }
             for month in (row["day"].replace(day=1), ALL_MONTHS)
             for owner_id in (row["owner_id"], EVERYONE)
