@@ -112,8 +112,8 @@ def mrr_ledger_post(
     Called by the subscription services inside their transaction, after the
     subscription rows changed and with the company row locked (so two posts
     for one customer never interleave; pass the locked ``Company``, whose
-    owner the daily rollup is added under). Four statements at most: the
-    subscriptions, the posted sums, the new rows and their rollup upsert.
+    owner the daily rollup is added under). Five statements at most: the
+    subscriptions, the posted sums, the new rows and their rollups' upserts.
     """
     if isinstance(company, int):
         company = Company.objects.only("owner").get(pk=company)
@@ -178,4 +178,5 @@ def mrr_ledger_rebuild(*, companies: Iterable[int] | None = None) -> int:
     MrrMovement.objects.bulk_create(rows, batch_size=2000)
     if rows:
         rollups.rebuild(rollups.MRR)
+        rollups.rebuild(rollups.MRR_MONTHS)
     return len(rows)

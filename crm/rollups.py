@@ -24,9 +24,20 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connections, models, router
-from django.db.models import Count, Max, Min, QuerySet, Sum
+from django.db.models import (
+    Count,
+    DateField,
+    F,
+    IntegerField,
+    Max,
+    Min,
+    QuerySet,
+    Sum,
+    Value,
+)
+from django.db.models.functions import TruncMonth
 
-from crm.models import MrrDaily, MrrMovement
+from crm.models import EVERYONE, MrrDaily, MrrMonthly, MrrMovement
 
 Row = Mapping[str, Any]
 
@@ -254,14 +265,30 @@ PROGRESS_EVERY = 100_000
 # --- the MRR rollup ---------------------------------------------------------------
 
 
-def _mrr_values(ledger: type[models.Model]) -> QuerySet:
-    """The ledger grouped as the rollup (its key, then its sums)."""
+def _mrr_values(ledger: type[models.Model], when=F, who=F) -> QuerySet:
+    """The ledger grouped as the rollup (its key, then its sums).
+
+    ``when`` and ``who`` turn the movement's day and its customer's owner into
+    the key's first two columns: the day and the owner for the daily rollup,
+    the month and the owner or ``EVERYONE`` for the monthly one.
+    """
     return (
         ledger._default_manager.order_by()
-        .values("effective_on", "company__owner", "currency", "kind")
+        .values(
+            "currency", "kind", when_=when("effective_on"), who_=who("company__owner")
+        )
         .annotate(total=Sum("amount"), n=Count("pk"))
-        .values_list("effective_on", "company__owner", "currency", "kind", "total", "n")
+        .values_list("when_", "who_", "currency", "kind", "total", "n")
     )
+
+
+def _month(field: str) -> TruncMonth:
+    return TruncMonth(field, output_field=DateField())
+
+
+def _everyone(field: str) -> Value:
+    """Every owner in one group: the organisation's rows."""
+    return Value(EVERYONE, output_field=IntegerField())
 
 
 MRR = Rollup(
@@ -272,12 +299,40 @@ MRR = Rollup(
     parts=(Part(ledger=MrrMovement, source=_mrr_values, record="company_id"),),
 )
 
+MRR_MONTHS = Rollup(
+    name="The same per month, per owner and for everyone (crm.MrrMonthly)",
+    model=MrrMonthly,
+    key=("month", "owner_id", "currency", "kind"),
+    sums=("amount", "movements"),
+    parts=tuple(
+        Part(
+            ledger=MrrMovement,
+            source=lambda ledger, who=who: _mrr_values(ledger, _month, who),
+            record="company_id",
+        )
+        for who in (F, _everyone)
+    ),
+)
+
+
+def _mrr_rows(rows: list[Row]) -> None:
+    """Add daily MRR rollup rows, and the same by month and for everyone
+    (2 statements; none for rows whose sums cancel out)."""
+    add(MRR, rows)
+    add(
+        MRR_MONTHS,
+        (
+            {**row, "month": row["day"].replace(day=1), "owner_id": owner_id}
+            for row in rows
+            for owner_id in (row["owner_id"], EVERYONE)
+        ),
+    )
+
 
 def mrr_add(movements: Iterable[MrrMovement], *, owner_id: int) -> None:
-    """Add new ledger rows of one customer (owned by ``owner_id``): 1 statement."""
-    add(
-        MRR,
-        (
+    """Add new ledger rows of one customer (owned by ``owner_id``): 2 statements."""
+    _mrr_rows(
+        [
             {
                 "day": m.effective_on,
                 "owner_id": owner_id,
@@ -287,12 +342,16 @@ def mrr_add(movements: Iterable[MrrMovement], *, owner_id: int) -> None:
                 "movements": 1,
             }
             for m in movements
-        ),
+        ]
     )
 
 
 def mrr_move(*, company_id: int, from_owner_id: int, to_owner_id: int) -> None:
-    """Move a customer's sums to its new owner (2 statements; call it locked)."""
+    """Move a customer's sums to its new owner (3 statements; call it locked).
+
+    The organisation's monthly rows do not change: the two owners' rows
+    cancel out there.
+    """
     if from_owner_id == to_owner_id:
         return
     rows = list(
@@ -301,9 +360,8 @@ def mrr_move(*, company_id: int, from_owner_id: int, to_owner_id: int) -> None:
         .values("effective_on", "currency", "kind")
         .annotate(amount=Sum("amount"), movements=Count("pk"))
     )
-    add(
-        MRR,
-        (
+    _mrr_rows(
+        [
             {
                 "day": row["effective_on"],
                 "owner_id": owner,
@@ -314,12 +372,12 @@ def mrr_move(*, company_id: int, from_owner_id: int, to_owner_id: int) -> None:
             }
             for row in rows
             for owner, sign in ((from_owner_id, -1), (to_owner_id, 1))
-        ),
+        ]
     )
 
 
 # Every rollup of the CRM, by app (the apps that own ledgers register theirs).
-REGISTRY: dict[str, Rollup] = {"mrr": MRR}
+REGISTRY: dict[str, Rollup] = {"mrr": MRR, "mrr_months": MRR_MONTHS}
 
 
 def register(key: str, rollup: Rollup) -> None:

@@ -826,10 +826,9 @@ class PipelineDaily(PipelineSums):
         return f"{self.day} {self.owner_id} {self.stage} {self.deals}"
 
 
-# The month of ``PipelineMonthly``'s running totals (every month summed),
-# and the owner of its rows for the whole organisation (every owner summed).
+# The month of ``PipelineMonthly``'s running totals (every month summed); its
+# rows for the whole organisation are owned by ``EVERYONE``, as the MRR's.
 ALL_MONTHS = datetime.date.max
-EVERYONE = 0
 
 
 class PipelineMonthly(PipelineSums):

@@ -45,9 +45,9 @@ from django.db.models.functions import Coalesce, Greatest, TruncDate, TruncMonth
 from django.utils import timezone
 
 from crm import rollups
+from crm.models import EVERYONE
 from pipeline.models import (
     ALL_MONTHS,
-    EVERYONE,
     STAGE_INDEX,
     Deal,
     DealCloseDaily,

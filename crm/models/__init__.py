@@ -32,9 +32,16 @@ from crm.models.jobs import (
     ExportStatus,
     Job,
 )
-from crm.models.revenue import MovementKind, MrrDaily, MrrMovement
+from crm.models.revenue import (
+    EVERYONE,
+    MovementKind,
+    MrrDaily,
+    MrrMonthly,
+    MrrMovement,
+)
 
 __all__ = [
+    "EVERYONE",
     "ActionJob",
     "ActionStatus",
     "AppendOnly",
@@ -48,6 +55,7 @@ __all__ = [
     "Job",
     "MovementKind",
     "MrrDaily",
+    "MrrMonthly",
     "MrrMovement",
     "OutboxEvent",
     "Role",

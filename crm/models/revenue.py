@@ -150,3 +150,44 @@ class MrrDaily(models.Model):
             "kind": self.get_kind_display(),
             "amount": formatting.money(self.amount, self.currency),
         }
+
+
+# The owner of a monthly rollup's rows for the whole organisation (every owner
+# summed): such rows keep ``owner_id`` a user's id or 0, not a foreign key.
+EVERYONE = 0
+
+
+class MrrMonthly(models.Model):
+    """The daily MRR rollup summed per month, per owner and for everyone.
+
+    The same rows as ``MrrDaily`` with the day's month (its first day) in
+    place of the day, each also summed under the owner ``EVERYONE`` (0). The
+    revenue KPIs read whole months here and only the days of a month that a
+    period's bound splits from ``MrrDaily``: the organisation's MRR at any
+    moment is then a few rows per month and kind, however many customers and
+    reps it has. Kept with the daily rows, in the same transaction, by
+    ``crm.rollups``; ``verify_rollups`` recomputes it from the ledger.
+    """
+
+    month = models.DateField()
+    # A user's id, or EVERYONE (0): every owner summed.
+    owner_id = models.IntegerField()
+    currency = models.CharField(max_length=3)
+    kind = models.CharField(max_length=12, choices=MovementKind.choices)
+    amount = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    movements = models.IntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("monthly MRR rollup")
+        verbose_name_plural = _("monthly MRR rollups")
+        ordering = ["month", "owner_id", "currency", "kind"]
+        constraints = [
+            # The upserts' conflict target; also serves the KPIs' month range.
+            models.UniqueConstraint(
+                fields=["month", "owner_id", "currency", "kind"],
+                name="mrrmonthly_key",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month} {self.owner_id} {self.currency} {self.kind} {self.amount}"

@@ -27,7 +27,14 @@ from django.db.models import (
     When,
 )
 
-from crm.models import Company, MovementKind, MrrDaily, Subscription
+from crm.models import (
+    EVERYONE,
+    Company,
+    MovementKind,
+    MrrDaily,
+    MrrMonthly,
+    Subscription,
+)
 from metrics.kpis.numbers import MONEY_SUM, Money, ratio, to_cents
 from metrics.segments import Period, Segment
 
@@ -155,26 +162,49 @@ def _mrr(periods: list[Period], segment: Segment) -> list[dict[str, Money]]:
     """Sum the ledger per currency: MRR at start and end, each movement (1 query).
 
     MRR at a moment is the sum of every movement effective before it. The
-    query reads the ledger's daily rollup (``crm.MrrDaily``: one row per day,
-    owner, currency and kind with movements, kept exact by the services), so
-    its cost follows the days and owners, not the number of movements. It
-    sums the rows per currency, kind and span between consecutive period
-    bounds (one ``CASE`` on the day, whatever the number of periods); each
-    period's figures are then sums of those few spans.
+    query reads the ledger's rollups, summed per currency, kind and span
+    between consecutive period bounds (one ``CASE`` on the day or month,
+    whatever the number of periods); each period's figures are then sums of
+    those few spans. Whole months come from the monthly rollup
+    (``crm.MrrMonthly``; for the whole organisation its ``EVERYONE`` rows),
+    and only the months a bound splits (a period starting or ending mid-month)
+    from the daily one (``crm.MrrDaily``): a few rows per month and kind,
+    however many customers, movements or reps.
     """
     # Span i holds the days in [bounds[i - 1], bounds[i]); span 0 everything
     # before the first bound.
     bounds = sorted({p.start for p in periods} | {p.end + DAY for p in periods})
-    span = Case(
-        *(When(day__lt=bound, then=Value(i)) for i, bound in enumerate(bounds)),
-        output_field=IntegerField(),
-    )
-    rows = (
-        MrrDaily.objects.filter(segment.owned("owner"), day__lt=bounds[-1])
-        .values("currency", "kind", span=span)
-        .annotate(total=Sum("amount", output_field=MONEY_SUM))
-        .order_by()
-    )
+    split = sorted({bound.replace(day=1) for bound in bounds if bound.day != 1})
+
+    def span(field: str) -> Case:
+        return Case(
+            *(
+                When(**{f"{field}__lt": b, "then": Value(i)})
+                for i, b in enumerate(bounds)
+            ),
+            output_field=IntegerField(),
+        )
+
+    def summed(rows, field: str):
+        return (
+            rows.values("currency", "kind", span=span(field))
+            .annotate(total=Sum("amount", output_field=MONEY_SUM))
+            .order_by()
+        )
+
+    # A bound inside a month splits it; its days are read one by one.
+    in_split = Q()
+    for month in split:
+        in_split |= Q(day__gte=month, day__lt=_next_month(month))
+    months = MrrMonthly.objects.filter(
+        segment.owned("owner_id") or Q(owner_id=EVERYONE), month__lt=bounds[-1]
+    ).exclude(month__in=split)
+    rows = summed(months, "month")
+    if split:
+        days = MrrDaily.objects.filter(
+            in_split, segment.owned("owner"), day__lt=bounds[-1]
+        )
+        rows = rows.union(summed(days, "day"), all=True)
     # sums[currency][kind][i]: the movements of that kind in span i.
     sums: dict[str, dict[str, list[Decimal]]] = {}
     for row in rows:  # at most currencies x kinds x spans
@@ -212,6 +242,10 @@ def _mrr(periods: list[Period], segment: Segment) -> list[dict[str, Money]]:
             }
         )
     return result
+
+
+def _next_month(month: datetime.date) -> datetime.date:
+    return (month + datetime.timedelta(days=31)).replace(day=1)
 
 
 def _positive(sign: int, total: Decimal | None) -> Decimal:

@@ -19,11 +19,11 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
+from crm.models import EVERYONE
 from metrics.kpis.numbers import MONEY_SUM, Money, in_units, ratio, to_cents
 from metrics.segments import Period, Segment
 from pipeline.models import (
     ALL_MONTHS,
-    EVERYONE,
     STAGE_INDEX,
     DealCloseDaily,
     DealStatus,

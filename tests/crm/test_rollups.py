@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from crm import rollups, services
 from crm.errors import Conflict
-from crm.models import MrrDaily, MrrMovement, Subscription
+from crm.models import EVERYONE, MrrDaily, MrrMonthly, MrrMovement, Subscription
 from metrics import kpis
 from metrics.segments import Period, Segment
 from tests.factories import CompanyFactory, UserFactory
@@ -28,6 +28,8 @@ pytestmark = pytest.mark.django_db
 
 d = datetime.date
 Q1 = Period(d(2026, 1, 1), d(2026, 3, 31))
+# Bounds inside months: the monthly rollup's months are split by days.
+MID_MONTHS = Period(d(2026, 1, 10), d(2026, 2, 20))
 DAY0 = d(2025, 12, 1)
 
 day = st.integers(min_value=0, max_value=150)
@@ -87,6 +89,14 @@ def _apply(op, companies, owners, actor) -> None:
         pass  # refused (before its start, after its end...): nothing written
 
 
+def _ledger_sum(owner, currency: str, day: datetime.date) -> Decimal:
+    """The ledger's MRR at the end of ``day`` (an owner's customers, or all)."""
+    movements = MrrMovement.objects.filter(currency=currency, effective_on__lte=day)
+    if owner is not None:
+        movements = movements.filter(company__owner=owner)
+    return sum(movements.values_list("amount", flat=True), Decimal(0))
+
+
 @settings(
     max_examples=25,
     database=None,  # no example files in the checkout
@@ -104,20 +114,31 @@ def test_rollup_equals_the_ledger_regrouped_after_any_operations(
             _apply(op, companies, owners, admin_user)
 
         assert list(rollups.drift(rollups.MRR)) == []
-        # Per owner, the KPI read from the rollup is the ledger's sum under
-        # each customer's current owner.
-        for owner in owners:
-            figures = kpis.churn(period=Q1, segment=Segment(owner=owner))
-            for currency, end in figures.mrr_end:
-                ledger = sum(
-                    MrrMovement.objects.filter(
-                        company__owner=owner,
-                        currency=currency,
-                        effective_on__lte=Q1.end,
-                    ).values_list("amount", flat=True),
-                    Decimal(0),
+        assert list(rollups.drift(rollups.MRR_MONTHS)) == []
+        # Per owner and for the organisation (the monthly rollup's EVERYONE
+        # rows), over whole months and over months split by a bound, the KPI
+        # read from the rollups is the ledger's sum under each customer's
+        # current owner.
+        for owner in [*owners, None]:
+            for period in (Q1, MID_MONTHS):
+                figures = kpis.churn(period=period, segment=Segment(owner=owner))
+                movements = MrrMovement.objects.filter(
+                    effective_on__gte=period.start, effective_on__lte=period.end
                 )
-                assert end == ledger
+                if owner is not None:
+                    movements = movements.filter(company__owner=owner)
+                for currency, end in figures.mrr_end:
+                    assert end == _ledger_sum(owner, currency, period.end)
+                for currency, start in figures.mrr_start:
+                    before = period.start - datetime.timedelta(days=1)
+                    assert start == _ledger_sum(owner, currency, before)
+                for currency, new in figures.new_mrr:
+                    assert new == sum(
+                        movements.filter(currency=currency, kind="new").values_list(
+                            "amount", flat=True
+                        ),
+                        Decimal(0),
+                    )
         transaction.set_rollback(True)
 
 
@@ -143,7 +164,11 @@ def test_reassigned_customer_takes_its_mrr_to_the_new_owner(api_as, rep, manager
     assert kpis.churn(period=Q1, segment=Segment(owner=colleague)).new_mrr == (
         ("EUR", Decimal("200.00")),
     )
+    assert kpis.churn(period=Q1, segment=Segment()).new_mrr == (
+        ("EUR", Decimal("200.00")),
+    )
     assert list(rollups.drift(rollups.MRR)) == []
+    assert list(rollups.drift(rollups.MRR_MONTHS)) == []
 
 
 def test_verify_rollups_reports_drift_and_rebuilds_it(rep, capsys):
@@ -218,3 +243,50 @@ def test_migration_builds_the_rollup_of_existing_ledger_rows(rep):
 
     assert list(rollups.drift(rollups.MRR)) == []
     assert MrrDaily.objects.get().amount == Decimal("70.00")
+
+
+def test_migration_builds_the_monthly_rollup_of_existing_ledger_rows(rep):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    company = CompanyFactory(owner=rep)
+    services.subscription_start(
+        company=company,
+        by=rep,
+        plan="P",
+        mrr=Decimal("70.00"),
+        started_on=d(2026, 3, 14),
+    )
+    MrrMonthly.objects.all().delete()  # as before the migration
+    migration = import_module("crm.migrations.0020_build_mrr_monthly_rollup")
+
+    migration.forward(apps, None)
+
+    assert list(rollups.drift(rollups.MRR_MONTHS)) == []
+    assert set(MrrMonthly.objects.values_list("month", "owner_id", "amount")) == {
+        (d(2026, 3, 1), rep.pk, Decimal("70.00")),
+        (d(2026, 3, 1), EVERYONE, Decimal("70.00")),
+    }
+
+
+def test_a_limited_viewer_never_reads_the_organisations_monthly_rows(
+    rep, other_rep, manager
+):
+    """A manager's MRR is their team's: the organisation's rows (owner 0)
+    hold another team's customers too."""
+    outsider = UserFactory(role="rep")  # in no team of the manager's
+    for owner, mrr in ((rep, "100.00"), (outsider, "900.00")):
+        services.subscription_start(
+            company=CompanyFactory(owner=owner),
+            by=owner,
+            plan="P",
+            mrr=Decimal(mrr),
+            started_on=d(2026, 1, 1),
+        )
+
+    team = kpis.churn(period=Q1, segment=Segment(viewer=manager))
+    everyone = kpis.churn(period=Q1, segment=Segment())
+
+    assert team.mrr_end == (("EUR", Decimal("100.00")),)
+    assert everyone.mrr_end == (("EUR", Decimal("1000.00")),)
