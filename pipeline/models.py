@@ -737,11 +737,15 @@ class DealCloseDaily(models.Model):
     with ``closed_on`` in the period and ``day`` up to its end: a reopening
     inside the period cancels the close, a later one does not touch it.
     Amount, owner, channel and currency are the deal's current ones (amounts
-    have no history), moved with the deal when they change.
+    have no history), moved with the deal when they change. Each row is also
+    summed under the owner ``EVERYONE`` (0), so the organisation's closes read
+    a few rows a day however many reps it has: ``owner_id`` is a user's id or
+    0, not a foreign key.
     """
 
     day = models.DateField()
-    owner = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    # A user's id, or EVERYONE (0): every owner summed.
+    owner_id = models.IntegerField()
     channel = models.CharField(max_length=8, choices=Channel.choices)
     currency = models.CharField(max_length=3)
     status = models.CharField(max_length=8, choices=DealStatus.choices)
@@ -754,11 +758,18 @@ class DealCloseDaily(models.Model):
     class Meta:
         verbose_name = _("daily deal close rollup")
         verbose_name_plural = _("daily deal close rollups")
-        ordering = ["day", "owner", "channel", "currency", "status", "closed_on"]
+        ordering = ["day", "owner_id", "channel", "currency", "status", "closed_on"]
         constraints = [
             # The upserts' conflict target.
             models.UniqueConstraint(
-                fields=["day", "owner", "channel", "currency", "status", "closed_on"],
+                fields=[
+                    "day",
+                    "owner_id",
+                    "channel",
+                    "currency",
+                    "status",
+                    "closed_on",
+                ],
                 name="dealclosedaily_key",
             ),
         ]
@@ -766,7 +777,14 @@ class DealCloseDaily(models.Model):
             # Closed-deal KPIs (metrics.kpis.deals): the closes of a period.
             models.Index(
                 fields=["closed_on", "day"],
-                include=["owner", "channel", "currency", "status", "deals", "amount"],
+                include=[
+                    "owner_id",
+                    "channel",
+                    "currency",
+                    "status",
+                    "deals",
+                    "amount",
+                ],
                 name="dealclosedaily_closed",
             ),
         ]

@@ -101,8 +101,9 @@ def _without_history(ledger: type[models.Model]) -> QuerySet:
 CLOSE_KEY = ("day", "owner_id", "channel", "currency", "status", "closed_on")
 
 
-def _close_values(ledger: type[models.Model]) -> QuerySet:
-    """Wins and losses (+) and their reopenings (-), grouped as the rollup.
+def _close_values(ledger: type[models.Model], who=_owner) -> QuerySet:
+    """Wins and losses (+) and their reopenings (-), grouped as the rollup
+    (``who``: by the deal's owner, or everyone's together).
 
     A reopening undoes the close just before it (the deal's previous row by
     time, then id: the order the KPIs read history in).
@@ -133,10 +134,10 @@ def _close_values(ledger: type[models.Model]) -> QuerySet:
             ),
             sign=Case(When(closing, then=Value(1)), default=Value(-1)),
         )
-        .annotate(closed_on=_day("close_at"))
+        .annotate(closed_on=_day("close_at"), who=who("deal__owner"))
         .values(
             "day",
-            "deal__owner",
+            "who",
             "deal__channel",
             "deal__currency",
             "close_status",
@@ -156,7 +157,7 @@ def _close_values(ledger: type[models.Model]) -> QuerySet:
         )
         .values_list(
             "day",
-            "deal__owner",
+            "who",
             "deal__channel",
             "deal__currency",
             "close_status",
@@ -168,13 +169,13 @@ def _close_values(ledger: type[models.Model]) -> QuerySet:
     )
 
 
-def _close_values_without_history(ledger: type[models.Model]) -> QuerySet:
+def _close_values_without_history(ledger: type[models.Model], who=_owner) -> QuerySet:
     """Closed deals without history, on their ``closed_at`` day."""
     return (
         _without_history(ledger)
         .filter(status__in=CLOSED)
-        .annotate(day=_day("closed_at"), closed_on=_day("closed_at"))
-        .values("day", "owner", "channel", "currency", "status", "closed_on")
+        .annotate(day=_day("closed_at"), closed_on=_day("closed_at"), who=who("owner"))
+        .values("day", "who", "channel", "currency", "status", "closed_on")
         .annotate(
             n=Count("pk"),
             total=Sum("amount", output_field=AMOUNT),
@@ -182,21 +183,33 @@ def _close_values_without_history(ledger: type[models.Model]) -> QuerySet:
                 F("closed_at") - F("created_at"), output_field=DurationField()
             ),
         )
-        .values_list(
-            *CLOSE_KEY[:1], "owner", *CLOSE_KEY[2:], "n", "total", "cycle_total"
-        )
+        .values_list(*CLOSE_KEY[:1], "who", *CLOSE_KEY[2:], "n", "total", "cycle_total")
     )
 
 
 CLOSES = rollups.Rollup(
-    name="Deal closes per day, owner, channel, currency, status and close day "
-    "(pipeline.DealCloseDaily)",
+    name="Deal closes per day, owner (and for everyone), channel, currency, "
+    "status and close day (pipeline.DealCloseDaily)",
     model=DealCloseDaily,
     key=CLOSE_KEY,
     sums=("deals", "amount", "cycle"),
-    parts=(
-        rollups.Part(ledger=StageChange, source=_close_values, record="deal_id"),
-        rollups.Part(ledger=Deal, source=_close_values_without_history, record="pk"),
+    parts=tuple(
+        part
+        for who in (_owner, _everyone)
+        for part in (
+            rollups.Part(
+                ledger=StageChange,
+                source=lambda ledger, who=who: _close_values(ledger, who),
+                record="deal_id",
+            ),
+            rollups.Part(
+                ledger=Deal,
+                source=lambda ledger, who=who: _close_values_without_history(
+                    ledger, who
+                ),
+                record="pk",
+            ),
+        )
     ),
 )
 
@@ -442,12 +455,13 @@ def change_add(
 
 
 def _close_add(deal: Deal, day, status: str, close_at, sign: int) -> None:
+    """Add a close (or its undoing) for the deal's owner and for everyone."""
     rollups.add(
         CLOSES,
         [
             {
                 "day": day,
-                "owner_id": deal.owner_id,
+                "owner_id": owner_id,
                 "channel": deal.channel,
                 "currency": deal.currency,
                 "status": status,
@@ -456,6 +470,7 @@ def _close_add(deal: Deal, day, status: str, close_at, sign: int) -> None:
                 "amount": sign * _amount(deal),
                 "cycle": sign * (close_at - deal.created_at),
             }
+            for owner_id in (deal.owner_id, EVERYONE)
         ],
     )
 
@@ -509,7 +524,7 @@ def deal_moving(deal_id: int, fields) -> Iterator[None]:
     """Move the deal's sums when the block changes one of its ``DIMENSIONS``.
 
     Call it with the deal locked: its contributions are read before and after
-    the block (7 queries each time, and 4 statements), only when a dimension
+    the block (9 queries each time, and 4 statements), only when a dimension
     changes. Its monthly rows are its daily ones by month: not read again.
     """
     if not DIMENSIONS & set(fields):

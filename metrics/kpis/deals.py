@@ -11,15 +11,17 @@ from django.db.models import (
     Case,
     DurationField,
     F,
+    OuterRef,
     Q,
     QuerySet,
+    Subquery,
     Sum,
     Value,
     When,
 )
 from django.db.models.functions import Coalesce
 
-from crm.models import EVERYONE
+from crm.models import EVERYONE, User
 from metrics.kpis.numbers import MONEY_SUM, Money, in_units, ratio, to_cents
 from metrics.segments import Period, Segment
 from pipeline.models import (
@@ -64,17 +66,22 @@ class DealKpis:
 CLOSED = (DealStatus.WON, DealStatus.LOST)
 
 
-def closed_in(period: Period, segment: Segment) -> QuerySet:
+def closed_in(period: Period, segment: Segment, *, per_owner: bool = False) -> QuerySet:
     """Return the closes of the period as they stood at its end, from the rollup.
 
     ``pipeline.DealCloseDaily`` holds each win or loss on its day and each
     reopening, negated, on its own day with the day of the close it undid
     (``closed_on``). The rows closed in the period and dated up to its end
     count each deal once, by the close that stood at the end: a reopening in
-    the period cancels its close, a later one is not read.
+    the period cancels its close, a later one is not read. The whole
+    organisation reads its own rows (a few a day, however many reps), unless
+    the caller groups them ``per_owner``.
     """
+    owners = segment.owned("owner_id")
+    if per_owner:
+        owners &= ~Q(owner_id=EVERYONE)
     return DealCloseDaily.objects.filter(
-        segment.owned("owner"),
+        owners or Q(owner_id=EVERYONE),
         segment.on_channel("channel"),
         closed_on__gte=period.start,
         closed_on__lte=period.end,
@@ -249,16 +256,19 @@ class RepPerformance:
 
 def rep_performance(*, period: Period, segment: Segment) -> tuple[RepPerformance, ...]:
     """Return win rate and revenue won per rep over the period (1 query)."""
+    # The rollup keeps the owner's id (or 0 for everyone), not a foreign key:
+    # the rep's names are read per grouped row, in the same query.
+    user = User.objects.filter(pk=OuterRef("owner_id"))
     rows = list(
-        closed_in(period, segment)
-        .values(
-            "owner",
-            "owner__username",
-            "owner__first_name",
-            "owner__last_name",
-            "currency",
-        )
+        closed_in(period, segment, per_owner=True)
+        .values("owner_id", "currency")
         .annotate(**_closed_sums())
+        .annotate(
+            **{
+                f"owner__{name}": Subquery(user.values(name))
+                for name in ("username", "first_name", "last_name")
+            }
+        )
         .order_by("owner__username", "currency")
     )
     by_owner: dict[int, dict] = {}
@@ -266,7 +276,7 @@ def rep_performance(*, period: Period, segment: Segment) -> tuple[RepPerformance
         if not (row["won"] or row["lost"]):
             continue  # closes reopened within the period: none stood
         rep = by_owner.setdefault(
-            row["owner"],
+            row["owner_id"],
             {
                 "name": f"{row['owner__first_name']} {row['owner__last_name']}".strip()
                 or row["owner__username"],

@@ -288,11 +288,16 @@ def test_rollups_equal_the_history_regrouped_after_any_operations(
                 sum(f.stages[i].reached for f in per_rep) for i in range(5)
             ]
             assert whole.won == sum(f.won for f in per_rep)
-            # ... and so is its open pipeline, from the rollup's rows for everyone.
-            assert kpis.deal_kpis(period=period, segment=Segment()).open_deals == sum(
-                kpis.deal_kpis(period=period, segment=Segment(owner=o)).open_deals
-                for o in owners
-            )
+            # ... and so are its open pipeline and its closes, from the
+            # rollups' rows for everyone.
+            whole_deals = kpis.deal_kpis(period=period, segment=Segment())
+            reps_deals = [
+                kpis.deal_kpis(period=period, segment=Segment(owner=o)) for o in owners
+            ]
+            for figure in ("open_deals", "won", "lost"):
+                assert getattr(whole_deals, figure) == sum(
+                    getattr(d, figure) for d in reps_deals
+                )
         transaction.set_rollback(True)
 
 
@@ -350,6 +355,7 @@ def test_migrations_build_the_rollups_of_existing_history(admin_user, rep):
 
     from django.apps import apps
 
+    from crm.models import EVERYONE
     from pipeline.models import DealCloseDaily
 
     with time_machine.travel(at(2026, 1, 5, 10), tick=False):
@@ -380,9 +386,16 @@ def test_migrations_build_the_rollups_of_existing_history(admin_user, rep):
     import_module("pipeline.migrations.0024_build_funnel_daily_rollup").forward(
         apps, None
     )
+    import_module("pipeline.migrations.0025_deal_close_rollup_for_everyone").forward(
+        apps, None
+    )
 
     assert {rollup.name: stored(rollup) for rollup in built} == kept
-    assert DealCloseDaily.objects.get().amount == Decimal("300.00")
+    # The rep's close, and the same for the whole organisation.
+    assert set(DealCloseDaily.objects.values_list("owner_id", "amount")) == {
+        (rep.pk, Decimal("300.00")),
+        (EVERYONE, Decimal("300.00")),
+    }
 
 
 def test_an_amount_given_as_text_is_summed_as_a_number(admin_user, rep):
@@ -445,23 +458,33 @@ def test_a_move_to_a_new_stage_moves_the_deal_down_the_funnel(admin_user, rep):
 def test_only_a_whole_crm_viewer_reads_the_organisations_rows(
     admin_user, rep, foreign_rep, manager, integration
 ):
-    """The funnel rollup has no owner and the monthly pipeline's owner-0 rows
-    are everyone's: a viewer limited to some reps must not read them."""
+    """The funnel rollup has no owner, and the monthly pipeline's and the
+    closes' owner-0 rows are everyone's: a viewer limited to some reps must
+    not read them."""
     with time_machine.travel(at(2026, 1, 5, 10), tick=False):
         for owner in (rep, foreign_rep, foreign_rep):
             deal = services.deal_create(
                 by=admin_user, title="D", channel="outbound", owner=owner
             )
             services.deal_move(deal=deal, to_stage="presentation", by=admin_user)
+        for owner in (rep, foreign_rep):
+            deal = services.deal_create(
+                by=admin_user, title="W", channel="outbound", owner=owner,
+                stage="closing",
+            )  # fmt: skip
+            services.deal_win(deal=deal, by=admin_user)
     period = PERIODS[0]
 
     def seen(viewer):
         segment = Segment(viewer=viewer)
+        figures = kpis.deal_kpis(period=period, segment=segment)
         return (
             kpis.funnel(period=period, segment=segment).stages[2].reached,
-            kpis.deal_kpis(period=period, segment=segment).open_deals,
+            figures.open_deals,
+            figures.won,
         )
 
-    assert seen(integration) == (3, 3)
-    assert seen(manager) == (1, 1)  # their team's rep only
-    assert seen(foreign_rep) == (2, 2)
+    # Reached the presentation: the moved deals and the won ones (deeper).
+    assert seen(integration) == (5, 3, 2)
+    assert seen(manager) == (2, 1, 1)  # their team's rep only
+    assert seen(foreign_rep) == (3, 2, 1)
