@@ -36,6 +36,8 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import TruncMonth
+from django.db.models.signals import post_save
+from django.db.models.sql import InsertQuery
 
 from crm.models import EVERYONE, MrrDaily, MrrMonthly, MrrMovement
 
@@ -97,35 +99,106 @@ def add(rollup: Rollup, rows: Iterable[Row]) -> int:
     Rows with the same key are summed first; nothing is written when every
     sum is zero. Returns the number of keys written.
     """
-    merged: dict[tuple, list] = {}
-    for row in rows:  # the few rows of one change, never a table
-        key = tuple(row[name] for name in rollup.key)
-        totals = merged.setdefault(key, [None] * len(rollup.sums))
-        for i, name in enumerate(rollup.sums):  # None: sums of numbers or durations
-            totals[i] = row[name] if totals[i] is None else totals[i] + row[name]
-    merged = {k: v for k, v in merged.items() if any(v)}
+    merged = _merged(rollup, rows)
     keys = list(merged)
     for start in range(0, len(keys), ADD_BATCH):
-        _upsert(rollup, {k: merged[k] for k in keys[start : start + ADD_BATCH]})
+        sql, params = _upsert(
+            rollup, {k: merged[k] for k in keys[start : start + ADD_BATCH]}
+        )
+        with connections[router.db_for_write(rollup.model)].cursor() as cursor:
+            cursor.execute(sql, params)
     return len(merged)
 
 
 # Keys per statement: within SQLite's bound-parameter limit for any rollup.
 ADD_BATCH = 500
 
+# What one change adds to the rollups: (rollup, its rows) pairs.
+Increments = Iterable[tuple[Rollup, Iterable[Row]]]
 
-def _upsert(rollup: Rollup, merged: dict[tuple, list]) -> None:
-    db = router.db_for_write(rollup.model)
+
+def insert_with(record: models.Model, increments: Increments) -> None:
+    """Insert a new ledger row and add the rollup rows of its change.
+
+    On PostgreSQL, one statement: the rollups' upserts are data-modifying
+    ``WITH`` clauses of the row's ``INSERT ... RETURNING id``, so what a
+    change records costs one round trip, and stands or falls as one (the
+    rows of a rollup named twice are summed first: a statement may not
+    change a row twice). Elsewhere (SQLite: in-process, no round trip to
+    save) the row is saved, then each rollup is added, one statement each.
+    """
+    model = type(record)
+    db = router.db_for_write(model)
     connection = connections[db]
+    by_rollup: dict[Rollup, list[Row]] = {}
+    for rollup, rows in increments:
+        by_rollup.setdefault(rollup, []).extend(rows)
+    pending = [(rollup, _merged(rollup, rows)) for rollup, rows in by_rollup.items()]
+    pending = [(rollup, merged) for rollup, merged in pending if merged]
+    if (
+        connection.vendor != "postgresql"
+        # Listeners expect Model.save(); a big change is split as add() does.
+        or post_save.has_listeners(model)
+        or any(len(merged) > ADD_BATCH for _, merged in pending)
+    ):
+        record.save(using=db)
+        for rollup, merged in pending:
+            add(rollup, [_row(rollup, key, sums) for key, sums in merged.items()])
+        return
+    clauses, params = [], []
+    for i, (rollup, merged) in enumerate(pending):
+        sql, upsert_params = _upsert(rollup, merged)
+        clauses.append(f"r{i} AS ({sql})")
+        params += upsert_params
+    insert, insert_params = _insert_returning_pk(record, db)
+    with_clause = f"WITH {', '.join(clauses)} " if clauses else ""
+    with connection.cursor() as cursor:
+        cursor.execute(with_clause + insert, [*params, *insert_params])
+        (record.pk,) = cursor.fetchone()
+    record._state.adding, record._state.db = False, db
+
+
+def _insert_returning_pk(record: models.Model, db: str) -> tuple[str, list]:
+    """Return the ``INSERT ... RETURNING id`` Django would send to save ``record``."""
+    meta = record._meta
+    query = InsertQuery(type(record))
+    query.insert_values(
+        [f for f in meta.concrete_fields if not f.primary_key and not f.generated],
+        [record],
+    )
+    compiler = query.get_compiler(using=db)
+    compiler.returning_fields = [meta.pk]
+    ((sql, params),) = compiler.as_sql()
+    return sql, list(params)
+
+
+def _merged(rollup: Rollup, rows: Iterable[Row]) -> dict[tuple, list]:
+    """Sum ``rows`` by key, leaving out keys whose sums are all zero."""
+    merged: dict[tuple, list] = {}
+    for row in rows:  # the few rows of one change, never a table
+        key = tuple(row[name] for name in rollup.key)
+        totals = merged.setdefault(key, [None] * len(rollup.sums))
+        for i, name in enumerate(rollup.sums):  # None: sums of numbers or durations
+            totals[i] = row[name] if totals[i] is None else totals[i] + row[name]
+    return {k: v for k, v in merged.items() if any(v)}
+
+
+def _row(rollup: Rollup, key: tuple, sums: list) -> Row:
+    return dict(zip((*rollup.key, *rollup.sums), (*key, *sums), strict=True))
+
+
+def _upsert(rollup: Rollup, merged: dict[tuple, list]) -> tuple[str, list]:
+    """Return the upsert adding ``merged`` (sums by key) to the rollup."""
+    connection = connections[router.db_for_write(rollup.model)]
     fields = [rollup.model._meta.get_field(n) for n in (*rollup.key, *rollup.sums)]
     params: list = []
     for key, totals in merged.items():
         for field, value in zip(fields, (*key, *totals), strict=True):
             params.append(field.get_db_prep_save(value, connection))
     one = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    sql = _insert(rollup, connection, f"VALUES {', '.join([one] * len(merged))}")
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    return _insert(
+        rollup, connection, f"VALUES {', '.join([one] * len(merged))}"
+    ), params
 
 
 def _insert(rollup: Rollup, connection, rows: str) -> str:

@@ -23,7 +23,7 @@ from django.db.models.sql import InsertQuery
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
-from crm import policy, webhooks
+from crm import policy, rollups, webhooks
 from crm.errors import Conflict, final_state
 from crm.models import Role, Team, User, WebhookEventType
 from crm.reference import normalize_email
@@ -96,20 +96,26 @@ def lead_status_record(
     to_status: str,
     at: datetime.datetime,
     by: User | None,
+    also: rollups.Increments = (),
 ) -> LeadStatusChange:
     """Append the history row of a status change (call it in the change's
     transaction; ``from_status`` is blank for what a record is created as).
 
-    Two statements: the row, and its day's count in the daily rollup.
+    With its day's count in the daily rollup and ``also`` (the same change's
+    other rollup rows, such as a new lead's count): one statement on
+    PostgreSQL (``crm.rollups.insert_with``).
     """
-    change = LeadStatusChange.objects.create(
+    change = LeadStatusChange(
         lead=lead,
         from_status=from_status,
         to_status=to_status,
         changed_at=at,
         changed_by=by,
     )
-    lead_rollups.status_add(change, lead)
+    rollups.insert_with(
+        change,
+        [(lead_rollups.LEAD_STATUS, lead_rollups.status_rows(change, lead)), *also],
+    )
     return change
 
 
@@ -183,9 +189,15 @@ def lead_create(
         with transaction.atomic():
             lead.save(force_insert=True)
             lead_status_record(
-                lead=lead, from_status="", to_status=status, at=now, by=by
+                lead=lead,
+                from_status="",
+                to_status=status,
+                at=now,
+                by=by,
+                also=[
+                    (lead_rollups.NEW_LEADS, lead_rollups.new_lead_changes(None, lead))
+                ],
             )
-            lead_rollups.new_lead_moved(None, lead)
             if consent:
                 # Entered by a user, who answers for it: no confirmation round.
                 ConsentRecord.objects.create(
@@ -384,9 +396,15 @@ def lead_capture(
                 lead.owner_id = owner_id
                 lead.save(update_fields=["owner"])
             lead_status_record(
-                lead=lead, from_status="", to_status=LeadStatus.LEAD, at=now, by=None
+                lead=lead,
+                from_status="",
+                to_status=LeadStatus.LEAD,
+                at=now,
+                by=None,
+                also=[
+                    (lead_rollups.NEW_LEADS, lead_rollups.new_lead_changes(None, lead))
+                ],
             )
-            lead_rollups.new_lead_moved(None, lead)
             webhooks.emit(WebhookEventType.LEAD_CREATED, lead_payload(lead))
             _record_touch(lead, offer, now, ip_address, page_url, user_agent, submitted)
             _request_consent(lead, offer, now, ip_address, consent)

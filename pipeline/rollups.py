@@ -4,7 +4,7 @@ Described once each as a ``crm.rollups.Rollup`` (``CLOSES``:
 ``pipeline.DealCloseDaily``; ``PIPELINE``: ``pipeline.PipelineDaily``;
 ``PIPELINE_MONTHS``: the same per month and its running total,
 ``pipeline.PipelineMonthly``, from which the KPIs read the pipeline): the
-services add a stage change's rows in its transaction (``change_add``), a deal
+services add a stage change's rows with it (``change_rows``), a deal
 whose owner, channel, currency, amount or probability changes moves its sums
 (``deal_moving``), bulk writers rebuild them, and ``verify_rollups``
 recomputes them from the history.
@@ -430,15 +430,13 @@ def _by_month(rows: list[dict]) -> list[dict]:
     return monthly
 
 
-def change_add(
+def change_rows(
     change: StageChange, deal: Deal, *, undone_close_at: datetime.datetime | None
-) -> None:
-    """Add one new stage change of ``deal`` (as it is now) to the rollups.
-
-    Two statements for a creation or a move (the pipeline by day, and by
-    month with its running total), three for a close or a reopening (and the
-    closes). ``undone_close_at``: for a reopening, the moment of the close it
-    undoes (its history row's).
+) -> rollups.Increments:
+    """Return what one new stage change of ``deal`` (as it is now) adds to
+    the rollups: the pipeline by day, by month with its running total, and
+    for a close or a reopening the closes. ``undone_close_at``: for a
+    reopening, the moment of the close it undoes (its history row's).
     """
     day = timezone.localdate(change.changed_at)
     moves = []
@@ -446,33 +444,43 @@ def change_add(
         moves.append(_pipeline_row(deal, day, change.from_stage, -1))
     if change.to_status == DealStatus.OPEN:
         moves.append(_pipeline_row(deal, day, change.to_stage, 1))
-    rollups.add(PIPELINE, moves)
-    rollups.add(PIPELINE_MONTHS, _by_month(moves))
+    increments = [(PIPELINE, moves), (PIPELINE_MONTHS, _by_month(moves))]
     if change.to_status in CLOSED:
-        _close_add(deal, day, change.to_status, change.changed_at, 1)
+        increments.append(
+            (CLOSES, _close_rows(deal, day, change.to_status, change.changed_at, 1))
+        )
     elif change.from_status in CLOSED and undone_close_at is not None:
-        _close_add(deal, day, change.from_status, undone_close_at, -1)
+        increments.append(
+            (CLOSES, _close_rows(deal, day, change.from_status, undone_close_at, -1))
+        )
+    return increments
 
 
-def _close_add(deal: Deal, day, status: str, close_at, sign: int) -> None:
-    """Add a close (or its undoing) for the deal's owner and for everyone."""
-    rollups.add(
-        CLOSES,
-        [
-            {
-                "day": day,
-                "owner_id": owner_id,
-                "channel": deal.channel,
-                "currency": deal.currency,
-                "status": status,
-                "closed_on": timezone.localdate(close_at),
-                "deals": sign,
-                "amount": sign * _amount(deal),
-                "cycle": sign * (close_at - deal.created_at),
-            }
-            for owner_id in (deal.owner_id, EVERYONE)
-        ],
-    )
+def change_add(
+    change: StageChange, deal: Deal, *, undone_close_at: datetime.datetime | None
+) -> None:
+    """Write ``change_rows`` on their own, one statement per rollup (for a
+    history row written apart, as the KPI tests' datasets do)."""
+    for rollup, rows in change_rows(change, deal, undone_close_at=undone_close_at):
+        rollups.add(rollup, rows)
+
+
+def _close_rows(deal: Deal, day, status: str, close_at, sign: int) -> list[dict]:
+    """A close (or its undoing), for the deal's owner and for everyone."""
+    return [
+        {
+            "day": day,
+            "owner_id": owner_id,
+            "channel": deal.channel,
+            "currency": deal.currency,
+            "status": status,
+            "closed_on": timezone.localdate(close_at),
+            "deals": sign,
+            "amount": sign * _amount(deal),
+            "cycle": sign * (close_at - deal.created_at),
+        }
+        for owner_id in (deal.owner_id, EVERYONE)
+    ]
 
 
 def funnel_row(
@@ -493,16 +501,20 @@ def funnel_row(
     }
 
 
-def funnel_moved(before: dict | None, deal: Deal) -> None:
-    """Move the deal's count in the funnel rollup from ``before`` (its
-    ``funnel_row`` before the change; None for a new deal) to where it is now.
+def funnel_changes(before: dict | None, deal: Deal) -> list[dict]:
+    """Return the rows moving the deal's count in the funnel rollup from
+    ``before`` (its ``funnel_row`` before the change; None for a new deal) to
+    where it is now; they cancel out when the change leaves it where it was
+    (a move that reaches no new stage, a loss), and nothing is written."""
+    after = funnel_row(deal)
+    if before is None:
+        return [after]
+    return [{**before, **{name: -before[name] for name in FUNNEL.sums}}, after]
 
-    One statement; none when the change leaves it where it was (a move that
-    reaches no new stage, a loss).
-    """
-    rollups.replace_contributions(
-        FUNNEL, [before] if before is not None else [], [funnel_row(deal)]
-    )
+
+def funnel_moved(before: dict | None, deal: Deal) -> None:
+    """Write ``funnel_changes`` on their own (1 statement, none if they cancel)."""
+    rollups.add(FUNNEL, funnel_changes(before, deal))
 
 
 def standing_close_at(deal: Deal) -> datetime.datetime | None:

@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
-from crm import policy, reference, webhooks
+from crm import policy, reference, rollups, webhooks
 from crm.errors import Conflict, final_state
 from crm.models import Company, Contact, User, WebhookEventType
 from crm.versioning import ExpectedVersion, lock_version, save_versioned
@@ -162,10 +162,17 @@ def _record(
     by: User | None,
     at,
     undone_close_at=None,
+    funnel_before: dict | None,
 ) -> StageChange:
-    """Append the history row of a transition, its rollup sums and its webhook
-    event (``undone_close_at``: a reopening's standing close, see rollups)."""
-    change = StageChange.objects.create(
+    """Append the history row of a transition with its rollup sums and its
+    funnel count, then its webhook event (``undone_close_at``: a reopening's
+    standing close, see rollups; ``funnel_before``: the deal's ``funnel_row``
+    before the change, None for a new deal).
+
+    The row and its rollups are one statement on PostgreSQL
+    (``crm.rollups.insert_with``), the event another.
+    """
+    change = StageChange(
         deal=deal,
         from_stage=from_stage,
         to_stage=deal.stage,
@@ -174,7 +181,18 @@ def _record(
         changed_by=by,
         changed_at=at,
     )
-    pipeline_rollups.change_add(change, deal, undone_close_at=undone_close_at)
+    rollups.insert_with(
+        change,
+        [
+            *pipeline_rollups.change_rows(
+                change, deal, undone_close_at=undone_close_at
+            ),
+            (
+                pipeline_rollups.FUNNEL,
+                pipeline_rollups.funnel_changes(funnel_before, deal),
+            ),
+        ],
+    )
     webhooks.emit(
         _event_type(change),
         {
@@ -243,8 +261,8 @@ def _save_transition(
         by=by,
         at=timezone.now(),
         undone_close_at=undone_close_at,
+        funnel_before=funnel_before,
     )
-    pipeline_rollups.funnel_moved(funnel_before, deal)
     return deal
 
 
@@ -304,8 +322,14 @@ def deal_create(
         )
         # The first row is dated with the deal's creation, which cycle-length
         # KPIs measure from.
-        _record(deal, from_stage="", from_status="", by=by, at=deal.created_at)
-        pipeline_rollups.funnel_moved(None, deal)
+        _record(
+            deal,
+            from_stage="",
+            from_status="",
+            by=by,
+            at=deal.created_at,
+            funnel_before=None,
+        )
     return deal
 
 
@@ -388,11 +412,10 @@ def deal_move(
                 from_status=DealStatus.OPEN,
                 by=by,
                 at=timezone.now(),
+                funnel_before=pipeline_rollups.funnel_row(
+                    deal, deepest=deepest_before, stage=from_stage
+                ),
             )
-            before = pipeline_rollups.funnel_row(
-                deal, deepest=deepest_before, stage=from_stage
-            )
-            pipeline_rollups.funnel_moved(before, deal)
             return deal
         # A rule is broken (or a race, or no history): lock, and say which.
         deal = _lock(deal, expected_version, scope)

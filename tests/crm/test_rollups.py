@@ -13,7 +13,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -290,3 +290,100 @@ def test_a_limited_viewer_never_reads_the_organisations_monthly_rows(
 
     assert team.mrr_end == (("EUR", Decimal("100.00")),)
     assert everyone.mrr_end == (("EUR", Decimal("1000.00")),)
+
+
+def _movement(company, **fields):
+    return MrrMovement(
+        **{
+            "company": company,
+            "currency": "EUR",
+            "kind": "new",
+            "effective_on": d(2026, 2, 3),
+            "amount": Decimal("40.00"),
+            **fields,
+        }
+    )
+
+
+def _increments(movement, owner):
+    row = {
+        "day": movement.effective_on,
+        "owner_id": owner.pk,
+        "currency": "EUR",
+        "kind": "new",
+        "amount": movement.amount,
+        "movements": 1,
+    }
+    monthly = {**row, "month": d(2026, 2, 1)}
+    return [(rollups.MRR, [row]), (rollups.MRR_MONTHS, [monthly])]
+
+
+def test_a_ledger_row_is_inserted_with_its_rollup_rows(rep):
+    company = CompanyFactory(owner=rep)
+    movement = _movement(company)
+
+    rollups.insert_with(movement, _increments(movement, rep))
+
+    assert MrrMovement.objects.get(pk=movement.pk).amount == Decimal("40.00")
+    assert MrrDaily.objects.get().amount == Decimal("40.00")
+    assert MrrMonthly.objects.get().amount == Decimal("40.00")
+    assert not movement._state.adding
+
+
+def test_rows_of_a_rollup_named_twice_are_summed(rep):
+    company = CompanyFactory(owner=rep)
+    movement = _movement(company)
+    increments = _increments(movement, rep)
+
+    rollups.insert_with(movement, [*increments, increments[0]])
+
+    assert MrrDaily.objects.get().amount == Decimal("80.00")
+    assert MrrMonthly.objects.get().amount == Decimal("40.00")
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="needs PostgreSQL: data-modifying WITH clauses",
+)
+def test_on_postgresql_the_row_and_its_rollups_are_one_statement(
+    rep, django_assert_num_queries
+):
+    company = CompanyFactory(owner=rep)
+    movement = _movement(company)
+
+    with django_assert_num_queries(1):
+        rollups.insert_with(movement, _increments(movement, rep))
+
+    assert MrrMovement.objects.filter(pk=movement.pk).exists()
+    assert MrrDaily.objects.exists()
+
+
+def test_a_refused_row_adds_nothing_to_its_rollups(rep):
+    company = CompanyFactory(owner=rep)
+    movement = _movement(company, kind=None)  # NOT NULL: the insert fails
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        rollups.insert_with(movement, _increments(_movement(company), rep))
+
+    assert not MrrDaily.objects.exists()
+    assert not MrrMonthly.objects.exists()
+
+
+def test_a_ledger_with_save_listeners_is_still_saved_through_them(rep):
+    from django.db.models.signals import post_save
+
+    heard = []
+
+    def listener(sender, instance, created, **kwargs):
+        heard.append((instance.pk, created))
+
+    company = CompanyFactory(owner=rep)
+    movement = _movement(company)
+    post_save.connect(listener, sender=MrrMovement)
+    try:
+        rollups.insert_with(movement, _increments(movement, rep))
+    finally:
+        post_save.disconnect(listener, sender=MrrMovement)
+
+    assert heard == [(movement.pk, True)]
+    assert MrrDaily.objects.get().amount == Decimal("40.00")

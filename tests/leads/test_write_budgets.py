@@ -2,10 +2,13 @@
 
 Inside the test's transaction the service's own transaction shows as a
 SAVEPOINT and a RELEASE: its BEGIN and COMMIT, which Django does not count on
-PostgreSQL (the benchmark's counts are two lower).
+PostgreSQL (the benchmark's counts are two lower). On PostgreSQL a history row
+and its rollups' upserts are one statement (``crm.rollups.insert_with``); on
+SQLite, in-process, one statement each.
 """
 
 import pytest
+from django.db import connection
 
 from leads.models import Lead, LeadStatusChange, Touch
 from tests.factories import ContentOfferFactory, LeadFactory
@@ -27,6 +30,11 @@ def _capture(anon_api, email, **overrides):
     )
 
 
+def _on(**budgets: int) -> int:
+    """The statement budget on the database the suite runs on."""
+    return budgets[connection.vendor]
+
+
 @pytest.fixture
 def inbound(team, rep, other_rep):
     team.handles_inbound = True
@@ -45,13 +53,14 @@ def test_lead_create_is_its_rows_written_and_its_transaction(
         "channel": "outbound",
         "source": "prospect_list",
     }
-    # SAVEPOINT, INSERT lead, INSERT its LeadStatusChange, its upserts into
-    # the daily status rollup and the daily new-lead rollup, INSERT the
-    # lead.created outbox event, RELEASE: 5 statements, as the benchmark
-    # counts them (issue 18's at most 6). No e-mail lookup (the unique index
+    # SAVEPOINT, INSERT lead, INSERT its LeadStatusChange with its upserts
+    # into the daily status rollup and the daily new-lead rollup (one
+    # statement on PostgreSQL, three on SQLite), INSERT the lead.created
+    # outbox event, RELEASE: 3 statements as the benchmark counts them on
+    # PostgreSQL (issue 18's at most 6). No e-mail lookup (the unique index
     # refuses a duplicate), no owner lookup (one owns what one creates), no
     # read of the new lead's deal.
-    with django_assert_max_num_queries(7):
+    with django_assert_max_num_queries(_on(postgresql=5, sqlite=7)):
         response = api.post("/api/v1/leads/", body, format="json")
     assert response.status_code == 201
     assert response.json()["deal"] is None
@@ -82,13 +91,12 @@ def test_capture_of_a_new_email_is_its_rows_the_turn_and_its_transaction(
     _capture(anon_api, "first@corp.example")  # the offer is now cached
     # SAVEPOINT, INSERT lead ON CONFLICT DO NOTHING (owner: the rep whose
     # turn it is), UPDATE the inbound team's cursor RETURNING whose turn it
-    # was, INSERT LeadStatusChange and its upsert into the daily status
-    # rollup, its upsert into the daily new-lead rollup, INSERT the
-    # lead.created outbox event, INSERT touch, INSERT the consent request,
-    # RELEASE. Six rows in six tables and two rollups are what a capture
-    # records (issue 18's 6 statements is not met: see docs/benchmarks.md,
-    # "Rollups"); the offer comes from the cache.
-    with django_assert_max_num_queries(10):
+    # was, INSERT LeadStatusChange with its upserts into the daily status
+    # and new-lead rollups (one statement on PostgreSQL, three on SQLite),
+    # INSERT the lead.created outbox event, INSERT touch, INSERT the consent
+    # request, RELEASE: 6 statements as the benchmark counts them on
+    # PostgreSQL (issue 18's at most 6); the offer comes from the cache.
+    with django_assert_max_num_queries(_on(postgresql=8, sqlite=10)):
         response = _capture(anon_api, "second@corp.example")
     assert response.status_code == 201
     first, second = Lead.objects.order_by("pk")

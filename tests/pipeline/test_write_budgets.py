@@ -2,10 +2,13 @@
 
 Inside the test's transaction the service's own transaction shows as a
 SAVEPOINT and a RELEASE: its BEGIN and COMMIT, which Django does not count on
-PostgreSQL (the benchmark's counts are two lower).
+PostgreSQL (the benchmark's counts are two lower). On PostgreSQL a history row
+and its rollups' upserts are one statement (``crm.rollups.insert_with``); on
+SQLite, in-process, one statement each.
 """
 
 import pytest
+from django.db import connection
 from django_filters import FilterSet
 
 from pipeline.models import StageChange
@@ -13,7 +16,7 @@ from pipeline.models import StageChange
 pytestmark = pytest.mark.django_db
 
 
-def test_stage_move_is_six_statements_and_its_transaction(
+def test_stage_move_is_three_statements_and_its_transaction(
     api_as, rep, make_deal, django_assert_max_num_queries
 ):
     deal = make_deal(rep)
@@ -21,13 +24,14 @@ def test_stage_move_is_six_statements_and_its_transaction(
     # SAVEPOINT, UPDATE the deal RETURNING it, the stage it left and the
     # deepest it had reached, guarded by the move's rules and the rep's scope
     # (the row lock is the access check; pipeline.guarded_move), INSERT its
-    # StageChange, its upserts into the daily and the monthly pipeline
-    # rollups and (a stage never reached before) into the funnel rollup,
-    # INSERT the deal.stage_changed outbox event, RELEASE: 6 statements, as
-    # the benchmark counts them (issue 18's at most 6). The answer's
-    # staleness needs no read of the stage rules: the deal entered its stage
-    # in this request.
-    with django_assert_max_num_queries(8):
+    # StageChange with its upserts into the daily and the monthly pipeline
+    # rollups and (a stage never reached before) into the funnel rollup (one
+    # statement on PostgreSQL, four on SQLite), INSERT the deal.stage_changed
+    # outbox event, RELEASE: 3 statements as the benchmark counts them on
+    # PostgreSQL (issue 18's at most 6). The answer's staleness needs no read
+    # of the stage rules: the deal entered its stage in this request.
+    budget = {"postgresql": 5, "sqlite": 8}[connection.vendor]
+    with django_assert_max_num_queries(budget):
         response = api.post(
             f"/api/v1/deals/{deal.pk}/move/", {"stage": "qualification"}, format="json"
         )
