@@ -115,7 +115,20 @@ class MrrMovement(AppendOnly):
         }
 
 
-class MrrDaily(models.Model):
+class MrrSums(models.Model):
+    """What the MRR rollups key after their day (or month) and owner, and what
+    they sum: the movements' signed amount and their number."""
+
+    currency = models.CharField(max_length=3)
+    kind = models.CharField(max_length=12, choices=MovementKind.choices)
+    amount = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    movements = models.IntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class MrrDaily(MrrSums):
     """The MRR ledger summed per day, owner, currency and kind: an exact rollup.
 
     Maintained by ``crm.rollups`` in the transaction of each ledger row (and
@@ -127,10 +140,6 @@ class MrrDaily(models.Model):
 
     day = models.DateField()
     owner = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
-    currency = models.CharField(max_length=3)
-    kind = models.CharField(max_length=12, choices=MovementKind.choices)
-    amount = models.DecimalField(max_digits=18, decimal_places=2, default=0)
-    movements = models.IntegerField(default=0)
 
     class Meta:
         verbose_name = _("daily MRR rollup")
@@ -157,7 +166,7 @@ class MrrDaily(models.Model):
 EVERYONE = 0
 
 
-class MrrMonthly(models.Model):
+class MrrMonthly(MrrSums):
     """The daily MRR rollup summed per month, per owner and for everyone.
 
     The same rows as ``MrrDaily`` with the day's month (its first day) in
@@ -172,10 +181,6 @@ class MrrMonthly(models.Model):
     month = models.DateField()
     # A user's id, or EVERYONE (0): every owner summed.
     owner_id = models.IntegerField()
-    currency = models.CharField(max_length=3)
-    kind = models.CharField(max_length=12, choices=MovementKind.choices)
-    amount = models.DecimalField(max_digits=18, decimal_places=2, default=0)
-    movements = models.IntegerField(default=0)
 
     class Meta:
         verbose_name = _("monthly MRR rollup")

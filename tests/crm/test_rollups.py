@@ -223,29 +223,7 @@ def test_rebuild_in_batches_equals_what_the_services_kept(rep, other_rep):
     )
 
 
-def test_migration_builds_the_rollup_of_existing_ledger_rows(rep):
-    from importlib import import_module
-
-    from django.apps import apps
-
-    company = CompanyFactory(owner=rep)
-    services.subscription_start(
-        company=company,
-        by=rep,
-        plan="P",
-        mrr=Decimal("70.00"),
-        started_on=d(2026, 3, 1),
-    )
-    MrrDaily.objects.all().delete()  # as before the migration
-    migration = import_module("crm.migrations.0014_build_mrr_daily_rollup")
-
-    migration.forward(apps, None)
-
-    assert list(rollups.drift(rollups.MRR)) == []
-    assert MrrDaily.objects.get().amount == Decimal("70.00")
-
-
-def test_migration_builds_the_monthly_rollup_of_existing_ledger_rows(rep):
+def test_migrations_build_the_rollups_of_existing_ledger_rows(rep):
     from importlib import import_module
 
     from django.apps import apps
@@ -258,12 +236,16 @@ def test_migration_builds_the_monthly_rollup_of_existing_ledger_rows(rep):
         mrr=Decimal("70.00"),
         started_on=d(2026, 3, 14),
     )
-    MrrMonthly.objects.all().delete()  # as before the migration
-    migration = import_module("crm.migrations.0020_build_mrr_monthly_rollup")
+    # As before the migrations.
+    MrrDaily.objects.all().delete()
+    MrrMonthly.objects.all().delete()
 
-    migration.forward(apps, None)
+    for name in ("0014_build_mrr_daily_rollup", "0020_build_mrr_monthly_rollup"):
+        import_module(f"crm.migrations.{name}").forward(apps, None)
 
+    assert list(rollups.drift(rollups.MRR)) == []
     assert list(rollups.drift(rollups.MRR_MONTHS)) == []
+    assert MrrDaily.objects.get().amount == Decimal("70.00")
     assert set(MrrMonthly.objects.values_list("month", "owner_id", "amount")) == {
         (d(2026, 3, 1), rep.pk, Decimal("70.00")),
         (d(2026, 3, 1), EVERYONE, Decimal("70.00")),
