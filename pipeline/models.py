@@ -774,11 +774,12 @@ class DealCloseDaily(models.Model):
             ),
         ]
         indexes = [
-            # Closed-deal KPIs (metrics.kpis.deals): the closes of a period.
+            # Closed-deal KPIs (metrics.kpis.deals): the closes of a period,
+            # an owner's (or everyone's) at a time: owner first, or the
+            # organisation would read every owner's rows of the period.
             models.Index(
-                fields=["closed_on", "day"],
+                fields=["owner_id", "closed_on", "day"],
                 include=[
-                    "owner_id",
                     "channel",
                     "currency",
                     "status",
@@ -874,10 +875,12 @@ class PipelineMonthly(PipelineSums):
         verbose_name_plural = _("monthly pipeline rollups")
         ordering = ["month", "owner_id", "channel", "currency", "stage"]
         constraints = [
-            # The upserts' conflict target; also serves the KPIs' month range.
+            # The upserts' conflict target; also serves the KPIs' month range
+            # of one owner (or of everyone): owner first, or the organisation
+            # would read every owner's running totals.
             models.UniqueConstraint(
-                fields=["month", "owner_id", "channel", "currency", "stage"],
-                name="pipelinemonthly_key",
+                fields=["owner_id", "month", "channel", "currency", "stage"],
+                name="pipelinemonthly_owner_key",
             ),
         ]
 

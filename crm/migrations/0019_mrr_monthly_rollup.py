@@ -25,7 +25,7 @@ class Migration(migrations.Migration):
                 'verbose_name': 'monthly MRR rollup',
                 'verbose_name_plural': 'monthly MRR rollups',
                 'ordering': ['month', 'owner_id', 'currency', 'kind'],
-                'constraints': [models.UniqueConstraint(fields=('month', 'owner_id', 'currency', 'kind'), name='mrrmonthly_key')],
+                'constraints': [models.UniqueConstraint(fields=('owner_id', 'month', 'currency', 'kind'), name='mrrmonthly_key')],
             },
         ),
     ]

@@ -187,9 +187,11 @@ class MrrMonthly(MrrSums):
         verbose_name_plural = _("monthly MRR rollups")
         ordering = ["month", "owner_id", "currency", "kind"]
         constraints = [
-            # The upserts' conflict target; also serves the KPIs' month range.
+            # The upserts' conflict target; also serves the KPIs' month range
+            # of one owner (or of everyone): owner first, or the organisation
+            # would read every owner's months (a sequential scan at 500 reps).
             models.UniqueConstraint(
-                fields=["month", "owner_id", "currency", "kind"],
+                fields=["owner_id", "month", "currency", "kind"],
                 name="mrrmonthly_key",
             ),
         ]

@@ -43,8 +43,8 @@ class Migration(migrations.Migration):
                 "ordering": ["day", "owner_id", "channel", "currency", "status", "closed_on"],
                 "indexes": [
                     models.Index(
-                        fields=["closed_on", "day"],
-                        include=["owner_id", "channel", "currency", "status", "deals", "amount"],
+                        fields=["owner_id", "closed_on", "day"],
+                        include=["channel", "currency", "status", "deals", "amount"],
                         name="dealclosedaily_closed",
                     )
                 ],
