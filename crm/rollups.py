@@ -5,9 +5,10 @@ the currency...), kept by the services in the transaction of each ledger row.
 Increments are single-statement upserts, ``INSERT ... ON CONFLICT (key) DO
 UPDATE SET n = table.n + excluded.n`` (SQLite and PostgreSQL alike): two
 writers adding to the same day never lose a count, and no row is read first
-or locked. A dimension that can change later (an owner) is moved by
-subtracting the record's sums under the old value and adding them under the
-new one, in the transaction of the change.
+or locked. A history row and its change's upserts go together
+(``insert_with``: one statement on PostgreSQL). A dimension that can change
+later (an owner) is moved by subtracting the record's sums under the old
+value and adding them under the new one, in the transaction of the change.
 
 Each rollup is described once (``Rollup``): its table, key and summed
 columns, and the query that recomputes it from its ledger. ``rebuild``
