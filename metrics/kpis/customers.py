@@ -22,6 +22,7 @@ from django.db.models import (
     Max,
     OuterRef,
     Q,
+    QuerySet,
     Sum,
     Value,
     When,
@@ -174,37 +175,7 @@ def _mrr(periods: list[Period], segment: Segment) -> list[dict[str, Money]]:
     # Span i holds the days in [bounds[i - 1], bounds[i]); span 0 everything
     # before the first bound.
     bounds = sorted({p.start for p in periods} | {p.end + DAY for p in periods})
-    split = sorted({bound.replace(day=1) for bound in bounds if bound.day != 1})
-
-    def span(field: str) -> Case:
-        return Case(
-            *(
-                When(**{f"{field}__lt": b, "then": Value(i)})
-                for i, b in enumerate(bounds)
-            ),
-            output_field=IntegerField(),
-        )
-
-    def summed(rows, field: str):
-        return (
-            rows.values("currency", "kind", span=span(field))
-            .annotate(total=Sum("amount", output_field=MONEY_SUM))
-            .order_by()
-        )
-
-    # A bound inside a month splits it; its days are read one by one.
-    in_split = Q()
-    for month in split:
-        in_split |= Q(day__gte=month, day__lt=_next_month(month))
-    months = MrrMonthly.objects.filter(
-        segment.owned("owner_id") or Q(owner_id=EVERYONE), month__lt=bounds[-1]
-    ).exclude(month__in=split)
-    rows = summed(months, "month")
-    if split:
-        days = MrrDaily.objects.filter(
-            in_split, segment.owned("owner"), day__lt=bounds[-1]
-        )
-        rows = rows.union(summed(days, "day"), all=True)
+    rows = _mrr_by_span(bounds, segment)
     # sums[currency][kind][i]: the movements of that kind in span i.
     sums: dict[str, dict[str, list[Decimal]]] = {}
     for row in rows:  # at most currencies x kinds x spans
@@ -242,6 +213,41 @@ def _mrr(periods: list[Period], segment: Segment) -> list[dict[str, Money]]:
             }
         )
     return result
+
+
+def _mrr_by_span(bounds: list[datetime.date], segment: Segment) -> QuerySet:
+    """The MRR rollups summed per currency, kind and span (span i: the days
+    in [bounds[i - 1], bounds[i]), span 0 every day before bounds[0]).
+
+    Whole months from the monthly rollup; the months a bound splits (one
+    not on a month's first day), day by day from the daily one.
+    """
+    split = sorted({bound.replace(day=1) for bound in bounds if bound.day != 1})
+
+    def summed(rows: QuerySet, field: str) -> QuerySet:
+        span = Case(
+            *(
+                When(**{f"{field}__lt": b, "then": Value(i)})
+                for i, b in enumerate(bounds)
+            ),
+            output_field=IntegerField(),
+        )
+        return (
+            rows.values("currency", "kind", span=span)
+            .annotate(total=Sum("amount", output_field=MONEY_SUM))
+            .order_by()
+        )
+
+    months = MrrMonthly.objects.filter(
+        segment.owned("owner_id") or Q(owner_id=EVERYONE), month__lt=bounds[-1]
+    ).exclude(month__in=split)
+    if not split:
+        return summed(months, "month")
+    in_split = Q()
+    for month in split:
+        in_split |= Q(day__gte=month, day__lt=_next_month(month))
+    days = MrrDaily.objects.filter(in_split, segment.owned("owner"), day__lt=bounds[-1])
+    return summed(months, "month").union(summed(days, "day"), all=True)
 
 
 def _next_month(month: datetime.date) -> datetime.date:
