@@ -336,10 +336,33 @@ def replace_contributions(
 PROGRESS_EVERY = 100_000
 
 
+# --- the organisation's rows ------------------------------------------------------
+
+
+def by_owner(path: str) -> F:
+    """Group a rollup's recomputation by the record's owner (``path``)."""
+    return F(path)
+
+
+def everyone(path: str) -> Value:
+    """Every owner in one group: the organisation's rows (``EVERYONE``)."""
+    return Value(EVERYONE, output_field=IntegerField())
+
+
+def with_everyone(rows: Iterable[Row]) -> list[Row]:
+    """Return ``rows`` and a copy of each under the owner ``EVERYONE``: what
+    a rollup keeping the organisation's own rows adds for one change."""
+    return [
+        {**row, "owner_id": owner_id}
+        for row in rows
+        for owner_id in (row["owner_id"], EVERYONE)
+    ]
+
+
 # --- the MRR rollup ---------------------------------------------------------------
 
 
-def _mrr_values(ledger: type[models.Model], when=F, who=F) -> QuerySet:
+def _mrr_values(ledger: type[models.Model], when=F, who=by_owner) -> QuerySet:
     """The ledger grouped as the rollup (its key, then its sums).
 
     ``when`` and ``who`` turn the movement's day and its customer's owner into
@@ -358,11 +381,6 @@ def _mrr_values(ledger: type[models.Model], when=F, who=F) -> QuerySet:
 
 def _month(field: str) -> TruncMonth:
     return TruncMonth(field, output_field=DateField())
-
-
-def _everyone(field: str) -> Value:
-    """Every owner in one group: the organisation's rows."""
-    return Value(EVERYONE, output_field=IntegerField())
 
 
 MRR = Rollup(
@@ -384,7 +402,7 @@ MRR_MONTHS = Rollup(
             source=lambda ledger, who=who: _mrr_values(ledger, _month, who),
             record="company_id",
         )
-        for who in (F, _everyone)
+        for who in (by_owner, everyone)
     ),
 )
 
@@ -395,11 +413,7 @@ def _mrr_rows(rows: list[Row]) -> None:
     add(MRR, rows)
     add(
         MRR_MONTHS,
-        (
-            {**row, "month": row["day"].replace(day=1), "owner_id": owner_id}
-            for row in rows
-            for owner_id in (row["owner_id"], EVERYONE)
-        ),
+        ({**row, "month": row["day"].replace(day=1)} for row in with_everyone(rows)),
     )
 
 

@@ -45,7 +45,6 @@ from django.db.models.functions import Coalesce, Greatest, TruncDate, TruncMonth
 from django.utils import timezone
 
 from crm import rollups
-from crm.models import EVERYONE
 from pipeline.models import (
     ALL_MONTHS,
     STAGE_INDEX,
@@ -79,15 +78,6 @@ def _all_months(field: str) -> Value:
     return Value(ALL_MONTHS, output_field=DateField())
 
 
-def _owner(path: str) -> F:
-    return F(path)
-
-
-def _everyone(path: str) -> Value:
-    """Every owner in one group: the organisation's rows (``EVERYONE``)."""
-    return Value(EVERYONE, output_field=IntegerField())
-
-
 def _without_history(ledger: type[models.Model]) -> QuerySet:
     """Deals with no stage history row (``ledger`` is the deal model)."""
     changes = ledger._meta.get_field("stage_changes").related_model
@@ -101,7 +91,7 @@ def _without_history(ledger: type[models.Model]) -> QuerySet:
 CLOSE_KEY = ("day", "owner_id", "channel", "currency", "status", "closed_on")
 
 
-def _close_values(ledger: type[models.Model], who=_owner) -> QuerySet:
+def _close_values(ledger: type[models.Model], who=rollups.by_owner) -> QuerySet:
     """Wins and losses (+) and their reopenings (-), grouped as the rollup
     (``who``: by the deal's owner, or everyone's together).
 
@@ -169,7 +159,9 @@ def _close_values(ledger: type[models.Model], who=_owner) -> QuerySet:
     )
 
 
-def _close_values_without_history(ledger: type[models.Model], who=_owner) -> QuerySet:
+def _close_values_without_history(
+    ledger: type[models.Model], who=rollups.by_owner
+) -> QuerySet:
     """Closed deals without history, on their ``closed_at`` day."""
     return (
         _without_history(ledger)
@@ -187,30 +179,30 @@ def _close_values_without_history(ledger: type[models.Model], who=_owner) -> Que
     )
 
 
+def _close_parts(who) -> tuple[rollups.Part, ...]:
+    """The closes' two ledger queries, grouped by ``who`` (the owner, or
+    everyone)."""
+    return (
+        rollups.Part(
+            ledger=StageChange,
+            source=lambda ledger: _close_values(ledger, who),
+            record="deal_id",
+        ),
+        rollups.Part(
+            ledger=Deal,
+            source=lambda ledger: _close_values_without_history(ledger, who),
+            record="pk",
+        ),
+    )
+
+
 CLOSES = rollups.Rollup(
     name="Deal closes per day, owner (and for everyone), channel, currency, "
     "status and close day (pipeline.DealCloseDaily)",
     model=DealCloseDaily,
     key=CLOSE_KEY,
     sums=("deals", "amount", "cycle"),
-    parts=tuple(
-        part
-        for who in (_owner, _everyone)
-        for part in (
-            rollups.Part(
-                ledger=StageChange,
-                source=lambda ledger, who=who: _close_values(ledger, who),
-                record="deal_id",
-            ),
-            rollups.Part(
-                ledger=Deal,
-                source=lambda ledger, who=who: _close_values_without_history(
-                    ledger, who
-                ),
-                record="pk",
-            ),
-        )
-    ),
+    parts=(*_close_parts(rollups.by_owner), *_close_parts(rollups.everyone)),
 )
 
 
@@ -246,7 +238,7 @@ def _pipeline_sums(sign: int, deal: str) -> dict:
 SUM_NAMES = ("n", "total", "own_probability", "stage_probability")
 
 
-def _entering(ledger: type[models.Model], when=_day, who=_owner) -> QuerySet:
+def _entering(ledger: type[models.Model], when=_day, who=rollups.by_owner) -> QuerySet:
     """Stage changes into an open stage (+1 there, on their day)."""
     return (
         ledger._default_manager.order_by()
@@ -260,7 +252,7 @@ def _entering(ledger: type[models.Model], when=_day, who=_owner) -> QuerySet:
     )
 
 
-def _leaving(ledger: type[models.Model], when=_day, who=_owner) -> QuerySet:
+def _leaving(ledger: type[models.Model], when=_day, who=rollups.by_owner) -> QuerySet:
     """Stage changes out of an open stage (-1 there, on their day)."""
     return (
         ledger._default_manager.order_by()
@@ -275,7 +267,7 @@ def _leaving(ledger: type[models.Model], when=_day, who=_owner) -> QuerySet:
 
 
 def _created_without_history(
-    ledger: type[models.Model], when=_day, who=_owner
+    ledger: type[models.Model], when=_day, who=rollups.by_owner
 ) -> QuerySet:
     """Deals without history enter their current stage on their creation day."""
     return (
@@ -288,7 +280,7 @@ def _created_without_history(
 
 
 def _closed_without_history(
-    ledger: type[models.Model], when=_day, who=_owner
+    ledger: type[models.Model], when=_day, who=rollups.by_owner
 ) -> QuerySet:
     """...and leave it on the day they closed."""
     return (
@@ -304,7 +296,7 @@ def _closed_without_history(
 PIPELINE_SUMS = ("deals", "amount", "probability_amount", "stage_probability_amount")
 
 
-def _pipeline_parts(when, who=_owner) -> tuple[rollups.Part, ...]:
+def _pipeline_parts(when, who=rollups.by_owner) -> tuple[rollups.Part, ...]:
     """The pipeline's four ledger queries, grouped by ``when`` (a day, a month)
     and ``who`` (the owner, or everyone)."""
 
@@ -337,7 +329,7 @@ PIPELINE_MONTHS = rollups.Rollup(
     parts=tuple(
         part
         for when in (_month, _all_months)
-        for who in (_owner, _everyone)
+        for who in (rollups.by_owner, rollups.everyone)
         for part in _pipeline_parts(when, who)
     ),
 )
@@ -414,20 +406,11 @@ def _pipeline_row(deal: Deal, day: datetime.date, stage: str, sign: int) -> dict
 def _by_month(rows: list[dict]) -> list[dict]:
     """The daily pipeline rows as the monthly rollup's: their month's and the
     running total's, for their owner and for everyone."""
-    monthly = []
-    for row in rows:
-        sums = {name: row[name] for name in PIPELINE_SUMS}
-        monthly.extend(
-            {
-                **sums,
-                "month": month,
-                "owner_id": owner_id,
-                **{name: row[name] for name in PIPELINE_KEY[2:]},
-            }
-            for month in (row["day"].replace(day=1), ALL_MONTHS)
-            for owner_id in (row["owner_id"], EVERYONE)
-        )
-    return monthly
+    return [
+        {**row, "month": month}
+        for row in rollups.with_everyone(rows)
+        for month in (row["day"].replace(day=1), ALL_MONTHS)
+    ]
 
 
 def change_rows(
@@ -467,20 +450,21 @@ def change_add(
 
 def _close_rows(deal: Deal, day, status: str, close_at, sign: int) -> list[dict]:
     """A close (or its undoing), for the deal's owner and for everyone."""
-    return [
-        {
-            "day": day,
-            "owner_id": owner_id,
-            "channel": deal.channel,
-            "currency": deal.currency,
-            "status": status,
-            "closed_on": timezone.localdate(close_at),
-            "deals": sign,
-            "amount": sign * _amount(deal),
-            "cycle": sign * (close_at - deal.created_at),
-        }
-        for owner_id in (deal.owner_id, EVERYONE)
-    ]
+    return rollups.with_everyone(
+        [
+            {
+                "day": day,
+                "owner_id": deal.owner_id,
+                "channel": deal.channel,
+                "currency": deal.currency,
+                "status": status,
+                "closed_on": timezone.localdate(close_at),
+                "deals": sign,
+                "amount": sign * _amount(deal),
+                "cycle": sign * (close_at - deal.created_at),
+            }
+        ]
+    )
 
 
 def funnel_row(
