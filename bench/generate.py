@@ -39,8 +39,17 @@ from bench.loading import (
     reset_sequences,
 )
 from crm import rollups
-from crm.models import Company, Contact, MrrMovement, Role, Subscription, Team, User
-from crm.mrr_ledger import mrr_ledger_rebuild
+from crm.models import (
+    Company,
+    Contact,
+    CustomerChange,
+    MrrMovement,
+    Role,
+    Subscription,
+    Team,
+    User,
+)
+from crm.mrr_ledger import customer_ledger_rebuild, mrr_ledger_rebuild
 from leads.models import (
     Channel,
     ContentOffer,
@@ -329,7 +338,7 @@ class Generator:
             self._offers()
             self._companies()
             self._subscriptions()
-            self._mrr_movements()
+            self._customer_ledgers()
             self._leads()
             self._lead_status_changes()
             self._touches()
@@ -351,6 +360,7 @@ class Generator:
                     Contact,
                     Subscription,
                     MrrMovement,
+                    CustomerChange,
                     Lead,
                     LeadStatusChange,
                     Touch,
@@ -658,13 +668,25 @@ class Generator:
             rows(),
         )
 
-    def _mrr_movements(self) -> None:
-        """The subscriptions' MRR ledger, derived as the services post it."""
-        started = time.perf_counter()
-        count = mrr_ledger_rebuild()
-        table = MrrMovement._meta.db_table
-        self.rows[table] = count
-        self.seconds[table] = time.perf_counter() - started
+    def _customer_ledgers(self) -> None:
+        """The subscriptions' MRR and customer ledgers, derived as the services
+        post them, with their rollups (built by the same rebuilds)."""
+        ledgers = (
+            (mrr_ledger_rebuild, MrrMovement, (rollups.MRR, rollups.MRR_MONTHS)),
+            (
+                customer_ledger_rebuild,
+                CustomerChange,
+                (rollups.CUSTOMERS, rollups.CUSTOMER_MONTHS),
+            ),
+        )
+        for rebuild, ledger, built in ledgers:
+            started = time.perf_counter()
+            self.rows[ledger._meta.db_table] = rebuild()
+            self.seconds[ledger._meta.db_table] = time.perf_counter() - started
+            for rollup in built:
+                table = rollup.model._meta.db_table
+                self.rows[table] = rollup.model._default_manager.count()
+                self.seconds[table] = 0.0  # built in the ledger's time
 
     def _rollups(self) -> None:
         """The daily rollups of the lead and stage histories, recomputed in SQL

@@ -9,7 +9,7 @@ from tqdm import tqdm
 
 from crm.demo_context import DEMO_PASSWORD, DemoContext
 from crm.models import Company, Contact, Role, Subscription, Team, User
-from crm.mrr_ledger import mrr_ledger_rebuild
+from crm.mrr_ledger import customer_ledger_rebuild, mrr_ledger_rebuild
 
 TEAMS = {
     # team: (manager, reps, receives inbound leads)
@@ -149,5 +149,6 @@ def _subscriptions(ctx: DemoContext, companies: list[Company]) -> int:
         )
     Subscription.objects.bulk_create(rows, batch_size=1000)
     # Written in bulk around the services: post their MRR movements at once.
-    mrr_ledger_rebuild(companies=[company.pk for company in companies])
+    for rebuild in (mrr_ledger_rebuild, customer_ledger_rebuild):
+        rebuild(companies=[company.pk for company in companies])
     return len(rows)

@@ -1,4 +1,5 @@
-"""Post the MRR movement ledger from a customer's subscriptions.
+"""Post a customer's ledgers from its subscriptions: the MRR movement ledger,
+and the customer ledger (the days it became or stopped being a customer).
 
 A customer's movements in one currency are a function of its subscriptions in
 that currency (each row's MRR is fixed: a plan change is an end and a start).
@@ -12,8 +13,12 @@ day (subscriptions running at its start) is compared with the MRR after it
 - running on both sides: ``expansion`` or ``contraction`` by the difference
   (an end and a start on one day, a plan change, is one netted movement).
 
+A company is a customer at the end of a day when any of its subscriptions
+runs then (any currency, any MRR), so the customer ledger is a function of
+all of them: +1 on a day it becomes one, -1 on a day it stops.
+
 Posting compares that with the rows already in the ledger and appends only
-the difference, so the ledger stays append-only while backdated syncs and
+the difference, so the ledgers stay append-only while backdated syncs and
 same-day corrections land on the day they are effective.
 """
 
@@ -28,9 +33,18 @@ from decimal import Decimal
 from django.db.models import Sum
 
 from crm import rollups
-from crm.models import Company, MovementKind, MrrMovement, Subscription, User
+from crm.models import (
+    Company,
+    CustomerChange,
+    MovementKind,
+    MrrMovement,
+    Subscription,
+    User,
+)
 
 Movements = dict[tuple[datetime.date, str], Decimal]
+# A company's customer changes: {day: +1 or -1}.
+CustomerChanges = dict[datetime.date, int]
 
 
 @dataclass(frozen=True)
@@ -75,6 +89,24 @@ def movements_of(terms: Iterable[Terms]) -> Movements:
     return movements
 
 
+def customer_changes_of(terms: Iterable[Terms]) -> CustomerChanges:
+    """Return one company's customer changes, from its subscriptions in every
+    currency: +1 on a day after whose end one runs when none ran at the end
+    of the day before, -1 the other way round."""
+    terms = list(terms)
+    days = sorted(
+        {t.started_on for t in terms} | {t.ended_on for t in terms if t.ended_on}
+    )
+    changes: CustomerChanges = {}
+    was_customer = False
+    for day in days:  # a customer's few subscriptions, not the whole table
+        is_customer = any(t.runs_at_end_of(day) for t in terms)
+        if is_customer != was_customer:
+            changes[day] = 1 if is_customer else -1
+        was_customer = is_customer
+    return changes
+
+
 def _terms(company_id: int, currency: str) -> list[Terms]:
     return [
         Terms(*row)
@@ -94,11 +126,11 @@ def _posted(company_id: int, currency: str) -> Movements:
     return {(row["effective_on"], row["kind"]): row["total"] for row in rows}
 
 
-def corrections(wanted: Movements, posted: Movements) -> Movements:
+def corrections(wanted: dict, posted: dict) -> dict:
     """Return the rows to append so that the ledger sums to ``wanted``."""
     result = {}
     for key in sorted(set(wanted) | set(posted)):
-        difference = wanted.get(key, Decimal(0)) - posted.get(key, Decimal(0))
+        difference = wanted.get(key, 0) - posted.get(key, 0)
         if difference:
             result[key] = difference
     return result
@@ -133,6 +165,80 @@ def mrr_ledger_post(
     )
     rollups.mrr_add(posted, owner_id=company.owner_id)
     return posted
+
+
+def customer_ledger_post(*, company: Company, by: User | None = None) -> list:
+    """Bring one company's customer ledger in line with its subscriptions.
+
+    Called with ``mrr_ledger_post``, in the same transaction and under the
+    same lock of the locked ``Company`` (whose owner the rollups are added
+    under). Three statements, five when the company became or stopped being
+    a customer: its subscriptions, its posted changes, the new rows and
+    their rollups' upserts.
+    """
+    terms = [
+        Terms(*row)
+        for row in Subscription.objects.filter(company_id=company.pk).values_list(
+            "started_on", "ended_on", "mrr"
+        )
+    ]
+    posted = dict(
+        CustomerChange.objects.filter(company_id=company.pk)
+        .values("effective_on")
+        .annotate(total=Sum("change"))
+        .order_by()
+        .values_list("effective_on", "total")
+    )
+    missing = corrections(customer_changes_of(terms), posted)
+    if not missing:
+        return []
+    rows = CustomerChange.objects.bulk_create(
+        CustomerChange(
+            company_id=company.pk, effective_on=day, change=change, recorded_by=by
+        )
+        for day, change in missing.items()
+    )
+    rollups.customers_add(rows, owner_id=company.owner_id)
+    return rows
+
+
+def customer_ledger_rebuild(*, companies: Iterable[int] | None = None) -> int:
+    """Post every company's missing customer changes, as ``mrr_ledger_rebuild``
+    posts the MRR ledger: two grouped reads and one bulk insert, then the
+    rollups rebuilt when anything was appended. Returns the rows appended.
+    """
+    subscriptions = Subscription.objects.order_by()
+    changes = CustomerChange.objects.order_by()
+    if companies is not None:
+        ids = list(companies)
+        subscriptions = subscriptions.filter(company_id__in=ids)
+        changes = changes.filter(company_id__in=ids)
+    terms: dict[int, list[Terms]] = defaultdict(list)
+    for company_id, *row in subscriptions.values_list(
+        "company_id", "started_on", "ended_on", "mrr"
+    ).iterator(chunk_size=5000):
+        terms[company_id].append(Terms(*row))
+    posted: dict[int, CustomerChanges] = defaultdict(dict)
+    for company_id, day, total in (
+        changes.values("company_id", "effective_on")
+        .annotate(total=Sum("change"))
+        .values_list("company_id", "effective_on", "total")
+        .iterator(chunk_size=5000)
+    ):
+        posted[company_id][day] = total
+    rows = [
+        CustomerChange(company_id=company_id, effective_on=day, change=change)
+        for company_id in sorted(set(terms) | set(posted))
+        for day, change in corrections(
+            customer_changes_of(terms.get(company_id, [])),
+            posted.get(company_id, {}),
+        ).items()
+    ]
+    CustomerChange.objects.bulk_create(rows, batch_size=2000)
+    if rows:
+        rollups.rebuild(rollups.CUSTOMERS)
+        rollups.rebuild(rollups.CUSTOMER_MONTHS)
+    return len(rows)
 
 
 def mrr_ledger_rebuild(*, companies: Iterable[int] | None = None) -> int:

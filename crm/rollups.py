@@ -40,7 +40,15 @@ from django.db.models.functions import TruncMonth
 from django.db.models.signals import post_save
 from django.db.models.sql import InsertQuery
 
-from crm.models import EVERYONE, MrrDaily, MrrMonthly, MrrMovement
+from crm.models import (
+    EVERYONE,
+    CustomerChange,
+    CustomerDaily,
+    CustomerMonthly,
+    MrrDaily,
+    MrrMonthly,
+    MrrMovement,
+)
 
 Row = Mapping[str, Any]
 
@@ -464,8 +472,92 @@ def mrr_move(*, company_id: int, from_owner_id: int, to_owner_id: int) -> None:
     )
 
 
+# --- the customer rollups ---------------------------------------------------------
+
+
+def _customer_values(ledger: type[models.Model], when=F, who=by_owner) -> QuerySet:
+    """The customer ledger grouped as its rollups (as ``_mrr_values``)."""
+    return (
+        ledger._default_manager.order_by()
+        .values(when_=when("effective_on"), who_=who("company__owner"))
+        .annotate(customers=Sum("change"))
+        .values_list("when_", "who_", "customers")
+    )
+
+
+CUSTOMERS = Rollup(
+    name="Customers gained less lost per day and owner (crm.CustomerDaily)",
+    model=CustomerDaily,
+    key=("day", "owner_id"),
+    sums=("customers",),
+    parts=(Part(ledger=CustomerChange, source=_customer_values, record="company_id"),),
+)
+
+CUSTOMER_MONTHS = Rollup(
+    name="The same per month, per owner and for everyone (crm.CustomerMonthly)",
+    model=CustomerMonthly,
+    key=("month", "owner_id"),
+    sums=("customers",),
+    parts=tuple(
+        Part(
+            ledger=CustomerChange,
+            source=lambda ledger, who=who: _customer_values(ledger, _month, who),
+            record="company_id",
+        )
+        for who in (by_owner, everyone)
+    ),
+)
+
+
+def _customer_rows(rows: list[Row]) -> None:
+    """Add daily customer rollup rows, and the same by month and for everyone."""
+    add(CUSTOMERS, rows)
+    add(
+        CUSTOMER_MONTHS,
+        ({**row, "month": row["day"].replace(day=1)} for row in with_everyone(rows)),
+    )
+
+
+def customers_add(changes: Iterable[CustomerChange], *, owner_id: int) -> None:
+    """Add new customer ledger rows of one company (owned by ``owner_id``)."""
+    _customer_rows(
+        [
+            {"day": c.effective_on, "owner_id": owner_id, "customers": c.change}
+            for c in changes
+        ]
+    )
+
+
+def customers_move(*, company_id: int, from_owner_id: int, to_owner_id: int) -> None:
+    """Move a company's customer changes to its new owner (call it locked).
+
+    As ``mrr_move``: the organisation's monthly rows do not change.
+    """
+    if from_owner_id == to_owner_id:
+        return
+    rows = (
+        CustomerChange.objects.filter(company_id=company_id)
+        .order_by()
+        .values("effective_on")
+        .annotate(customers=Sum("change"))
+        .values_list("effective_on", "customers")
+    )
+    _customer_rows(
+        [
+            {"day": day, "owner_id": owner, "customers": sign * customers}
+            for day, customers in rows
+            for owner, sign in ((from_owner_id, -1), (to_owner_id, 1))
+        ]
+    )
+
+
 # Every rollup of the CRM, by app (the apps that own ledgers register theirs).
-REGISTRY: dict[str, Rollup] = {"mrr": MRR, "mrr_months": MRR_MONTHS}
+REGISTRY: dict[str, Rollup] = {
+    "mrr": MRR,
+    "mrr_months": MRR_MONTHS,
+    "customers": CUSTOMERS,
+    "customer_months": CUSTOMER_MONTHS,
+}
 
 
 def register(key: str, rollup: Rollup) -> None:

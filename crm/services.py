@@ -22,7 +22,7 @@ from crm.models import (
     WebhookEndpoint,
     WebhookEventType,
 )
-from crm.mrr_ledger import mrr_ledger_post
+from crm.mrr_ledger import customer_ledger_post, mrr_ledger_post
 from crm.versioning import (
     ExpectedVersion,
     differs,
@@ -39,16 +39,23 @@ def _lock_customer(company_id: int) -> Company:
     return Company.objects.select_for_update().get(pk=company_id)
 
 
+def _post_ledgers(customer: Company, currency: str, by: User | None) -> None:
+    """Post the locked customer's MRR ledger in one currency and its customer
+    ledger: what its subscriptions' change moved."""
+    mrr_ledger_post(company=customer, currency=currency, by=by)
+    customer_ledger_post(company=customer, by=by)
+
+
 def company_update(
     *,
     company: Company,
     changes: dict[str, Any],
     expected_version: ExpectedVersion = None,
 ) -> Company:
-    """Change a customer's fields; a new owner takes its revenue rollup along.
+    """Change a customer's fields; a new owner takes its rollups along.
 
-    The KPIs count a customer under its current owner, so the daily MRR
-    rollup (``crm.rollups``) moves with it in the same transaction.
+    The KPIs count a customer under its current owner, so its MRR and
+    customer rollups (``crm.rollups``) move with it in the same transaction.
     """
     with transaction.atomic():
         locked = lock_version(company, expected_version)
@@ -59,11 +66,12 @@ def company_update(
             for name, value in changes.items():
                 setattr(locked, name, value)
             save_versioned(locked, list(changes))
-            rollups.mrr_move(
-                company_id=locked.pk,
-                from_owner_id=from_owner_id,
-                to_owner_id=locked.owner_id,
-            )
+            for move in (rollups.mrr_move, rollups.customers_move):
+                move(
+                    company_id=locked.pk,
+                    from_owner_id=from_owner_id,
+                    to_owner_id=locked.owner_id,
+                )
     return locked
 
 
@@ -109,7 +117,7 @@ def subscription_start(
     with transaction.atomic():
         customer = _lock_customer(company.pk)
         sub.save(force_insert=True)
-        mrr_ledger_post(company=customer, currency=sub.currency, by=by)
+        _post_ledgers(customer, sub.currency, by)
     return sub
 
 
@@ -143,7 +151,7 @@ def subscription_update(
             )
         sub.started_on = started_on
         save_versioned(sub, ["started_on"])
-        mrr_ledger_post(company=customer, currency=sub.currency, by=by)
+        _post_ledgers(customer, sub.currency, by)
     return sub
 
 
@@ -189,7 +197,7 @@ def subscription_end(
         save_versioned(
             sub, ["ended_on", "churn_reason", "ended_by", "ended_recorded_at"]
         )
-        mrr_ledger_post(company=customer, currency=sub.currency, by=by)
+        _post_ledgers(customer, sub.currency, by)
         webhooks.emit(
             WebhookEventType.SUBSCRIPTION_ENDED,
             {
@@ -356,5 +364,5 @@ def subscription_change(
             if following is not None:
                 following.replaces = successor
                 save_versioned(following, ["replaces"])
-        mrr_ledger_post(company=customer, currency=sub.currency, by=by)
+        _post_ledgers(customer, sub.currency, by)
     return successor

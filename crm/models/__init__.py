@@ -34,6 +34,9 @@ from crm.models.jobs import (
 )
 from crm.models.revenue import (
     EVERYONE,
+    CustomerChange,
+    CustomerDaily,
+    CustomerMonthly,
     MovementKind,
     MrrDaily,
     MrrMonthly,
@@ -47,6 +50,9 @@ __all__ = [
     "AppendOnly",
     "Company",
     "Contact",
+    "CustomerChange",
+    "CustomerDaily",
+    "CustomerMonthly",
     "DeliveryAttempt",
     "ExportJob",
     "ExportSource",

@@ -1,8 +1,10 @@
-"""The MRR movement ledger: how each customer's recurring revenue changed, and when.
+"""The MRR movement ledger: how each customer's recurring revenue changed, and
+when; the customer ledger: when each company became or stopped being a customer.
 
-Subscriptions say what runs; the ledger says what moved. The subscription
-services (``crm.services``) post it in the same transaction as each start, end
-or plan change (``crm.mrr_ledger``), and the revenue KPIs read only the ledger.
+Subscriptions say what runs; the ledgers say what moved. The subscription
+services (``crm.services``) post both in the same transaction as each start, end
+or plan change (``crm.mrr_ledger``), and the revenue and customer KPIs read
+only the ledgers (and their rollups).
 """
 
 from __future__ import annotations
@@ -198,3 +200,114 @@ class MrrMonthly(MrrSums):
 
     def __str__(self) -> str:
         return f"{self.month} {self.owner_id} {self.currency} {self.kind} {self.amount}"
+
+
+class CustomerChange(AppendOnly):
+    """A company becoming a customer (+1) or ceasing to be one (-1) on a day.
+    Append-only.
+
+    A company is a customer at the end of a day when one of its subscriptions
+    (in any currency, at any MRR, free plans included) runs then, so its
+    changes sum to 1 or 0 at every day's end. Posted with the MRR ledger from
+    the same subscriptions (``crm.mrr_ledger``); a correction is posted as
+    further rows netting the day out, never as an edit. The customer KPIs
+    (customers on a day, customer churn) read these rows and their rollups.
+    """
+
+    history = "The customer ledger"
+
+    company = models.ForeignKey(
+        Company,
+        on_delete=models.PROTECT,
+        related_name="customer_changes",
+        verbose_name=_("company"),
+    )
+    effective_on = models.DateField(verbose_name=_("effective on"))
+    change = models.SmallIntegerField(verbose_name=_("change"))
+    recorded_at = models.DateTimeField(
+        default=timezone.now, verbose_name=_("recorded at")
+    )
+    recorded_by = models.ForeignKey(
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("recorded by"),
+    )
+
+    class Meta:
+        verbose_name = _("customer change")
+        verbose_name_plural = _("customer changes")
+        ordering = ["effective_on", "pk"]
+        indexes = [
+            # Customer churn (metrics.kpis.customers): the companies that
+            # stopped being customers in a span of days, then each one's
+            # changes up to a day (the next index).
+            models.Index(
+                fields=["effective_on"],
+                include=["company", "change"],
+                condition=Q(change__lt=0),
+                name="customerchange_lost",
+            ),
+            # Posting, and one customer's state on a day.
+            models.Index(
+                fields=["company", "effective_on"],
+                include=["change"],
+                name="customerchange_company_day",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.company_id} {self.effective_on} {self.change:+d}"
+
+
+class CustomerDaily(models.Model):
+    """The customer ledger summed per day and owner: an exact rollup.
+
+    ``customers`` is the day's net change in the number of customers (those
+    who became customers less those who stopped). Kept by ``crm.rollups`` in
+    the transaction of each ledger row and moved with a customer when it
+    changes owner, as the daily MRR rollup is.
+    """
+
+    day = models.DateField()
+    owner = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    customers = models.IntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("daily customer rollup")
+        verbose_name_plural = _("daily customer rollups")
+        ordering = ["day", "owner"]
+        constraints = [
+            models.UniqueConstraint(fields=["day", "owner"], name="customerdaily_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.owner_id} {self.customers:+d}"
+
+
+class CustomerMonthly(models.Model):
+    """The daily customer rollup summed per month, per owner and for everyone
+    (``EVERYONE``), as ``MrrMonthly`` sums the daily MRR rollup: the number of
+    customers at a month's end is a few rows per month, however many
+    customers and reps."""
+
+    month = models.DateField()
+    # A user's id, or EVERYONE (0): every owner summed.
+    owner_id = models.IntegerField()
+    customers = models.IntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("monthly customer rollup")
+        verbose_name_plural = _("monthly customer rollups")
+        ordering = ["month", "owner_id"]
+        constraints = [
+            # Owner first, as the monthly MRR rollup's key.
+            models.UniqueConstraint(
+                fields=["owner_id", "month"], name="customermonthly_key"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month} {self.owner_id} {self.customers:+d}"

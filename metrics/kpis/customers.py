@@ -1,5 +1,6 @@
-"""Customers and churn: customers on a day, customer churn, and the MRR bridge
-read from the MRR movement ledger (``crm.MrrMovement``).
+"""Customers and churn: customers on a day, customer churn, and the MRR bridge,
+read from the customer ledger (``crm.CustomerChange``), the MRR movement ledger
+(``crm.MrrMovement``) and their rollups.
 
 Periods chain: the cohort of a period is what ran at the start of its first
 day (the end of the day before), its end what runs at the end of its last day,
@@ -14,27 +15,27 @@ import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.db import connections, router
 from django.db.models import (
     Case,
-    Count,
-    Exists,
     IntegerField,
-    Max,
-    OuterRef,
+    Model,
     Q,
     QuerySet,
     Sum,
     Value,
     When,
 )
+from django.db.models.functions import Coalesce
 
 from crm.models import (
     EVERYONE,
-    Company,
+    CustomerChange,
+    CustomerDaily,
+    CustomerMonthly,
     MovementKind,
     MrrDaily,
     MrrMonthly,
-    Subscription,
 )
 from metrics.kpis.numbers import MONEY_SUM, Money, ratio, to_cents
 from metrics.segments import Period, Segment
@@ -73,80 +74,76 @@ class ChurnKpis:
     net_revenue_retention: Rates
 
 
-def running_on(day: datetime.date) -> Q:
-    """Return the filter on subscriptions running on ``day`` (at its end).
-
-    Started on or before it and not ended on or before it: a subscription that
-    ended on a day is not running that day. A ``Q`` rather than a queryset
-    method, because the KPIs use it inside conditional aggregates.
-    """
-    return Q(started_on__lte=day) & (Q(ended_on__isnull=True) | Q(ended_on__gt=day))
-
-
 def customers_on(*, day: datetime.date, segment: Segment) -> int:
-    """Return the number of customers on ``day`` (at its end; 1 query)."""
-    return (
-        Company.objects.filter(segment.owned("owner"))
-        .filter(
-            Exists(
-                Subscription.objects.filter(company=OuterRef("pk")).filter(
-                    running_on(day)
-                )
-            )
-        )
-        .count()
-    )
+    """Return the number of customers on ``day`` (at its end; 1 query).
+
+    The customer ledger's changes up to that day, summed from its rollups.
+    """
+    rows = _by_span([day + DAY], segment, CUSTOMER_ROLLUPS)
+    return int(sum(row["total"] for row in rows))
 
 
-def _customer_counts(periods: list[Period], segment: Segment) -> list[dict[str, int]]:
-    """Count customers at each start, at each end, and lost in between (1 query).
+def _customers(
+    periods: list[Period], bounds: list[datetime.date], rows: list[dict]
+) -> list[dict[str, int]]:
+    """Return the customers at each period's start and end, from the customer
+    rollups' sums by span (``_by_span``)."""
+    spans = [0] * len(bounds)
+    for row in rows:
+        if row["kind"] == CUSTOMERS:
+            spans[row["span"]] += int(row["total"])
+    # The customers at the end of the day before bounds[i]: spans [0, i].
+    at = {bound: sum(spans[: i + 1]) for i, bound in enumerate(bounds)}
+    return [{"start": at[p.start], "end": at[p.end + DAY]} for p in periods]
 
-    A period's start is the end of the day before its first day. The
-    subscriptions that overlap the whole span are grouped by company once,
-    with one conditional ``MAX`` per distinct boundary day (1 when one of the
-    company's subscriptions runs at the end of that day); the outer query then
-    counts the companies per figure. A customer is lost when none of its
-    subscriptions runs any more (a plan change or a second subscription
-    ending is not churn); one that left and came back within the period is
-    not lost.
+
+def _churned(periods: list[Period], segment: Segment) -> list[int]:
+    """Count, for each period, the customers at its start that are none at its
+    end (1 query).
+
+    Only a company that stopped being a customer within the periods can be
+    one: their changes up to each boundary day are summed per company (1 when
+    a customer then), from the customer ledger. So the query reads the few
+    companies lost in the span (an index of the losses), never every
+    customer. One that left and came back within a period is not lost; a
+    plan change or a second subscription ending is no change at all.
     """
     days = sorted({p.start - DAY for p in periods} | {p.end for p in periods})
     column = {day: f"on_{i}" for i, day in enumerate(days)}
-    running = {
-        column[day]: Max(
-            Case(When(running_on(day), then=Value(1)), default=Value(0)),
-            output_field=IntegerField(),
+    lost = CustomerChange.objects.filter(
+        change__lt=0, effective_on__gt=days[0], effective_on__lte=days[-1]
+    ).values("company_id")
+    states = (
+        CustomerChange.objects.filter(
+            segment.owned("company__owner"),
+            company_id__in=lost,
+            effective_on__lte=days[-1],
         )
-        for day in days
-    }
-    # Customers on each boundary day once (a month's end is the next one's
-    # start), and those lost in each period.
-    aggregates = {
-        f"n_{on}": Count("company", filter=Q(**{on: 1})) for on in column.values()
-    }
-    for n, p in enumerate(periods):
-        on_start, on_end = column[p.start - DAY], column[p.end]
-        aggregates[f"churned_{n}"] = Count(
-            "company", filter=Q(**{on_start: 1, on_end: 0})
+        .values("company_id")
+        .annotate(
+            **{
+                on: Coalesce(Sum("change", filter=Q(effective_on__lte=day)), 0)
+                for day, on in column.items()
+            }
         )
-    row = (
-        Subscription.objects.filter(segment.owned("company__owner"))
-        # Running at the end of at least one day of the span.
-        .filter(started_on__lte=days[-1])
-        .filter(Q(ended_on__isnull=True) | Q(ended_on__gt=days[0]))
-        .values("company")
-        .annotate(**running)
         .order_by()
-        .aggregate(**aggregates)
     )
-    return [
-        {
-            "start": row[f"n_{column[p.start - DAY]}"],
-            "end": row[f"n_{column[p.end]}"],
-            "churned": row[f"churned_{n}"],
-        }
-        for n, p in enumerate(periods)
-    ]
+    # The outer count in SQL: the ORM's aggregate over an annotated
+    # subquery rewrites every expression once per figure (4 ms of Python
+    # for the 12-month series, more than the query).
+    db = router.db_for_read(CustomerChange)
+    connection = connections[db]
+    inner, params = states.query.get_compiler(using=db).as_sql()
+    quote = connection.ops.quote_name
+    counts = ", ".join(
+        f"COALESCE(SUM(CASE WHEN {quote(column[p.start - DAY])} = 1 "
+        f"AND {quote(column[p.end])} = 0 THEN 1 ELSE 0 END), 0)"
+        for p in periods
+    )
+    with connection.cursor() as cursor:
+        # Column names generated above and the ORM's SQL: no input.
+        cursor.execute(f"SELECT {counts} FROM ({inner}) AS states", params)  # noqa: S608  # nosec B608
+        return [int(n) for n in cursor.fetchone()]
 
 
 # The bridge's movement figures: (name, ledger kind, sign making it positive).
@@ -159,26 +156,20 @@ MOVEMENTS = (
 )
 
 
-def _mrr(periods: list[Period], segment: Segment) -> list[dict[str, Money]]:
-    """Sum the ledger per currency: MRR at start and end, each movement (1 query).
+def _mrr(
+    periods: list[Period], bounds: list[datetime.date], rows: list[dict]
+) -> list[dict[str, Money]]:
+    """Return MRR at each period's start and end and each movement, per
+    currency, from the MRR rollups' sums by span (``_by_span``).
 
-    MRR at a moment is the sum of every movement effective before it. The
-    query reads the ledger's rollups, summed per currency, kind and span
-    between consecutive period bounds (one ``CASE`` on the day or month,
-    whatever the number of periods); each period's figures are then sums of
-    those few spans. Whole months come from the monthly rollup
-    (``crm.MrrMonthly``; for the whole organisation its ``EVERYONE`` rows),
-    and only the months a bound splits (a period starting or ending mid-month)
-    from the daily one (``crm.MrrDaily``): a few rows per month and kind,
-    however many customers, movements or reps.
+    MRR at a moment is the sum of every movement effective before it, so
+    each period's figures are sums of a few spans.
     """
-    # Span i holds the days in [bounds[i - 1], bounds[i]); span 0 everything
-    # before the first bound.
-    bounds = sorted({p.start for p in periods} | {p.end + DAY for p in periods})
-    rows = _mrr_by_span(bounds, segment)
     # sums[currency][kind][i]: the movements of that kind in span i.
     sums: dict[str, dict[str, list[Decimal]]] = {}
     for row in rows:  # at most currencies x kinds x spans
+        if row["kind"] == CUSTOMERS:
+            continue
         by_kind = sums.setdefault(row["currency"], {})
         spans = by_kind.setdefault(row["kind"], [Decimal(0)] * len(bounds))
         spans[row["span"]] += row["total"]
@@ -215,16 +206,49 @@ def _mrr(periods: list[Period], segment: Segment) -> list[dict[str, Money]]:
     return result
 
 
-def _mrr_by_span(bounds: list[datetime.date], segment: Segment) -> QuerySet:
-    """The MRR rollups summed per currency, kind and span (span i: the days
-    in [bounds[i - 1], bounds[i]), span 0 every day before bounds[0]).
+@dataclass(frozen=True)
+class SpanRollups:
+    """A pair of rollups read by span: monthly rows (with ``EVERYONE`` rows for
+    the organisation) and daily ones, grouped the same way."""
 
-    Whole months from the monthly rollup; the months a bound splits (one
-    not on a month's first day), day by day from the daily one.
+    monthly: type[Model]
+    daily: type[Model]
+    total: Sum
+    # Each row's currency and kind, for a rollup without those fields.
+    constants: dict[str, Value]
+
+
+MRR_ROLLUPS = SpanRollups(
+    MrrMonthly, MrrDaily, Sum("amount", output_field=MONEY_SUM), constants={}
+)
+# The customer rollups' rows, read in the MRR rollups' query under this kind.
+CUSTOMERS = "customers"
+CUSTOMER_ROLLUPS = SpanRollups(
+    CustomerMonthly,
+    CustomerDaily,
+    Sum("customers", output_field=MONEY_SUM),
+    constants={"currency": Value(""), "kind": Value(CUSTOMERS)},
+)
+
+
+def _by_span(
+    bounds: list[datetime.date], segment: Segment, *pairs: SpanRollups
+) -> QuerySet:
+    """The rollups summed per currency, kind and span (span i: the days in
+    [bounds[i - 1], bounds[i]), span 0 every day before bounds[0]); 1 query.
+
+    One ``CASE`` on the day or month, whatever the number of periods. Whole
+    months come from the monthly rollups (for the whole organisation their
+    ``EVERYONE`` rows); only the months a bound splits (one not on a month's
+    first day), day by day from the daily ones: a few rows per month and
+    kind, however many customers, movements or reps.
     """
     split = sorted({bound.replace(day=1) for bound in bounds if bound.day != 1})
+    in_split = Q()
+    for month in split:
+        in_split |= Q(day__gte=month, day__lt=_next_month(month))
 
-    def summed(rows: QuerySet, field: str) -> QuerySet:
+    def summed(rows: QuerySet, field: str, pair: SpanRollups) -> QuerySet:
         span = Case(
             *(
                 When(**{f"{field}__lt": b, "then": Value(i)})
@@ -232,22 +256,27 @@ def _mrr_by_span(bounds: list[datetime.date], segment: Segment) -> QuerySet:
             ),
             output_field=IntegerField(),
         )
+        fields = [name for name in ("currency", "kind") if name not in pair.constants]
         return (
-            rows.values("currency", "kind", span=span)
-            .annotate(total=Sum("amount", output_field=MONEY_SUM))
+            rows.values(*fields, **pair.constants, span=span)
+            .annotate(total=pair.total)
             .order_by()
         )
 
-    months = MrrMonthly.objects.filter(
-        segment.owned("owner_id") or Q(owner_id=EVERYONE), month__lt=bounds[-1]
-    ).exclude(month__in=split)
-    if not split:
-        return summed(months, "month")
-    in_split = Q()
-    for month in split:
-        in_split |= Q(day__gte=month, day__lt=_next_month(month))
-    days = MrrDaily.objects.filter(in_split, segment.owned("owner"), day__lt=bounds[-1])
-    return summed(months, "month").union(summed(days, "day"), all=True)
+    parts = []
+    for pair in pairs:
+        months = pair.monthly.objects.filter(
+            segment.owned("owner_id") or Q(owner_id=EVERYONE), month__lt=bounds[-1]
+        ).exclude(month__in=split)
+        parts.append(summed(months, "month", pair))
+        if split:
+            days = pair.daily.objects.filter(
+                in_split, segment.owned("owner"), day__lt=bounds[-1]
+            )
+            parts.append(summed(days, "day", pair))
+    if len(parts) == 1:
+        return parts[0]
+    return parts[0].union(*parts[1:], all=True)
 
 
 def _next_month(month: datetime.date) -> datetime.date:
@@ -299,10 +328,16 @@ def _bridge(money: dict[str, Money]) -> dict[str, Money | Rates]:
 
 
 def _churn_many(periods: list[Period], segment: Segment) -> list[ChurnKpis]:
-    counts = _customer_counts(periods, segment)
-    mrr = _mrr(periods, segment)
+    """The figures of each period from 2 queries: the MRR and customer
+    rollups by span, and the customers lost."""
+    bounds = sorted({p.start for p in periods} | {p.end + DAY for p in periods})
+    rows = list(_by_span(bounds, segment, MRR_ROLLUPS, CUSTOMER_ROLLUPS))
+    counts = _customers(periods, bounds, rows)
+    churned = _churned(periods, segment)
+    mrr = _mrr(periods, bounds, rows)
     result = []
-    for period, count, money in zip(periods, counts, mrr, strict=True):
+    for period, count, lost, money in zip(periods, counts, churned, mrr, strict=True):
+        count = {**count, "churned": lost}
         churn_rate = ratio(count["churned"], count["start"])
         result.append(
             ChurnKpis(

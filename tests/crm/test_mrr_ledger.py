@@ -311,21 +311,23 @@ def test_admin_form_shows_mrr_and_plan_read_only(rep):
     assert 'name="plan"' not in page
 
 
-def test_post_mrr_ledger_command_reports_drift_and_posts_it(rep):
+def test_post_mrr_ledger_command_reports_drift_and_posts_both_ledgers(rep):
     company = CompanyFactory(owner=rep)
     Subscription.objects.bulk_create(
         [Subscription(company=company, plan="P", mrr=90, started_on=d(2026, 1, 1))]
     )
     out = io.StringIO()
 
-    with pytest.raises(CommandError, match="lacks 1 movement"):
+    with pytest.raises(CommandError, match="lacks 1 movement.*ledger 1 change"):
         call_command("post_mrr_ledger", "--check", stdout=out)
     assert not MrrMovement.objects.exists()
     call_command("post_mrr_ledger", stdout=out)
     call_command("post_mrr_ledger", "--check", stdout=out)
 
-    assert out.getvalue().splitlines()[-2:] == [
+    assert out.getvalue().splitlines()[-4:] == [
+        "Customer ledger: appended 1 change row(s).",
         "MRR ledger: appended 1 movement row(s).",
+        "Customer ledger: would append 0 change row(s).",
         "MRR ledger: would append 0 movement row(s).",
     ]
 

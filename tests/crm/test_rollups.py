@@ -1,9 +1,11 @@
-"""The daily MRR rollup stays equal to a recomputation from the ledger.
+"""The MRR and customer rollups stay equal to a recomputation from their ledgers.
 
 Random sequences of subscription starts, plan changes, ends and customer
-reassignments go through the services; after each sequence the rollup kept
-in their transactions equals the ledger regrouped (``crm.rollups.drift``,
-what ``verify_rollups`` runs), and the revenue KPIs read it per owner.
+reassignments go through the services; after each sequence the rollups kept
+in their transactions equal the ledgers regrouped (``crm.rollups.drift``,
+what ``verify_rollups`` runs), and the revenue and customer KPIs read them
+per owner: the customer figures equal those counted from the subscriptions
+themselves.
 """
 
 import datetime
@@ -33,7 +35,10 @@ MID_MONTHS = Period(d(2026, 1, 10), d(2026, 2, 20))
 DAY0 = d(2025, 12, 1)
 
 day = st.integers(min_value=0, max_value=150)
-money = st.sampled_from([Decimal("50.00"), Decimal("120.00"), Decimal("300.00")])
+# A free plan (no MRR) still makes a customer.
+money = st.sampled_from(
+    [Decimal("0.00"), Decimal("50.00"), Decimal("120.00"), Decimal("300.00")]
+)
 operation = st.one_of(
     st.tuples(
         st.just("start"),
@@ -44,6 +49,8 @@ operation = st.one_of(
     ),
     st.tuples(st.just("change"), st.integers(0, 9), day, money),
     st.tuples(st.just("end"), st.integers(0, 9), day),
+    # A corrected start day: the ledgers net the old day out.
+    st.tuples(st.just("restart"), st.integers(0, 9), day),
     st.tuples(st.just("reassign"), st.integers(0, 2), st.integers(0, 1)),
 )
 
@@ -80,6 +87,13 @@ def _apply(op, companies, owners, actor) -> None:
                     by=actor,
                     ended_on=DAY0 + datetime.timedelta(days=offset),
                 )
+            elif kind == "restart" and subscriptions:
+                index, offset = args
+                services.subscription_update(
+                    subscription=subscriptions[index % len(subscriptions)],
+                    by=actor,
+                    started_on=DAY0 + datetime.timedelta(days=offset),
+                )
             elif kind == "reassign":
                 company, owner = args
                 services.company_update(
@@ -87,6 +101,17 @@ def _apply(op, companies, owners, actor) -> None:
                 )
     except (ValidationError, Conflict):
         pass  # refused (before its start, after its end...): nothing written
+
+
+def _customers_on(owner, day: datetime.date) -> set[int]:
+    """The companies with a subscription running at the end of ``day``,
+    counted from the subscriptions (an owner's, or all)."""
+    running = Subscription.objects.filter(started_on__lte=day).exclude(
+        ended_on__lte=day
+    )
+    if owner is not None:
+        running = running.filter(company__owner=owner)
+    return set(running.values_list("company_id", flat=True))
 
 
 def _ledger_sum(owner, currency: str, day: datetime.date) -> Decimal:
@@ -113,8 +138,13 @@ def test_rollup_equals_the_ledger_regrouped_after_any_operations(
         for op in operations:
             _apply(op, companies, owners, admin_user)
 
-        assert list(rollups.drift(rollups.MRR)) == []
-        assert list(rollups.drift(rollups.MRR_MONTHS)) == []
+        for rollup in (
+            rollups.MRR,
+            rollups.MRR_MONTHS,
+            rollups.CUSTOMERS,
+            rollups.CUSTOMER_MONTHS,
+        ):
+            assert list(rollups.drift(rollup)) == [], rollup.name
         # Per owner and for the organisation (the monthly rollup's EVERYONE
         # rows), over whole months and over months split by a bound, the KPI
         # read from the rollups is the ledger's sum under each customer's
@@ -122,15 +152,29 @@ def test_rollup_equals_the_ledger_regrouped_after_any_operations(
         for owner in [*owners, None]:
             for period in (Q1, MID_MONTHS):
                 figures = kpis.churn(period=period, segment=Segment(owner=owner))
+                before = period.start - datetime.timedelta(days=1)
+                at_start = _customers_on(owner, before)
+                at_end = _customers_on(owner, period.end)
+                assert figures.customers_start == len(at_start)
+                assert figures.customers_end == len(at_end)
+                assert figures.churned_customers == len(at_start - at_end)
                 movements = MrrMovement.objects.filter(
                     effective_on__gte=period.start, effective_on__lte=period.end
                 )
                 if owner is not None:
                     movements = movements.filter(company__owner=owner)
+                for point in kpis.churn_series(
+                    period=period, segment=Segment(owner=owner)
+                ):
+                    eve = point.period.start - datetime.timedelta(days=1)
+                    assert point.customers_start == len(_customers_on(owner, eve))
+                    assert point.churned_customers == len(
+                        _customers_on(owner, eve)
+                        - _customers_on(owner, point.period.end)
+                    )
                 for currency, end in figures.mrr_end:
                     assert end == _ledger_sum(owner, currency, period.end)
                 for currency, start in figures.mrr_start:
-                    before = period.start - datetime.timedelta(days=1)
                     assert start == _ledger_sum(owner, currency, before)
                 for currency, new in figures.new_mrr:
                     assert new == sum(
@@ -255,8 +299,8 @@ def test_migrations_build_the_rollups_of_existing_ledger_rows(rep):
 def test_a_limited_viewer_never_reads_the_organisations_monthly_rows(
     rep, other_rep, manager
 ):
-    """A manager's MRR is their team's: the organisation's rows (owner 0)
-    hold another team's customers too."""
+    """A manager's MRR and customers are their team's: the organisation's
+    rows (owner 0) hold another team's customers too."""
     outsider = UserFactory(role="rep")  # in no team of the manager's
     for owner, mrr in ((rep, "100.00"), (outsider, "900.00")):
         services.subscription_start(
@@ -272,6 +316,7 @@ def test_a_limited_viewer_never_reads_the_organisations_monthly_rows(
 
     assert team.mrr_end == (("EUR", Decimal("100.00")),)
     assert everyone.mrr_end == (("EUR", Decimal("1000.00")),)
+    assert (team.customers_end, everyone.customers_end) == (1, 2)
 
 
 def _movement(company, **fields):
