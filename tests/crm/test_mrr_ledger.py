@@ -318,7 +318,7 @@ def test_post_mrr_ledger_command_reports_drift_and_posts_both_ledgers(rep):
     )
     out = io.StringIO()
 
-    with pytest.raises(CommandError, match="lacks 1 movement.*ledger 1 change"):
+    with pytest.raises(CommandError, match=r"lacks 1 movement.*ledger 1 change"):
         call_command("post_mrr_ledger", "--check", stdout=out)
     assert not MrrMovement.objects.exists()
     call_command("post_mrr_ledger", stdout=out)
