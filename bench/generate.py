@@ -84,6 +84,7 @@ from pipeline.models import (
     StageChange,
 )
 from pipeline.responses import fill_cold_calls_led_to_lead, fill_first_responses
+from pipeline.rollups import COLD_CALLS
 from pipeline.rollups import ROLLUPS as PIPELINE_ROLLUPS
 
 SEED = 20240601
@@ -689,10 +690,11 @@ class Generator:
                 self.seconds[table] = 0.0  # built in the ledger's time
 
     def _rollups(self) -> None:
-        """The daily rollups of the lead and stage histories, recomputed in SQL
-        by the builder the migrations use (the MRR one is built with its
-        ledger). ``bench/rollup_check.py`` then reports their drift (none)."""
-        for rollup in (LEAD_STATUS, NEW_LEADS, *PIPELINE_ROLLUPS):
+        """The daily rollups of the lead and stage histories and of the cold
+        calls, recomputed in SQL by the builder the migrations use (the MRR
+        and customer ones are built with their ledgers).
+        ``bench/rollup_check.py`` then reports their drift (none)."""
+        for rollup in (LEAD_STATUS, NEW_LEADS, *PIPELINE_ROLLUPS, COLD_CALLS):
             started = time.perf_counter()
             rollups.rebuild(rollup)
             table = rollup.model._meta.db_table

@@ -27,6 +27,7 @@ from leads.models import Channel, Lead, LeadStatus
 from leads.models import Touch as LeadTouch
 from leads.services import lead_promote
 from pipeline import history
+from pipeline import rollups as pipeline_rollups
 from pipeline.models import (
     INTEREST_KINDS,
     INTEREST_OUTCOMES,
@@ -220,6 +221,7 @@ def activity_log(
             notes=notes,
         )
         if done:
+            pipeline_rollups.cold_call_add(activity)
             _record_engagement(activity, now=now)
             _promote_if_interested(activity, lead=lead, by=by)
     return activity
@@ -272,6 +274,7 @@ def activity_complete(
             activity.notes = notes
             changed.append("notes")
         save_versioned(activity, changed)
+        pipeline_rollups.cold_call_add(activity)
         _record_engagement(activity, now=now)
         _promote_if_interested(activity, lead=lead, by=by)
     return activity

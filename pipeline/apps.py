@@ -8,9 +8,16 @@ class PipelineConfig(AppConfig):
 
     def ready(self) -> None:
         from crm import rollups
-        from pipeline.rollups import CLOSES, FUNNEL, PIPELINE, PIPELINE_MONTHS
+        from pipeline.rollups import (
+            CLOSES,
+            COLD_CALLS,
+            FUNNEL,
+            PIPELINE,
+            PIPELINE_MONTHS,
+        )
 
         rollups.register("deal_closes", CLOSES)
         rollups.register("pipeline", PIPELINE)
         rollups.register("pipeline_months", PIPELINE_MONTHS)
         rollups.register("funnel", FUNNEL)
+        rollups.register("cold_calls", COLD_CALLS)

@@ -669,6 +669,15 @@ class Activity(Versioned, models.Model):
                 include=["lead", "outcome", "led_to_lead"],
                 name="activity_cold_call_owner_at",
             ),
+            # The cold calls that won their prospect over, for the distinct
+            # leads a period's calls won over (the rest of the cold-call
+            # figures are read from pipeline.ColdCallDaily).
+            models.Index(
+                fields=["occurred_at"],
+                condition=Q(is_cold_call=True, led_to_lead=True),
+                include=["lead", "owner"],
+                name="activity_won_over_at",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -920,3 +929,38 @@ class FunnelDaily(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.channel} {self.depth} {self.deals}"
+
+
+class ColdCallDaily(models.Model):
+    """Cold calls per day, caller and outcome: an exact rollup of the activities.
+
+    A cold call counts on the day it was made (``occurred_at``, in the CRM's
+    time zone) under its caller and, under the owner ``EVERYONE`` (0), for
+    the whole organisation: the calls, connected calls and meetings booked of
+    a period are a few rows a day instead of every call. Activities are a
+    log: a call is counted when it is logged done or a planned one is
+    completed, and what it counts by never changes afterwards (only its notes
+    can). Kept by ``pipeline.rollups`` in the transaction of each;
+    ``verify_rollups`` recomputes it from the activities.
+    """
+
+    day = models.DateField()
+    # The caller's id, or EVERYONE (0): every caller summed.
+    owner_id = models.IntegerField()
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True)
+    calls = models.IntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("daily cold call rollup")
+        verbose_name_plural = _("daily cold call rollups")
+        ordering = ["day", "owner_id", "outcome"]
+        constraints = [
+            # The upserts' conflict target; owner first, as the KPIs read one
+            # owner's (or everyone's) days.
+            models.UniqueConstraint(
+                fields=["owner_id", "day", "outcome"], name="coldcalldaily_key"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.owner_id} {self.outcome or '-'}: {self.calls}"

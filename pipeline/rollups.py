@@ -48,6 +48,8 @@ from crm import rollups
 from pipeline.models import (
     ALL_MONTHS,
     STAGE_INDEX,
+    Activity,
+    ColdCallDaily,
     Deal,
     DealCloseDaily,
     DealStatus,
@@ -375,6 +377,52 @@ FUNNEL = rollups.Rollup(
 )
 
 ROLLUPS = (CLOSES, PIPELINE, PIPELINE_MONTHS, FUNNEL)
+
+
+# --- the cold calls ---------------------------------------------------------------
+
+
+def _cold_call_values(ledger: type[models.Model], who=rollups.by_owner) -> QuerySet:
+    """The cold calls grouped as their rollup: day, caller (or everyone), outcome."""
+    return (
+        ledger._default_manager.order_by()
+        .filter(is_cold_call=True)
+        .annotate(day=_day("occurred_at"), who_=who("owner"))
+        .values("day", "who_", "outcome")
+        .annotate(n=Count("pk"))
+        .values_list("day", "who_", "outcome", "n")
+    )
+
+
+COLD_CALLS = rollups.Rollup(
+    name="Cold calls per day, caller (and everyone) and outcome "
+    "(pipeline.ColdCallDaily)",
+    model=ColdCallDaily,
+    key=("day", "owner_id", "outcome"),
+    sums=("calls",),
+    parts=tuple(
+        rollups.Part(
+            ledger=Activity,
+            source=lambda ledger, who=who: _cold_call_values(ledger, who),
+            record="pk",
+        )
+        for who in (rollups.by_owner, rollups.everyone)
+    ),
+)
+
+
+def cold_call_add(activity: Activity) -> None:
+    """Count an activity just logged done or completed, if it is a cold call
+    (1 statement; none otherwise)."""
+    if not activity.is_cold_call:
+        return
+    row = {
+        "day": timezone.localdate(activity.occurred_at),
+        "owner_id": activity.owner_id,
+        "outcome": activity.outcome,
+        "calls": 1,
+    }
+    rollups.add(COLD_CALLS, rollups.with_everyone([row]))
 
 
 # --- what the services add ------------------------------------------------------

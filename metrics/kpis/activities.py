@@ -5,12 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, Q
+from django.db.models import CharField, Count, F, Q, Sum, Value
 
+from crm.models import EVERYONE
 from leads.models import Channel
 from metrics.kpis.numbers import ratio
 from metrics.segments import Period, Segment
-from pipeline.models import CONNECTED_OUTCOMES, Activity, Outcome
+from pipeline.models import CONNECTED_OUTCOMES, Activity, ColdCallDaily, Outcome
+
+# The row of the distinct leads won over, next to the rollup's outcomes.
+WON_OVER = "+won_over"
 
 
 @dataclass(frozen=True)
@@ -36,23 +40,41 @@ def cold_call_kpis(*, period: Period, segment: Segment) -> ColdCallKpis:
             cold_calls=0, connected=0, connect_rate=None, became_leads=0
         )
     start_at, end_at = period.bounds()
-    # Whether a call won its prospect over is a flag the promotion sets
-    # (``Activity.led_to_lead``), so no lead is joined. Counting occurred_at
-    # (never NULL) rather than the primary key keeps the calls an index-only
-    # scan of activity_cold_call_at (or its per-rep twin), which carries the
-    # lead, the outcome and the flag.
-    row = (
+    # The calls per outcome from their daily rollup (a few rows a day; the
+    # organisation's own rows), and in the same statement the distinct leads
+    # the period's calls won over: not a sum of days (a lead called twice
+    # counts once), so read from the calls themselves, only those the
+    # promotion flagged (``Activity.led_to_lead``, the activity_won_over_at
+    # index), no lead joined.
+    calls = (
+        ColdCallDaily.objects.filter(
+            segment.owned("owner_id") or Q(owner_id=EVERYONE),
+            day__gte=period.start,
+            day__lte=period.end,
+        )
+        .values(key=F("outcome"))
+        .annotate(n=Sum("calls"))
+        .order_by()
+    )
+    won_over = (
         Activity.objects.cold_calls()
         .filter(
-            segment.owned("owner"), occurred_at__gte=start_at, occurred_at__lt=end_at
+            segment.owned("owner"),
+            led_to_lead=True,
+            occurred_at__gte=start_at,
+            occurred_at__lt=end_at,
         )
-        .aggregate(
-            calls=Count("occurred_at"),
-            connected=Count("occurred_at", filter=Q(outcome__in=CONNECTED_OUTCOMES)),
-            meetings=Count("occurred_at", filter=Q(outcome=Outcome.MEETING_BOOKED)),
-            became_leads=Count("lead", distinct=True, filter=Q(led_to_lead=True)),
-        )
+        .values(key=Value(WON_OVER, output_field=CharField()))
+        .annotate(n=Count("lead", distinct=True))
+        .order_by()
     )
+    by_key = dict(calls.union(won_over, all=True).values_list("key", "n"))
+    row = {
+        "calls": sum(n for key, n in by_key.items() if key != WON_OVER),
+        "connected": sum(by_key.get(outcome, 0) for outcome in CONNECTED_OUTCOMES),
+        "meetings": by_key.get(Outcome.MEETING_BOOKED, 0),
+        "became_leads": by_key.get(WON_OVER, 0),
+    }
     return ColdCallKpis(
         cold_calls=row["calls"],
         connected=row["connected"],
