@@ -62,12 +62,17 @@ class Terms:
         return self.started_on <= day and (self.ended_on is None or self.ended_on > day)
 
 
+def _change_days(terms: list[Terms]) -> list[datetime.date]:
+    """The days on which one of the subscriptions starts or ends, in order."""
+    return sorted(
+        {t.started_on for t in terms} | {t.ended_on for t in terms if t.ended_on}
+    )
+
+
 def movements_of(terms: Iterable[Terms]) -> Movements:
     """Return one customer's movements in one currency: {(day, kind): amount}."""
     terms = list(terms)
-    days = sorted(
-        {t.started_on for t in terms} | {t.ended_on for t in terms if t.ended_on}
-    )
+    days = _change_days(terms)
     movements: Movements = {}
     was_customer = False
     for day in days:  # a customer's few subscriptions, not the whole table
@@ -94,9 +99,7 @@ def customer_changes_of(terms: Iterable[Terms]) -> CustomerChanges:
     currency: +1 on a day after whose end one runs when none ran at the end
     of the day before, -1 the other way round."""
     terms = list(terms)
-    days = sorted(
-        {t.started_on for t in terms} | {t.ended_on for t in terms if t.ended_on}
-    )
+    days = _change_days(terms)
     changes: CustomerChanges = {}
     was_customer = False
     for day in days:  # a customer's few subscriptions, not the whole table

@@ -357,6 +357,21 @@ def everyone(path: str) -> Value:
     return Value(EVERYONE, output_field=IntegerField())
 
 
+def per_owner_and_everyone(
+    ledger: type[models.Model], source: Callable, record: str
+) -> tuple[Part, ...]:
+    """The parts of a rollup keeping each owner's rows and the organisation's:
+    ``source(ledger, who)`` grouped once by owner, once for everyone."""
+    return tuple(
+        Part(
+            ledger=ledger,
+            source=lambda ledger, who=who: source(ledger, who),
+            record=record,
+        )
+        for who in (by_owner, everyone)
+    )
+
+
 def with_everyone(rows: Iterable[Row]) -> list[Row]:
     """Return ``rows`` and a copy of each under the owner ``EVERYONE``: what
     a rollup keeping the organisation's own rows adds for one change."""
@@ -404,30 +419,29 @@ MRR_MONTHS = Rollup(
     model=MrrMonthly,
     key=("month", "owner_id", "currency", "kind"),
     sums=("amount", "movements"),
-    parts=tuple(
-        Part(
-            ledger=MrrMovement,
-            source=lambda ledger, who=who: _mrr_values(ledger, _month, who),
-            record="company_id",
-        )
-        for who in (by_owner, everyone)
+    parts=per_owner_and_everyone(
+        MrrMovement,
+        lambda ledger, who: _mrr_values(ledger, _month, who),
+        record="company_id",
     ),
 )
 
 
-def _mrr_rows(rows: list[Row]) -> None:
-    """Add daily MRR rollup rows, and the same by month and for everyone
-    (2 statements; none for rows whose sums cancel out)."""
-    add(MRR, rows)
+def add_with_months(daily: Rollup, monthly: Rollup, rows: list[Row]) -> None:
+    """Add daily rollup rows, and the same by month and for everyone to its
+    monthly rollup (2 statements; none for rows whose sums cancel out)."""
+    add(daily, rows)
     add(
-        MRR_MONTHS,
+        monthly,
         ({**row, "month": row["day"].replace(day=1)} for row in with_everyone(rows)),
     )
 
 
 def mrr_add(movements: Iterable[MrrMovement], *, owner_id: int) -> None:
     """Add new ledger rows of one customer (owned by ``owner_id``): 2 statements."""
-    _mrr_rows(
+    add_with_months(
+        MRR,
+        MRR_MONTHS,
         [
             {
                 "day": m.effective_on,
@@ -438,7 +452,7 @@ def mrr_add(movements: Iterable[MrrMovement], *, owner_id: int) -> None:
                 "movements": 1,
             }
             for m in movements
-        ]
+        ],
     )
 
 
@@ -456,7 +470,9 @@ def mrr_move(*, company_id: int, from_owner_id: int, to_owner_id: int) -> None:
         .values("effective_on", "currency", "kind")
         .annotate(amount=Sum("amount"), movements=Count("pk"))
     )
-    _mrr_rows(
+    add_with_months(
+        MRR,
+        MRR_MONTHS,
         [
             {
                 "day": row["effective_on"],
@@ -468,7 +484,7 @@ def mrr_move(*, company_id: int, from_owner_id: int, to_owner_id: int) -> None:
             }
             for row in rows
             for owner, sign in ((from_owner_id, -1), (to_owner_id, 1))
-        ]
+        ],
     )
 
 
@@ -498,33 +514,23 @@ CUSTOMER_MONTHS = Rollup(
     model=CustomerMonthly,
     key=("month", "owner_id"),
     sums=("customers",),
-    parts=tuple(
-        Part(
-            ledger=CustomerChange,
-            source=lambda ledger, who=who: _customer_values(ledger, _month, who),
-            record="company_id",
-        )
-        for who in (by_owner, everyone)
+    parts=per_owner_and_everyone(
+        CustomerChange,
+        lambda ledger, who: _customer_values(ledger, _month, who),
+        record="company_id",
     ),
 )
 
 
-def _customer_rows(rows: list[Row]) -> None:
-    """Add daily customer rollup rows, and the same by month and for everyone."""
-    add(CUSTOMERS, rows)
-    add(
-        CUSTOMER_MONTHS,
-        ({**row, "month": row["day"].replace(day=1)} for row in with_everyone(rows)),
-    )
-
-
 def customers_add(changes: Iterable[CustomerChange], *, owner_id: int) -> None:
     """Add new customer ledger rows of one company (owned by ``owner_id``)."""
-    _customer_rows(
+    add_with_months(
+        CUSTOMERS,
+        CUSTOMER_MONTHS,
         [
             {"day": c.effective_on, "owner_id": owner_id, "customers": c.change}
             for c in changes
-        ]
+        ],
     )
 
 
@@ -542,12 +548,14 @@ def customers_move(*, company_id: int, from_owner_id: int, to_owner_id: int) -> 
         .annotate(customers=Sum("change"))
         .values_list("effective_on", "customers")
     )
-    _customer_rows(
+    add_with_months(
+        CUSTOMERS,
+        CUSTOMER_MONTHS,
         [
             {"day": day, "owner_id": owner, "customers": sign * customers}
             for day, customers in rows
             for owner, sign in ((from_owner_id, -1), (to_owner_id, 1))
-        ]
+        ],
     )
 
 

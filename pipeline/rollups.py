@@ -400,14 +400,7 @@ COLD_CALLS = rollups.Rollup(
     model=ColdCallDaily,
     key=("day", "owner_id", "outcome"),
     sums=("calls",),
-    parts=tuple(
-        rollups.Part(
-            ledger=Activity,
-            source=lambda ledger, who=who: _cold_call_values(ledger, who),
-            record="pk",
-        )
-        for who in (rollups.by_owner, rollups.everyone)
-    ),
+    parts=rollups.per_owner_and_everyone(Activity, _cold_call_values, record="pk"),
 )
 
 

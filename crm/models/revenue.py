@@ -32,7 +32,28 @@ class MrrMovementQuerySet(models.QuerySet["MrrMovement"]):
         return policy.visible(user, self)
 
 
-class MrrMovement(AppendOnly):
+class PostedRow(AppendOnly):
+    """A row the subscription services post to one of a customer's ledgers:
+    the day it is effective, and when and by whom it was recorded."""
+
+    effective_on = models.DateField(verbose_name=_("effective on"))
+    recorded_at = models.DateTimeField(
+        default=timezone.now, verbose_name=_("recorded at")
+    )
+    recorded_by = models.ForeignKey(
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("recorded by"),
+    )
+
+    class Meta:
+        abstract = True
+
+
+class MrrMovement(PostedRow):
     """One change of a customer's MRR in one currency on one day. Append-only.
 
     ``amount`` is the signed change of the customer's MRR (new, expansion and
@@ -55,20 +76,8 @@ class MrrMovement(AppendOnly):
     kind = models.CharField(
         max_length=12, choices=MovementKind.choices, verbose_name=_("kind")
     )
-    effective_on = models.DateField(verbose_name=_("effective on"))
     amount = models.DecimalField(
         max_digits=12, decimal_places=2, verbose_name=_("amount")
-    )
-    recorded_at = models.DateTimeField(
-        default=timezone.now, verbose_name=_("recorded at")
-    )
-    recorded_by = models.ForeignKey(
-        User,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        verbose_name=_("recorded by"),
     )
 
     objects = MrrMovementQuerySet.as_manager()
@@ -202,7 +211,7 @@ class MrrMonthly(MrrSums):
         return f"{self.month} {self.owner_id} {self.currency} {self.kind} {self.amount}"
 
 
-class CustomerChange(AppendOnly):
+class CustomerChange(PostedRow):
     """A company becoming a customer (+1) or ceasing to be one (-1) on a day.
     Append-only.
 
@@ -222,19 +231,7 @@ class CustomerChange(AppendOnly):
         related_name="customer_changes",
         verbose_name=_("company"),
     )
-    effective_on = models.DateField(verbose_name=_("effective on"))
     change = models.SmallIntegerField(verbose_name=_("change"))
-    recorded_at = models.DateTimeField(
-        default=timezone.now, verbose_name=_("recorded at")
-    )
-    recorded_by = models.ForeignKey(
-        User,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        verbose_name=_("recorded by"),
-    )
 
     class Meta:
         verbose_name = _("customer change")
