@@ -30,6 +30,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.db import models
 from django.db.models import Sum
 
 from crm import rollups
@@ -205,36 +206,56 @@ def customer_ledger_post(*, company: Company, by: User | None = None) -> list:
     return rows
 
 
+def _terms_and_posted(
+    companies: Iterable[int] | None,
+    ledger: type[models.Model],
+    by: tuple[str, ...],
+    entry: tuple[str, ...],
+    total: str,
+) -> tuple[dict[tuple, list[Terms]], dict[tuple, dict]]:
+    """Read, for the rebuilds, the subscriptions' terms and the ledger's posted
+    sums of ``companies`` (None: all), each grouped per ledger (``by``: the
+    company, and the currency for the MRR ledger), the sums keyed as the
+    rules return them (``entry``: the day, and the kind). Two grouped reads.
+    """
+    subscriptions = Subscription.objects.order_by()
+    rows = ledger._default_manager.order_by()
+    if companies is not None:
+        ids = list(companies)
+        subscriptions = subscriptions.filter(company_id__in=ids)
+        rows = rows.filter(company_id__in=ids)
+    width = len(by)
+    terms: dict[tuple, list[Terms]] = defaultdict(list)
+    for row in subscriptions.values_list(*by, "started_on", "ended_on", "mrr").iterator(
+        chunk_size=5000
+    ):
+        terms[row[:width]].append(Terms(*row[width:]))
+    posted: dict[tuple, dict] = defaultdict(dict)
+    for *key, amount in (
+        rows.values(*by, *entry)
+        .annotate(posted_total=Sum(total))
+        .values_list(*by, *entry, "posted_total")
+        .iterator(chunk_size=5000)
+    ):
+        day_key = tuple(key[width:])
+        posted[tuple(key[:width])][day_key if len(entry) > 1 else day_key[0]] = amount
+    return terms, posted
+
+
 def customer_ledger_rebuild(*, companies: Iterable[int] | None = None) -> int:
     """Post every company's missing customer changes, as ``mrr_ledger_rebuild``
     posts the MRR ledger: two grouped reads and one bulk insert, then the
     rollups rebuilt when anything was appended. Returns the rows appended.
     """
-    subscriptions = Subscription.objects.order_by()
-    changes = CustomerChange.objects.order_by()
-    if companies is not None:
-        ids = list(companies)
-        subscriptions = subscriptions.filter(company_id__in=ids)
-        changes = changes.filter(company_id__in=ids)
-    terms: dict[int, list[Terms]] = defaultdict(list)
-    for company_id, *row in subscriptions.values_list(
-        "company_id", "started_on", "ended_on", "mrr"
-    ).iterator(chunk_size=5000):
-        terms[company_id].append(Terms(*row))
-    posted: dict[int, CustomerChanges] = defaultdict(dict)
-    for company_id, day, total in (
-        changes.values("company_id", "effective_on")
-        .annotate(total=Sum("change"))
-        .values_list("company_id", "effective_on", "total")
-        .iterator(chunk_size=5000)
-    ):
-        posted[company_id][day] = total
+    terms, posted = _terms_and_posted(
+        companies, CustomerChange, ("company_id",), ("effective_on",), "change"
+    )
     rows = [
         CustomerChange(company_id=company_id, effective_on=day, change=change)
-        for company_id in sorted(set(terms) | set(posted))
+        for (company_id,) in sorted(set(terms) | set(posted))
         for day, change in corrections(
-            customer_changes_of(terms.get(company_id, [])),
-            posted.get(company_id, {}),
+            customer_changes_of(terms.get((company_id,), [])),
+            posted.get((company_id,), {}),
         ).items()
     ]
     CustomerChange.objects.bulk_create(rows, batch_size=2000)
@@ -251,25 +272,13 @@ def mrr_ledger_rebuild(*, companies: Iterable[int] | None = None) -> int:
     generator): two grouped reads and one bulk insert, whatever the number of
     customers. Returns the number of rows appended (0 when already in line).
     """
-    subscriptions = Subscription.objects.order_by()
-    movements = MrrMovement.objects.order_by()
-    if companies is not None:
-        ids = list(companies)
-        subscriptions = subscriptions.filter(company_id__in=ids)
-        movements = movements.filter(company_id__in=ids)
-    terms: dict[tuple[int, str], list[Terms]] = defaultdict(list)
-    for company_id, currency, *row in subscriptions.values_list(
-        "company_id", "currency", "started_on", "ended_on", "mrr"
-    ).iterator(chunk_size=5000):
-        terms[(company_id, currency)].append(Terms(*row))
-    posted: dict[tuple[int, str], Movements] = defaultdict(dict)
-    for row in (
-        movements.values("company_id", "currency", "effective_on", "kind")
-        .annotate(total=Sum("amount"))
-        .iterator(chunk_size=5000)
-    ):
-        ledger = (row["company_id"], row["currency"])
-        posted[ledger][(row["effective_on"], row["kind"])] = row["total"]
+    terms, posted = _terms_and_posted(
+        companies,
+        MrrMovement,
+        ("company_id", "currency"),
+        ("effective_on", "kind"),
+        "amount",
+    )
     rows = [
         MrrMovement(
             company_id=company_id,

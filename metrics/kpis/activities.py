@@ -69,18 +69,15 @@ def cold_call_kpis(*, period: Period, segment: Segment) -> ColdCallKpis:
         .order_by()
     )
     by_key = dict(calls.union(won_over, all=True).values_list("key", "n"))
-    row = {
-        "calls": sum(n for key, n in by_key.items() if key != WON_OVER),
-        "connected": sum(by_key.get(outcome, 0) for outcome in CONNECTED_OUTCOMES),
-        "meetings": by_key.get(Outcome.MEETING_BOOKED, 0),
-        "became_leads": by_key.get(WON_OVER, 0),
-    }
+    dials = sum(n for key, n in by_key.items() if key != WON_OVER)
+    connected = sum(by_key.get(outcome, 0) for outcome in CONNECTED_OUTCOMES)
+    meetings = by_key.get(Outcome.MEETING_BOOKED, 0)
     return ColdCallKpis(
-        cold_calls=row["calls"],
-        connected=row["connected"],
-        connect_rate=ratio(row["connected"], row["calls"]),
-        became_leads=row["became_leads"],
-        meetings_booked=row["meetings"],
-        meetings_per_connect=ratio(row["meetings"], row["connected"]),
-        meetings_per_dial=ratio(row["meetings"], row["calls"]),
+        cold_calls=dials,
+        connected=connected,
+        connect_rate=ratio(connected, dials),
+        became_leads=by_key.get(WON_OVER, 0),
+        meetings_booked=meetings,
+        meetings_per_connect=ratio(meetings, connected),
+        meetings_per_dial=ratio(meetings, dials),
     )
