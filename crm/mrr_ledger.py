@@ -15,7 +15,9 @@ day (subscriptions running at its start) is compared with the MRR after it
 
 A company is a customer at the end of a day when any of its subscriptions
 runs then (any currency, any MRR), so the customer ledger is a function of
-all of them: +1 on a day it becomes one, -1 on a day it stops.
+all of them: +1 on a day it becomes one, -1 on a day it stops. Its spells
+(``CustomerSpell``: from a +1 to the next -1) are that ledger read as periods,
+rewritten with it.
 
 Posting compares that with the rows already in the ledger and appends only
 the difference, so the ledgers stay append-only while backdated syncs and
@@ -26,7 +28,7 @@ from __future__ import annotations
 
 import datetime
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -37,6 +39,7 @@ from crm import rollups
 from crm.models import (
     Company,
     CustomerChange,
+    CustomerSpell,
     MovementKind,
     MrrMovement,
     Subscription,
@@ -46,6 +49,8 @@ from crm.models import (
 Movements = dict[tuple[datetime.date, str], Decimal]
 # A company's customer changes: {day: +1 or -1}.
 CustomerChanges = dict[datetime.date, int]
+# One spell as a customer: (started_on, ended_on or None, returned_on or None).
+Spell = tuple[datetime.date, datetime.date | None, datetime.date | None]
 
 
 @dataclass(frozen=True)
@@ -109,6 +114,86 @@ def customer_changes_of(terms: Iterable[Terms]) -> CustomerChanges:
             changes[day] = 1 if is_customer else -1
         was_customer = is_customer
     return changes
+
+
+def spells_of(changes: CustomerChanges) -> list[Spell]:
+    """Return a company's spells as a customer, in order, from its changes
+    netted per day (a +1 starts one, the next -1 ends it)."""
+    spells: list[list] = []
+    for day, change in sorted(changes.items()):  # one company's few changes
+        if change > 0:
+            spells.append([day, None])
+        elif change < 0 and spells:
+            spells[-1][1] = day
+    return [
+        (start, end, spells[i + 1][0] if i + 1 < len(spells) else None)
+        for i, (start, end) in enumerate(spells)
+    ]
+
+
+def spell_rows(
+    changes: dict[int, CustomerChanges], model: type[models.Model] = CustomerSpell
+) -> Iterator[models.Model]:
+    """Yield the spells (``model``: a migration's historical one, or the
+    app's) of the companies in ``changes`` (company id: its netted changes)."""
+    for company_id in sorted(changes):
+        for started_on, ended_on, returned_on in spells_of(changes[company_id]):
+            yield model(
+                company_id=company_id,
+                started_on=started_on,
+                ended_on=ended_on,
+                returned_on=returned_on,
+            )
+
+
+def spells_write(changes: dict[int, CustomerChanges]) -> None:
+    """Rewrite the spells of the companies in ``changes`` from them: a delete
+    and a bulk insert per 2,000 companies, in the caller's transaction."""
+    ids = sorted(changes)
+    for start in range(0, len(ids), 2000):
+        batch = ids[start : start + 2000]
+        CustomerSpell.objects.filter(company_id__in=batch).delete()
+        CustomerSpell.objects.bulk_create(
+            spell_rows({company_id: changes[company_id] for company_id in batch}),
+            batch_size=2000,
+        )
+
+
+def netted_changes(
+    ledger: type[models.Model] = CustomerChange,
+) -> dict[int, CustomerChanges]:
+    """Return every company's customer changes netted per day, from the
+    ledger (``ledger``: a migration's historical one, or the app's)."""
+    netted: dict[int, CustomerChanges] = defaultdict(dict)
+    rows = (
+        ledger._default_manager.order_by()
+        .values("company_id", "effective_on")
+        .annotate(total=Sum("change"))
+        .values_list("company_id", "effective_on", "total")
+    )
+    for company_id, day, total in rows.iterator(chunk_size=5000):
+        if total:
+            netted[company_id][day] = total
+    return netted
+
+
+def spells_drift() -> dict[int, CustomerChanges]:
+    """Return the companies whose stored spells differ from their ledger's,
+    with their netted changes (``spells_write`` rewrites them). Two reads,
+    compared in Python: a spell pairs each +1 with the next -1 of its
+    company, which a grouped query cannot do."""
+    netted = netted_changes()
+    stored: dict[int, list[Spell]] = defaultdict(list)
+    rows = CustomerSpell.objects.order_by("company_id", "started_on").values_list(
+        "company_id", "started_on", "ended_on", "returned_on"
+    )
+    for company_id, *spell in rows.iterator(chunk_size=5000):
+        stored[company_id].append(tuple(spell))
+    return {
+        company_id: netted.get(company_id, {})
+        for company_id in set(netted) | set(stored)
+        if spells_of(netted.get(company_id, {})) != stored.get(company_id, [])
+    }
 
 
 def _terms(company_id: int, currency: str) -> list[Terms]:
@@ -176,9 +261,9 @@ def customer_ledger_post(*, company: Company, by: User | None = None) -> list:
 
     Called with ``mrr_ledger_post``, in the same transaction and under the
     same lock of the locked ``Company`` (whose owner the rollups are added
-    under). Three statements, five when the company became or stopped being
-    a customer: its subscriptions, its posted changes, the new rows and
-    their rollups' upserts.
+    under). Three statements, seven when the company became or stopped being
+    a customer: its subscriptions, its posted changes, the new rows, their
+    rollups' upserts and its spells rewritten.
     """
     terms = [
         Terms(*row)
@@ -193,7 +278,8 @@ def customer_ledger_post(*, company: Company, by: User | None = None) -> list:
         .order_by()
         .values_list("effective_on", "total")
     )
-    missing = corrections(customer_changes_of(terms), posted)
+    wanted = customer_changes_of(terms)
+    missing = corrections(wanted, posted)
     if not missing:
         return []
     rows = CustomerChange.objects.bulk_create(
@@ -203,6 +289,7 @@ def customer_ledger_post(*, company: Company, by: User | None = None) -> list:
         for day, change in missing.items()
     )
     rollups.customers_add(rows, owner_id=company.owner_id)
+    spells_write({company.pk: wanted})
     return rows
 
 
@@ -245,23 +332,28 @@ def _terms_and_posted(
 def customer_ledger_rebuild(*, companies: Iterable[int] | None = None) -> int:
     """Post every company's missing customer changes, as ``mrr_ledger_rebuild``
     posts the MRR ledger: two grouped reads and one bulk insert, then the
-    rollups rebuilt when anything was appended. Returns the rows appended.
+    rollups rebuilt and the changed companies' spells rewritten when anything
+    was appended. Returns the rows appended.
     """
     terms, posted = _terms_and_posted(
         companies, CustomerChange, ("company_id",), ("effective_on",), "change"
     )
+    wanted = {
+        company_id: customer_changes_of(terms.get((company_id,), []))
+        for (company_id,) in set(terms) | set(posted)
+    }
     rows = [
         CustomerChange(company_id=company_id, effective_on=day, change=change)
-        for (company_id,) in sorted(set(terms) | set(posted))
+        for company_id in sorted(wanted)
         for day, change in corrections(
-            customer_changes_of(terms.get((company_id,), [])),
-            posted.get((company_id,), {}),
+            wanted[company_id], posted.get((company_id,), {})
         ).items()
     ]
     CustomerChange.objects.bulk_create(rows, batch_size=2000)
     if rows:
         rollups.rebuild(rollups.CUSTOMERS)
         rollups.rebuild(rollups.CUSTOMER_MONTHS)
+        spells_write({row.company_id: wanted[row.company_id] for row in rows})
     return len(rows)
 
 

@@ -238,16 +238,8 @@ class CustomerChange(PostedRow):
         verbose_name_plural = _("customer changes")
         ordering = ["effective_on", "pk"]
         indexes = [
-            # Customer churn (metrics.kpis.customers): the companies that
-            # stopped being customers in a span of days, then each one's
-            # changes up to a day (the next index).
-            models.Index(
-                fields=["effective_on"],
-                include=["company", "change"],
-                condition=Q(change__lt=0),
-                name="customerchange_lost",
-            ),
-            # Posting, and one customer's state on a day.
+            # Posting, a company's changes moved to a new owner, its state on
+            # a day. (Churn reads the spells.)
             models.Index(
                 fields=["company", "effective_on"],
                 include=["change"],
@@ -257,6 +249,56 @@ class CustomerChange(PostedRow):
 
     def __str__(self) -> str:
         return f"{self.company_id} {self.effective_on} {self.change:+d}"
+
+
+class CustomerSpell(models.Model):
+    """A stretch of days during which a company was a customer: the customer
+    ledger read as periods, kept with it.
+
+    The company is a customer at the end of each day from ``started_on`` (its
+    +1) up to the day before ``ended_on`` (its -1; none while it still is
+    one); ``returned_on`` is the start of its next spell, if any. Not history:
+    a projection of the ledger's netted changes, rewritten for a company by
+    ``crm.mrr_ledger`` in the transaction that posts its changes, and checked
+    against the ledger by ``verify_rollups``. Customer churn reads the spells
+    that ended in a span of days (their own index) instead of summing each
+    lost company's ledger rows up to every boundary.
+    """
+
+    company = models.ForeignKey(
+        Company,
+        on_delete=models.CASCADE,
+        related_name="customer_spells",
+        verbose_name=_("company"),
+    )
+    started_on = models.DateField(verbose_name=_("customer from"))
+    ended_on = models.DateField(null=True, blank=True, verbose_name=_("customer until"))
+    returned_on = models.DateField(
+        null=True, blank=True, verbose_name=_("customer again from")
+    )
+
+    class Meta:
+        verbose_name = _("customer spell")
+        verbose_name_plural = _("customer spells")
+        ordering = ["company", "started_on"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company", "started_on"], name="customerspell_key"
+            ),
+        ]
+        indexes = [
+            # Customer churn (metrics.kpis.customers): the spells that ended
+            # in a span, read index-only for the organisation.
+            models.Index(
+                fields=["ended_on"],
+                include=["started_on", "returned_on", "company"],
+                condition=Q(ended_on__isnull=False),
+                name="customerspell_ended",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.company_id} {self.started_on}..{self.ended_on or ''}"
 
 
 class CustomerDaily(models.Model):

@@ -3,7 +3,8 @@
 Random sequences of subscription starts, plan changes, ends and customer
 reassignments go through the services; after each sequence the rollups kept
 in their transactions equal the ledgers regrouped (``crm.rollups.drift``,
-what ``verify_rollups`` runs), and the revenue and customer KPIs read them
+what ``verify_rollups`` runs), the customer spells equal the customer ledger
+read as periods, and the revenue and customer KPIs read them
 per owner: the customer figures equal those counted from the subscriptions
 themselves.
 """
@@ -22,6 +23,7 @@ from hypothesis import strategies as st
 from crm import rollups, services
 from crm.errors import Conflict
 from crm.models import EVERYONE, MrrDaily, MrrMonthly, MrrMovement, Subscription
+from crm.mrr_ledger import spells_drift
 from metrics import kpis
 from metrics.segments import Period, Segment
 from tests.factories import CompanyFactory, UserFactory
@@ -145,6 +147,7 @@ def test_rollup_equals_the_ledger_regrouped_after_any_operations(
             rollups.CUSTOMER_MONTHS,
         ):
             assert list(rollups.drift(rollup)) == [], rollup.name
+        assert spells_drift() == {}
         # Per owner and for the organisation (the monthly rollup's EVERYONE
         # rows), over whole months and over months split by a bound, the KPI
         # read from the rollups is the ledger's sum under each customer's
