@@ -15,13 +15,11 @@ import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.db import connections, router
 from django.db.models import (
     Case,
-    Count,
-    Exists,
     IntegerField,
     Model,
-    OuterRef,
     Q,
     QuerySet,
     Sum,
@@ -110,29 +108,44 @@ def _churned(periods: list[Period], segment: Segment) -> list[int]:
     (the rare ones), to see whether a spell still runs then. A plan change
     or a second subscription ending is no change at all.
     """
-    figures = {}
-    for i, period in enumerate(periods):
-        before, end = period.start - DAY, period.end
-        back_at_end = CustomerSpell.objects.filter(
-            Q(ended_on__isnull=True) | Q(ended_on__gt=end),
-            company_id=OuterRef("company_id"),
-            started_on__lte=end,
+    spells = (
+        CustomerSpell.objects.filter(
+            segment.owned("company__owner"),
+            ended_on__gt=min(p.start for p in periods) - DAY,
+            ended_on__lte=max(p.end for p in periods),
         )
-        figures[f"lost_{i}"] = Count(
-            "pk",
-            filter=Q(started_on__lte=before, ended_on__gt=before, ended_on__lte=end)
-            & (
-                Q(returned_on__isnull=True)
-                | Q(returned_on__gt=end)
-                | ~Exists(back_at_end)
-            ),
-        )
-    spells = CustomerSpell.objects.filter(
-        segment.owned("company__owner"),
-        ended_on__gt=min(p.start for p in periods) - DAY,
-        ended_on__lte=max(p.end for p in periods),
+        .order_by()
+        .values("company_id", "started_on", "ended_on", "returned_on")
     )
-    return list(spells.aggregate(**figures).values())
+    # The counts in SQL around the ORM's query: as ORM aggregates, each
+    # period's filter and subquery are compiled anew (40 ms of Python for the
+    # 12-month series on the benchmark's machine, twice the query).
+    db = router.db_for_read(CustomerSpell)
+    connection = connections[db]
+    inner, inner_params = spells.query.get_compiler(using=db).as_sql()
+    table = connection.ops.quote_name(CustomerSpell._meta.db_table)
+    # Back by the period's end: a spell of the company running then.
+    back = f"SELECT 1 FROM {table} AS back WHERE back.company_id = spell.company_id"  # noqa: S608  # nosec B608
+    lost = (
+        "COALESCE(SUM(CASE WHEN spell.started_on <= %s AND spell.ended_on > %s "
+        "AND spell.ended_on <= %s AND (spell.returned_on IS NULL "
+        "OR spell.returned_on > %s OR NOT EXISTS ("
+        + back
+        + " AND back.started_on <= %s AND (back.ended_on IS NULL "
+        "OR back.ended_on > %s))) THEN 1 ELSE 0 END), 0)"
+    )
+    params = []
+    for period in periods:
+        before, end = period.start - DAY, period.end
+        params += [before, before, end, end, end, end]
+    with connection.cursor() as cursor:
+        # The table's own name and the ORM's SQL, dates as parameters: no input.
+        cursor.execute(
+            f"SELECT {', '.join([lost] * len(periods))} "  # noqa: S608  # nosec B608
+            f"FROM ({inner}) AS spell",
+            [*params, *inner_params],
+        )
+        return [int(n) for n in cursor.fetchone()]
 
 
 # The bridge's movement figures: (name, ledger kind, sign making it positive).
