@@ -20,7 +20,7 @@ from leads.models import (
     LeadStatusDaily,
     NewLeadDaily,
 )
-from metrics.kpis.numbers import in_units, median, ratio
+from metrics.kpis.numbers import Durations, durations, in_units, ratio
 from metrics.segments import Period, Segment
 
 
@@ -106,10 +106,11 @@ def lead_kpis(*, period: Period, segment: Segment) -> LeadKpis:
     Seven queries at most: the period's new leads per channel x source x
     offer (``_new_lead_counts``, with the titles of the organisation's
     offers); those qualified by ``end`` and the inbound ones' response
-    figures, each from its own partial index (the qualified, the answered
-    inbound); prospects added (a sum over the status history's daily
-    rollup); then one ordered OFFSET query per median (skipped when nothing
-    to rank).
+    figures, each counted per whole hour or minute of its duration from its
+    own partial index (the qualified, the answered inbound); prospects added
+    (a sum over the status history's daily rollup); then, per median, one
+    query ranking only the rows of the hour or minute that holds it (skipped
+    when nothing to rank).
     """
     start_at, end_at = period.bounds()
     leads = Lead.objects.filter(segment.owned("owner"), segment.on_channel("channel"))
@@ -121,16 +122,15 @@ def lead_kpis(*, period: Period, segment: Segment) -> LeadKpis:
     # Not "qualified_at IS NOT NULL AND qualified_at < end": the planner
     # multiplies the two clauses' selectivities (both count the NULLs) and
     # expects a tenth of the rows, then prefers the qualified_at index.
-    qualified = new_leads.filter(qualified_at__lt=end_at)
-    qualified_count = qualified.count()
-    answered_leads = new_leads.filter(
-        channel=Channel.INBOUND, first_response_at__isnull=False
+    to_qualify = durations(
+        new_leads.filter(qualified_at__lt=end_at),
+        "became_lead_at",
+        "qualified_at",
+        unit="hour",
     )
-    response = _response_figures(answered_leads)
-    to_qualify = median(
-        qualified, F("qualified_at") - F("became_lead_at"), qualified_count
+    response = _response_figures(
+        new_leads.filter(channel=Channel.INBOUND, first_response_at__isnull=False)
     )
-    median_response = median(answered_leads, RESPONSE_TIME, response["answered"])
     hour, minute = datetime.timedelta(hours=1), datetime.timedelta(minutes=1)
     return LeadKpis(
         new_leads=total,
@@ -138,34 +138,40 @@ def lead_kpis(*, period: Period, segment: Segment) -> LeadKpis:
         by_source=_rollup(rows, "source"),
         by_offer=_rollup(rows, "offer", "offer__title"),
         prospects_added=_prospects_added(period, segment),
-        qualified_by_end=qualified_count,
-        lead_to_qualified_rate=ratio(qualified_count, total),
+        qualified_by_end=to_qualify.count,
+        lead_to_qualified_rate=ratio(to_qualify.count, total),
         median_hours_to_qualify=None
-        if to_qualify is None
-        else in_units(to_qualify, hour),
+        if to_qualify.median is None
+        else in_units(to_qualify.median, hour),
         inbound_new_leads=inbound_count,
-        inbound_leads_answered=response["answered"],
+        inbound_leads_answered=response.count,
         median_lead_response_minutes=(
-            None if median_response is None else in_units(median_response, minute)
+            None if response.median is None else in_units(response.median, minute)
         ),
         mean_lead_response_minutes=ratio(
-            in_units(response["total"], minute), response["answered"]
+            in_units(response.totals["total"], minute), response.count
         ),
-        lead_response_within_sla_rate=ratio(response["within_sla"], inbound_count),
+        lead_response_within_sla_rate=ratio(
+            response.totals["within_sla"], inbound_count
+        ),
     )
 
 
-def _response_figures(answered_leads) -> dict:
+def _response_figures(answered_leads) -> Durations:
     """Count the answered inbound leads, those answered within the service
-    level, and sum their response times (1 query).
+    level, sum their response times and find their median (2 queries).
 
     The response is a column the services keep (``Lead.first_response_at``):
-    one aggregate over the answered inbound leads (the lead_inbound_answered
-    index), no activity probed.
+    aggregates over the answered inbound leads (the lead_inbound_answered
+    index, then lead_response_minutes for the median's minute), no activity
+    probed.
     """
     sla = datetime.timedelta(minutes=settings.CRM_LEAD_RESPONSE_SLA_MINUTES)
-    return answered_leads.aggregate(
-        answered=Count("first_response_at"),
+    return durations(
+        answered_leads,
+        "became_lead_at",
+        "first_response_at",
+        unit="minute",
         within_sla=Count(
             "first_response_at",
             filter=Q(first_response_at__lte=F("became_lead_at") + sla),

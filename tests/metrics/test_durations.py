@@ -1,0 +1,126 @@
+"""The exact median of durations, ranked within the unit that holds it."""
+
+import datetime
+
+import pytest
+from django.db import transaction
+from django.db.models import Count, DurationField, F, Q, Sum
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from leads.models import Lead
+from metrics.kpis.numbers import durations
+from tests.factories import LeadFactory
+
+pytestmark = pytest.mark.django_db
+
+BECAME = datetime.datetime(2026, 2, 1, 9, tzinfo=datetime.UTC)
+MICRO = datetime.timedelta(microseconds=1)
+MINUTE, HOUR = datetime.timedelta(minutes=1), datetime.timedelta(hours=1)
+
+# Durations crowded around unit boundaries (where a truncation could misplace
+# a row), negative ones (a decision dated before the lead) and days apart.
+boundary = st.builds(
+    lambda units, unit, shift: units * unit + shift * MICRO,
+    st.integers(-30, 30),
+    st.sampled_from([MINUTE, HOUR]),
+    st.integers(-2, 2),
+)
+WITHIN_AN_HOUR = Q(qualified_at__lte=F("became_lead_at") + HOUR)
+anywhere = st.integers(-(10**11), 5 * 24 * 3600 * 10**6).map(lambda us: us * MICRO)
+
+
+def _leads(owner, spans):
+    return Lead.objects.bulk_create(
+        LeadFactory.build(
+            owner=owner,
+            email=f"lead{i}@example.com",
+            became_lead_at=BECAME,
+            qualified_at=BECAME + span,
+            status="qualified",
+        )
+        for i, span in enumerate(spans)
+    )
+
+
+def _expected_median(spans):
+    ranked = sorted(spans)
+    middle = ranked[(len(ranked) - 1) // 2 : len(ranked) // 2 + 1]
+    return sum(middle, datetime.timedelta()) / len(middle)
+
+
+@settings(
+    max_examples=40,
+    database=None,  # no example files in the checkout
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    spans=st.lists(st.one_of(boundary, anywhere), min_size=1, max_size=25),
+    unit=st.sampled_from(["minute", "hour"]),
+)
+def test_the_median_and_totals_equal_a_sort_of_every_duration(rep, spans, unit):
+    with transaction.atomic():  # each example rolls back
+        _leads(rep, spans)
+
+        result = durations(
+            Lead.objects.all(),
+            "became_lead_at",
+            "qualified_at",
+            unit=unit,
+            total=Sum(
+                F("qualified_at") - F("became_lead_at"), output_field=DurationField()
+            ),
+            within_an_hour=Count("pk", filter=WITHIN_AN_HOUR),
+        )
+
+        assert result.count == len(spans)
+        assert result.median == _expected_median(spans)
+        assert result.totals == {
+            "total": sum(spans, datetime.timedelta()),
+            "within_an_hour": sum(1 for span in spans if span <= HOUR),
+        }
+        transaction.set_rollback(True)
+
+
+def test_one_query_to_count_and_one_to_rank_the_middle_unit(
+    rep, django_assert_num_queries
+):
+    # Sorted 1 h 10, 1 h 20, 3 h 05, 7 h: the middle pair (ranks 1 and 2)
+    # lies in hours 1 and 3; the median is (1 h 20 + 3 h 05) / 2 = 2 h 12 min 30 s.
+    _leads(
+        rep, [HOUR + 20 * MINUTE, HOUR + 10 * MINUTE, 3 * HOUR + 5 * MINUTE, 7 * HOUR]
+    )
+
+    with django_assert_num_queries(2):
+        result = durations(
+            Lead.objects.all(), "became_lead_at", "qualified_at", unit="hour"
+        )
+
+    assert (result.count, result.median) == (
+        4,
+        datetime.timedelta(hours=2, minutes=12, seconds=30),
+    )
+
+
+def test_nothing_to_rank_is_one_query_and_no_median(django_assert_num_queries):
+    with django_assert_num_queries(1):
+        result = durations(
+            Lead.objects.all(),
+            "became_lead_at",
+            "qualified_at",
+            unit="minute",
+            answered=Count("pk"),
+            total=Sum(
+                F("qualified_at") - F("became_lead_at"), output_field=DurationField()
+            ),
+        )
+
+    assert result.count == 0
+    assert result.median is None
+    assert result.totals == {"answered": 0, "total": None}
+
+
+def test_an_unknown_unit_is_refused():
+    with pytest.raises(ValueError, match="unit must be one of"):
+        durations(Lead.objects.all(), "became_lead_at", "qualified_at", unit="day")
