@@ -21,6 +21,7 @@ from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from crm import formatting, policy
+from crm.durations import DurationBucket
 from crm.models import (
     AppendOnly,
     Job,
@@ -296,6 +297,22 @@ class Lead(Versioned, TimeStamped):
     first_response_at = models.DateTimeField(
         null=True, blank=True, verbose_name=_("first response at")
     )
+    # The buckets of the time to qualify and of the response time
+    # (``crm.durations``): the lead KPIs' medians count a period's leads per
+    # bucket, then rank only the bucket holding the middle. Computed by the
+    # database on every write, whichever path moves the moments.
+    qualify_bucket = models.GeneratedField(
+        expression=DurationBucket("qualified_at", "became_lead_at"),
+        output_field=models.IntegerField(),
+        db_persist=True,
+        verbose_name=_("time to qualify bucket"),
+    )
+    response_bucket = models.GeneratedField(
+        expression=DurationBucket("first_response_at", "became_lead_at"),
+        output_field=models.IntegerField(),
+        db_persist=True,
+        verbose_name=_("response time bucket"),
+    )
     # The global search's document (workspace/search.py): one GIN trigram index
     # on it serves every searched field at once. The database computes it on
     # every write (save, the capture's raw insert, the import's COPY, update()).
@@ -355,7 +372,8 @@ class Lead(Versioned, TimeStamped):
             # included column: one that an activity moves (first_activity_at)
             # would cost every logged activity a new entry in each lead index.
             models.Index(fields=["owner", "-created_at", "-id"], name="lead_owner_new"),
-            # The same lead KPIs for one rep (a rep's dashboard), index-only.
+            # The same lead KPIs for one rep or a team, index-only (the
+            # medians' buckets included).
             models.Index(
                 fields=["owner", "became_lead_at"],
                 include=[
@@ -364,6 +382,8 @@ class Lead(Versioned, TimeStamped):
                     "source",
                     "offer",
                     "first_response_at",
+                    "qualify_bucket",
+                    "response_bucket",
                 ],
                 name="lead_owner_became_lead",
             ),
@@ -384,14 +404,21 @@ class Lead(Versioned, TimeStamped):
                 ],
                 name="lead_became_lead",
             ),
-            # Lead KPIs: the median response time of a period's answered
-            # inbound leads, ranked from these entries only (a third of the
-            # period's new leads) rather than from every new lead.
+            # Lead KPIs: the response figures of a period's answered inbound
+            # leads, counted per bucket for the median, from these entries
+            # only (a third of the period's new leads), index-only.
             models.Index(
                 fields=["became_lead_at"],
-                include=["first_response_at", "owner"],
+                include=["first_response_at", "owner", "response_bucket"],
                 condition=Q(channel="inbound", first_response_at__isnull=False),
                 name="lead_inbound_answered",
+            ),
+            # ... then the median ranks one bucket's leads of the period.
+            models.Index(
+                fields=["response_bucket", "became_lead_at"],
+                include=["first_response_at", "owner"],
+                condition=Q(channel="inbound", first_response_at__isnull=False),
+                name="lead_response_bucket",
             ),
             models.Index(fields=["qualified_at"], name="lead_qualified_at"),
             # Lead KPIs (metrics/kpis.py, lead_kpis): the median time to qualify
@@ -401,9 +428,17 @@ class Lead(Versioned, TimeStamped):
             # predicate, so the planner can use it.
             models.Index(
                 fields=["became_lead_at"],
-                include=["qualified_at"],
+                include=["qualified_at", "qualify_bucket"],
                 condition=Q(qualified_at__isnull=False),
                 name="lead_qualified_became",
+            ),
+            # ... counted per bucket there, the median ranks one bucket's
+            # qualified leads of the period.
+            models.Index(
+                fields=["qualify_bucket", "became_lead_at"],
+                include=["qualified_at", "owner", "channel"],
+                condition=Q(qualified_at__isnull=False),
+                name="lead_qualify_bucket",
             ),
         ]
         constraints = [

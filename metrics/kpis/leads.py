@@ -106,11 +106,11 @@ def lead_kpis(*, period: Period, segment: Segment) -> LeadKpis:
     Seven queries at most: the period's new leads per channel x source x
     offer (``_new_lead_counts``, with the titles of the organisation's
     offers); those qualified by ``end`` and the inbound ones' response
-    figures, each counted per whole hour or minute of its duration from its
-    own partial index (the qualified, the answered inbound); prospects added
-    (a sum over the status history's daily rollup); then, per median, one
-    query ranking only the rows of the hour or minute that holds it (skipped
-    when nothing to rank).
+    figures, each counted per bucket of its duration
+    (``Lead.qualify_bucket``, ``response_bucket``) from its own partial index
+    (the qualified, the answered inbound); prospects added (a sum over the
+    status history's daily rollup); then, per median, one query ranking only
+    the rows of the bucket that holds it (skipped when nothing to rank).
     """
     start_at, end_at = period.bounds()
     leads = Lead.objects.filter(segment.owned("owner"), segment.on_channel("channel"))
@@ -126,7 +126,7 @@ def lead_kpis(*, period: Period, segment: Segment) -> LeadKpis:
         new_leads.filter(qualified_at__lt=end_at),
         "became_lead_at",
         "qualified_at",
-        unit="hour",
+        bucket="qualify_bucket",
     )
     response = _response_figures(
         new_leads.filter(channel=Channel.INBOUND, first_response_at__isnull=False)
@@ -163,7 +163,7 @@ def _response_figures(answered_leads) -> Durations:
 
     The response is a column the services keep (``Lead.first_response_at``):
     aggregates over the answered inbound leads (the lead_inbound_answered
-    index, then lead_response_minutes for the median's minute), no activity
+    index, then lead_response_bucket for the median's bucket), no activity
     probed.
     """
     sla = datetime.timedelta(minutes=settings.CRM_LEAD_RESPONSE_SLA_MINUTES)
@@ -171,7 +171,7 @@ def _response_figures(answered_leads) -> Durations:
         answered_leads,
         "became_lead_at",
         "first_response_at",
-        unit="minute",
+        bucket="response_bucket",
         within_sla=Count(
             "first_response_at",
             filter=Q(first_response_at__lte=F("became_lead_at") + sla),
