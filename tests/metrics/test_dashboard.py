@@ -15,7 +15,7 @@ from metrics.models import KpiTarget
 from metrics.report import KpiItem
 from pipeline import services
 from pipeline.activities import activity_log
-from tests.factories import LeadFactory, TeamFactory
+from tests.factories import LeadFactory, TeamFactory, UserFactory
 from tests.metrics.datasets import Q1, build_customers, build_deals, build_leads
 
 pytestmark = pytest.mark.django_db
@@ -305,6 +305,37 @@ def test_manager_cannot_open_another_teams_dashboard(
     page = client.get(URL, {"team": foreign_rep.team_id})
 
     assert "Select a valid choice" in page.content.decode()
+
+
+def test_the_rep_picker_lists_the_reps_in_scope_by_name(
+    manager, team, rep, foreign_rep, client, django_assert_max_num_queries
+):
+    # Names are escaped; a rep without a name shows the username.
+    UserFactory(team=team, first_name="<b>Al</b>", last_name="Smith")
+    UserFactory(team=team, username="nameless", first_name="", last_name="")
+    for _ in range(20):
+        UserFactory(team=team)
+    client.force_login(manager)
+
+    # The page's cap (see above): 23 reps, no query per option.
+    with django_assert_max_num_queries(22):
+        page = client.get(URL, {**Q1_PARAMS, "owner": rep.pk})
+
+    picker = re.search(
+        r'<select name="owner" id="id_owner">(.*?)</select>',
+        page.content.decode(),
+        re.S,
+    )[1]
+    options = re.findall(r'<option value="(\d*)"( selected)?>([^<]*)</option>', picker)
+    # "---------", then the team's 23 reps and the manager; only the chosen
+    # one selected; the other team's rep is not offered.
+    assert len(options) == 1 + 23 + 1
+    assert options[0] == ("", "", "---------")
+    assert [value for value, chosen, _ in options if chosen] == [str(rep.pk)]
+    assert (str(rep.pk), " selected", rep.get_full_name()) in options
+    assert any(name == "nameless" for _, _, name in options)
+    assert "&lt;b&gt;Al&lt;/b&gt; Smith" in picker
+    assert str(foreign_rep.pk) not in {value for value, _, _ in options}
 
 
 def test_dashboard_defaults_to_the_current_quarter(rep, client):
