@@ -111,6 +111,7 @@ class User(TimeStamped, AbstractUser):
         ]
 
     def __str__(self) -> str:
+        # The dashboard's rep picker writes the same from tuples (NameChoices).
         return self.get_full_name() or self.username
 
     @property
