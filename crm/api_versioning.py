@@ -136,14 +136,17 @@ class VersionedViewSetMixin:
         return self.get_serializer(instance).data
 
     def versioned_response(
-        self, instance, status_code: int = status.HTTP_200_OK
+        self, instance, status_code: int = status.HTTP_200_OK, data=None
     ) -> Response:
+        """Answer with the record (``data``: as already represented) and its ETag."""
         headers = (
             created_headers(self.request, instance, self.basename)
             if status_code == status.HTTP_201_CREATED
             else {"ETag": etag(instance)}
         )
-        return Response(self.represent(instance), status=status_code, headers=headers)
+        if data is None:
+            data = self.represent(instance)
+        return Response(data, status=status_code, headers=headers)
 
     def retrieve(self, request, *args, **kwargs):
         return self.versioned_response(self.get_object())
@@ -152,7 +155,13 @@ class VersionedViewSetMixin:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         self.perform_create(serializer)
-        return self.versioned_response(serializer.instance, status.HTTP_201_CREATED)
+        # The serializer that validated the input shows the new record, as
+        # DRF's own create does: its fields differ from the answer's only in
+        # which are writable, so a second serializer (its fields built again)
+        # would draw the same answer.
+        return self.versioned_response(
+            serializer.instance, status.HTTP_201_CREATED, data=serializer.data
+        )
 
     def update(self, request, *args, **kwargs):
         partial = kwargs.pop("partial", False)

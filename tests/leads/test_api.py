@@ -73,6 +73,28 @@ def test_create_makes_a_lead_owned_by_the_caller(api_as, rep):
     assert data["became_lead_at"] is not None
 
 
+def test_the_create_answer_is_the_record_as_a_read_shows_it(api_as, rep):
+    # The answer is drawn by the serializer that validated the input (where
+    # status and consent are writable), not by a second one: it must still
+    # be the record exactly as a GET shows it, with the same ETag.
+    api = api_as(rep)
+    created = api.post(
+        LEADS,
+        {
+            "first_name": "Ana",
+            "email": "ana@x.example",
+            "channel": "inbound",
+            "source": "website_form",
+            "consent": True,
+        },
+        format="json",
+    )
+    assert created.status_code == 201, created.json()
+    read = api.get(created["Location"])
+    assert created.json() == read.json()
+    assert created["ETag"] == read["ETag"]
+
+
 def test_create_with_status_prospect_makes_a_prospect(api_as, rep):
     response = api_as(rep).post(
         LEADS,
