@@ -126,19 +126,27 @@ ADD_BATCH = 500
 Increments = Iterable[tuple[Rollup, Iterable[Row]]]
 
 
-def insert_with(record: models.Model, increments: Increments) -> None:
-    """Insert a new ledger row and add the rollup rows of its change.
+def insert_with(
+    record: models.Model,
+    increments: Increments,
+    others: Iterable[models.Model] = (),
+) -> None:
+    """Insert a new ledger row, add the rollup rows of its change, and insert
+    ``others``: the change's other new rows (its webhook event), whose ids
+    are not read back.
 
-    On PostgreSQL, one statement: the rollups' upserts are data-modifying
-    ``WITH`` clauses of the row's ``INSERT ... RETURNING id``, so what a
-    change records costs one round trip, and stands or falls as one (the
-    rows of a rollup named twice are summed first: a statement may not
-    change a row twice). Elsewhere (SQLite: in-process, no round trip to
-    save) the row is saved, then each rollup is added, one statement each.
+    On PostgreSQL, one statement: the rollups' upserts and the other rows'
+    inserts are data-modifying ``WITH`` clauses of the row's ``INSERT ...
+    RETURNING id``, so what a change records costs one round trip, and
+    stands or falls as one (the rows of a rollup named twice are summed
+    first: a statement may not change a row twice). Elsewhere (SQLite:
+    in-process, no round trip to save) the row is saved, then each rollup
+    is added and each other row saved, one statement each.
     """
     model = type(record)
     db = router.db_for_write(model)
     connection = connections[db]
+    others = list(others)
     by_rollup: dict[Rollup, list[Row]] = {}
     for rollup, rows in increments:
         by_rollup.setdefault(rollup, []).extend(rows)
@@ -147,28 +155,39 @@ def insert_with(record: models.Model, increments: Increments) -> None:
     if (
         connection.vendor != "postgresql"
         # Listeners expect Model.save(); a big change is split as add() does.
-        or post_save.has_listeners(model)
+        or any(post_save.has_listeners(type(row)) for row in (record, *others))
         or any(len(merged) > ADD_BATCH for _, merged in pending)
     ):
         record.save(using=db)
         for rollup, merged in pending:
             add(rollup, [_row(rollup, key, sums) for key, sums in merged.items()])
+        for other in others:
+            other.save(using=db)
         return
     clauses, params = [], []
     for i, (rollup, merged) in enumerate(pending):
         sql, upsert_params = _upsert(rollup, merged)
         clauses.append(f"r{i} AS ({sql})")
         params += upsert_params
-    insert, insert_params = _insert_returning_pk(record, db)
+    for i, other in enumerate(others):
+        sql, insert_params = _insert_sql(other, db)
+        clauses.append(f"o{i} AS ({sql})")
+        params += insert_params
+    insert, insert_params = _insert_sql(record, db, returning_pk=True)
     with_clause = f"WITH {', '.join(clauses)} " if clauses else ""
     with connection.cursor() as cursor:
         cursor.execute(with_clause + insert, [*params, *insert_params])
         (record.pk,) = cursor.fetchone()
     record._state.adding, record._state.db = False, db
+    for other in others:
+        other._state.db = db  # inserted; its id was not read back
 
 
-def _insert_returning_pk(record: models.Model, db: str) -> tuple[str, list]:
-    """Return the ``INSERT ... RETURNING id`` Django would send to save ``record``."""
+def _insert_sql(
+    record: models.Model, db: str, *, returning_pk: bool = False
+) -> tuple[str, list]:
+    """Return the ``INSERT`` Django would send to save ``record`` (with
+    ``RETURNING id`` when asked)."""
     meta = record._meta
     query = InsertQuery(type(record))
     query.insert_values(
@@ -176,7 +195,8 @@ def _insert_returning_pk(record: models.Model, db: str) -> tuple[str, list]:
         [record],
     )
     compiler = query.get_compiler(using=db)
-    compiler.returning_fields = [meta.pk]
+    if returning_pk:
+        compiler.returning_fields = [meta.pk]
     ((sql, params),) = compiler.as_sql()
     return sql, list(params)
 

@@ -48,7 +48,15 @@ def emit(event_type: str, payload: dict) -> OutboxEvent:
     One INSERT: the worker decides which endpoints receive it (``fan_out``), so
     the writes that emit events do not pay for the webhook configuration.
     """
-    return OutboxEvent.objects.create(
+    recorded = event(event_type, payload)
+    recorded.save()
+    return recorded
+
+
+def event(event_type: str, payload: dict) -> OutboxEvent:
+    """Return the event unsaved, for a change that inserts it in the statement
+    of its history row (``crm.rollups.insert_with``)."""
+    return OutboxEvent(
         event_type=event_type,
         payload=json.loads(json.dumps(payload, cls=DjangoJSONEncoder)),
     )

@@ -97,13 +97,15 @@ def lead_status_record(
     at: datetime.datetime,
     by: User | None,
     also: rollups.Increments = (),
+    event: str = "",
 ) -> LeadStatusChange:
     """Append the history row of a status change (call it in the change's
     transaction; ``from_status`` is blank for what a record is created as).
 
-    With its day's count in the daily rollup and ``also`` (the same change's
-    other rollup rows, such as a new lead's count): one statement on
-    PostgreSQL (``crm.rollups.insert_with``).
+    With its day's count in the daily rollup, ``also`` (the same change's
+    other rollup rows, such as a new lead's count) and the webhook ``event``
+    of that type, if any: one statement on PostgreSQL
+    (``crm.rollups.insert_with``).
     """
     change = LeadStatusChange(
         lead=lead,
@@ -115,6 +117,7 @@ def lead_status_record(
     rollups.insert_with(
         change,
         [(lead_rollups.LEAD_STATUS, lead_rollups.status_rows(change, lead)), *also],
+        others=[webhooks.event(event, lead_payload(lead))] if event else [],
     )
     return change
 
@@ -197,6 +200,7 @@ def lead_create(
                 also=[
                     (lead_rollups.NEW_LEADS, lead_rollups.new_lead_changes(None, lead))
                 ],
+                event=WebhookEventType.LEAD_CREATED,
             )
             if consent:
                 # Entered by a user, who answers for it: no confirmation round.
@@ -208,7 +212,6 @@ def lead_create(
                     text=CONSENT_TEXT,
                     recorded_by=by,
                 )
-            webhooks.emit(WebhookEventType.LEAD_CREATED, lead_payload(lead))
     except IntegrityError as exc:
         if email and Lead.objects.with_email(email).exists():
             raise ValidationError(
@@ -404,8 +407,8 @@ def lead_capture(
                 also=[
                     (lead_rollups.NEW_LEADS, lead_rollups.new_lead_changes(None, lead))
                 ],
+                event=WebhookEventType.LEAD_CREATED,
             )
-            webhooks.emit(WebhookEventType.LEAD_CREATED, lead_payload(lead))
             _record_touch(lead, offer, now, ip_address, page_url, user_agent, submitted)
             _request_consent(lead, offer, now, ip_address, consent)
             return lead

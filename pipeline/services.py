@@ -164,13 +164,13 @@ def _record(
     undone_close_at=None,
     funnel_before: dict | None,
 ) -> StageChange:
-    """Append the history row of a transition with its rollup sums and its
-    funnel count, then its webhook event (``undone_close_at``: a reopening's
+    """Append the history row of a transition with its rollup sums, its
+    funnel count and its webhook event (``undone_close_at``: a reopening's
     standing close, see rollups; ``funnel_before``: the deal's ``funnel_row``
     before the change, None for a new deal).
 
-    The row and its rollups are one statement on PostgreSQL
-    (``crm.rollups.insert_with``), the event another.
+    The row, its rollups and the event are one statement on PostgreSQL
+    (``crm.rollups.insert_with``).
     """
     change = StageChange(
         deal=deal,
@@ -181,19 +181,7 @@ def _record(
         changed_by=by,
         changed_at=at,
     )
-    rollups.insert_with(
-        change,
-        [
-            *pipeline_rollups.change_rows(
-                change, deal, undone_close_at=undone_close_at
-            ),
-            (
-                pipeline_rollups.FUNNEL,
-                pipeline_rollups.funnel_changes(funnel_before, deal),
-            ),
-        ],
-    )
-    webhooks.emit(
+    event = webhooks.event(
         _event_type(change),
         {
             **deal_payload(deal),
@@ -206,6 +194,19 @@ def _record(
                 "at": change.changed_at,
             },
         },
+    )
+    rollups.insert_with(
+        change,
+        [
+            *pipeline_rollups.change_rows(
+                change, deal, undone_close_at=undone_close_at
+            ),
+            (
+                pipeline_rollups.FUNNEL,
+                pipeline_rollups.funnel_changes(funnel_before, deal),
+            ),
+        ],
+        others=[event],
     )
     return change
 
