@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm import policy, rollups, webhooks
 from crm.errors import Conflict, final_state
-from crm.models import Role, Team, User, WebhookEventType
+from crm.models import OutboxEvent, Role, Team, User, WebhookEventType
 from crm.reference import normalize_email
 from crm.versioning import ExpectedVersion, differs, lock_version, save_versioned
 from leads import consent as double_opt_in
@@ -97,14 +97,14 @@ def lead_status_record(
     at: datetime.datetime,
     by: User | None,
     also: rollups.Increments = (),
-    event: str = "",
+    event: OutboxEvent | None = None,
 ) -> LeadStatusChange:
     """Append the history row of a status change (call it in the change's
     transaction; ``from_status`` is blank for what a record is created as).
 
     With its day's count in the daily rollup, ``also`` (the same change's
-    other rollup rows, such as a new lead's count) and the webhook ``event``
-    of that type, if any: one statement on PostgreSQL
+    other rollup rows, such as a new lead's count) and its webhook ``event``
+    (``crm.webhooks.event``), if any: one statement on PostgreSQL
     (``crm.rollups.insert_with``).
     """
     change = LeadStatusChange(
@@ -117,7 +117,7 @@ def lead_status_record(
     rollups.insert_with(
         change,
         [(lead_rollups.LEAD_STATUS, lead_rollups.status_rows(change, lead)), *also],
-        others=[webhooks.event(event, lead_payload(lead))] if event else [],
+        others=[event] if event else [],
     )
     return change
 
@@ -200,7 +200,7 @@ def lead_create(
                 also=[
                     (lead_rollups.NEW_LEADS, lead_rollups.new_lead_changes(None, lead))
                 ],
-                event=WebhookEventType.LEAD_CREATED,
+                event=webhooks.event(WebhookEventType.LEAD_CREATED, lead_payload(lead)),
             )
             if consent:
                 # Entered by a user, who answers for it: no confirmation round.
@@ -407,7 +407,7 @@ def lead_capture(
                 also=[
                     (lead_rollups.NEW_LEADS, lead_rollups.new_lead_changes(None, lead))
                 ],
-                event=WebhookEventType.LEAD_CREATED,
+                event=webhooks.event(WebhookEventType.LEAD_CREATED, lead_payload(lead)),
             )
             _record_touch(lead, offer, now, ip_address, page_url, user_agent, submitted)
             _request_consent(lead, offer, now, ip_address, consent)
@@ -661,16 +661,21 @@ def _decide(
         )
         from_status = lead.status
         lead.status = LeadStatus.QUALIFIED if qualified else LeadStatus.DISQUALIFIED
-        lead_status_record(
-            lead=lead, from_status=from_status, to_status=lead.status, at=now, by=by
-        )
         lead.score = score
+        lead_status_record(
+            lead=lead,
+            from_status=from_status,
+            to_status=lead.status,
+            at=now,
+            by=by,
+            event=webhooks.event(WebhookEventType.LEAD_QUALIFIED, lead_payload(lead))
+            if qualified
+            else None,
+        )
         # Each timestamp holds the current decision; the history is the rows.
         lead.qualified_at = now if qualified else None
         lead.disqualified_at = None if qualified else now
         save_versioned(lead, ["status", "score", "qualified_at", "disqualified_at"])
-        if qualified:
-            webhooks.emit(WebhookEventType.LEAD_QUALIFIED, lead_payload(lead))
     return lead
 
 

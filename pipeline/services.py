@@ -686,9 +686,9 @@ def lead_convert(
             to_status=LeadStatus.CONVERTED,
             at=lead.converted_at,
             by=by,
-        )
-        webhooks.emit(
-            WebhookEventType.LEAD_CONVERTED,
-            {"lead": {"id": lead.pk, "email": lead.email}, **deal_payload(deal)},
+            event=webhooks.event(
+                WebhookEventType.LEAD_CONVERTED,
+                {"lead": {"id": lead.pk, "email": lead.email}, **deal_payload(deal)},
+            ),
         )
     return deal

@@ -17,7 +17,7 @@ from pipeline.models import StageChange
 pytestmark = pytest.mark.django_db
 
 
-def test_stage_move_is_three_statements_and_its_transaction(
+def test_stage_move_is_two_statements_and_its_transaction(
     api_as, rep, make_deal, django_assert_max_num_queries
 ):
     deal = make_deal(rep)
