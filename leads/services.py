@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from django.core import signing
@@ -15,7 +16,14 @@ from django.core.exceptions import (
     PermissionDenied,
     ValidationError,
 )
-from django.db import IntegrityError, connection, connections, router, transaction
+from django.db import (
+    IntegrityError,
+    connection,
+    connections,
+    models,
+    router,
+    transaction,
+)
 from django.db.models import Min
 from django.db.models.constants import OnConflict
 from django.db.models.expressions import RawSQL
@@ -98,14 +106,16 @@ def lead_status_record(
     by: User | None,
     also: rollups.Increments = (),
     event: OutboxEvent | None = None,
+    rows: Iterable[models.Model] = (),
 ) -> LeadStatusChange:
     """Append the history row of a status change (call it in the change's
     transaction; ``from_status`` is blank for what a record is created as).
 
     With its day's count in the daily rollup, ``also`` (the same change's
-    other rollup rows, such as a new lead's count) and its webhook ``event``
-    (``crm.webhooks.event``), if any: one statement on PostgreSQL
-    (``crm.rollups.insert_with``).
+    other rollup rows, such as a new lead's count), its webhook ``event``
+    (``crm.webhooks.event``), if any, and ``rows``, the change's other new
+    rows whose ids nobody reads (a capture's touch): one statement on
+    PostgreSQL (``crm.rollups.insert_with``).
     """
     change = LeadStatusChange(
         lead=lead,
@@ -117,7 +127,7 @@ def lead_status_record(
     rollups.insert_with(
         change,
         [(lead_rollups.LEAD_STATUS, lead_rollups.status_rows(change, lead)), *also],
-        others=[event] if event else [],
+        others=[*([event] if event else []), *rows],
     )
     return change
 
@@ -408,8 +418,12 @@ def lead_capture(
                     (lead_rollups.NEW_LEADS, lead_rollups.new_lead_changes(None, lead))
                 ],
                 event=webhooks.event(WebhookEventType.LEAD_CREATED, lead_payload(lead)),
+                rows=[
+                    _touch(
+                        lead, offer, now, ip_address, page_url, user_agent, submitted
+                    )
+                ],
             )
-            _record_touch(lead, offer, now, ip_address, page_url, user_agent, submitted)
             _request_consent(lead, offer, now, ip_address, consent)
             return lead
         # Known, or inserted by a concurrent capture a moment ago: a touch.
@@ -442,18 +456,19 @@ def lead_capture(
             lead.version += 1
             changed.append("version")
         lead.save(update_fields=[*changed, "touch_count", "updated_at"])
-        _record_touch(
+        _touch(
             lead, offer, now, ip_address, page_url, user_agent, submitted, promoted
-        )
+        ).save()
         if not lead.consent:
             _request_consent(lead, offer, now, ip_address, consent)
     return lead
 
 
-def _record_touch(
+def _touch(
     lead, offer, now, ip_address, page_url, user_agent, submitted, promoted=False
 ) -> Touch:
-    return Touch.objects.create(
+    """Return the capture's touch, to be saved."""
+    return Touch(
         lead=lead,
         offer=offer,
         channel=Channel.INBOUND,
