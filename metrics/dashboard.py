@@ -187,7 +187,7 @@ def dashboard_context(request) -> dict:
     """
     form, query = parse_query(request)
     if query is None:
-        return {"form": form, "report": None}
+        return {"form": form, "period": None}
     # The version and the figures come from the same database (the replica
     # when one is set): figures are never cached under a version they predate.
     with replica_reads():
@@ -217,8 +217,14 @@ def dashboard_context(request) -> dict:
 
 
 def _figures(query: Query) -> dict:
+    """Return what the page shows of the report, as plain values.
+
+    Only that is cached: a lazy translation costs about half a millisecond to
+    unpickle (each builds its proxy class again), and the whole report held
+    dozens of them.
+    """
     report = kpi_report(period=query.period, segment=query.segment)
-    return {"report": report, "cards": [_card(item) for item in report.items]}
+    return {"period": report.period, "cards": [_card(item) for item in report.items]}
 
 
 def _chart_url(name: str, query: Query, size: charts.Size) -> str:
@@ -267,7 +273,7 @@ def _card(item) -> dict:
         target = kpi_figure(kpi, item.target, item.target_currency or "")
     return {
         "key": item.key,
-        "label": item.label,
+        "label": str(item.label),
         "unit": item.unit,
         "values": shown,
         "target": target,
