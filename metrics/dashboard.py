@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from html import escape
 from typing import Any
 from urllib.parse import urlencode
 
@@ -25,7 +26,8 @@ from django.http import Http404, HttpResponse
 from django.urls import reverse
 from django.utils import translation
 from django.utils.cache import get_conditional_response, patch_vary_headers
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from crm import formatting, policy
@@ -52,35 +54,52 @@ class PickerSelect(forms.Select):
 
     The rep picker offers every rep in the viewer's scope: for an admin of 500
     reps, Django's per-option templates took 40 ms, most of a page whose
-    figures are cached. Same markup as ``forms.Select`` (no option groups).
+    figures are cached, and ``format_html`` per option still a fifth of it.
+    Each value is escaped by the standard library's ``html.escape``. Same
+    markup as ``forms.Select`` (no option groups).
     """
 
     def render(self, name, value, attrs=None, renderer=None):
         attrs = self.build_attrs(self.attrs, attrs)
         chosen = set(self.format_value(value))
-        options = format_html_join(
-            "",
-            '<option value="{}"{}>{}</option>',
-            (
-                (key, " selected" if str(key) in chosen else "", label)
-                for key, label in self.choices
-            ),
+        options = "".join(
+            f'<option value="{escape(str(key))}"'
+            f"{' selected' if str(key) in chosen else ''}>{escape(str(label))}</option>"
+            for key, label in self.choices
         )
         return format_html(
-            '<select name="{}"{}>{}</select>', name, flatatt(attrs), options
+            '<select name="{}"{}>{}</select>',
+            name,
+            flatatt(attrs),
+            # Safe: every key and label was escaped above.
+            mark_safe(options),  # noqa: S308  # nosec B308 B703
         )
 
 
-class NameChoices(forms.models.ModelChoiceIterator):
-    """The people's ids and names (as ``User.__str__`` writes them), read as
-    tuples: no model instance per option of the rep picker."""
+class _TupleChoices(forms.models.ModelChoiceIterator):
+    """A picker's choices read as tuples, in one query: no model instance per
+    option (nor the server-side cursor Django's iterator opens for them)."""
+
+    columns: tuple[str, ...] = ("pk", "name")
+
+    def label(self, row: tuple) -> str:
+        return row[1]
 
     def __iter__(self):
         if self.field.empty_label is not None:
             yield ("", self.field.empty_label)
-        names = self.queryset.values_list("pk", "first_name", "last_name", "username")
-        for pk, first_name, last_name, username in names:
-            yield (pk, f"{first_name} {last_name}".strip() or username)
+        for row in self.queryset.values_list(*self.columns):
+            yield (row[0], self.label(row))
+
+
+class NameChoices(_TupleChoices):
+    """The people's ids and names, as ``User.__str__`` writes them."""
+
+    columns = ("pk", "first_name", "last_name", "username")
+
+    def label(self, row: tuple) -> str:
+        _, first_name, last_name, username = row
+        return f"{first_name} {last_name}".strip() or username
 
 
 class DashboardForm(forms.Form):
@@ -114,7 +133,9 @@ class DashboardForm(forms.Form):
 
     def __init__(self, *args, viewer: User, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["team"].queryset = policy.kpi_teams(viewer).order_by("name")
+        team = self.fields["team"]
+        team.iterator = _TupleChoices  # a team is shown by its name
+        team.queryset = policy.kpi_teams(viewer).order_by("name")
         owner = self.fields["owner"]
         owner.iterator = NameChoices  # before the queryset, which hands it on
         owner.queryset = (

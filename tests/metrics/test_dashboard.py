@@ -357,6 +357,34 @@ def test_the_rep_picker_lists_the_reps_in_scope_by_name(
     assert str(foreign_rep.pk) not in {value for value, _, _ in options}
 
 
+def _team_options(client, user, **params) -> list[tuple[str, str, str]]:
+    client.force_login(user)
+    page = client.get(URL, {**Q1_PARAMS, **params}).content.decode()
+    picker = re.search(r'<select name="team" id="id_team">(.*?)</select>', page, re.S)
+    return re.findall(r'<option value="(\d*)"( selected)?>([^<]*)</option>', picker[1])
+
+
+def test_the_team_picker_lists_the_teams_in_scope_by_name(
+    admin_user, manager, team, foreign_rep, client
+):
+    east = TeamFactory(name="<i>East</i>", manager=manager)
+    south = foreign_rep.team
+
+    # By name, escaped, the chosen one selected.
+    assert _team_options(client, admin_user, team=south.pk) == [
+        ("", "", "---------"),
+        (str(east.pk), "", "&lt;i&gt;East&lt;/i&gt;"),
+        (str(team.pk), "", "North"),
+        (str(south.pk), " selected", "South"),
+    ]
+    # A manager is offered the teams they manage.
+    assert [name for _, _, name in _team_options(client, manager)] == [
+        "---------",
+        "&lt;i&gt;East&lt;/i&gt;",
+        "North",
+    ]
+
+
 def test_dashboard_defaults_to_the_current_quarter(rep, client):
     client.force_login(rep)
 
