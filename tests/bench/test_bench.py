@@ -38,6 +38,7 @@ OPERATIONS = [
     "dash_kpis_org",
     "dashboard_org",
     "dashboard_org_changed",
+    "dash_kpis_team",
     "dashboard_team",
     "dashboard_team_changed",
     "dashboard_chart_changed",
@@ -95,6 +96,7 @@ def test_bench_reports_every_operation_with_a_query_count(tmp_path):
     assert "KPIs, one quarter, organisation" in markdown
     # The dashboard page is judged against its KPI endpoint.
     assert "x dash_kpis_org" in results["dashboard_org_changed"]["note"]
+    assert "x dash_kpis_team" in results["dashboard_team_changed"]["note"]
     assert results["dashboard_chart_304"]["queries"] <= 3
 
 
