@@ -95,9 +95,9 @@ def _scope_sql(scope: QuerySet[Deal], db: str) -> tuple[str, list]:
     The access policy's scopes filter the deal's own columns: their ``WHERE``
     goes into the ``UPDATE`` as it is, so that PostgreSQL re-checks it on a
     row that a concurrent writer changed (an owner changed meanwhile puts the
-    deal out of scope). A scope that joins other tables (a list filter such
-    as ``?team=``) becomes ``id IN (its ids)``. Raises ``EmptyResultSet`` when
-    no deal can be in scope.
+    deal out of scope). A scope that joins other tables (such as
+    ``owner__team=...``) becomes ``id IN (its ids)``. Raises
+    ``EmptyResultSet`` when no deal can be in scope.
     """
     query = scope.query
     if query.count_active_tables() > 1:
