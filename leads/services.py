@@ -33,7 +33,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm import policy, rollups, webhooks
 from crm.errors import Conflict, final_state
-from crm.models import OutboxEvent, Role, Team, User, WebhookEventType
+from crm.models import Role, Team, User, WebhookEventType
 from crm.reference import normalize_email
 from crm.versioning import ExpectedVersion, differs, lock_version, save_versioned
 from leads import consent as double_opt_in
@@ -105,16 +105,15 @@ def lead_status_record(
     at: datetime.datetime,
     by: User | None,
     also: rollups.Increments = (),
-    event: OutboxEvent | None = None,
-    rows: Iterable[models.Model] = (),
+    others: Iterable[models.Model] = (),
 ) -> LeadStatusChange:
     """Append the history row of a status change (call it in the change's
     transaction; ``from_status`` is blank for what a record is created as).
 
     With its day's count in the daily rollup, ``also`` (the same change's
-    other rollup rows, such as a new lead's count), its webhook ``event``
-    (``crm.webhooks.event``), if any, and ``rows``, the change's other new
-    rows whose ids nobody reads (a capture's touch): one statement on
+    other rollup rows, such as a new lead's count) and ``others``, the
+    change's other new rows whose ids nobody reads (its webhook event, built
+    by ``crm.webhooks.event``; a capture's touch): one statement on
     PostgreSQL (``crm.rollups.insert_with``).
     """
     change = LeadStatusChange(
@@ -127,7 +126,7 @@ def lead_status_record(
     rollups.insert_with(
         change,
         [(lead_rollups.LEAD_STATUS, lead_rollups.status_rows(change, lead)), *also],
-        others=[*([event] if event else []), *rows],
+        others=others,
     )
     return change
 
@@ -210,7 +209,9 @@ def lead_create(
                 also=[
                     (lead_rollups.NEW_LEADS, lead_rollups.new_lead_changes(None, lead))
                 ],
-                event=webhooks.event(WebhookEventType.LEAD_CREATED, lead_payload(lead)),
+                others=[
+                    webhooks.event(WebhookEventType.LEAD_CREATED, lead_payload(lead))
+                ],
             )
             if consent:
                 # Entered by a user, who answers for it: no confirmation round.
@@ -417,11 +418,11 @@ def lead_capture(
                 also=[
                     (lead_rollups.NEW_LEADS, lead_rollups.new_lead_changes(None, lead))
                 ],
-                event=webhooks.event(WebhookEventType.LEAD_CREATED, lead_payload(lead)),
-                rows=[
+                others=[
+                    webhooks.event(WebhookEventType.LEAD_CREATED, lead_payload(lead)),
                     _touch(
                         lead, offer, now, ip_address, page_url, user_agent, submitted
-                    )
+                    ),
                 ],
             )
             _request_consent(lead, offer, now, ip_address, consent)
@@ -683,9 +684,9 @@ def _decide(
             to_status=lead.status,
             at=now,
             by=by,
-            event=webhooks.event(WebhookEventType.LEAD_QUALIFIED, lead_payload(lead))
+            others=[webhooks.event(WebhookEventType.LEAD_QUALIFIED, lead_payload(lead))]
             if qualified
-            else None,
+            else [],
         )
         # Each timestamp holds the current decision; the history is the rows.
         lead.qualified_at = now if qualified else None

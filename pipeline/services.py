@@ -686,9 +686,14 @@ def lead_convert(
             to_status=LeadStatus.CONVERTED,
             at=lead.converted_at,
             by=by,
-            event=webhooks.event(
-                WebhookEventType.LEAD_CONVERTED,
-                {"lead": {"id": lead.pk, "email": lead.email}, **deal_payload(deal)},
-            ),
+            others=[
+                webhooks.event(
+                    WebhookEventType.LEAD_CONVERTED,
+                    {
+                        "lead": {"id": lead.pk, "email": lead.email},
+                        **deal_payload(deal),
+                    },
+                )
+            ],
         )
     return deal
