@@ -63,7 +63,7 @@ from leads.models import (
     Source,
     Touch,
 )
-from leads.rollups import LEAD_STATUS, NEW_LEADS
+from leads.rollups import DURATION_ROLLUPS, LEAD_STATUS, NEW_LEADS
 from metrics.models import KpiKey, KpiTarget, PeriodKind
 from pipeline.history import (
     Engagement,
@@ -690,11 +690,12 @@ class Generator:
                 self.seconds[table] = 0.0  # built in the ledger's time
 
     def _rollups(self) -> None:
-        """The daily rollups of the lead and stage histories and of the cold
-        calls, recomputed in SQL by the builder the migrations use (the MRR
-        and customer ones are built with their ledgers).
+        """The daily rollups of the lead and stage histories, of the leads'
+        durations and of the cold calls, recomputed in SQL by the builder the
+        migrations use (the MRR and customer ones are built with their ledgers).
         ``bench/rollup_check.py`` then reports their drift (none)."""
-        for rollup in (LEAD_STATUS, NEW_LEADS, *PIPELINE_ROLLUPS, COLD_CALLS):
+        lead_rollups = (LEAD_STATUS, NEW_LEADS, *DURATION_ROLLUPS)
+        for rollup in (*lead_rollups, *PIPELINE_ROLLUPS, COLD_CALLS):
             started = time.perf_counter()
             rollups.rebuild(rollup)
             table = rollup.model._meta.db_table

@@ -20,7 +20,10 @@ are read off the text. Integer division truncates toward zero on both
 (a negative duration, a decision dated before the lead, still sorts).
 """
 
-from django.db.models import Func, IntegerField
+import datetime
+
+from django.db.models import BigIntegerField, Case, Func, IntegerField, When
+from django.db.models.functions import Cast
 
 MINUTE, HOUR, DAY, WEEK = 60, 3600, 86400, 604800
 
@@ -66,3 +69,63 @@ class DurationBucket(Func):
         micros = f"({_sqlite_micros(end)} - {_sqlite_micros(start)})"
         # SQLite's integer "/" truncates toward zero, as PostgreSQL's div().
         return _bucket(micros, lambda a, b: f"{a} / {b}", 1_000_000), ()
+
+
+class DurationMicroseconds(DurationBucket):
+    """The exact length of ``end - start`` in microseconds (a big integer)."""
+
+    output_field = BigIntegerField()
+
+    def as_postgresql(self, compiler, connection, **extra):
+        end, start = self._compiled(compiler)
+        # EXTRACT(EPOCH ...) of an interval is an exact numeric since 14.
+        return f"(EXTRACT(EPOCH FROM ({end} - {start})) * 1000000)::bigint", ()
+
+    def as_sqlite(self, compiler, connection, **extra):
+        end, start = self._compiled(compiler)
+        return f"({_sqlite_micros(end)} - {_sqlite_micros(start)})", ()
+
+
+def _toward_zero(amount: int, unit: int) -> int:
+    """``amount / unit`` truncated toward zero, as SQL's integer division."""
+    quotient = abs(amount) // unit
+    return quotient if amount >= 0 else -quotient
+
+
+def bucket_of(duration: datetime.timedelta) -> int:
+    """The bucket ``DurationBucket`` gives a duration, computed in Python
+    (for a rollup row written with its change, the columns not yet read back)."""
+    micros = duration // datetime.timedelta(microseconds=1)
+    second = 1_000_000
+    if micros < HOUR * second:
+        return _toward_zero(micros, MINUTE * second)
+    if micros < WEEK * second:
+        return 59 + _toward_zero(micros, HOUR * second)
+    return 220 + _toward_zero(micros, DAY * second)
+
+
+def bucket_start(bucket: int) -> datetime.timedelta:
+    """The shortest duration in ``bucket`` (for a negative bucket, its
+    value nearest zero): a service level of whole minutes under an hour,
+    whole hours under a week or whole days is one."""
+    if bucket < 60:
+        return datetime.timedelta(minutes=bucket)
+    if bucket < WEEK // HOUR + 59:
+        return datetime.timedelta(hours=bucket - 59)
+    return datetime.timedelta(days=bucket - 220)
+
+
+def bucket_start_microseconds(bucket: str) -> Case:
+    """``bucket_start`` of a bucket column, in microseconds, in SQL."""
+    second = 1_000_000
+    # A big integer before multiplying: a day bucket's start overflows an int.
+    number = Cast(bucket, BigIntegerField())
+    return Case(
+        When(**{f"{bucket}__lt": 60}, then=number * MINUTE * second),
+        When(
+            **{f"{bucket}__lt": WEEK // HOUR + 59},
+            then=(number - 59) * HOUR * second,
+        ),
+        default=(number - 220) * DAY * second,
+        output_field=BigIntegerField(),
+    )

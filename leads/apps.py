@@ -8,7 +8,14 @@ class LeadsConfig(AppConfig):
 
     def ready(self) -> None:
         from crm import rollups
-        from leads.rollups import LEAD_STATUS, NEW_LEADS
+        from leads.rollups import (
+            LEAD_DURATION_MONTHS,
+            LEAD_DURATIONS,
+            LEAD_STATUS,
+            NEW_LEADS,
+        )
 
         rollups.register("lead_status", LEAD_STATUS)
         rollups.register("new_leads", NEW_LEADS)
+        rollups.register("lead_durations", LEAD_DURATIONS)
+        rollups.register("lead_duration_months", LEAD_DURATION_MONTHS)

@@ -24,7 +24,7 @@ from leads.models import (
     Source,
     Touch,
 )
-from leads.rollups import LEAD_STATUS, NEW_LEADS
+from leads.rollups import DURATION_ROLLUPS, LEAD_STATUS, NEW_LEADS
 from leads.scoring import lead_score
 
 OFFERS = [
@@ -111,8 +111,8 @@ def _status_history(leads: list[Lead]) -> None:
             )
             before = status
     LeadStatusChange.objects.bulk_create(rows, batch_size=1000)
-    rollups.rebuild(LEAD_STATUS)
-    rollups.rebuild(NEW_LEADS)
+    for rollup in (LEAD_STATUS, NEW_LEADS, *DURATION_ROLLUPS):
+        rollups.rebuild(rollup)
 
 
 def _offers() -> list[ContentOffer]:

@@ -193,10 +193,11 @@ def leads_import(
                 raise _Rollback
             if report.created or raised:
                 _record_history(insert.now_value, by, raised=raised)
-                if raised:
-                    _answer_raised(insert.now_value)
                 lead_rollups.status_add_recorded_at(insert.now_value)
                 lead_rollups.new_leads_add_became_at(insert.now_value)
+                if raised:
+                    _answer_raised(insert.now_value)
+                    lead_rollups.responses_add_became_at(insert.now_value)
     except _Rollback:
         report.created = report.merged = 0
         report.rejected.sort(key=lambda r: r.line)

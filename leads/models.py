@@ -983,3 +983,93 @@ class NewLeadDaily(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.channel} {self.source} {self.offer_key}: {self.leads}"
+
+
+class DurationMeasure(models.TextChoices):
+    """The two durations of a lead the KPIs take medians of."""
+
+    QUALIFY = "qualify", _("time to qualify")
+    RESPONSE = "response", _("response time")
+
+
+class LeadDurationDaily(models.Model):
+    """The organisation's times to qualify and to answer, counted per bucket.
+
+    A lead counts on the day it became one (``became_lead_at``, in the CRM's
+    time zone), under its current channel, the bucket of its duration
+    (``crm.durations``: the same number as ``Lead.qualify_bucket`` and
+    ``response_bucket``) and the day the duration ended (qualified, first
+    answered: "qualified by the end of the period" is ``end_day <= end``).
+    The response counts only inbound leads, as its KPIs do. With the summed
+    durations, the organisation's medians, means and service level are read
+    from a few hundred rows a day, however many leads there are: the
+    period's leads per bucket, then a ranking of the one bucket holding the
+    middle. No owner: a team's or a rep's leads are read from the leads.
+    Kept by ``leads.rollups`` in the transaction of each change;
+    ``verify_rollups`` recomputes it from the leads.
+    """
+
+    day = models.DateField()
+    measure = models.CharField(max_length=8, choices=DurationMeasure.choices)
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    bucket = models.IntegerField()
+    end_day = models.DateField()
+    leads = models.IntegerField(default=0)
+    # The durations' sum, exact (a mean in minutes needs no rounding before).
+    microseconds = models.BigIntegerField(default=0)
+    # Those lasting exactly their bucket's start: with a service level of
+    # whole minutes or hours (a bucket's start), those answered exactly on
+    # it are in time; the rest of its bucket is late.
+    on_edge = models.IntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("daily lead duration rollup")
+        verbose_name_plural = _("daily lead duration rollups")
+        ordering = ["day", "measure", "channel", "bucket", "end_day"]
+        constraints = [
+            # The upserts' conflict target; the KPIs read a measure's days.
+            models.UniqueConstraint(
+                fields=["measure", "day", "channel", "bucket", "end_day"],
+                name="leaddurationdaily_key",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.measure} {self.channel} {self.bucket}: {self.leads}"
+
+
+class LeadDurationMonthly(models.Model):
+    """The daily lead duration rollup summed per month the leads became ones
+    and month their durations ended (the first day of each, in the CRM's time
+    zone).
+
+    A period of whole months (a quarter, a month) reads its months here: a
+    few thousand rows, however many leads and however long the history; "by
+    the end of the period" is ``end_month`` up to the period's last month.
+    The days of a month a period cuts are read from ``LeadDurationDaily``.
+    Kept by ``leads.rollups`` with the daily rows, rebuilt and checked with
+    them.
+    """
+
+    month = models.DateField()
+    measure = models.CharField(max_length=8, choices=DurationMeasure.choices)
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    bucket = models.IntegerField()
+    end_month = models.DateField()
+    leads = models.IntegerField(default=0)
+    microseconds = models.BigIntegerField(default=0)
+    on_edge = models.IntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("monthly lead duration rollup")
+        verbose_name_plural = _("monthly lead duration rollups")
+        ordering = ["month", "measure", "channel", "bucket", "end_month"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["measure", "month", "channel", "bucket", "end_month"],
+                name="leaddurationmonthly_key",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month} {self.measure} {self.channel} {self.bucket}: {self.leads}"

@@ -6,23 +6,40 @@ the services add one row per status change in its transaction
 lead whose owner or channel changes moves its sums (``lead_moving``), bulk
 writers add the rows they inserted (``add_ledger_rows``).
 ``leads.NewLeadDaily``: a lead is counted when it becomes one and moved when
-its channel, source or offer changes (``new_lead_changes``, written with the
-status change that made it a lead, or ``new_lead_moved``). ``verify_rollups``
+its channel, source or offer changes (``lead_changes``, written with the
+status change that made it a lead, or ``lead_moved``). ``verify_rollups``
 recomputes both.
 """
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.db import models
-from django.db.models import Count, QuerySet, Value
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models import Count, DateField, F, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce, TruncDate, TruncMonth
+from django.db.models.lookups import Exact
 from django.utils import timezone
 
 from crm import rollups
-from leads.models import Lead, LeadStatusChange, LeadStatusDaily, NewLeadDaily
+from crm.durations import (
+    DurationMicroseconds,
+    bucket_of,
+    bucket_start,
+    bucket_start_microseconds,
+)
+from leads.models import (
+    Channel,
+    DurationMeasure,
+    Lead,
+    LeadDurationDaily,
+    LeadDurationMonthly,
+    LeadStatusChange,
+    LeadStatusDaily,
+    NewLeadDaily,
+)
 
 
 def _status_values(ledger: type[models.Model]) -> QuerySet:
@@ -148,21 +165,182 @@ def new_lead_row(lead: Lead | None) -> dict | None:
     }
 
 
-def new_lead_changes(before: dict | None, lead: Lead | None) -> list[dict]:
-    """Return the rows moving a lead's count from ``before`` (``new_lead_row``
-    of it before the change, None for a new record) to where it counts now
-    (``lead=None``: it is deleted); none when nothing it counts under changed."""
-    after = new_lead_row(lead)
+def new_lead_rows(lead: Lead | None) -> list[dict]:
+    row = new_lead_row(lead)
+    return [row] if row else []
+
+
+def _moved(rollup: rollups.Rollup, before: list[dict], after: list[dict]) -> list:
+    """The rows taking a record's sums in ``rollup`` from ``before`` to ``after``."""
     if before == after:
         return []
-    negated = [{**before, "leads": -before["leads"]}] if before else []
-    return [*negated, *([after] if after else [])]
+    negated = [{**row, **{s: -row[s] for s in rollup.sums}} for row in before]
+    return [*negated, *after]
 
 
-def new_lead_moved(before: dict | None, lead: Lead | None) -> None:
-    """Write ``new_lead_changes`` in the change's transaction, the lead locked
-    or just inserted: 1 statement, none when nothing it counts under changed."""
-    rollups.add(NEW_LEADS, new_lead_changes(before, lead))
+# --- the times to qualify and to answer -------------------------------------------
+
+
+def _local_day(field: str) -> TruncDate:
+    return TruncDate(field, tzinfo=timezone.get_default_timezone())
+
+
+def _local_month(field: str) -> TruncMonth:
+    return TruncMonth(
+        field, tzinfo=timezone.get_default_timezone(), output_field=DateField()
+    )
+
+
+def _duration_values(measure: str, end: str, when=_local_day, **where):
+    """A measure's leads grouped as a duration rollup (its key, then its
+    sums), by day or (``when=_local_month``) by month."""
+    bucket = {"qualify": "qualify_bucket", "response": "response_bucket"}[measure]
+    micros = DurationMicroseconds(end, "became_lead_at")
+    on_edge = Exact(micros, bucket_start_microseconds(bucket))
+
+    def values(ledger: type[models.Model]) -> QuerySet:
+        return (
+            ledger._default_manager.order_by()
+            .filter(became_lead_at__isnull=False, **{f"{end}__isnull": False}, **where)
+            .annotate(
+                when_=when("became_lead_at"),
+                measure=Value(measure),
+                end_=when(end),
+                bucket_=F(bucket),
+            )
+            .values("when_", "measure", "channel", "bucket_", "end_")
+            .annotate(
+                n=Count("pk"),
+                microseconds=Sum(micros),
+                on_edge=Count("pk", filter=on_edge),
+            )
+            .values_list(
+                "when_",
+                *("measure", "channel", "bucket_", "end_"),
+                *("n", "microseconds", "on_edge"),
+            )
+        )
+
+    return values
+
+
+def _duration_parts(when) -> tuple[rollups.Part, ...]:
+    """The two measures' leads, grouped by ``when`` (a day or a month)."""
+    return (
+        rollups.Part(
+            ledger=Lead,
+            source=_duration_values(DurationMeasure.QUALIFY, "qualified_at", when),
+            record="pk",
+        ),
+        rollups.Part(
+            ledger=Lead,
+            source=_duration_values(
+                DurationMeasure.RESPONSE,
+                "first_response_at",
+                when,
+                channel=Channel.INBOUND,
+            ),
+            record="pk",
+        ),
+    )
+
+
+LEAD_DURATIONS = rollups.Rollup(
+    name="Times to qualify and to answer per day, channel, bucket and end day "
+    "(leads.LeadDurationDaily)",
+    model=LeadDurationDaily,
+    key=("day", "measure", "channel", "bucket", "end_day"),
+    sums=("leads", "microseconds", "on_edge"),
+    parts=_duration_parts(_local_day),
+)
+
+LEAD_DURATION_MONTHS = rollups.Rollup(
+    name="The same per month and end month (leads.LeadDurationMonthly)",
+    model=LeadDurationMonthly,
+    key=("month", "measure", "channel", "bucket", "end_month"),
+    sums=("leads", "microseconds", "on_edge"),
+    parts=_duration_parts(_local_month),
+)
+
+DURATION_ROLLUPS = (LEAD_DURATIONS, LEAD_DURATION_MONTHS)
+
+
+def _duration_row(lead: Lead, measure: str, end) -> dict:
+    local = timezone.get_default_timezone()
+    # In UTC: two moments of one zone subtract as wall clocks (a DST change
+    # between them would be an hour off the database's duration).
+    utc = datetime.UTC
+    duration = end.astimezone(utc) - lead.became_lead_at.astimezone(utc)
+    bucket = bucket_of(duration)
+    return {
+        "day": timezone.localdate(lead.became_lead_at, local),
+        "measure": measure,
+        "channel": lead.channel,
+        "bucket": bucket,
+        "end_day": timezone.localdate(end, local),
+        "leads": 1,
+        "microseconds": duration // datetime.timedelta(microseconds=1),
+        "on_edge": int(duration == bucket_start(bucket)),
+    }
+
+
+def duration_rows(lead: Lead | None) -> list[dict]:
+    """Return what ``lead`` (as it is in memory) adds to the duration rollup."""
+    if lead is None or lead.became_lead_at is None:
+        return []
+    rows = []
+    if lead.qualified_at is not None:
+        rows.append(_duration_row(lead, DurationMeasure.QUALIFY, lead.qualified_at))
+    if lead.channel == Channel.INBOUND and lead.first_response_at is not None:
+        rows.append(
+            _duration_row(lead, DurationMeasure.RESPONSE, lead.first_response_at)
+        )
+    return rows
+
+
+# --- what a lead counts under, moved with its change ------------------------------
+
+# A lead's rows in the rollups whose ledger is the lead itself.
+Counted = dict[rollups.Rollup, list[dict]]
+
+
+def counted(lead: Lead | None) -> Counted:
+    """Return what ``lead`` (as it is in memory; None: nothing) counts under."""
+    days = duration_rows(lead)
+    months = [
+        {
+            "month": row.pop("day").replace(day=1),
+            "end_month": row.pop("end_day").replace(day=1),
+            **row,
+        }
+        for row in map(dict, days)
+    ]
+    return {
+        NEW_LEADS: new_lead_rows(lead),
+        LEAD_DURATIONS: days,
+        LEAD_DURATION_MONTHS: months,
+    }
+
+
+def lead_changes(before: Counted | None, lead: Lead | None) -> rollups.Increments:
+    """Return the (rollup, rows) moving a lead from ``before`` (``counted`` of
+    it before the change, None for a new record) to what it counts under now
+    (``lead=None``: it is deleted)."""
+    after = counted(lead)
+    before = before or counted(None)
+    return [
+        (rollup, moved)
+        for rollup, rows in after.items()
+        if (moved := _moved(rollup, before[rollup], rows))
+    ]
+
+
+def lead_moved(before: Counted | None, lead: Lead | None) -> None:
+    """Write ``lead_changes`` in the change's transaction, the lead locked or
+    just inserted: 1 statement per rollup whose rows changed, none when
+    nothing the lead counts under changed."""
+    for rollup, rows in lead_changes(before, lead):
+        rollups.add(rollup, rows)
 
 
 def new_leads_add_became_at(moment) -> None:
@@ -172,3 +350,12 @@ def new_leads_add_became_at(moment) -> None:
     with its one clock reading.
     """
     rollups.add_ledger_rows(NEW_LEADS, NEW_LEADS.parts[0], became_lead_at=moment)
+
+
+def responses_add_became_at(moment) -> None:
+    """Add the response times of the leads a bulk writer made leads at
+    ``moment`` (2 statements): the prospects the CSV import raised, which
+    an activity logged since may answer (none is qualified yet)."""
+    for rollup in DURATION_ROLLUPS:
+        _, response = rollup.parts
+        rollups.add_ledger_rows(rollup, response, became_lead_at=moment)

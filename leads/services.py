@@ -206,9 +206,7 @@ def lead_create(
                 to_status=status,
                 at=now,
                 by=by,
-                also=[
-                    (lead_rollups.NEW_LEADS, lead_rollups.new_lead_changes(None, lead))
-                ],
+                also=lead_rollups.lead_changes(None, lead),
                 others=[
                     webhooks.event(WebhookEventType.LEAD_CREATED, lead_payload(lead))
                 ],
@@ -415,9 +413,7 @@ def lead_capture(
                 to_status=LeadStatus.LEAD,
                 at=now,
                 by=None,
-                also=[
-                    (lead_rollups.NEW_LEADS, lead_rollups.new_lead_changes(None, lead))
-                ],
+                also=lead_rollups.lead_changes(None, lead),
                 others=[
                     webhooks.event(WebhookEventType.LEAD_CREATED, lead_payload(lead)),
                     _touch(
@@ -433,21 +429,24 @@ def lead_capture(
             _next_inbound_owner()  # nobody could own it: says so
             raise ImproperlyConfigured(_("No active user can receive inbound leads."))
         changed = []
-        counted = lead_rollups.new_lead_row(lead)
+        counted = lead_rollups.counted(lead)
         promoted = lead.status == LeadStatus.PROSPECT
         if promoted:
             changed += _make_lead(lead, at=now)
+        if lead.offer_id is None:  # attribution of the first capture, not data
+            lead.offer = offer
+            changed.append("offer")
+        if promoted:  # counted as a new lead (and answered?) with its history row
             lead_status_record(
                 lead=lead,
                 from_status=LeadStatus.PROSPECT,
                 to_status=LeadStatus.LEAD,
                 at=now,
                 by=None,
+                also=lead_rollups.lead_changes(counted, lead),
             )
-        if lead.offer_id is None:  # attribution of the first capture, not data
-            lead.offer = offer
-            changed.append("offer")
-        lead_rollups.new_lead_moved(counted, lead)
+        else:
+            lead_rollups.lead_moved(counted, lead)
         # The row is locked (SELECT ... FOR UPDATE above): counted here, with
         # no re-read after the write.
         lead.touch_count += 1
@@ -676,21 +675,24 @@ def _decide(
             **criteria,
         )
         from_status = lead.status
+        counted = lead_rollups.counted(lead)
         lead.status = LeadStatus.QUALIFIED if qualified else LeadStatus.DISQUALIFIED
         lead.score = score
+        # Each timestamp holds the current decision; the history is the rows.
+        lead.qualified_at = now if qualified else None
+        lead.disqualified_at = None if qualified else now
         lead_status_record(
             lead=lead,
             from_status=from_status,
             to_status=lead.status,
             at=now,
             by=by,
+            # Its time to qualify counted, or taken back.
+            also=lead_rollups.lead_changes(counted, lead),
             others=[webhooks.event(WebhookEventType.LEAD_QUALIFIED, lead_payload(lead))]
             if qualified
             else [],
         )
-        # Each timestamp holds the current decision; the history is the rows.
-        lead.qualified_at = now if qualified else None
-        lead.disqualified_at = None if qualified else now
         save_versioned(lead, ["status", "score", "qualified_at", "disqualified_at"])
     return lead
 
@@ -758,13 +760,14 @@ def lead_promote(
             )
         at = at or timezone.now()
         save_versioned(locked, _make_lead(locked, at=at))
-        lead_rollups.new_lead_moved(None, locked)  # a prospect counted nowhere
         lead_status_record(
             lead=locked,
             from_status=LeadStatus.PROSPECT,
             to_status=LeadStatus.LEAD,
             at=at,
             by=by,
+            # A prospect counts nowhere: now a new lead, maybe answered.
+            also=lead_rollups.lead_changes(None, locked),
         )
     return locked
 
@@ -804,11 +807,12 @@ def lead_update(
         }
         if not changes:
             return locked
-        counted = lead_rollups.new_lead_row(locked)
+        counted = lead_rollups.counted(locked)
         for name, value in changes.items():
             setattr(locked, name, value)
-        # A new channel, source or offer moves the lead's count of new leads.
-        lead_rollups.new_lead_moved(counted, locked)
+        # A new channel, source or offer moves the lead's count of new leads
+        # (and a new channel its durations).
+        lead_rollups.lead_moved(counted, locked)
         # A new owner or channel takes the lead's counts in the daily rollup.
         with lead_rollups.lead_moving(locked.pk, changes):
             if "email" not in changes:
@@ -835,5 +839,5 @@ def lead_delete(*, lead: Lead) -> None:
     with transaction.atomic():
         locked = Lead.objects.select_for_update().get(pk=lead.pk)
         lead_rollups.lead_removing(locked.pk)
-        lead_rollups.new_lead_moved(lead_rollups.new_lead_row(locked), None)
+        lead_rollups.lead_moved(lead_rollups.counted(locked), None)
         locked.delete()

@@ -23,6 +23,7 @@ from crm import policy
 from crm.errors import final_state
 from crm.models import Company, Contact, User
 from crm.versioning import ExpectedVersion, lock_version, save_versioned
+from leads import rollups as lead_rollups
 from leads.models import Channel, Lead, LeadStatus
 from leads.models import Touch as LeadTouch
 from leads.services import lead_promote
@@ -118,16 +119,20 @@ def _when_done(
     return occurred_at
 
 
-def _record_engagement(activity: Activity, *, now: datetime.datetime) -> None:
-    """Count a done activity on its lead and deal (callers hold the lead's lock)."""
+def _record_engagement(
+    activity: Activity, *, lead: Lead | None, now: datetime.datetime
+) -> None:
+    """Count a done activity on its lead and deal (callers hold the lead's lock,
+    and pass the lead as they read it under it)."""
     occurred_at = activity.occurred_at
-    if activity.lead_id is not None:
-        Lead.objects.filter(pk=activity.lead_id).update(
+    if lead is not None:
+        Lead.objects.filter(pk=lead.pk).update(
             **history.engagement_update(
                 occurred_at, kind=activity.kind, direction=activity.direction
             ),
             updated_at=now,
         )
+        _count_response(lead, activity)
     if activity.deal_id is not None:
         # Not a version bump: logging a call must not make a rep's open form
         # on the deal stale.
@@ -137,6 +142,22 @@ def _record_engagement(activity: Activity, *, now: datetime.datetime) -> None:
                 Value(occurred_at),
             )
         )
+
+
+def _count_response(lead: Lead, activity: Activity) -> None:
+    """Move the lead's response time in the duration rollup if ``activity``
+    is its first answer (the rule of the ``UPDATE`` above, applied to the
+    locked lead's columns): 1 statement, none for most activities."""
+    engagement = history.Engagement(first_response_at=lead.first_response_at)
+    engagement.log(
+        activity.occurred_at,
+        responds=history.is_response(kind=activity.kind, direction=activity.direction),
+        became_lead_at=lead.became_lead_at,
+    )
+    if engagement.first_response_at != lead.first_response_at:
+        before = lead_rollups.counted(lead)
+        lead.first_response_at = engagement.first_response_at
+        lead_rollups.lead_moved(before, lead)
 
 
 def activity_log(
@@ -222,7 +243,7 @@ def activity_log(
         )
         if done:
             pipeline_rollups.cold_call_add(activity)
-            _record_engagement(activity, now=now)
+            _record_engagement(activity, lead=lead, now=now)
             _promote_if_interested(activity, lead=lead, by=by)
     return activity
 
@@ -275,6 +296,6 @@ def activity_complete(
             changed.append("notes")
         save_versioned(activity, changed)
         pipeline_rollups.cold_call_add(activity)
-        _record_engagement(activity, now=now)
+        _record_engagement(activity, lead=lead, now=now)
         _promote_if_interested(activity, lead=lead, by=by)
     return activity

@@ -20,6 +20,7 @@ from tqdm import tqdm
 from crm import rollups
 from crm.demo_context import DemoContext
 from crm.models import Company, Contact, Role, User
+from leads import rollups as lead_rollups
 from leads.models import Channel, Lead, LeadStatus, Touch
 from pipeline import history, services
 from pipeline import rollups as pipeline_rollups
@@ -58,8 +59,11 @@ def seed(ctx: DemoContext) -> str:
         return "no reps to own deals: skipped"
     deals, changes, activities = _deals(ctx, reps)
     cold_calls = _cold_calls(ctx)
-    # The activities were written around the services: count their cold calls.
+    # The activities were written around the services: count their cold calls
+    # and the leads' response times they set.
     rollups.rebuild(pipeline_rollups.COLD_CALLS)
+    for rollup in lead_rollups.DURATION_ROLLUPS:
+        rollups.rebuild(rollup)
     converted = _convert_qualified_leads(ctx)
     return (
         f"{deals} deals, {changes} stage changes, {activities} deal activities, "

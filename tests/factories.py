@@ -107,7 +107,7 @@ class LeadFactory(factory.django.DjangoModelFactory):
     def _create(cls, model_class, *args, **kwargs):
         lead = super()._create(model_class, *args, **kwargs)
         # Counted in the daily new-lead rollup, as the services count a lead.
-        lead_rollups.new_lead_moved(None, lead)
+        lead_rollups.lead_moved(None, lead)
         return lead
 
 

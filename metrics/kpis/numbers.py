@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import datetime
 import operator
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from functools import reduce
 
@@ -49,10 +50,18 @@ class Durations:
     count: int
     median: datetime.timedelta | None
     totals: dict
+    # Each bucket's count (``_n``) and totals.
+    per_bucket: dict[int, dict] = field(default_factory=dict)
 
 
 def durations(
-    queryset: QuerySet, start: str, end: str, bucket: str, **totals: Aggregate
+    queryset: QuerySet,
+    start: str,
+    end: str,
+    bucket: str,
+    *,
+    per_bucket: Iterable[dict] | None = None,
+    **totals: Aggregate,
 ) -> Durations:
     """Count ``queryset``'s rows and find the median of ``end - start`` (2 queries).
 
@@ -62,15 +71,19 @@ def durations(
     per bucket (and sums ``totals`` per bucket, added up here), which says
     which bucket holds the middle ranks; the second ranks only the rows of
     that bucket (or of the two holding the middle pair). Nothing to rank: 1
-    query.
+    query. ``per_bucket``: the same rows already counted per bucket (by a
+    rollup: ``_bucket``, ``_n`` and each of ``totals``, a bucket possibly
+    in several rows), whose ranking still reads ``queryset``.
     """
     duration = F(end) - F(start)
-    # Grouped unordered (a hash, not a sort of every row), sorted here: a
-    # few hundred buckets.
-    rows = sorted(
-        queryset.values(_bucket=F(bucket)).annotate(_n=Count("*"), **totals).order_by(),
-        key=operator.itemgetter("_bucket"),
-    )
+    if per_bucket is None:
+        # Grouped unordered (a hash, not a sort of every row), sorted here:
+        # a few hundred buckets.
+        per_bucket = (
+            queryset.values(_bucket=F(bucket)).annotate(_n=Count("*"), **totals)
+        ).order_by()
+    rows = _by_bucket(per_bucket, ["_n", *totals])
+    counts = {row["_bucket"]: row for row in rows}
     count = sum(row["_n"] for row in rows)
     summed = {  # over no row: what the aggregate gives then (Count 0, Sum None)
         name: reduce(operator.add, (row[name] for row in rows))
@@ -79,7 +92,7 @@ def durations(
         for name, aggregate in totals.items()
     }
     if not count:
-        return Durations(0, None, summed)
+        return Durations(0, None, summed, counts)
     lower, upper = (count - 1) // 2, count // 2
     before, first, last, seen = 0, None, None, 0
     for row in rows:  # one row per bucket, not per record
@@ -98,4 +111,18 @@ def durations(
     # Rows written between the two queries can shift the ranks: no median
     # rather than a wrong one (the next reading has it).
     median = sum(middle, datetime.timedelta()) / len(middle) if middle else None
-    return Durations(count, median, summed)
+    return Durations(count, median, summed, counts)
+
+
+def _by_bucket(rows: Iterable[dict], sums: list[str]) -> list[dict]:
+    """``rows`` with one row per bucket (their ``sums`` added), by bucket."""
+    merged: dict[int, dict] = {}
+    for row in rows:  # a few hundred buckets, a few sources
+        seen = merged.get(row["_bucket"])
+        if seen is None:
+            merged[row["_bucket"]] = dict(row)
+            continue
+        for name in sums:
+            if row[name] is not None:
+                seen[name] = row[name] if seen[name] is None else seen[name] + row[name]
+    return [merged[bucket] for bucket in sorted(merged)]

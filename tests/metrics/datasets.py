@@ -71,7 +71,7 @@ def log_activity(*, lead, occurred_at, **fields) -> Activity:
     A factory row (``activity_log`` would refuse a past that the clock has not
     reached) with what the services record: whether it is a cold call, for the
     person as they were then, whether its prospect's promotion marked it, and
-    the lead's activity counters, and the cold-call rollup's row.
+    the lead's activity counters, and the cold-call and duration rollups' rows.
     """
     activity = ActivityFactory.build(lead=lead, occurred_at=occurred_at, **fields)
     activity.is_cold_call = history.is_cold_call(
@@ -88,11 +88,14 @@ def log_activity(*, lead, occurred_at, **fields) -> Activity:
     )
     activity.save()
     pipeline_rollups.cold_call_add(activity)  # as activity_log counts it
+    before = lead_rollups.counted(Lead.objects.get(pk=lead.pk))
     Lead.objects.filter(pk=lead.pk).update(
         **history.engagement_update(
             occurred_at, kind=activity.kind, direction=activity.direction
         )
     )
+    # Its response time counted, as activity_log counts a first answer.
+    lead_rollups.lead_moved(before, Lead.objects.get(pk=lead.pk))
     return activity
 
 

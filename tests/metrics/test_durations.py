@@ -8,6 +8,8 @@ from django.db.models import Count, DurationField, F, Q, Sum
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from crm import rollups
+from leads import rollups as lead_rollups
 from leads.models import Lead
 from metrics.kpis.numbers import durations
 from tests.factories import LeadFactory
@@ -142,3 +144,28 @@ def test_the_bucket_of_a_duration(rep, span, bucket):
     assert (
         Lead.objects.values_list("qualify_bucket", flat=True).get(pk=lead.pk) == bucket
     )
+
+
+@settings(
+    max_examples=40,
+    database=None,  # no example files in the checkout
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(spans=st.lists(st.one_of(boundary, anywhere), min_size=1, max_size=25))
+def test_the_rollup_rows_written_in_python_equal_the_databases_buckets(rep, spans):
+    # given leads qualified and answered after these spans, written around
+    # the services (no rollup row)
+    with transaction.atomic():  # each example rolls back
+        leads = _leads(rep, spans)
+        for lead in leads:
+            lead.first_response_at = lead.qualified_at
+        Lead.objects.bulk_update(leads, ["first_response_at"])
+
+        # when the rows a service would add are computed in Python
+        for lead in leads:
+            rollups.add(lead_rollups.LEAD_DURATIONS, lead_rollups.duration_rows(lead))
+
+        # then they equal the database's own buckets, days and sums
+        assert list(rollups.drift(lead_rollups.LEAD_DURATIONS)) == []
+        transaction.set_rollback(True)

@@ -15,9 +15,16 @@ from django.db.models import OuterRef
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from crm import rollups
+from leads import rollups as lead_rollups
 from leads import services as lead_services
 from leads.importing import leads_import
-from leads.models import Lead, first_response_since
+from leads.models import (
+    Lead,
+    LeadDurationDaily,
+    LeadDurationMonthly,
+    first_response_since,
+)
 from pipeline.activities import activity_complete, activity_log
 from tests.factories import ContentOfferFactory, LeadFactory
 
@@ -200,6 +207,25 @@ def test_an_import_raising_a_called_prospect_leaves_it_unanswered(rep, prospect)
     assert _column(ahead) == NOON + 13 * MINUTE == _recomputed(ahead)
 
 
+def test_an_import_raising_an_answered_prospect_counts_its_response_time(rep):
+    # given an inbound prospect e-mailed at 12:13 by a device clock ahead
+    with time_machine.travel(NOON, tick=False):
+        ahead = LeadFactory(owner=rep, status="prospect", channel="inbound")
+    with time_machine.travel(NOON + 10 * MINUTE, tick=False):
+        activity_log(by=rep, kind="email", lead=ahead, occurred_at=NOON + 13 * MINUTE)
+
+    # when an import at 12:11 makes it a lead
+    with time_machine.travel(NOON + 11 * MINUTE, tick=False):
+        leads_import(file=io.StringIO(f"email,status\n{ahead.email},lead\n"), by=rep)
+
+    # then its two minutes' response is counted, day and month, as recomputed
+    day = LeadDurationDaily.objects.get(measure="response")
+    assert (day.bucket, day.leads, day.microseconds) == (2, 1, 120_000_000)
+    assert LeadDurationMonthly.objects.get(measure="response").leads == 1
+    for rollup in lead_rollups.DURATION_ROLLUPS:
+        assert list(rollups.drift(rollup)) == [], rollup.name
+
+
 # --- any sequence of writes ------------------------------------------------------
 
 operation = st.one_of(
@@ -265,4 +291,7 @@ def test_the_column_equals_its_recomputation_after_any_writes(rep, steps):
 
         for person in people:
             assert _column(person) == _recomputed(person), person.status
+        # ... and the response times counted in the rollups are the column's.
+        for rollup in lead_rollups.DURATION_ROLLUPS:
+            assert list(rollups.drift(rollup)) == [], rollup.name
         transaction.set_rollback(True)

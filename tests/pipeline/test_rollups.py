@@ -9,13 +9,16 @@ counted from the history row by row.
 """
 
 import datetime
+import statistics
 from decimal import Decimal
 
 import pytest
 import time_machine
+from django.conf import settings as django_settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import ProtectedError
+from django.utils import timezone
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -24,9 +27,11 @@ from crm.errors import Conflict
 from leads import services as lead_services
 from leads.models import Lead, LeadStatusChange, LeadStatusDaily
 from metrics import kpis
+from metrics.kpis.numbers import in_units, ratio
 from metrics.segments import Period, Segment
 from pipeline import rollups as pipeline_rollups
 from pipeline import services
+from pipeline.activities import activity_log
 from pipeline.models import Deal, FunnelDaily, PipelineDaily, StageChange
 from tests.factories import DealFactory
 from tests.metrics.datasets import at
@@ -58,6 +63,9 @@ operation = st.one_of(
     st.tuples(st.just("lead_source"), pick, st.sampled_from(["event", "referral"])),
     st.tuples(st.just("lead_delete"), pick),
     st.tuples(st.just("lead_convert"), pick),
+    # A call logged now or backdated (before the person became a lead, or
+    # earlier than the lead's first answer): it may answer the lead first.
+    st.tuples(st.just("lead_call"), pick, st.sampled_from([0, 3, 60, 2000, 20000])),
     st.tuples(
         st.just("deal_create"),
         st.sampled_from([*STAGES, "closing", "closing"]),
@@ -129,6 +137,16 @@ def _apply(op, owners, actor) -> None:
                 )
             elif kind == "lead_delete":
                 lead_services.lead_delete(lead=_nth(Lead, args[0]))
+            elif kind == "lead_call":
+                index, minutes_ago = args
+                activity_log(
+                    by=actor,
+                    kind="call",
+                    outcome="connected",
+                    lead=_nth(Lead, index),
+                    occurred_at=timezone.now()
+                    - datetime.timedelta(minutes=minutes_ago),
+                )
             elif kind == "lead_convert":
                 services.lead_convert(
                     lead=_nth(Lead, args[0]), by=actor, amount=Decimal(700)
@@ -222,6 +240,18 @@ def _open_from_history(day: datetime.date, owner) -> int:
         (1, ("deal_win", 0)),
     ]
 )
+# An inbound lead answered a day later, then earlier by a backdated call,
+# qualified, moved to the outbound channel (no response counted there), back.
+@example(
+    steps=[
+        (0, ("lead_create", "lead", "inbound", 0)),
+        (1, ("lead_call", 0, 0)),
+        (0, ("lead_call", 0, 60)),
+        (0, ("lead_qualify", 0)),
+        (1, ("lead_channel", 0, "outbound")),
+        (0, ("lead_channel", 0, "inbound")),
+    ]
+)
 # A lead converted into a deal cannot be deleted: refused, nothing changes.
 @example(
     steps=[
@@ -244,6 +274,8 @@ def test_rollups_equal_the_history_regrouped_after_any_operations(
         for key in (
             "lead_status",
             "new_leads",
+            "lead_durations",
+            "lead_duration_months",
             "deal_closes",
             "pipeline",
             "pipeline_months",
@@ -298,7 +330,42 @@ def test_rollups_equal_the_history_regrouped_after_any_operations(
                 assert getattr(whole_deals, figure) == sum(
                     getattr(d, figure) for d in reps_deals
                 )
+            # ... and its times to qualify and to answer, read from their
+            # rollup, are its leads' own.
+            _assert_durations_of_the_leads(period)
         transaction.set_rollback(True)
+
+
+def _assert_durations_of_the_leads(period: Period) -> None:
+    """The organisation's qualification and response figures are those of
+    its leads, measured one by one."""
+    start_at, end_at = period.bounds()
+    new = Lead.objects.filter(became_lead_at__gte=start_at, became_lead_at__lt=end_at)
+    to_qualify = [
+        lead.qualified_at - lead.became_lead_at
+        for lead in new.filter(qualified_at__lt=end_at)
+    ]
+    responses = [
+        lead.first_response_at - lead.became_lead_at
+        for lead in new.filter(channel="inbound", first_response_at__isnull=False)
+    ]
+    sla = datetime.timedelta(minutes=django_settings.CRM_LEAD_RESPONSE_SLA_MINUTES)
+    figures = kpis.lead_kpis(period=period, segment=Segment())
+    hour, minute = datetime.timedelta(hours=1), datetime.timedelta(minutes=1)
+    assert figures.qualified_by_end == len(to_qualify)
+    assert figures.median_hours_to_qualify == (
+        in_units(statistics.median(to_qualify), hour) if to_qualify else None
+    )
+    assert figures.inbound_leads_answered == len(responses)
+    assert figures.median_lead_response_minutes == (
+        in_units(statistics.median(responses), minute) if responses else None
+    )
+    assert figures.mean_lead_response_minutes == ratio(
+        in_units(sum(responses, datetime.timedelta()), minute), len(responses)
+    )
+    assert figures.lead_response_within_sla_rate == ratio(
+        sum(response <= sla for response in responses), figures.inbound_new_leads
+    )
 
 
 def test_a_reopening_days_later_leaves_the_closed_period_as_it_stood(admin_user, rep):
