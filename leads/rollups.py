@@ -1,4 +1,4 @@
-"""The daily rollups of the leads: status changes and new leads.
+"""The rollups of the leads: status changes, new leads, their durations.
 
 Each is described once as a ``crm.rollups.Rollup``. ``leads.LeadStatusDaily``:
 the services add one row per status change in its transaction
@@ -7,8 +7,12 @@ lead whose owner or channel changes moves its sums (``lead_moving``), bulk
 writers add the rows they inserted (``add_ledger_rows``).
 ``leads.NewLeadDaily``: a lead is counted when it becomes one and moved when
 its channel, source or offer changes (``lead_changes``, written with the
-status change that made it a lead, or ``lead_moved``). ``verify_rollups``
-recomputes both.
+status change that made it a lead, or ``lead_moved``).
+``leads.LeadDurationDaily`` and ``LeadDurationMonthly``: a lead's time to
+qualify and response time, counted the same way from the locked lead when
+it is qualified, answered, moved or deleted (``lead_changes``, ``lead_moved``;
+``pipeline.activities`` for a first answer). ``verify_rollups`` recomputes
+all of them.
 """
 
 from __future__ import annotations

@@ -106,7 +106,8 @@ class LeadFactory(factory.django.DjangoModelFactory):
     @classmethod
     def _create(cls, model_class, *args, **kwargs):
         lead = super()._create(model_class, *args, **kwargs)
-        # Counted in the daily new-lead rollup, as the services count a lead.
+        # Counted in the new-lead and duration rollups, as the services count
+        # a lead.
         lead_rollups.lead_moved(None, lead)
         return lead
 

@@ -112,11 +112,12 @@ def lead_kpis(*, period: Period, segment: Segment) -> LeadKpis:
     Seven queries at most: the period's new leads per channel x source x
     offer (``_new_lead_counts``, with the titles of the organisation's
     offers); those qualified by ``end`` and the inbound ones' response
-    figures, each counted per bucket of its duration
-    (``Lead.qualify_bucket``, ``response_bucket``) from its own partial index
-    (the qualified, the answered inbound); prospects added (a sum over the
-    status history's daily rollup); then, per median, one query ranking only
-    the rows of the bucket that holds it (skipped when nothing to rank).
+    figures, each counted per bucket of its duration (``Lead.qualify_bucket``,
+    ``response_bucket``): a team's or a rep's from its own partial index
+    (the qualified, the answered inbound), the organisation's from the
+    duration rollups (``_organisation_buckets``); prospects added (a sum over
+    the status history's daily rollup); then, per median, one query ranking
+    only the rows of the bucket that holds it (skipped when nothing to rank).
     """
     start_at, end_at = period.bounds()
     leads = Lead.objects.filter(segment.owned("owner"), segment.on_channel("channel"))
