@@ -992,7 +992,29 @@ class DurationMeasure(models.TextChoices):
     RESPONSE = "response", _("response time")
 
 
-class LeadDurationDaily(models.Model):
+class LeadDurations(models.Model):
+    """What the duration rollups count under a period and an end (their key
+    beside it), and their sums."""
+
+    measure = models.CharField(max_length=8, choices=DurationMeasure.choices)
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    bucket = models.IntegerField()
+    leads = models.IntegerField(default=0)
+    # The durations' sum, exact (a mean in minutes needs no rounding before).
+    microseconds = models.BigIntegerField(default=0)
+    # Those lasting exactly their bucket's start: with a service level of
+    # whole minutes or hours (a bucket's start), those answered exactly on
+    # it are in time; the rest of its bucket is late.
+    on_edge = models.IntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.measure} {self.channel} {self.bucket}: {self.leads}"
+
+
+class LeadDurationDaily(LeadDurations):
     """The organisation's times to qualify and to answer, counted per bucket.
 
     A lead counts on the day it became one (``became_lead_at``, in the CRM's
@@ -1010,17 +1032,7 @@ class LeadDurationDaily(models.Model):
     """
 
     day = models.DateField()
-    measure = models.CharField(max_length=8, choices=DurationMeasure.choices)
-    channel = models.CharField(max_length=8, choices=Channel.choices)
-    bucket = models.IntegerField()
     end_day = models.DateField()
-    leads = models.IntegerField(default=0)
-    # The durations' sum, exact (a mean in minutes needs no rounding before).
-    microseconds = models.BigIntegerField(default=0)
-    # Those lasting exactly their bucket's start: with a service level of
-    # whole minutes or hours (a bucket's start), those answered exactly on
-    # it are in time; the rest of its bucket is late.
-    on_edge = models.IntegerField(default=0)
 
     class Meta:
         verbose_name = _("daily lead duration rollup")
@@ -1034,11 +1046,8 @@ class LeadDurationDaily(models.Model):
             ),
         ]
 
-    def __str__(self) -> str:
-        return f"{self.day} {self.measure} {self.channel} {self.bucket}: {self.leads}"
 
-
-class LeadDurationMonthly(models.Model):
+class LeadDurationMonthly(LeadDurations):
     """The daily lead duration rollup summed per month the leads became ones
     and month their durations ended (the first day of each, in the CRM's time
     zone).
@@ -1052,13 +1061,7 @@ class LeadDurationMonthly(models.Model):
     """
 
     month = models.DateField()
-    measure = models.CharField(max_length=8, choices=DurationMeasure.choices)
-    channel = models.CharField(max_length=8, choices=Channel.choices)
-    bucket = models.IntegerField()
     end_month = models.DateField()
-    leads = models.IntegerField(default=0)
-    microseconds = models.BigIntegerField(default=0)
-    on_edge = models.IntegerField(default=0)
 
     class Meta:
         verbose_name = _("monthly lead duration rollup")
@@ -1070,6 +1073,3 @@ class LeadDurationMonthly(models.Model):
                 name="leaddurationmonthly_key",
             ),
         ]
-
-    def __str__(self) -> str:
-        return f"{self.month} {self.measure} {self.channel} {self.bucket}: {self.leads}"
