@@ -1007,11 +1007,15 @@ class LeadDurations(models.Model):
     # it are in time; the rest of its bucket is late.
     on_edge = models.IntegerField(default=0)
 
+    # The name of the subclass's period field (its day, its month).
+    period_field = ""
+
     class Meta:
         abstract = True
 
     def __str__(self) -> str:
-        return f"{self.measure} {self.channel} {self.bucket}: {self.leads}"
+        period = getattr(self, self.period_field)
+        return f"{period} {self.measure} {self.channel} {self.bucket}: {self.leads}"
 
 
 class LeadDurationDaily(LeadDurations):
@@ -1033,6 +1037,7 @@ class LeadDurationDaily(LeadDurations):
 
     day = models.DateField()
     end_day = models.DateField()
+    period_field = "day"
 
     class Meta:
         verbose_name = _("daily lead duration rollup")
@@ -1062,6 +1067,7 @@ class LeadDurationMonthly(LeadDurations):
 
     month = models.DateField()
     end_month = models.DateField()
+    period_field = "month"
 
     class Meta:
         verbose_name = _("monthly lead duration rollup")
