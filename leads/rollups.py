@@ -154,24 +154,24 @@ NEW_LEADS = rollups.Rollup(
 )
 
 
-def new_lead_row(lead: Lead | None) -> dict | None:
-    """Return what ``lead`` (as it is in memory) adds to the rollup, if anything."""
-    if lead is None or lead.became_lead_at is None:
-        return None
-    return {
-        # The day in the CRM's time zone, as the KPIs' periods and the
-        # rebuild (TruncDate) count it, whatever time zone is active.
-        "day": timezone.localdate(lead.became_lead_at, timezone.get_default_timezone()),
-        "channel": lead.channel,
-        "source": lead.source,
-        "offer_key": lead.offer_id or 0,
-        "leads": 1,
-    }
-
-
 def new_lead_rows(lead: Lead | None) -> list[dict]:
-    row = new_lead_row(lead)
-    return [row] if row else []
+    """Return what ``lead`` (as it is in memory) adds to the rollup: its row,
+    or none."""
+    if lead is None or lead.became_lead_at is None:
+        return []
+    return [
+        {
+            # The day in the CRM's time zone, as the KPIs' periods and the
+            # rebuild (TruncDate) count it, whatever time zone is active.
+            "day": timezone.localdate(
+                lead.became_lead_at, timezone.get_default_timezone()
+            ),
+            "channel": lead.channel,
+            "source": lead.source,
+            "offer_key": lead.offer_id or 0,
+            "leads": 1,
+        }
+    ]
 
 
 def _moved(rollup: rollups.Rollup, before: list[dict], after: list[dict]) -> list:
