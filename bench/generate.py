@@ -84,7 +84,7 @@ from pipeline.models import (
     StageChange,
 )
 from pipeline.responses import fill_cold_calls_led_to_lead, fill_first_responses
-from pipeline.rollups import COLD_CALLS
+from pipeline.rollups import ACTIVITY_ROLLUPS
 from pipeline.rollups import ROLLUPS as PIPELINE_ROLLUPS
 
 SEED = 20240601
@@ -691,11 +691,12 @@ class Generator:
 
     def _rollups(self) -> None:
         """The daily rollups of the lead and stage histories, of the leads'
-        durations and of the cold calls, recomputed in SQL by the builder the
-        migrations use (the MRR and customer ones are built with their ledgers).
+        durations and of the cold calls (all of them, and those that won a
+        prospect over), recomputed in SQL by the builder the migrations use
+        (the MRR and customer ones are built with their ledgers).
         ``bench/rollup_check.py`` then reports their drift (none)."""
         lead_rollups = (LEAD_STATUS, NEW_LEADS, *DURATION_ROLLUPS)
-        for rollup in (*lead_rollups, *PIPELINE_ROLLUPS, COLD_CALLS):
+        for rollup in (*lead_rollups, *PIPELINE_ROLLUPS, *ACTIVITY_ROLLUPS):
             started = time.perf_counter()
             rollups.rebuild(rollup)
             table = rollup.model._meta.db_table

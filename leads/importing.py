@@ -426,7 +426,8 @@ def _record_history(now, by: User | None, *, raised: bool) -> None:
 
 def _answer_raised(now) -> None:
     """Recompute the first response of the prospects this import raised, and
-    mark the cold calls that won them over (2 statements).
+    mark the cold calls that won them over (2 statements, 3 when some did:
+    their rollup).
 
     What they received as prospects does not answer a lead; an activity dated
     after ``now`` (a device clock ahead) does, as ``lead_promote`` counts it.
@@ -442,7 +443,7 @@ def _answer_raised(now) -> None:
     Lead.objects.filter(pk__in=raised).update(
         first_response_at=first_response_since(OuterRef("became_lead_at"))
     )
-    activities().filter(lead__in=raised).won_over_by(now).update(led_to_lead=True)
+    activities().filter(lead__in=raised).mark_won_over(now)
 
 
 _OUT_OF_SCOPE: dict = {}

@@ -702,8 +702,9 @@ def _make_lead(lead: Lead, *, at: datetime.datetime) -> list[str]:
 
     Its response time starts then (``first_response_at``), and the cold calls
     it follows within the window are marked as having won it over
-    (``led_to_lead``, pipeline's rule ``won_over_by``, reached through the
-    reverse relation), in the caller's transaction: 2 queries, none for a
+    (``led_to_lead``) and counted in their rollup (pipeline's
+    ``mark_won_over``, reached through the reverse relation), in the caller's
+    transaction: 2 queries (3 when a cold call won it over), none for a
     prospect nobody has called or written to yet (its activity counter, read
     under the caller's lock, is exact).
     """
@@ -712,7 +713,7 @@ def _make_lead(lead: Lead, *, at: datetime.datetime) -> list[str]:
     lead.first_response_at = None
     if lead.activity_count:
         lead.first_response_at = _first_response(lead, since=at)
-        lead.activities.won_over_by(at).update(led_to_lead=True)
+        lead.activities.mark_won_over(at)
     return ["status", "became_lead_at", "first_response_at"]
 
 

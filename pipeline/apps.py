@@ -14,6 +14,7 @@ class PipelineConfig(AppConfig):
             FUNNEL,
             PIPELINE,
             PIPELINE_MONTHS,
+            WON_OVER,
         )
 
         rollups.register("deal_closes", CLOSES)
@@ -21,3 +22,4 @@ class PipelineConfig(AppConfig):
         rollups.register("pipeline_months", PIPELINE_MONTHS)
         rollups.register("funnel", FUNNEL)
         rollups.register("cold_calls", COLD_CALLS)
+        rollups.register("won_over", WON_OVER)

@@ -59,10 +59,9 @@ def seed(ctx: DemoContext) -> str:
         return "no reps to own deals: skipped"
     deals, changes, activities = _deals(ctx, reps)
     cold_calls = _cold_calls(ctx)
-    # The activities were written around the services: count their cold calls
-    # and the leads' response times they set.
-    rollups.rebuild(pipeline_rollups.COLD_CALLS)
-    for rollup in lead_rollups.DURATION_ROLLUPS:
+    # The activities were written around the services: count their cold calls,
+    # those that won a prospect over, and the leads' response times they set.
+    for rollup in (*pipeline_rollups.ACTIVITY_ROLLUPS, *lead_rollups.DURATION_ROLLUPS):
         rollups.rebuild(rollup)
     converted = _convert_qualified_leads(ctx)
     return (

@@ -504,6 +504,23 @@ class ActivityQuerySet(models.QuerySet["Activity"]):
             occurred_at__gte=became_lead_at - COLD_CALL_TO_LEAD_WINDOW,
         )
 
+    def mark_won_over(self, became_lead_at: datetime.datetime) -> int:
+        """Mark the cold calls that won over people becoming leads at
+        ``became_lead_at`` (``won_over_by``), and count them in their rollup
+        (``WonOverDaily``): 2 statements, 1 when none. Return the calls marked.
+
+        Only for people becoming leads now: none of their calls was marked
+        before (a lead never becomes a prospect again), so their calls' rows
+        are added whole. ``leads`` reaches it through the reverse relation.
+        """
+        calls = self.won_over_by(became_lead_at)
+        marked = calls.update(led_to_lead=True)
+        if marked:
+            from pipeline import rollups  # the rollups import these models
+
+            rollups.won_over_add(leads=calls.values("lead_id"))
+        return marked
+
     def responses(self) -> ActivityQuerySet:
         """Return what answers a lead: outbound calls, e-mails and meetings done.
 
@@ -670,8 +687,9 @@ class Activity(Versioned, models.Model):
                 name="activity_cold_call_owner_at",
             ),
             # The cold calls that won their prospect over, for the distinct
-            # leads a period's calls won over (the rest of the cold-call
-            # figures are read from pipeline.ColdCallDaily).
+            # leads a team's or a rep's calls of a period won over (the rest
+            # of the cold-call figures, and the organisation's leads won
+            # over, are read from pipeline.ColdCallDaily and WonOverDaily).
             models.Index(
                 fields=["occurred_at"],
                 condition=Q(is_cold_call=True, led_to_lead=True),
@@ -964,3 +982,45 @@ class ColdCallDaily(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.owner_id} {self.outcome or '-'}: {self.calls}"
+
+
+# ``WonOverDaily.previous_day`` of a lead's first call won over: none before it.
+NO_EARLIER_CALL = datetime.date.min
+
+
+class WonOverDaily(models.Model):
+    """The cold calls that won their prospect over, per day and the day of the
+    same lead's previous such call: an exact rollup of the activities.
+
+    The KPI "cold-called prospects who became leads" counts each lead once in
+    a period, however often it was called. A lead's calls won over, in time
+    order, that fall in a period are consecutive, so exactly one of them
+    follows a call from before the period's start (or none,
+    ``NO_EARLIER_CALL``): the leads won over from ``start`` to ``end`` are the
+    sum of the rows with ``start <= day <= end`` and ``previous_day < start``,
+    a few rows a day instead of every call. For the whole organisation only:
+    a rep or a team reads its own calls (``led_to_lead``).
+
+    A prospect's calls are marked once, when it becomes a lead, and a lead
+    never becomes a prospect again: the promotion adds its calls' rows
+    (``ActivityQuerySet.mark_won_over``), in its transaction;
+    ``verify_rollups`` recomputes them from the activities.
+    """
+
+    day = models.DateField()
+    previous_day = models.DateField()
+    calls = models.IntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("daily won-over cold call rollup")
+        verbose_name_plural = _("daily won-over cold call rollups")
+        ordering = ["day", "previous_day"]
+        constraints = [
+            # The upserts' conflict target, and the KPI's range on the day.
+            models.UniqueConstraint(
+                fields=["day", "previous_day"], name="wonoverdaily_key"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} after {self.previous_day}: {self.calls}"

@@ -1,4 +1,5 @@
-"""The daily rollups of the stage history: deal closes and the pipeline by stage.
+"""The daily rollups of the stage history (deal closes, the pipeline by stage)
+and of the activities (cold calls, the calls that won a prospect over).
 
 Described once each as a ``crm.rollups.Rollup`` (``CLOSES``:
 ``pipeline.DealCloseDaily``; ``PIPELINE``: ``pipeline.PipelineDaily``;
@@ -13,6 +14,11 @@ A deal without any history row (only the KPI tests' datasets make one: the
 services always write the creation row) counts as the KPIs read it, by its
 own fields: open in its current stage from its creation to its close, and
 closed on ``closed_at``.
+
+The cold calls (``COLD_CALLS``: ``pipeline.ColdCallDaily``) are counted as
+each is logged (``cold_call_add``); those that won a prospect over
+(``WON_OVER``: ``pipeline.WonOverDaily``) when the prospect becomes a lead
+(``won_over_add``).
 """
 
 from __future__ import annotations
@@ -47,6 +53,7 @@ from django.utils import timezone
 from crm import rollups
 from pipeline.models import (
     ALL_MONTHS,
+    NO_EARLIER_CALL,
     STAGE_INDEX,
     Activity,
     ColdCallDaily,
@@ -57,6 +64,7 @@ from pipeline.models import (
     PipelineDaily,
     PipelineMonthly,
     StageChange,
+    WonOverDaily,
 )
 
 CLOSED = (DealStatus.WON, DealStatus.LOST)
@@ -416,6 +424,58 @@ def cold_call_add(activity: Activity) -> None:
         "calls": 1,
     }
     rollups.add(COLD_CALLS, rollups.with_everyone([row]))
+
+
+def _won_over_values(ledger: type[models.Model]) -> QuerySet:
+    """The calls won over grouped as their rollup: the day, the day of the
+    lead's previous call won over (in the order of time, then of id), calls.
+
+    Spelled out on the manager, as a migration's historical model has no
+    custom queryset.
+    """
+    won_over = ledger._default_manager.filter(is_cold_call=True, led_to_lead=True)
+    earlier = won_over.filter(
+        Q(occurred_at__lt=OuterRef("occurred_at"))
+        | Q(occurred_at=OuterRef("occurred_at"), pk__lt=OuterRef("pk")),
+        lead=OuterRef("lead"),
+    ).order_by("-occurred_at", "-pk")
+    return (
+        won_over.order_by()
+        .annotate(
+            day=_day("occurred_at"),
+            previous=Coalesce(
+                Subquery(earlier.annotate(day=_day("occurred_at")).values("day")[:1]),
+                Value(NO_EARLIER_CALL, output_field=DateField()),
+            ),
+        )
+        .values("day", "previous")
+        .annotate(n=Count("pk"))
+        .values_list("day", "previous", "n")
+    )
+
+
+WON_OVER = rollups.Rollup(
+    name="Cold calls that won their prospect over, per day and the lead's "
+    "previous one's day (pipeline.WonOverDaily)",
+    model=WonOverDaily,
+    key=("day", "previous_day"),
+    sums=("calls",),
+    parts=(rollups.Part(ledger=Activity, source=_won_over_values, record="lead_id"),),
+)
+
+
+# What bulk writers of activities rebuild.
+ACTIVITY_ROLLUPS = (COLD_CALLS, WON_OVER)
+
+
+def won_over_add(*, leads: QuerySet) -> None:
+    """Count the calls just marked as having won ``leads`` over (1 statement).
+
+    Every call won over of each lead is added: none of them was counted
+    before (``ActivityQuerySet.mark_won_over``).
+    """
+    (part,) = WON_OVER.parts
+    rollups.add_ledger_rows(WON_OVER, part, lead__in=leads)
 
 
 # --- what the services add ------------------------------------------------------

@@ -5,13 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import CharField, Count, F, Q, Sum, Value
+from django.db.models import CharField, Count, F, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce
 
 from crm.models import EVERYONE
 from leads.models import Channel
 from metrics.kpis.numbers import ratio
 from metrics.segments import Period, Segment
-from pipeline.models import CONNECTED_OUTCOMES, Activity, ColdCallDaily, Outcome
+from pipeline.models import (
+    CONNECTED_OUTCOMES,
+    Activity,
+    ColdCallDaily,
+    Outcome,
+    WonOverDaily,
+)
 
 # The row of the distinct leads won over, next to the rollup's outcomes.
 WON_OVER = "+won_over"
@@ -39,13 +46,13 @@ def cold_call_kpis(*, period: Period, segment: Segment) -> ColdCallKpis:
         return ColdCallKpis(
             cold_calls=0, connected=0, connect_rate=None, became_leads=0
         )
-    start_at, end_at = period.bounds()
     # The calls per outcome from their daily rollup (a few rows a day; the
     # organisation's own rows), and in the same statement the distinct leads
     # the period's calls won over: not a sum of days (a lead called twice
-    # counts once), so read from the calls themselves, only those the
-    # promotion flagged (``Activity.led_to_lead``, the activity_won_over_at
-    # index), no lead joined.
+    # counts once). The organisation's from their rollup too (one row per
+    # lead, its first call won over in the period); a rep's or a team's from
+    # their calls the promotion marked (``Activity.led_to_lead``, the
+    # activity_won_over_at index), no lead joined.
     calls = (
         ColdCallDaily.objects.filter(
             segment.owned("owner_id") or Q(owner_id=EVERYONE),
@@ -56,18 +63,7 @@ def cold_call_kpis(*, period: Period, segment: Segment) -> ColdCallKpis:
         .annotate(n=Sum("calls"))
         .order_by()
     )
-    won_over = (
-        Activity.objects.cold_calls()
-        .filter(
-            segment.owned("owner"),
-            led_to_lead=True,
-            occurred_at__gte=start_at,
-            occurred_at__lt=end_at,
-        )
-        .values(key=Value(WON_OVER, output_field=CharField()))
-        .annotate(n=Count("lead", distinct=True))
-        .order_by()
-    )
+    won_over = _won_over(period, segment)
     by_key = dict(calls.union(won_over, all=True).values_list("key", "n"))
     dials = sum(n for key, n in by_key.items() if key != WON_OVER)
     connected = sum(by_key.get(outcome, 0) for outcome in CONNECTED_OUTCOMES)
@@ -80,4 +76,34 @@ def cold_call_kpis(*, period: Period, segment: Segment) -> ColdCallKpis:
         meetings_booked=meetings,
         meetings_per_connect=ratio(meetings, connected),
         meetings_per_dial=ratio(meetings, dials),
+    )
+
+
+def _won_over(period: Period, segment: Segment) -> QuerySet:
+    """The leads won over by the segment's cold calls of the period: one row,
+    keyed ``WON_OVER``."""
+    key = Value(WON_OVER, output_field=CharField())
+    if not segment.owned("owner"):
+        return (
+            WonOverDaily.objects.filter(
+                day__gte=period.start,
+                day__lte=period.end,
+                previous_day__lt=period.start,
+            )
+            .values(key=key)
+            .annotate(n=Coalesce(Sum("calls"), 0))
+            .order_by()
+        )
+    start_at, end_at = period.bounds()
+    return (
+        Activity.objects.cold_calls()
+        .filter(
+            segment.owned("owner"),
+            led_to_lead=True,
+            occurred_at__gte=start_at,
+            occurred_at__lt=end_at,
+        )
+        .values(key=key)
+        .annotate(n=Count("lead", distinct=True))
+        .order_by()
     )

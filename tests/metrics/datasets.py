@@ -71,7 +71,8 @@ def log_activity(*, lead, occurred_at, **fields) -> Activity:
     A factory row (``activity_log`` would refuse a past that the clock has not
     reached) with what the services record: whether it is a cold call, for the
     person as they were then, whether its prospect's promotion marked it, and
-    the lead's activity counters, and the cold-call and duration rollups' rows.
+    the lead's activity counters, and the cold-call, won-over and duration
+    rollups' rows.
     """
     activity = ActivityFactory.build(lead=lead, occurred_at=occurred_at, **fields)
     activity.is_cold_call = history.is_cold_call(
@@ -86,8 +87,15 @@ def log_activity(*, lead, occurred_at, **fields) -> Activity:
     activity.led_to_lead = activity.is_cold_call and history.led_to_lead(
         occurred_at, became_lead_at=lead.became_lead_at
     )
+    # Its lead's calls won over, recounted with it as the promotion counts
+    # the calls it marks (here one at a time, in any order).
+    won_over = pipeline_rollups.WON_OVER
+    before = rollups.contributions(won_over, lead.pk) if activity.led_to_lead else []
     activity.save()
     pipeline_rollups.cold_call_add(activity)  # as activity_log counts it
+    if activity.led_to_lead:
+        after = rollups.contributions(won_over, lead.pk)
+        rollups.replace_contributions(won_over, before, after)
     before = lead_rollups.counted(Lead.objects.get(pk=lead.pk))
     Lead.objects.filter(pk=lead.pk).update(
         **history.engagement_update(

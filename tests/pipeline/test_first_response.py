@@ -25,7 +25,9 @@ from leads.models import (
     LeadDurationMonthly,
     first_response_since,
 )
+from pipeline import rollups as pipeline_rollups
 from pipeline.activities import activity_complete, activity_log
+from pipeline.models import WonOverDaily
 from tests.factories import ContentOfferFactory, LeadFactory
 
 pytestmark = pytest.mark.django_db
@@ -205,6 +207,10 @@ def test_an_import_raising_a_called_prospect_leaves_it_unanswered(rep, prospect)
     assert prospect.status == "lead"
     assert _column(prospect) is None is _recomputed(prospect)
     assert _column(ahead) == NOON + 13 * MINUTE == _recomputed(ahead)
+    # and the cold call, eleven minutes before, won it over: marked and counted
+    assert prospect.activities.get().led_to_lead
+    assert WonOverDaily.objects.get().calls == 1
+    assert list(rollups.drift(pipeline_rollups.WON_OVER)) == []
 
 
 def test_an_import_raising_an_answered_prospect_counts_its_response_time(rep):
