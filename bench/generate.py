@@ -63,7 +63,7 @@ from leads.models import (
     Source,
     Touch,
 )
-from leads.rollups import DURATION_ROLLUPS, LEAD_STATUS, NEW_LEADS
+from leads.rollups import DURATION_ROLLUPS, NEW_LEADS, STATUS_ROLLUPS
 from metrics.models import KpiKey, KpiTarget, PeriodKind
 from pipeline.history import (
     Engagement,
@@ -695,7 +695,7 @@ class Generator:
         prospect over), recomputed in SQL by the builder the migrations use
         (the MRR and customer ones are built with their ledgers).
         ``bench/rollup_check.py`` then reports their drift (none)."""
-        lead_rollups = (LEAD_STATUS, NEW_LEADS, *DURATION_ROLLUPS)
+        lead_rollups = (*STATUS_ROLLUPS, NEW_LEADS, *DURATION_ROLLUPS)
         for rollup in (*lead_rollups, *PIPELINE_ROLLUPS, *ACTIVITY_ROLLUPS):
             started = time.perf_counter()
             rollups.rebuild(rollup)

@@ -13,9 +13,11 @@ class LeadsConfig(AppConfig):
             LEAD_DURATIONS,
             LEAD_STATUS,
             NEW_LEADS,
+            NEW_PROSPECTS,
         )
 
         rollups.register("lead_status", LEAD_STATUS)
         rollups.register("new_leads", NEW_LEADS)
+        rollups.register("new_prospects", NEW_PROSPECTS)
         rollups.register("lead_durations", LEAD_DURATIONS)
         rollups.register("lead_duration_months", LEAD_DURATION_MONTHS)

@@ -24,7 +24,7 @@ from leads.models import (
     Source,
     Touch,
 )
-from leads.rollups import DURATION_ROLLUPS, LEAD_STATUS, NEW_LEADS
+from leads.rollups import DURATION_ROLLUPS, NEW_LEADS, STATUS_ROLLUPS
 from leads.scoring import lead_score
 
 OFFERS = [
@@ -111,7 +111,7 @@ def _status_history(leads: list[Lead]) -> None:
             )
             before = status
     LeadStatusChange.objects.bulk_create(rows, batch_size=1000)
-    for rollup in (LEAD_STATUS, NEW_LEADS, *DURATION_ROLLUPS):
+    for rollup in (*STATUS_ROLLUPS, NEW_LEADS, *DURATION_ROLLUPS):
         rollups.rebuild(rollup)
 
 

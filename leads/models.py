@@ -985,6 +985,38 @@ class NewLeadDaily(models.Model):
         return f"{self.day} {self.channel} {self.source} {self.offer_key}: {self.leads}"
 
 
+class NewProspectDaily(models.Model):
+    """Records created as prospects, per day and channel: an exact rollup.
+
+    The organisation's "prospects added": a record's first status row, from
+    nothing to prospect (``LeadStatusDaily``'s ``"" -> prospect`` rows
+    without their owner, as a quarter sums them over every rep's days), on
+    the day it was created (in the CRM's time zone), under the record's
+    current channel. A team's or a rep's are read from the status rollup.
+    Kept by ``leads.rollups`` with the status rollup, in the transaction of
+    each change (a record created, moved to another channel, deleted);
+    ``verify_rollups`` recomputes it from the status history.
+    """
+
+    day = models.DateField()
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    prospects = models.IntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("daily new prospect rollup")
+        verbose_name_plural = _("daily new prospect rollups")
+        ordering = ["day", "channel"]
+        constraints = [
+            # The upserts' conflict target; also serves the KPIs' day range.
+            models.UniqueConstraint(
+                fields=["day", "channel"], name="newprospectdaily_key"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.channel}: {self.prospects}"
+
+
 class DurationMeasure(models.TextChoices):
     """The two durations of a lead the KPIs take medians of."""
 

@@ -1,8 +1,9 @@
-"""The rollups of the leads: status changes, new leads, their durations.
+"""The rollups of the leads: status changes, new prospects and leads, durations.
 
-Each is described once as a ``crm.rollups.Rollup``. ``leads.LeadStatusDaily``:
-the services add one row per status change in its transaction
-(``status_rows``, written with the change by ``crm.rollups.insert_with``), a
+Each is described once as a ``crm.rollups.Rollup``. ``leads.LeadStatusDaily``
+and, for the records created as prospects, ``leads.NewProspectDaily``: the
+services add one row per status change in its transaction
+(``status_changes``, written with the change by ``crm.rollups.insert_with``), a
 lead whose owner or channel changes moves its sums (``lead_moving``), bulk
 writers add the rows they inserted (``add_ledger_rows``).
 ``leads.NewLeadDaily``: a lead is counted when it becomes one and moved when
@@ -40,9 +41,11 @@ from leads.models import (
     Lead,
     LeadDurationDaily,
     LeadDurationMonthly,
+    LeadStatus,
     LeadStatusChange,
     LeadStatusDaily,
     NewLeadDaily,
+    NewProspectDaily,
 )
 
 
@@ -71,9 +74,49 @@ LEAD_STATUS = rollups.Rollup(
 )
 
 
-def status_rows(change: LeadStatusChange, lead: Lead) -> list[dict]:
-    """Return what one new status change of ``lead`` (as it is now) adds."""
+def _new_prospect_values(ledger: type[models.Model]) -> QuerySet:
+    """The records' first status rows as prospects, grouped as their rollup."""
+    return (
+        ledger._default_manager.order_by()
+        .filter(from_status="", to_status=LeadStatus.PROSPECT)
+        .annotate(day=TruncDate("changed_at", tzinfo=timezone.get_default_timezone()))
+        .values("day", "lead__channel")
+        .annotate(n=Count("pk"))
+        .values_list("day", "lead__channel", "n")
+    )
+
+
+NEW_PROSPECTS = rollups.Rollup(
+    name="Records created as prospects per day and channel (leads.NewProspectDaily)",
+    model=NewProspectDaily,
+    key=("day", "channel"),
+    sums=("prospects",),
+    parts=(
+        rollups.Part(
+            ledger=LeadStatusChange, source=_new_prospect_values, record="lead_id"
+        ),
+    ),
+)
+
+# What bulk writers of status rows add or rebuild.
+STATUS_ROLLUPS = (LEAD_STATUS, NEW_PROSPECTS)
+
+
+def _prospect_rows(status_rows: list[dict]) -> list[dict]:
+    """The new-prospect rollup's share of status rollup rows: the records
+    created as prospects, without their owner."""
     return [
+        {"day": row["day"], "channel": row["channel"], "prospects": row["changes"]}
+        for row in status_rows
+        if row["from_status"] == "" and row["to_status"] == LeadStatus.PROSPECT
+    ]
+
+
+def status_changes(change: LeadStatusChange, lead: Lead) -> rollups.Increments:
+    """Return what one new status change of ``lead`` (as it is now) adds:
+    its row in the status rollup and, for a record created as a prospect,
+    in the new-prospect rollup."""
+    rows = [
         {
             "day": timezone.localdate(change.changed_at),
             "owner_id": lead.owner_id,
@@ -83,12 +126,14 @@ def status_rows(change: LeadStatusChange, lead: Lead) -> list[dict]:
             "changes": 1,
         }
     ]
+    return [(LEAD_STATUS, rows), (NEW_PROSPECTS, _prospect_rows(rows))]
 
 
 def status_add(change: LeadStatusChange, lead: Lead) -> None:
-    """Write ``status_rows`` on their own (1 statement; for a history row
-    written apart, as the KPI tests' datasets do)."""
-    rollups.add(LEAD_STATUS, status_rows(change, lead))
+    """Write ``status_changes`` on their own (1 statement each; for a
+    history row written apart, as the KPI tests' datasets do)."""
+    for rollup, rows in status_changes(change, lead):
+        rollups.add(rollup, rows)
 
 
 # What the rollup's key reads of a lead: a change of one moves its sums.
@@ -100,31 +145,39 @@ def lead_moving(lead_id: int, fields) -> Iterator[None]:
     """Move the lead's sums when the block changes one of its ``DIMENSIONS``.
 
     Call it with the lead locked: its contributions are read before and after
-    the block (2 queries and 1 statement, only when a dimension changes).
+    the block (2 queries and 1 statement, 2 when the channel changes; none
+    when no dimension changes).
     """
     if not DIMENSIONS & set(fields):
         yield
         return
     before = rollups.contributions(LEAD_STATUS, lead_id)
     yield
-    rollups.replace_contributions(
-        LEAD_STATUS, before, rollups.contributions(LEAD_STATUS, lead_id)
-    )
+    _replace(before, rollups.contributions(LEAD_STATUS, lead_id))
 
 
 def lead_removing(lead_id: int) -> None:
-    """Take out the sums of a lead about to be deleted with its history (1+1)."""
+    """Take out the sums of a lead about to be deleted with its history (1+2)."""
+    _replace(rollups.contributions(LEAD_STATUS, lead_id), [])
+
+
+def _replace(before: list[dict], after: list[dict]) -> None:
+    """Move a lead's status rows from ``before`` to ``after``, and its count
+    as a new prospect with them (a statement each, none when unchanged)."""
+    rollups.replace_contributions(LEAD_STATUS, before, after)
     rollups.replace_contributions(
-        LEAD_STATUS, rollups.contributions(LEAD_STATUS, lead_id), []
+        NEW_PROSPECTS, _prospect_rows(before), _prospect_rows(after)
     )
 
 
 def status_add_recorded_at(moment) -> None:
-    """Add the status rows a bulk writer stamped with ``moment`` (1 statement).
+    """Add the status rows a bulk writer stamped with ``moment`` (2 statements).
 
     The CSV import marks all its history rows with its one clock reading.
     """
-    rollups.add_ledger_rows(LEAD_STATUS, LEAD_STATUS.parts[0], changed_at=moment)
+    for rollup in STATUS_ROLLUPS:
+        (part,) = rollup.parts
+        rollups.add_ledger_rows(rollup, part, changed_at=moment)
 
 
 # --- new leads ----------------------------------------------------------------

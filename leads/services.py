@@ -110,7 +110,7 @@ def lead_status_record(
     """Append the history row of a status change (call it in the change's
     transaction; ``from_status`` is blank for what a record is created as).
 
-    With its day's count in the daily rollup, ``also`` (the same change's
+    With its day's count in the daily rollups, ``also`` (the same change's
     other rollup rows, such as a new lead's count) and ``others``, the
     change's other new rows whose ids nobody reads (its webhook event, built
     by ``crm.webhooks.event``; a capture's touch): one statement on
@@ -125,7 +125,7 @@ def lead_status_record(
     )
     rollups.insert_with(
         change,
-        [(lead_rollups.LEAD_STATUS, lead_rollups.status_rows(change, lead)), *also],
+        [*lead_rollups.status_changes(change, lead), *also],
         others=others,
     )
     return change

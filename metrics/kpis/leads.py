@@ -23,6 +23,7 @@ from leads.models import (
     LeadStatus,
     LeadStatusDaily,
     NewLeadDaily,
+    NewProspectDaily,
 )
 from metrics.kpis.numbers import Durations, durations, in_units, ratio
 from metrics.segments import Period, Segment
@@ -293,9 +294,17 @@ def _prospects_added(period: Period, segment: Segment) -> int:
     """Count the records created as prospects in the period (1 query).
 
     What each record was created as is its first history row (exact, where
-    comparing two timestamps needed a tolerance), counted per day in the
-    history's rollup (its leadstatusdaily_prospects index).
+    comparing two timestamps needed a tolerance), counted per day: the
+    organisation's in the new-prospect rollup (a row per day and channel),
+    a team's or a rep's in the status history's rollup (its
+    leadstatusdaily_prospects index).
     """
+    if not segment.owned("owner"):
+        return NewProspectDaily.objects.filter(
+            segment.on_channel("channel"),
+            day__gte=period.start,
+            day__lte=period.end,
+        ).aggregate(n=Coalesce(Sum("prospects"), 0))["n"]
     return LeadStatusDaily.objects.filter(
         segment.owned("owner"),
         segment.on_channel("channel"),

@@ -14,8 +14,8 @@ import time_machine
 from crm import rollups
 from leads import services
 from leads.importing import leads_import
-from leads.models import Lead, NewLeadDaily
-from leads.rollups import NEW_LEADS
+from leads.models import Lead, NewLeadDaily, NewProspectDaily
+from leads.rollups import NEW_LEADS, NEW_PROSPECTS
 from metrics import kpis
 from metrics.segments import Period, Segment
 from tests.factories import ContentOfferFactory
@@ -164,6 +164,13 @@ def test_an_import_counts_the_leads_it_creates_and_the_prospects_it_raises(rep):
         (day, "outbound", "cold_call", 0): 1,
     }
     _no_drift()
+    # and its prospect is counted as added that day, as the one created before
+    added = NewProspectDaily.objects.values_list("day", "channel", "prospects")
+    assert set(added) == {
+        (datetime.date(2026, 3, 2), "outbound", 1),
+        (day, "outbound", 1),
+    }
+    assert list(rollups.drift(NEW_PROSPECTS)) == []
 
 
 def test_the_organisations_new_leads_are_the_rollup_and_agree_with_its_reps(

@@ -24,8 +24,9 @@ from hypothesis import strategies as st
 
 from crm import rollups
 from crm.errors import Conflict
+from leads import rollups as lead_rollups
 from leads import services as lead_services
-from leads.models import Lead, LeadStatusChange, LeadStatusDaily
+from leads.models import Lead, LeadStatusChange, LeadStatusDaily, NewProspectDaily
 from metrics import kpis
 from metrics.kpis.numbers import in_units, ratio
 from metrics.segments import Period, Segment
@@ -273,6 +274,7 @@ def test_rollups_equal_the_history_regrouped_after_any_operations(
 
         for key in (
             "lead_status",
+            "new_prospects",
             "new_leads",
             "lead_durations",
             "lead_duration_months",
@@ -335,7 +337,25 @@ def test_rollups_equal_the_history_regrouped_after_any_operations(
             # ... and its times to qualify and to answer, read from their
             # rollup, are its leads' own.
             _assert_durations_of_the_leads(period)
+            # ... and its prospects added, per channel, from theirs.
+            for channel in ("inbound", "outbound"):
+                added = kpis.lead_kpis(period=period, segment=Segment(channel=channel))
+                assert added.prospects_added == _reps_prospects_added(period, channel)
         transaction.set_rollback(True)
+
+
+def _reps_prospects_added(period: Period, channel: str) -> int:
+    """The records created as prospects in the period on ``channel``, from
+    the status rollup's rows of every rep."""
+    return sum(
+        LeadStatusDaily.objects.filter(
+            channel=channel,
+            from_status="",
+            to_status="prospect",
+            day__gte=period.start,
+            day__lte=period.end,
+        ).values_list("changes", flat=True)
+    )
 
 
 def _assert_durations_of_the_leads(period: Period) -> None:
@@ -416,7 +436,26 @@ def test_deleting_a_lead_takes_its_counts_out(admin_user, rep):
     lead_services.lead_delete(lead=lead)
 
     assert not LeadStatusDaily.objects.exclude(changes=0).exists()
+    assert not NewProspectDaily.objects.exclude(prospects=0).exists()
     assert list(rollups.drift(rollups.REGISTRY["lead_status"])) == []
+    assert list(rollups.drift(rollups.REGISTRY["new_prospects"])) == []
+
+
+def test_a_prospect_moved_to_another_channel_is_counted_there(admin_user, rep):
+    with time_machine.travel(at(2026, 1, 5, 10), tick=False):
+        lead = lead_services.lead_create(
+            by=admin_user, status="prospect", owner=rep, channel="inbound"
+        )
+        lead_services.lead_update(lead=lead, by=admin_user, channel="outbound")
+
+    added = {
+        channel: kpis.lead_kpis(
+            period=PERIODS[0], segment=Segment(channel=channel)
+        ).prospects_added
+        for channel in ("inbound", "outbound")
+    }
+    assert added == {"inbound": 0, "outbound": 1}
+    assert list(rollups.drift(rollups.REGISTRY["new_prospects"])) == []
 
 
 def test_migrations_build_the_rollups_of_existing_history(admin_user, rep):
@@ -434,7 +473,7 @@ def test_migrations_build_the_rollups_of_existing_history(admin_user, rep):
             owner=rep, stage="closing",
         )  # fmt: skip
         services.deal_lose(deal=deal, by=admin_user, reason="price")
-    built = (rollups.REGISTRY["lead_status"], *pipeline_rollups.ROLLUPS)
+    built = (*lead_rollups.STATUS_ROLLUPS, *pipeline_rollups.ROLLUPS)
 
     def stored(rollup):
         return set(rollup.model.objects.values_list(*rollup.key, *rollup.sums))
@@ -446,6 +485,7 @@ def test_migrations_build_the_rollups_of_existing_history(admin_user, rep):
     import_module("leads.migrations.0017_build_lead_status_daily_rollup").forward(
         apps, None
     )
+    import_module("leads.migrations.0029_build_new_prospect_rollup").forward(apps, None)
     import_module(
         "pipeline.migrations.0015_build_deal_close_and_pipeline_daily_rollups"
     ).forward(apps, None)
