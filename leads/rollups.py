@@ -49,11 +49,22 @@ from leads.models import (
 )
 
 
+# A moment's day and month in the CRM's time zone, as the KPIs' periods count.
+def _local_day(field: str) -> TruncDate:
+    return TruncDate(field, tzinfo=timezone.get_default_timezone())
+
+
+def _local_month(field: str) -> TruncMonth:
+    return TruncMonth(
+        field, tzinfo=timezone.get_default_timezone(), output_field=DateField()
+    )
+
+
 def _status_values(ledger: type[models.Model]) -> QuerySet:
     """The status history grouped as the rollup (its key, then its sums)."""
     return (
         ledger._default_manager.order_by()
-        .annotate(day=TruncDate("changed_at", tzinfo=timezone.get_default_timezone()))
+        .annotate(day=_local_day("changed_at"))
         .values("day", "lead__owner", "lead__channel", "from_status", "to_status")
         .annotate(n=Count("pk"))
         .values_list(
@@ -79,7 +90,7 @@ def _new_prospect_values(ledger: type[models.Model]) -> QuerySet:
     return (
         ledger._default_manager.order_by()
         .filter(from_status="", to_status=LeadStatus.PROSPECT)
-        .annotate(day=TruncDate("changed_at", tzinfo=timezone.get_default_timezone()))
+        .annotate(day=_local_day("changed_at"))
         .values("day", "lead__channel")
         .annotate(n=Count("pk"))
         .values_list("day", "lead__channel", "n")
@@ -189,7 +200,7 @@ def _new_lead_values(ledger: type[models.Model]) -> QuerySet:
         ledger._default_manager.order_by()
         .filter(became_lead_at__isnull=False)
         .annotate(
-            day=TruncDate("became_lead_at", tzinfo=timezone.get_default_timezone()),
+            day=_local_day("became_lead_at"),
             offer_key=Coalesce("offer_id", Value(0)),
         )
         .values("day", "channel", "source", "offer_key")
@@ -236,16 +247,6 @@ def _moved(rollup: rollups.Rollup, before: list[dict], after: list[dict]) -> lis
 
 
 # --- the times to qualify and to answer -------------------------------------------
-
-
-def _local_day(field: str) -> TruncDate:
-    return TruncDate(field, tzinfo=timezone.get_default_timezone())
-
-
-def _local_month(field: str) -> TruncMonth:
-    return TruncMonth(
-        field, tzinfo=timezone.get_default_timezone(), output_field=DateField()
-    )
 
 
 def _duration_values(measure: str, end: str, when=_local_day, **where):
